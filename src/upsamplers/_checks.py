@@ -1,0 +1,62 @@
+"""Validation of user input, shared by every public entry point.
+
+Each helper raises ``TypeError`` or ``ValueError`` whose message names the
+argument, what is allowed and what was received, e.g.
+``factor must be a positive integer; received factor=2.5``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+
+def check_positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
+    """Return ``value`` as an ``int`` if it is an integer ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise TypeError(f"{name} must be {kind}; received {name}={value!r}")
+    if value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}; received {name}={value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed`` (strings)."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        listed = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {listed}; received {name}={value!r}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False; received {name}={value!r}")
+    return value
+
+
+def check_signal(name: str, x: Any, *, channels: int | None = None) -> torch.Tensor:
+    """Check a ``(B, C, T)`` floating-point tensor with ``T >= 1``.
+
+    ``channels``, when given, is the channel count the caller expects.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (B, C, T); "
+                        f"received {type(x).__name__}")
+    if x.dim() != 3:
+        raise ValueError(f"{name} must have shape (B, C, T) (3 dimensions); "
+                         f"received shape {tuple(x.shape)}")
+    if not (x.is_floating_point() or x.is_complex()):
+        raise TypeError(f"{name} must be a floating-point tensor; received dtype={x.dtype}")
+    if x.shape[-1] < 1:
+        raise ValueError(f"{name} must have at least one time step (T >= 1); "
+                         f"received shape {tuple(x.shape)}")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{name} must have {channels} channels (dimension 1 of (B, C, T)); "
+                         f"received shape {tuple(x.shape)}")
+    return x
