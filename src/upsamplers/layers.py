@@ -72,6 +72,10 @@ class _Upsampler(nn.Module):
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         return check_signal("x", x, channels=self.in_channels)
 
+    def __repr__(self) -> str:
+        # one line: the wrapped convolution is an implementation detail
+        return f"{type(self).__name__}({self.extra_repr()})"
+
     def output_length(self, length: int) -> int:
         """Number of output samples for ``length`` input samples: ``length * factor``."""
         return check_positive_int("length", length) * self.factor

@@ -1,0 +1,73 @@
+"""Deliberately simple numpy-loop references, written for testing only.
+
+They share no code with the package: each follows the textbook definition
+sample by sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def shuffle_loop(x: np.ndarray, factor: int, order: str) -> np.ndarray:
+    """``(B, C * r, T) -> (B, C, T * r)`` by the definition of each order."""
+    batch, channels, time = x.shape
+    out_channels = channels // factor
+    y = np.zeros((batch, out_channels, time * factor), dtype=x.dtype)
+    for b in range(batch):
+        for c in range(out_channels):
+            for t in range(time):
+                for i in range(factor):
+                    src = c * factor + i if order == "channel" else i * out_channels + c
+                    y[b, c, t * factor + i] = x[b, src, t]
+    return y
+
+
+def conv1d_same_loop(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """Cross-correlation with ``(K - 1) // 2`` zeros before and the rest after:
+    ``y[o, t] = b[o] + sum_{c, k} w[o, c, k] * x[c, t + k - (K - 1) // 2]``."""
+    batch, _, time = x.shape
+    out_channels, in_channels, k_size = w.shape
+    left = (k_size - 1) // 2
+    y = np.zeros((batch, out_channels, time), dtype=np.float64)
+    for t in range(time):
+        for k in range(k_size):
+            src = t + k - left
+            if 0 <= src < time:
+                # (B, C_in) x (C_out, C_in) -> (B, C_out)
+                y[:, :, t] += x[:, :, src] @ w[:, :, k].T
+    if b is not None:
+        y += b[None, :, None]
+    return y
+
+
+def conv_transpose1d_loop(x: np.ndarray, w: np.ndarray, stride: int,
+                          b: np.ndarray | None) -> np.ndarray:
+    """Full transposed convolution by scattering: input sample ``t`` adds
+    ``x[c, t] * w[c, o, k]`` to output ``t * stride + k``; ``(T - 1) * stride + K`` samples."""
+    batch, _, time = x.shape
+    _, out_channels, k_size = w.shape
+    y = np.zeros((batch, out_channels, (time - 1) * stride + k_size), dtype=np.float64)
+    for t in range(time):
+        for k in range(k_size):
+            y[:, :, t * stride + k] += x[:, :, t] @ w[:, :, k]
+    if b is not None:
+        y += b[None, :, None]
+    return y
+
+
+def interpolate_loop(x: np.ndarray, factor: int, mode: str) -> np.ndarray:
+    """Nearest: repeat each sample. Linear, half-sample aligned: output ``n`` sits
+    at input position ``(n + 0.5) / r - 0.5``, clamped to ``[0, T - 1]``."""
+    time = x.shape[-1]
+    y = np.zeros(x.shape[:-1] + (time * factor,), dtype=np.float64)
+    for n in range(time * factor):
+        if mode == "nearest":
+            y[..., n] = x[..., n // factor]
+        else:
+            pos = min(max((n + 0.5) / factor - 0.5, 0.0), time - 1)
+            lo = int(np.floor(pos))
+            hi = min(lo + 1, time - 1)
+            frac = pos - lo
+            y[..., n] = (1 - frac) * x[..., lo] + frac * x[..., hi]
+    return y
