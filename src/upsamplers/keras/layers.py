@@ -1,0 +1,346 @@
+"""Keras 3 upsampling layers, ``(B, T, C)`` tensors, ``keras.ops`` only.
+
+The periodic shuffle here uses the convention of the classic Keras
+``SubPixel1D`` (TensorFlow ``batch_to_space``)::
+
+    out[b, t * r + i, c] = x[b, t, i * C_out + c]
+
+which is ``order="phase"`` of the PyTorch core (:func:`upsamplers.periodic_shuffle`).
+In channels-last layout this interleave is a plain reshape:
+``(B, T, r * C_out) -> (B, T, r, C_out) -> (B, T * r, C_out)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from .._checks import check_choice, check_positive_int
+
+KINDS = ("subpixel", "transposed", "nearest", "linear")
+
+_serializable = keras.saving.register_keras_serializable(package="upsamplers")
+
+
+def _shape_error(layer: str, input_shape: Any) -> ValueError:
+    return ValueError(
+        f"{layer} expects inputs of shape (batch, time, channels) (3 dimensions). "
+        f"Received: input_shape={tuple(input_shape)}"
+    )
+
+
+@_serializable
+class SubPixel1D(keras.layers.Layer):
+    """Periodic shuffle of channels into time (the article's ``SubPixel1D``).
+
+    ``out[b, t * factor + i, c] = x[b, t, i * C_out + c]``, the semantics of
+    ``tf.batch_to_space`` applied to the channels: moves ``factor`` groups of
+    ``C_out`` channels into time. The layer has no weights; put a convolution to
+    ``C_out * factor`` channels before it (or use :class:`SubPixelConv1D`).
+
+    Args:
+        factor: upsampling factor ``r >= 1``.
+
+    Shape:
+        ``(B, T, C_out * factor) -> (B, T * factor, C_out)``; ``B`` and ``T`` may be
+        ``None``.
+
+    Raises:
+        ValueError: at build time when the channel count is not divisible by
+            ``factor`` or the input is not 3-D.
+    """
+
+    def __init__(self, factor: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.factor = check_positive_int("factor", factor)
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) != 3:
+            raise _shape_error("SubPixel1D", input_shape)
+        channels = input_shape[-1]
+        if channels is None or channels % self.factor != 0:
+            raise ValueError(
+                "SubPixel1D needs a known channel count divisible by factor. "
+                f"Received: factor={self.factor}, input_shape={tuple(input_shape)}"
+            )
+
+    def call(self, inputs: Any) -> Any:
+        out_channels = inputs.shape[-1] // self.factor
+        batch = ops.shape(inputs)[0]
+        # (B, T, r * C) -> (B, T * r, C): row-major, so channel i * C + c of step t
+        # lands at step t * r + i, channel c
+        return ops.reshape(inputs, (batch, -1, out_channels))
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+        batch, time, channels = input_shape
+        return (batch, None if time is None else time * self.factor,
+                None if channels is None else channels // self.factor)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor}
+
+
+@_serializable
+class ICNR(keras.initializers.Initializer):
+    """ICNR initialiser (Aitken et al. 2017) for a convolution followed by
+    :class:`SubPixel1D`: every phase starts with the same kernel, so the pair
+    starts as nearest-neighbour upsampling of one convolution and has no tonal
+    artifacts.
+
+    For a ``Conv1D`` kernel of shape ``(K, C_in, C_out * factor)`` it draws a base
+    kernel ``(K, C_in, C_out)`` with ``initializer`` and tiles it along the
+    channels: channel ``i * C_out + c`` gets base channel ``c``, matching
+    :class:`SubPixel1D`'s order.
+
+    Args:
+        factor: the upsampling factor of the following :class:`SubPixel1D`.
+        initializer: the initialiser of the base kernel (default ``"glorot_uniform"``).
+    """
+
+    def __init__(self, factor: int, initializer: Any = "glorot_uniform") -> None:
+        self.factor = check_positive_int("factor", factor)
+        self.initializer = keras.initializers.get(initializer)
+
+    def __call__(self, shape: Any, dtype: Any = None) -> Any:
+        *taps, channels = shape
+        if channels % self.factor != 0:
+            raise ValueError(
+                "ICNR needs the kernel's output channels to be divisible by factor. "
+                f"Received: factor={self.factor}, shape={tuple(shape)}"
+            )
+        base = self.initializer((*taps, channels // self.factor), dtype=dtype)
+        return ops.tile(base, (1,) * len(taps) + (self.factor,))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"factor": self.factor,
+                "initializer": keras.initializers.serialize(self.initializer)}
+
+
+@_serializable
+class SubPixelConv1D(keras.layers.Layer):
+    """Subpixel convolution: ``Conv1D`` to ``filters * factor`` channels ("same"
+    padding), then :class:`SubPixel1D`.
+
+    Args:
+        filters: output channels ``C_out``.
+        factor: upsampling factor ``r >= 1``.
+        kernel_size: taps of the low-rate convolution (default 3).
+        use_bias: learnable bias (default ``False``: offsets become tones).
+        kernel_initializer: default :class:`ICNR` (no tonal artifacts at
+            initialisation); any Keras initialiser otherwise.
+        bias_initializer: default ``"zeros"``.
+
+    Shape:
+        ``(B, T, C_in) -> (B, T * factor, filters)``
+
+    Weights:
+        ``conv.kernel`` of shape ``(kernel_size, C_in, filters * factor)``; output
+        channel ``c`` at phase ``i`` is computed by kernel channel ``i * filters + c``.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        factor: int,
+        kernel_size: int = 3,
+        *,
+        use_bias: bool = False,
+        kernel_initializer: Any = None,
+        bias_initializer: Any = "zeros",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.factor = check_positive_int("factor", factor)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.use_bias = bool(use_bias)
+        if kernel_initializer is None:
+            kernel_initializer = ICNR(self.factor)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.conv = keras.layers.Conv1D(
+            self.filters * self.factor, self.kernel_size, padding="same",
+            use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer, name="conv", dtype=self.dtype_policy,
+        )
+        self.shuffle = SubPixel1D(self.factor, name="shuffle", dtype=self.dtype_policy)
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) != 3:
+            raise _shape_error("SubPixelConv1D", input_shape)
+        self.conv.build(input_shape)
+        self.shuffle.build(self.conv.compute_output_shape(input_shape))
+
+    def call(self, inputs: Any) -> Any:
+        return self.shuffle(self.conv(inputs))  # (B, T, C_out * r) -> (B, T * r, C_out)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+        batch, time, _ = input_shape
+        return (batch, None if time is None else time * self.factor, self.filters)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "factor": self.factor,
+            "kernel_size": self.kernel_size,
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }
+
+
+@_serializable
+class LinearUpSampling1D(keras.layers.Layer):
+    """Linear interpolation by ``factor`` along time, half-sample aligned (like
+    ``F.interpolate(mode="linear", align_corners=False)`` and TensorFlow's
+    ``resize(method="bilinear")``): output sample ``n`` sits at input position
+    ``(n + 0.5) / factor - 0.5``, and the edge samples are repeated beyond the ends.
+
+    Computed in polyphase form: phase ``i`` of step ``t`` is
+    ``x[t] + w_i * (x[t +- 1] - x[t])`` with ``w_i = |(i + 0.5) / factor - 0.5|``.
+
+    Shape:
+        ``(B, T, C) -> (B, T * factor, C)``
+    """
+
+    def __init__(self, factor: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.factor = check_positive_int("factor", factor)
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) != 3:
+            raise _shape_error("LinearUpSampling1D", input_shape)
+
+    def call(self, inputs: Any) -> Any:
+        r = self.factor
+        if r == 1:
+            return inputs
+        channels = inputs.shape[-1]
+        batch = ops.shape(inputs)[0]
+        # edge samples repeated: previous and next neighbour of every step
+        previous = ops.concatenate([inputs[:, :1], inputs[:, :-1]], axis=1)
+        following = ops.concatenate([inputs[:, 1:], inputs[:, -1:]], axis=1)
+        phases = []
+        for i in range(r):
+            offset = (i + 0.5) / r - 0.5  # in (-0.5, 0.5)
+            neighbour = previous if offset < 0 else following
+            phases.append(inputs + abs(offset) * (neighbour - inputs))
+        stacked = ops.stack(phases, axis=2)  # (B, T, r, C)
+        return ops.reshape(stacked, (batch, -1, channels))  # (B, T * r, C)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+        batch, time, channels = input_shape
+        return (batch, None if time is None else time * self.factor, channels)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor}
+
+
+@_serializable
+class InterpConv1D(keras.layers.Layer):
+    """Interpolation by ``factor`` (``"nearest"``: ``UpSampling1D``; ``"linear"``:
+    :class:`LinearUpSampling1D`), then a ``Conv1D`` with "same" padding at the
+    high rate.
+
+    Args:
+        filters: output channels.
+        factor: upsampling factor ``r >= 1``.
+        mode: ``"nearest"`` or ``"linear"``.
+        kernel_size: taps of the high-rate convolution (default ``2 * factor + 1``).
+        use_bias: learnable bias (default ``False``).
+
+    Shape:
+        ``(B, T, C_in) -> (B, T * factor, filters)``
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        factor: int,
+        mode: str = "nearest",
+        kernel_size: int | None = None,
+        *,
+        use_bias: bool = False,
+        kernel_initializer: Any = "glorot_uniform",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.factor = check_positive_int("factor", factor)
+        self.mode = check_choice("mode", mode, ("nearest", "linear"))
+        if kernel_size is None:
+            kernel_size = 2 * self.factor + 1
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        if self.mode == "nearest":
+            self.upsample = keras.layers.UpSampling1D(self.factor, name="upsample",
+                                                      dtype=self.dtype_policy)
+        else:
+            self.upsample = LinearUpSampling1D(self.factor, name="upsample",
+                                               dtype=self.dtype_policy)
+        self.conv = keras.layers.Conv1D(
+            self.filters, self.kernel_size, padding="same", use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer, name="conv", dtype=self.dtype_policy,
+        )
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) != 3:
+            raise _shape_error("InterpConv1D", input_shape)
+        self.upsample.build(input_shape)
+        self.conv.build(self.upsample.compute_output_shape(input_shape))
+
+    def call(self, inputs: Any) -> Any:
+        return self.conv(self.upsample(inputs))
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+        batch, time, _ = input_shape
+        return (batch, None if time is None else time * self.factor, self.filters)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "factor": self.factor,
+            "mode": self.mode,
+            "kernel_size": self.kernel_size,
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }
+
+
+def make_upsampler(
+    kind: str,
+    filters: int,
+    factor: int,
+    *,
+    kernel_size: int | None = None,
+    use_bias: bool = False,
+    **kwargs: Any,
+) -> keras.layers.Layer:
+    """Build a Keras upsampler by name.
+
+    * ``"subpixel"``: :class:`SubPixelConv1D` (kernel 3 by default, ICNR init);
+    * ``"transposed"``: ``Conv1DTranspose`` with stride ``factor``, "same" padding,
+      kernel ``2 * factor`` by default;
+    * ``"nearest"`` / ``"linear"``: :class:`InterpConv1D` (kernel ``2 * factor + 1``).
+
+    Shape:
+        every one maps ``(B, T, C_in) -> (B, T * factor, filters)``.
+
+    Further keyword arguments go to the layer (``name``, initialisers, ...).
+    """
+    kind = check_choice("kind", kind, KINDS)
+    filters = check_positive_int("filters", filters)
+    factor = check_positive_int("factor", factor)
+    if kernel_size is not None:
+        kernel_size = check_positive_int("kernel_size", kernel_size)
+    if kind == "subpixel":
+        return SubPixelConv1D(filters, factor, kernel_size or 3, use_bias=use_bias, **kwargs)
+    if kind == "transposed":
+        return keras.layers.Conv1DTranspose(filters, kernel_size or 2 * factor, strides=factor,
+                                            padding="same", use_bias=use_bias, **kwargs)
+    return InterpConv1D(filters, factor, kind, kernel_size, use_bias=use_bias, **kwargs)

@@ -1,0 +1,238 @@
+"""Keras front end, on the backend named by KERAS_BACKEND (one process per backend)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from keras import ops
+
+from upsamplers import SubPixel1d
+from upsamplers.keras import (
+    ICNR,
+    KINDS,
+    LinearUpSampling1D,
+    SubPixel1D,
+    SubPixelConv1D,
+    build_autoencoder,
+    make_upsampler,
+)
+
+BACKEND = os.environ["KERAS_BACKEND"]
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def _np(x):
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def batch_to_space_reference(x: np.ndarray, factor: int) -> np.ndarray:
+    """The article's SubPixel1D, spelled out: channels to the batch position,
+    ``batch_to_space`` with block ``factor`` (batch entry ``i * C + c`` becomes
+    offset ``i`` of block ``c``), and back. ``(B, T, C * r) -> (B, T * r, C)``."""
+    batch, time, channels = x.shape
+    out_channels = channels // factor
+    moved = np.transpose(x, (2, 1, 0))  # (B, T, C*r) -> (C*r, T, B)
+    spaced = np.zeros((out_channels, time * factor, batch), dtype=x.dtype)
+    for i in range(factor):
+        for c in range(out_channels):
+            for t in range(time):
+                spaced[c, t * factor + i, :] = moved[i * out_channels + c, t, :]
+    return np.transpose(spaced, (2, 1, 0))  # (C, T*r, B) -> (B, T*r, C)
+
+
+# ------------------------------------------------------------------ SubPixel1D
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_subpixel1d_matches_batch_to_space_semantics(seed):
+    rng = np.random.default_rng(seed)
+    for factor in range(1, 9):
+        batch, time, channels = (int(v) for v in rng.integers(1, 5, size=3))
+        x = rng.standard_normal((batch, time, channels * factor)).astype("float32")
+        y = _np(SubPixel1D(factor)(x))
+        np.testing.assert_array_equal(y, batch_to_space_reference(x, factor))
+
+
+def test_subpixel1d_equals_tf_batch_to_space():
+    # TensorFlow is installed beside every backend in the test environment, so the
+    # article's own operation is the reference on all of them
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).standard_normal((3, 7, 12)).astype("float32")
+    for factor in (1, 2, 3, 4, 6, 12):
+        moved = tf.transpose(x, [2, 1, 0])  # (B, T, C) -> (C, T, B)
+        spaced = tf.batch_to_space(moved, [factor], [[0, 0]])
+        expected = tf.transpose(spaced, [2, 1, 0]).numpy()
+        np.testing.assert_array_equal(_np(SubPixel1D(factor)(x)), expected)
+
+
+def test_subpixel1d_agrees_with_torch_phase_order():
+    from upsamplers import periodic_shuffle
+
+    x = np.random.default_rng(1).standard_normal((2, 5, 12)).astype("float32")
+    torch_y = periodic_shuffle(torch.from_numpy(x).transpose(1, 2), 4, order="phase")
+    np.testing.assert_array_equal(_np(SubPixel1D(4)(x)), torch_y.transpose(1, 2).numpy())
+
+
+def test_symbolic_shapes_with_unknown_batch_and_time():
+    inputs = keras.Input(shape=(None, 12))
+    assert SubPixel1D(4)(inputs).shape == (None, None, 3)
+    assert SubPixel1D(4).compute_output_shape((None, 10, 12)) == (None, 40, 3)
+    for kind in KINDS:
+        out = make_upsampler(kind, 5, 3)(inputs)
+        assert tuple(out.shape) == (None, None, 5), kind
+    model = keras.Model(inputs, SubPixelConv1D(5, 3)(inputs))
+    y = model(np.zeros((2, 7, 12), dtype="float32"))
+    assert tuple(y.shape) == (2, 21, 5)
+
+
+def test_config_round_trip():
+    layer = SubPixelConv1D(4, 3, kernel_size=5, use_bias=True, name="up")
+    clone = SubPixelConv1D.from_config(layer.get_config())
+    assert (clone.filters, clone.factor, clone.kernel_size, clone.use_bias) == (4, 3, 5, True)
+    assert isinstance(clone.kernel_initializer, ICNR)
+    assert SubPixel1D.from_config(SubPixel1D(6).get_config()).factor == 6
+
+
+# --------------------------------------------------------- parity with PyTorch
+
+
+@pytest.mark.parametrize("kernel_size", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("use_bias", [False, True])
+def test_subpixelconv1d_matches_torch_subpixel1d_phase_order(kernel_size, use_bias):
+    rng = np.random.default_rng(kernel_size)
+    c_in, c_out, factor = 3, 4, 3
+    layer = SubPixelConv1D(c_out, factor, kernel_size, use_bias=use_bias,
+                           kernel_initializer="glorot_uniform",
+                           bias_initializer="random_normal")
+    x = rng.standard_normal((2, 9, c_in)).astype("float32")
+    y = _np(layer(x))
+    torch_layer = SubPixel1d(c_in, c_out, factor, kernel_size, bias=use_bias, order="phase")
+    with torch.no_grad():
+        kernel = _np(layer.conv.kernel)  # Keras (K, C_in, C_out * r)
+        # (K, C_in, C_out * r) -> (C_out * r, C_in, K), the Conv1d layout
+        torch_layer.conv.weight.copy_(torch.from_numpy(kernel.transpose(2, 1, 0)))
+        if use_bias:
+            torch_layer.conv.bias.copy_(torch.from_numpy(_np(layer.conv.bias)))
+    expected = torch_layer(torch.from_numpy(x).transpose(1, 2))  # (B, T, C) -> (B, C, T)
+    np.testing.assert_allclose(y, expected.detach().transpose(1, 2).numpy(), atol=1e-5)
+
+
+def test_icnr_starts_without_phase_differences():
+    layer = SubPixelConv1D(4, 5, kernel_size=3)
+    x = np.random.default_rng(2).standard_normal((2, 11, 3)).astype("float32")
+    y = _np(layer(x)).reshape(2, 11, 5, 4)  # (B, T*r, C) -> (B, T, r, C): the phases
+    np.testing.assert_allclose(y, np.broadcast_to(y[:, :, :1], y.shape), atol=1e-6)
+    kernel = _np(layer.conv.kernel)
+    assert np.abs(kernel).max() > 0
+    plain = SubPixelConv1D(4, 5, kernel_size=3, kernel_initializer="glorot_uniform")
+    z = _np(plain(x)).reshape(2, 11, 5, 4)
+    assert np.abs(z - z[:, :, :1]).max() > 1e-3
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3, 5])
+def test_linear_upsampling_matches_torch_interpolate(factor):
+    x = np.random.default_rng(factor).standard_normal((2, 6, 3)).astype("float32")
+    y = _np(LinearUpSampling1D(factor)(x))
+    expected = F.interpolate(torch.from_numpy(x).transpose(1, 2), scale_factor=factor,
+                             mode="linear", align_corners=False).transpose(1, 2).numpy()
+    np.testing.assert_allclose(y, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_gives_exactly_t_times_factor(kind):
+    for factor in (1, 2, 3, 4):
+        for time in (1, 2, 5):
+            layer = make_upsampler(kind, 3, factor)
+            y = layer(np.ones((2, time, 4), dtype="float32"))
+            assert tuple(y.shape) == (2, time * factor, 3), (kind, factor, time)
+
+
+# ------------------------------------------------------------------ the model
+
+
+def _audio_clips(length: int, count: int) -> np.ndarray:
+    """Clips of the project's embedded audio (data/), as (count, length, 1)."""
+    import soundfile
+
+    files = sorted(DATA.rglob("*.flac"))
+    assert files, f"no audio in {DATA}: the embedded data set is missing"
+    clips = []
+    for path in files:
+        audio, _ = soundfile.read(path, dtype="float32", always_2d=True)
+        mono = audio.mean(axis=1)
+        start = len(mono) // 3
+        if len(mono) >= start + length and np.abs(mono[start:start + length]).max() > 1e-3:
+            clips.append(mono[start:start + length])
+        if len(clips) == count:
+            break
+    assert len(clips) == count, f"found {len(clips)} usable clips of {length} samples"
+    return np.stack(clips)[:, :, None]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_autoencoder_builds_with_documented_shape(kind):
+    model = build_autoencoder(upsampler=kind)
+    assert model.input_shape == (None, 16384, 1)
+    assert model.output_shape == (None, 16384, 1)
+    small = build_autoencoder(1024, 2, upsampler=kind, factors=(4, 2), filters=(8, 16))
+    assert small.output_shape == (None, 1024, 2)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_autoencoder_loss_goes_down_on_project_audio(kind):
+    keras.utils.set_random_seed(0)
+    clips = _audio_clips(16384, 4)
+    model = build_autoencoder(upsampler=kind)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mae")
+    before = model.evaluate(clips, clips, verbose=0)
+    history = model.fit(clips, clips, batch_size=4, epochs=12, verbose=0)
+    after = model.evaluate(clips, clips, verbose=0)
+    assert len(history.history["loss"]) == 12
+    assert after < 0.8 * before, (before, after)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_save_and_load_gives_identical_outputs(kind, tmp_path):
+    keras.utils.set_random_seed(1)
+    model = build_autoencoder(1024, upsampler=kind, factors=(4, 4), filters=(8, 16))
+    x = np.random.default_rng(0).standard_normal((2, 1024, 1)).astype("float32")
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(_np(loaded(x)), _np(model(x)))
+
+
+# -------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: SubPixel1D(0), ValueError, "received factor=0"),
+        (lambda: SubPixel1D(1.5), TypeError, "received factor=1.5"),
+        (lambda: SubPixel1D(3)(np.zeros((1, 4, 4), dtype="float32")), ValueError,
+         r"divisible by factor. Received: factor=3, input_shape=\(1, 4, 4\)"),
+        (lambda: SubPixel1D(2)(np.zeros((4, 4), dtype="float32")), ValueError,
+         r"\(batch, time, channels\).*Received: input_shape=\(4, 4\)"),
+        (lambda: SubPixelConv1D(4, 2)(np.zeros((4, 4), dtype="float32")), ValueError,
+         r"Received: input_shape=\(4, 4\)"),
+        (lambda: make_upsampler("deconv", 4, 2), ValueError,
+         "kind must be one of 'subpixel', 'transposed', 'nearest', 'linear'; "
+         "received kind='deconv'"),
+        (lambda: make_upsampler("nearest", 4, 0), ValueError, "received factor=0"),
+        (lambda: build_autoencoder(1000), ValueError,
+         r"divisible by the product of factors \(64\). Received: input_length=1000"),
+        (lambda: build_autoencoder(upsampler="cubic"), ValueError, "received upsampler='cubic'"),
+        (lambda: build_autoencoder(factors=(4, 4), filters=(8,)), ValueError, "same length"),
+    ],
+)
+def test_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
