@@ -1,0 +1,600 @@
+"""Audio data: folders of files and folders of stems, as PyTorch datasets.
+
+Two layouts are understood:
+
+* **plain folders**: every ``.wav``, ``.flac`` or ``.ogg`` file under ``root``
+  (searched recursively) is one clip: :class:`AudioFolder`;
+* **stem folders** (MUSDB-style): every folder holding one file per source,
+  ``<track>/<stem>.flac``; the mixture is the sum of the stems (a stored
+  ``mixture.*`` file is ignored): :class:`StemFolder`.
+
+Either layout may be split into ``train/`` and ``validation/`` (or ``valid/``,
+``test/``) sub-folders; when it is not, a deterministic split puts a fraction
+of the clips (chosen by a hash of their relative path, so adding files never
+moves old ones) into validation.
+
+Files are read with ``soundfile`` (its wheels bundle libsndfile) and resampled
+with ``scipy.signal.resample_poly`` when their rate differs from
+``sample_rate``. Bad files (empty, corrupt, unsupported, with the wrong number
+of channels, or shorter than one crop) are skipped with one
+:class:`SkippedFileWarning` each, naming the file; no usable file left is a
+``ValueError``. Nothing under ``root`` is ever written.
+
+Items are fixed-length crops, deterministic in their index:
+
+* ``split="train"`` (random crops): item ``k`` is a crop at a random clip
+  (chosen with probability proportional to its length) and a random offset,
+  drawn from a generator seeded with ``(seed, k)``. Any ``k >= 0`` is valid, so a
+  training loop may address sample ``step * batch_size + j`` directly and
+  resume exactly; ``len()`` is the number of crops in one pass over the data.
+* ``split="validation"`` (or ``random=False``): the clips cut into consecutive
+  non-overlapping crops (the remainder shorter than a crop is dropped).
+
+Shapes: an :class:`AudioFolder` item is ``(C, crop)``; a :class:`StemFolder`
+item is a pair ``(mixture (C, crop), sources (S, C, crop))``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._checks import check_bool, check_choice, check_positive_int
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+SPLITS = ("train", "validation", "all")
+SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "valid", "test")}
+MIXTURE_NAMES = ("mixture",)
+DEFAULT_CROP = 16384
+DEFAULT_SAMPLE_RATE = 16000
+DATA_ENV = "UPSAMPLERS_DATA"
+
+
+class SkippedFileWarning(UserWarning):
+    """An audio file was skipped because it cannot be used; the message names it."""
+
+
+class AudioFileError(ValueError):
+    """An audio file cannot be read or does not have the expected form."""
+
+
+def _soundfile() -> Any:
+    try:
+        import soundfile
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("reading audio needs soundfile: pip install 'neural-upsamplers[audio]'"
+                          ) from None
+    return soundfile
+
+
+def default_data_dir() -> Path:
+    """The embedded data set (``data/bach_chorales`` of the repository), or the
+    folder named by the ``UPSAMPLERS_DATA`` environment variable.
+
+    Raises ``FileNotFoundError`` with a hint when neither exists (e.g. after a
+    non-editable install, which does not carry ``data/``).
+    """
+    env = os.environ.get(DATA_ENV)
+    if env:
+        path = Path(env)
+        if not path.is_dir():
+            raise FileNotFoundError(f"{DATA_ENV}={env} is not a folder")
+        return path
+    path = Path(__file__).resolve().parents[2] / "data" / "bach_chorales"
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"the embedded data set is not at {path} (it ships with the repository, not the "
+            f"wheel); pass --data DIR or set {DATA_ENV}")
+    return path
+
+
+# --------------------------------------------------------------------------- audio I/O
+
+
+def resample(audio: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
+    """Resample ``(..., T)`` from ``orig_rate`` to ``new_rate`` along the last axis
+    with ``scipy.signal.resample_poly`` (Kaiser-windowed polyphase filter).
+
+    Shape: ``(..., T) -> (..., ceil(T * new_rate / orig_rate))``.
+    """
+    orig_rate = check_positive_int("orig_rate", orig_rate)
+    new_rate = check_positive_int("new_rate", new_rate)
+    if orig_rate == new_rate:
+        return audio
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(new_rate, orig_rate)
+    out = resample_poly(audio, ratio.numerator, ratio.denominator, axis=-1)
+    return out.astype(audio.dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What :func:`audio_info` learns from a file's header."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+
+
+def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
+    """Header of an audio file; ``AudioFileError`` naming the file if it is
+    missing, empty, corrupt or of an unsupported format."""
+    sf = _soundfile()
+    path = Path(path)
+    if not path.is_file():
+        raise AudioFileError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"{path}: empty file")
+    try:
+        info = sf.info(str(path))
+    except Exception as error:  # soundfile raises LibsndfileError / RuntimeError
+        raise AudioFileError(f"{path}: not a readable audio file ({_reason(error)})") from None
+    if info.frames <= 0:
+        raise AudioFileError(f"{path}: holds no audio (0 frames)")
+    return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames))
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[-1] if text else type(error).__name__
+
+
+def read_audio(
+    path: str | os.PathLike[str],
+    *,
+    sample_rate: int | None = None,
+    channels: int | None = None,
+) -> tuple[np.ndarray, int]:
+    """Read a whole audio file as float32 ``(C, T)``.
+
+    Args:
+        path: a file soundfile can read (wav, flac, ogg, ...).
+        sample_rate: resample to this rate when given and different.
+        channels: the number of channels the file must have; a file with another
+            count raises ``AudioFileError``.
+
+    Returns:
+        ``(audio, rate)``: ``audio`` of shape ``(C, T)`` in ``[-1, 1]`` and its rate.
+    """
+    sf = _soundfile()
+    info = audio_info(path)
+    if channels is not None and info.channels != channels:
+        raise AudioFileError(f"{info.path}: has {info.channels} channels; expected {channels}")
+    try:
+        data, rate = sf.read(str(info.path), dtype="float32", always_2d=True)
+    except Exception as error:
+        raise AudioFileError(f"{info.path}: cannot be decoded ({_reason(error)})") from None
+    if data.shape[0] == 0:
+        raise AudioFileError(f"{info.path}: holds no audio (0 frames)")
+    audio = np.ascontiguousarray(data.T)  # (T, C) -> (C, T)
+    if sample_rate is not None and rate != sample_rate:
+        audio = resample(audio, rate, sample_rate)
+        rate = sample_rate
+    return audio, int(rate)
+
+
+def write_audio(
+    path: str | os.PathLike[str],
+    audio: np.ndarray | torch.Tensor,
+    sample_rate: int,
+    *,
+    force: bool = False,
+    subtype: str | None = None,
+) -> Path:
+    """Write ``audio`` of shape ``(C, T)`` to ``path``, atomically (temporary file
+    in the same folder, then rename), refusing to replace an existing file
+    unless ``force``. The format follows the suffix (wav, flac, ogg)."""
+    sf = _soundfile()
+    path = Path(path)
+    check_bool("force", force)
+    sample_rate = check_positive_int("sample_rate", sample_rate)
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise ValueError(f"output file must end in one of {', '.join(AUDIO_SUFFIXES)}; "
+                         f"received {path}")
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+    if isinstance(audio, torch.Tensor):
+        audio = audio.detach().cpu().numpy()
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 2:
+        raise ValueError(f"audio must have shape (C, T); received shape {audio.shape}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        sf.write(str(tmp), audio.T, sample_rate, subtype=subtype,  # (C, T) -> (T, C)
+                 format=path.suffix[1:].upper())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# --------------------------------------------------------------------------- catalogues
+
+
+def assign_splits(names: Sequence[str], validation_fraction: float) -> dict[str, str]:
+    """Deterministic train/validation split of clips named by relative path.
+
+    A clip goes to validation when a hash of its name, read as a number in
+    ``[0, 1)``, is below ``validation_fraction``; so adding clips never moves old
+    ones. When that leaves validation empty while there are at least two clips and
+    the fraction is positive, the clip with the smallest hash goes there.
+    """
+    def key(name: str) -> float:
+        digest = hashlib.sha256(name.encode("utf-8")).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    keys = {name: key(name) for name in names}
+    out = {n: "validation" if k < validation_fraction else "train" for n, k in keys.items()}
+    if validation_fraction > 0 and len(out) >= 2 and "validation" not in out.values():
+        out[min(keys, key=keys.__getitem__)] = "validation"
+    return out
+
+
+def _split_roots(root: Path, split: str) -> list[Path] | None:
+    """The sub-folders holding ``split`` when ``root`` is split into folders,
+    else ``None``."""
+    names = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
+    if "train" not in names:
+        return None
+    if split == "all":
+        return [names[n] for n in sorted(names)
+                if n in SPLIT_FOLDERS["train"] + SPLIT_FOLDERS["validation"]]
+    return [names[n] for n in SPLIT_FOLDERS[split] if n in names]
+
+
+def _audio_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+                  and not p.name.startswith("."))
+
+
+def is_stem_folder(root: str | os.PathLike[str]) -> bool:
+    """Whether ``root`` is laid out as ``[split/]<track>/<stem>.<ext>`` with at least
+    two stems per track (every folder holding audio files holds several, and
+    none of its files sit at the top of the split)."""
+    root = Path(root)
+    if not root.is_dir():
+        return False
+    tops = _split_roots(root, "all") or [root]
+    tracks = [d for top in tops for d in top.iterdir() if d.is_dir()]
+    if not tracks or any(_audio_files_here(top) for top in tops):
+        return False
+    counts = [len([f for f in _audio_files_here(t)
+                   if f.stem.lower() not in MIXTURE_NAMES]) for t in tracks]
+    return all(c >= 2 for c in counts if c) and any(counts)
+
+
+def _audio_files_here(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+                  and not p.name.startswith("."))
+
+
+@dataclass
+class _Clip:
+    """One usable unit: a single file, or the stems of one track (summed = mixture)."""
+
+    name: str
+    files: tuple[Path, ...]
+    frames: int  # at the target sample rate
+
+
+class _CropDataset(torch.utils.data.Dataset):
+    """Shared machinery of :class:`AudioFolder` and :class:`StemFolder`."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        split: str,
+        sample_rate: int,
+        channels: int,
+        crop: int,
+        seed: int,
+        validation_fraction: float,
+        random: bool | None,
+        cache: bool,
+    ) -> None:
+        if not isinstance(root, (str, os.PathLike)):
+            raise TypeError(f"root must be a path to a folder; received root={root!r}")
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise ValueError(f"root must be an existing folder; received root={str(root)!r}")
+        self.split = check_choice("split", split, SPLITS)
+        self.sample_rate = check_positive_int("sample_rate", sample_rate)
+        self.channels = check_positive_int("channels", channels)
+        self.crop = check_positive_int("crop", crop)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an integer; received seed={seed!r}")
+        self.seed = seed
+        if not isinstance(validation_fraction, (int, float)) or isinstance(
+                validation_fraction, bool) or not 0 <= validation_fraction < 1:
+            raise ValueError("validation_fraction must be a number in [0, 1); "
+                             f"received validation_fraction={validation_fraction!r}")
+        self.validation_fraction = float(validation_fraction)
+        self.random = (split == "train") if random is None else check_bool("random", random)
+        self.cache = check_bool("cache", cache)
+        self._cache: dict[Path, np.ndarray] = {}
+        self.skipped: list[str] = []
+        self.clips = self._scan()
+        if not self.clips:
+            raise ValueError(
+                f"no usable audio in {self.root} for split={self.split!r} "
+                f"({len(self.skipped)} file(s) skipped; expected {self._expects()} of at least "
+                f"crop={self.crop} samples at {self.sample_rate} Hz with {self.channels} "
+                f"channel(s))")
+        lengths = np.array([c.frames for c in self.clips], dtype=np.float64)
+        self._weights = lengths / lengths.sum()
+        self._tiles = [(i, k * self.crop) for i, c in enumerate(self.clips)
+                       for k in range(c.frames // self.crop)]
+
+    # ---- subclasses say what a clip is
+    def _expects(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _candidates(self, folder: Path) -> list[tuple[str, tuple[Path, ...]]]:  # pragma: no cover
+        raise NotImplementedError
+
+    # ---- scanning
+    def _scan(self) -> list[_Clip]:
+        roots = _split_roots(self.root, self.split)
+        if roots is not None:  # split into folders
+            candidates = [(f"{folder.name}/{name}", files) for folder in roots
+                          for name, files in self._candidates(folder)]
+        else:
+            candidates = self._candidates(self.root)
+            if self.split != "all":
+                chosen = assign_splits([name for name, _ in candidates],
+                                       self.validation_fraction)
+                candidates = [c for c in candidates if chosen[c[0]] == self.split]
+        clips = []
+        for name, files in candidates:
+            clip = self._check(name, files)
+            if clip is not None:
+                clips.append(clip)
+        return clips
+
+    def _skip(self, path: Path, reason: str) -> None:
+        message = f"skipping {path}: {reason}"
+        self.skipped.append(message)
+        warnings.warn(message, SkippedFileWarning, stacklevel=4)
+
+    def _check(self, name: str, files: tuple[Path, ...]) -> _Clip | None:
+        frames = None
+        for path in files:
+            try:
+                info = audio_info(path)
+            except AudioFileError as error:
+                self._skip(path, str(error).split(": ", 1)[-1])
+                return None
+            if info.channels != self.channels:
+                self._skip(path, f"has {info.channels} channel(s); expected {self.channels}")
+                return None
+            n = int(np.ceil(info.frames * self.sample_rate / info.sample_rate))
+            if n < self.crop:
+                self._skip(path, f"{n} samples at {self.sample_rate} Hz is shorter than one "
+                                 f"crop ({self.crop})")
+                return None
+            if not self._decodes(info):
+                self._skip(path, "corrupt: decoding failed")
+                return None
+            frames = n if frames is None else min(frames, n)
+        assert frames is not None
+        return _Clip(name, files, frames)
+
+    @staticmethod
+    def _decodes(info: AudioInfo) -> bool:
+        """Decode the first and the last frames (catches truncated or garbled data)."""
+        sf = _soundfile()
+        try:
+            with sf.SoundFile(str(info.path)) as f:
+                head = f.read(min(info.frames, 4096), dtype="float32")
+                f.seek(max(0, info.frames - 4096))
+                tail = f.read(dtype="float32")
+        except Exception:
+            return False
+        return len(head) > 0 and len(tail) > 0 and bool(np.isfinite(tail).all())
+
+    # ---- reading
+    def _load(self, path: Path) -> np.ndarray:
+        audio = self._cache.get(path)
+        if audio is None:
+            audio, _ = read_audio(path, sample_rate=self.sample_rate, channels=self.channels)
+            if self.cache:
+                self._cache[path] = audio
+        return audio
+
+    def _window(self, clip: _Clip, start: int, length: int) -> np.ndarray:
+        """``(S, C, length)``: the clip's files from ``start`` (zero-padded past the end)."""
+        out = np.zeros((len(clip.files), self.channels, length), dtype=np.float32)
+        for i, path in enumerate(clip.files):
+            audio = self._load(path)[:, start:start + length]
+            out[i, :, :audio.shape[-1]] = audio
+        return out
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """``(clip index, start sample)`` of item ``index``."""
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"index must be an integer; received index={index!r}")
+        if index < 0:
+            raise IndexError(f"index must be >= 0; received index={index}")
+        if self.random:
+            rng = np.random.default_rng([self.seed, int(index)])
+            clip = int(rng.choice(len(self.clips), p=self._weights))
+            start = int(rng.integers(0, self.clips[clip].frames - self.crop + 1))
+            return clip, start
+        if index >= len(self._tiles):
+            raise IndexError(f"index must be < {len(self._tiles)}; received index={index}")
+        return self._tiles[index]
+
+    def __len__(self) -> int:
+        """Crops in one pass over the data (consecutive, non-overlapping)."""
+        return len(self._tiles)
+
+    def total_seconds(self) -> float:
+        return sum(c.frames for c in self.clips) / self.sample_rate
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(root={str(self.root)!r}, split={self.split!r}, "
+                f"clips={len(self.clips)}, crops={len(self)}, sample_rate={self.sample_rate}, "
+                f"channels={self.channels}, crop={self.crop}, random={self.random})")
+
+
+class AudioFolder(_CropDataset):
+    """Fixed-length crops of every audio file under ``root``.
+
+    Args:
+        root: a folder of ``.wav``/``.flac``/``.ogg`` files (searched recursively),
+            optionally split into ``train/`` and ``validation/`` sub-folders.
+        split: ``"train"``, ``"validation"`` or ``"all"``.
+        sample_rate: rate of the crops; files at other rates are resampled.
+        channels: channels every file must have (others are skipped with a warning).
+        crop: samples per item (default 16384).
+        seed: seed of the random crops.
+        validation_fraction: share of clips in validation when ``root`` has no
+            split folders (chosen by a hash of the path; default 0.1).
+        random: random crops (default: ``split == "train"``) or consecutive tiles.
+        cache: keep decoded files in memory (default ``True``).
+
+    Shape:
+        ``dataset[k]`` is a float32 tensor ``(channels, crop)``.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        split: str = "train",
+        sample_rate: int = DEFAULT_SAMPLE_RATE,
+        channels: int = 1,
+        crop: int = DEFAULT_CROP,
+        seed: int = 0,
+        validation_fraction: float = 0.1,
+        random: bool | None = None,
+        cache: bool = True,
+    ) -> None:
+        super().__init__(root, split=split, sample_rate=sample_rate, channels=channels,
+                         crop=crop, seed=seed, validation_fraction=validation_fraction,
+                         random=random, cache=cache)
+
+    def _expects(self) -> str:
+        return "audio files (.wav, .flac, .ogg)"
+
+    def _candidates(self, folder: Path) -> list[tuple[str, tuple[Path, ...]]]:
+        return [(str(p.relative_to(folder)), (p,)) for p in _audio_files(folder)]
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        clip, start = self.locate(index)
+        return torch.from_numpy(self._window(self.clips[clip], start, self.crop)[0])
+
+
+class StemFolder(_CropDataset):
+    """Fixed-length crops of the tracks of a stem folder (MUSDB-style layout)::
+
+        root/[train|validation/]<track>/<stem>.flac
+
+    Every track must hold every stem in ``stems`` (tracks missing one are
+    skipped with a warning); the mixture is the sum of the stems.
+
+    Args:
+        root: the folder.
+        stems: source names, in the order of the output; default: the stems of
+            the first track, sorted, without ``mixture``.
+        split, sample_rate, channels, crop, seed, validation_fraction, random, cache:
+            as for :class:`AudioFolder`.
+
+    Shape:
+        ``dataset[k]`` is ``(mixture, sources)``: float32 tensors ``(C, crop)`` and
+        ``(S, C, crop)`` with ``mixture == sources.sum(0)``.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        stems: Sequence[str] | None = None,
+        split: str = "train",
+        sample_rate: int = DEFAULT_SAMPLE_RATE,
+        channels: int = 1,
+        crop: int = DEFAULT_CROP,
+        seed: int = 0,
+        validation_fraction: float = 0.1,
+        random: bool | None = None,
+        cache: bool = True,
+    ) -> None:
+        if stems is not None:
+            if isinstance(stems, str) or not all(isinstance(s, str) and s for s in stems):
+                raise TypeError(f"stems must be a sequence of names; received stems={stems!r}")
+            if len(set(stems)) != len(stems) or len(stems) < 1:
+                raise ValueError(f"stems must be distinct names; received stems={stems!r}")
+        self.stems: tuple[str, ...] | None = tuple(stems) if stems is not None else None
+        super().__init__(root, split=split, sample_rate=sample_rate, channels=channels,
+                         crop=crop, seed=seed, validation_fraction=validation_fraction,
+                         random=random, cache=cache)
+
+    def _expects(self) -> str:
+        return "track folders holding one audio file per stem"
+
+    def _candidates(self, folder: Path) -> list[tuple[str, tuple[Path, ...]]]:
+        out = []
+        for track in sorted(d for d in folder.iterdir() if d.is_dir()):
+            files = {p.stem: p for p in _audio_files_here(track)
+                     if p.stem.lower() not in MIXTURE_NAMES}
+            if not files:
+                continue
+            if self.stems is None:
+                self.stems = tuple(sorted(files))
+            missing = [s for s in self.stems if s not in files]
+            if missing:
+                self._skip(track, f"missing stem(s) {', '.join(missing)} "
+                                  f"(expected {', '.join(self.stems)})")
+                continue
+            out.append((track.name, tuple(files[s] for s in self.stems)))
+        return out
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        clip, start = self.locate(index)
+        sources = torch.from_numpy(self._window(self.clips[clip], start, self.crop))
+        return sources.sum(0), sources
+
+    def track(self, index: int) -> tuple[str, torch.Tensor, torch.Tensor]:
+        """Whole track ``index``: ``(name, mixture (C, T), sources (S, C, T))``."""
+        clip = self.clips[index]
+        sources = torch.from_numpy(self._window(clip, 0, clip.frames))
+        return clip.name, sources.sum(0), sources
+
+
+class MixtureFolder(StemFolder):
+    """A :class:`StemFolder` whose items are the mixtures only: ``(C, crop)``.
+
+    For training the autoencoder and the generator on the stem data sets.
+    """
+
+    def __getitem__(self, index: int) -> torch.Tensor:  # type: ignore[override]
+        return super().__getitem__(index)[0]
+
+
+def open_audio_dataset(
+    root: str | os.PathLike[str] | None = None, **options: Any
+) -> AudioFolder | MixtureFolder:
+    """Crops of single signals from ``root`` (default: the embedded data set): the
+    mixtures of a stem folder, else every file of a plain folder.
+
+    Shape: items ``(C, crop)``.
+    """
+    root = default_data_dir() if root is None else Path(root)
+    if is_stem_folder(root):
+        return MixtureFolder(root, **options)
+    return AudioFolder(root, **options)
