@@ -1,0 +1,116 @@
+"""Separation and reconstruction quality: SI-SDR and SDR (BSS-eval style).
+
+Both are computed in float64 with numpy/scipy, one signal at a time, so their
+results do not depend on torch's thread settings (batched
+``torch.linalg.solve`` misbehaves on some CPU builds after
+``torch.set_num_threads(n >= 2)``; nothing here calls it).
+
+* :func:`si_sdr`: scale-invariant SDR (Le Roux et al., 2019), in dB:
+  ``10 log10(|a s|^2 / |a s - e|^2)`` with ``a = <e, s> / |s|^2``.
+* :func:`sdr`: the SDR of BSS-eval (``bss_eval_sources``, as computed by
+  museval / fast-bss-eval): the estimate is projected on the reference filtered
+  by every FIR filter of ``filter_length`` taps; ``s_target`` is that
+  projection and ``SDR = 10 log10(|s_target|^2 / |e - s_target|^2)``.
+
+Inputs are ``(..., T)`` arrays or tensors (estimate first, as torchmetrics
+does); the result has shape ``(...)``. A silent reference gives ``nan``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+SILENCE = 1e-10  # reference energy (sum of squares) below which the score is undefined
+
+
+def _as_pair(estimate: Any, reference: Any) -> tuple[np.ndarray, np.ndarray]:
+    def convert(name: str, x: Any) -> np.ndarray:
+        try:
+            import torch
+
+            if isinstance(x, torch.Tensor):
+                x = x.detach().cpu().double().numpy()
+        except ImportError:  # pragma: no cover
+            pass
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim < 1 or x.shape[-1] < 1:
+            raise ValueError(f"{name} must have shape (..., T) with T >= 1; "
+                             f"received shape {x.shape}")
+        if not np.isfinite(x).all():
+            raise ValueError(f"{name} must be finite; received non-finite values")
+        return x
+
+    e, r = convert("estimate", estimate), convert("reference", reference)
+    if e.shape != r.shape:
+        raise ValueError(f"estimate and reference must have the same shape; received "
+                         f"estimate {e.shape} and reference {r.shape}")
+    return e, r
+
+
+def si_sdr(estimate: Any, reference: Any, *, zero_mean: bool = False) -> np.ndarray:
+    """Scale-invariant signal-to-distortion ratio in dB, over the last axis.
+
+    Shape: ``(..., T), (..., T) -> (...)``.
+    """
+    e, r = _as_pair(estimate, reference)
+    if zero_mean:
+        e = e - e.mean(-1, keepdims=True)
+        r = r - r.mean(-1, keepdims=True)
+    energy = (r * r).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = (e * r).sum(-1) / energy
+        target = alpha[..., None] * r
+        noise = e - target
+        out = 10 * np.log10((target * target).sum(-1) / (noise * noise).sum(-1))
+    return np.where(energy > SILENCE, out, np.nan)
+
+
+def _correlations(reference: np.ndarray, estimate: np.ndarray, taps: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Auto-correlation of ``reference`` and its cross-correlation with
+    ``estimate``, lags ``0 .. taps-1`` (linear, not circular), via the FFT."""
+    n = reference.shape[-1]
+    size = 1 << int(np.ceil(np.log2(n + taps)))
+    R = np.fft.rfft(reference, size)
+    E = np.fft.rfft(estimate, size)
+    auto = np.fft.irfft(R.conj() * R, size)[:taps]
+    cross = np.fft.irfft(R.conj() * E, size)[:taps]
+    return auto, cross
+
+
+def sdr(estimate: Any, reference: Any, *, filter_length: int = 512,
+        load_diag: float = 1e-10) -> np.ndarray:
+    """BSS-eval signal-to-distortion ratio in dB, over the last axis.
+
+    ``h`` (``filter_length`` taps) solves the normal equations ``R h = b``, where ``R``
+    is the Toeplitz auto-correlation matrix of the reference (plus ``load_diag``
+    times its energy on the diagonal, which keeps near-silent references
+    solvable) and ``b`` the cross-correlation with the estimate. Then
+    ``|s_target|^2 = h . b`` and ``|e - s_target|^2 = |e|^2 - h . b``.
+
+    Shape: ``(..., T), (..., T) -> (...)``.
+    """
+    from scipy.linalg import solve_toeplitz
+
+    if isinstance(filter_length, bool) or not isinstance(filter_length, int) or filter_length < 1:
+        raise ValueError(f"filter_length must be a positive integer; "
+                         f"received filter_length={filter_length!r}")
+    e, r = _as_pair(estimate, reference)
+    taps = min(filter_length, e.shape[-1])
+    flat_e = e.reshape(-1, e.shape[-1])
+    flat_r = r.reshape(-1, r.shape[-1])
+    out = np.full(flat_e.shape[0], np.nan)
+    for i, (ei, ri) in enumerate(zip(flat_e, flat_r, strict=True)):
+        auto, cross = _correlations(ri, ei, taps)
+        if auto[0] <= SILENCE:
+            continue
+        auto = auto.copy()
+        auto[0] += load_diag * auto[0]
+        h = solve_toeplitz(auto, cross)
+        target = float(h @ cross)
+        residual = float(ei @ ei) - target
+        with np.errstate(divide="ignore"):
+            out[i] = 10 * np.log10(max(target, 0.0) / max(residual, 1e-300))
+    return out.reshape(e.shape[:-1])

@@ -1,0 +1,179 @@
+"""A MelGAN-like generator (Kumar et al., 2019) from log-mel spectrograms, with
+its upsamplers swappable. Trained here with a reconstruction loss only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._checks import check_positive_int, check_signal
+from ..layers import make_upsampler
+from .base import ReferenceModel, check_options, check_upsampler_kind, register_model
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
+                   fmax: float | None = None) -> np.ndarray:
+    """Triangular mel filters (HTK mel scale, ``2595 log10(1 + f / 700)``),
+    each normalised to unit area (Slaney-style).
+
+    Shape: ``(n_mels, n_fft // 2 + 1)``.
+    """
+    fmax = sample_rate / 2 if fmax is None else fmax
+    freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    mel = np.linspace(2595 * np.log10(1 + fmin / 700), 2595 * np.log10(1 + fmax / 700),
+                      n_mels + 2)
+    hz = 700 * (10 ** (mel / 2595) - 1)
+    lower, centre, upper = hz[:-2, None], hz[1:-1, None], hz[2:, None]
+    up = (freqs[None] - lower) / (centre - lower)
+    down = (upper - freqs[None]) / (upper - centre)
+    filters = np.maximum(0, np.minimum(up, down))
+    return filters * (2.0 / (upper - lower))
+
+
+class LogMel(nn.Module):
+    """Log-mel spectrogram with one frame per ``hop`` samples.
+
+    The signal is reflect-padded by ``(n_fft - hop) / 2`` on both sides and framed
+    without centring, so ``T`` samples give exactly ``T // hop`` frames.
+
+    Shape: ``(B, 1, T) -> (B, n_mels, T // hop)``.
+    """
+
+    def __init__(self, sample_rate: int, n_fft: int, hop: int, n_mels: int) -> None:
+        super().__init__()
+        self.n_fft, self.hop = n_fft, hop
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        self.register_buffer("filters", torch.from_numpy(
+            mel_filterbank(sample_rate, n_fft, n_mels)).float(), persistent=False)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        pad = (self.n_fft - self.hop) // 2
+        x = nn.functional.pad(audio, (pad, self.n_fft - self.hop - pad), mode="reflect")
+        spec = torch.stft(x[:, 0], self.n_fft, self.hop, window=self.window, center=False,
+                          return_complex=True).abs()  # (B, F, frames)
+        return torch.log(torch.clamp(self.filters @ spec, min=1e-5))
+
+
+class ResidualStack(nn.Module):
+    """MelGAN's residual stack: blocks ``x + conv1x1(lrelu(conv3_dilated(lrelu(x))))``
+    with dilations 1, 3, 9, ... Shape: ``(B, C, T) -> (B, C, T)``."""
+
+    def __init__(self, channels: int, blocks: int) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList()
+        for i in range(blocks):
+            dilation = 3 ** i
+            self.blocks.append(nn.Sequential(
+                nn.LeakyReLU(0.2), nn.ReflectionPad1d(dilation),
+                nn.Conv1d(channels, channels, 3, dilation=dilation),
+                nn.LeakyReLU(0.2), nn.Conv1d(channels, channels, 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = x + block(x)
+        return x
+
+
+@register_model
+class MelGANLike(ReferenceModel):
+    """Generator from log-mel spectrograms to waveforms, after MelGAN.
+
+    ::
+
+        mel (B, n_mels, F) -> Conv1d(7) -> [LeakyReLU -> upsampler x r_i (channels / 2)
+            -> residual stack] for r_i in factors -> LeakyReLU -> Conv1d(7) -> tanh
+            -> (B, 1, F * prod(factors))
+
+    ``hop = prod(factors)`` (default 8 * 8 * 2 * 2 = 256). The upsamplers default
+    to their layer defaults; for ``"transposed"`` that is MelGAN's kernel of twice
+    the stride. :meth:`mel` computes the input from audio.
+
+    Args:
+        upsampler: any kind :func:`upsamplers.make_upsampler` knows.
+        factors: upsampling factors.
+        hidden: channels after the first convolution, halved by every upsampler.
+        residual_blocks: blocks per residual stack.
+        sample_rate, n_fft, n_mels: of the mel front end (its hop is ``prod(factors)``).
+        upsampler_options: keyword arguments of the upsamplers.
+        length: audio length used by ``summary`` and the artifact audit.
+
+    Shape:
+        ``forward``: ``(B, n_mels, F) -> (B, 1, F * hop)``; ``mel``:
+        ``(B, 1, T) -> (B, n_mels, T // hop)``.
+    """
+
+    def __init__(
+        self,
+        upsampler: str = "transposed",
+        *,
+        factors: Sequence[int] = (8, 8, 2, 2),
+        hidden: int = 512,
+        residual_blocks: int = 3,
+        sample_rate: int = 16000,
+        n_fft: int = 1024,
+        n_mels: int = 80,
+        upsampler_options: dict[str, Any] | None = None,
+        length: int = 16384,
+    ) -> None:
+        super().__init__()
+        upsampler = check_upsampler_kind(upsampler)
+        if isinstance(factors, (str, bytes)) or not isinstance(factors, Sequence) or not factors:
+            raise TypeError(f"factors must be a non-empty sequence of positive integers; "
+                            f"received factors={factors!r}")
+        factors = [check_positive_int("factors[]", f) for f in factors]
+        hidden = check_positive_int("hidden", hidden)
+        if hidden % 2 ** len(factors):
+            raise ValueError(f"hidden must be divisible by 2 ** len(factors) = "
+                             f"{2 ** len(factors)}; received hidden={hidden}")
+        residual_blocks = check_positive_int("residual_blocks", residual_blocks, minimum=0)
+        sample_rate = check_positive_int("sample_rate", sample_rate)
+        n_fft = check_positive_int("n_fft", n_fft)
+        n_mels = check_positive_int("n_mels", n_mels)
+        options = check_options("upsampler_options", upsampler_options)
+        length = check_positive_int("length", length)
+        self.hop = int(np.prod(factors))
+        if n_fft < self.hop:
+            raise ValueError(f"n_fft must be >= the hop prod(factors) = {self.hop}; "
+                             f"received n_fft={n_fft}")
+        if length % self.hop:
+            raise ValueError(f"length must be a multiple of prod(factors) = {self.hop}; "
+                             f"received length={length}")
+        self._remember(upsampler=upsampler, factors=factors, hidden=hidden,
+                       residual_blocks=residual_blocks, sample_rate=sample_rate, n_fft=n_fft,
+                       n_mels=n_mels, upsampler_options=options, length=length)
+        self.n_mels, self.length, self.sample_rate = n_mels, length, sample_rate
+        self.mel = LogMel(sample_rate, n_fft, self.hop, n_mels)
+        layers: list[nn.Module] = [nn.ReflectionPad1d(3), nn.Conv1d(n_mels, hidden, 7)]
+        width = hidden
+        for factor in factors:
+            layers += [nn.LeakyReLU(0.2), make_upsampler(upsampler, width, width // 2, factor,
+                                                         **options)]
+            width //= 2
+            if residual_blocks:
+                layers.append(ResidualStack(width, residual_blocks))
+        layers += [nn.LeakyReLU(0.2), nn.ReflectionPad1d(3), nn.Conv1d(width, 1, 7), nn.Tanh()]
+        self.generator = nn.Sequential(*layers)
+
+    def example_input(self, batch: int = 1) -> torch.Tensor:
+        return torch.zeros(batch, self.n_mels, self.length // self.hop)
+
+    def upsampling_part(self) -> nn.Module:
+        """The generator itself: ``(B, n_mels, F) -> (B, 1, F * hop)``."""
+        return self
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """``(B, n_mels, F) -> (B, 1, F * hop)``."""
+        mel = check_signal("mel", mel, channels=self.n_mels)
+        return self.generator(mel)
+
+    def reconstruct(self, audio: torch.Tensor) -> torch.Tensor:
+        """Audio through its mel spectrogram and back: ``(B, 1, T) -> (B, 1, T // hop * hop)``."""
+        audio = check_signal("audio", audio, channels=1)
+        if audio.shape[-1] < self.hop:
+            raise ValueError(f"audio must have at least hop={self.hop} samples; received shape "
+                             f"{tuple(audio.shape)}")
+        return self(self.mel(audio))
