@@ -11,6 +11,7 @@ from .init import icnr_, nearest_init_
 from .layers import (
     ArtifactWarning,
     InterpUpsample1d,
+    SincUpsample1d,
     SubPixel1d,
     TransposedUpsample1d,
     make_upsampler,
@@ -26,6 +27,7 @@ __all__ = [
     "InterpUpsample1d",
     "PeriodicShuffle1d",
     "PeriodicUnshuffle1d",
+    "SincUpsample1d",
     "SubPixel1d",
     "TransposedUpsample1d",
     "__version__",

@@ -16,13 +16,17 @@ low-rate convolution to ``r * C_out`` channels and a periodic shuffle
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_signal
+from ._checks import check_positive_int, check_signal
 from .shuffle import periodic_shuffle
 
 
@@ -125,24 +129,380 @@ def transposed_phase_kernels(
     return PhaseKernels(torch.stack(phases), left, bias)
 
 
+# --------------------------------------------------------------------------
+# Interpolation + convolution in polyphase form.
+#
+# An interpolation by r is itself a polyphase filter: the upsampled signal is
+#     u[t r + j] = sum_d A[j, d] * x[t + d0 + d]          (0 <= t < T)
+# with x extended past its ends as the interpolation defines (replicated edge
+# samples for linear, zeros otherwise). A high-rate "same" convolution of u with
+# a K-tap kernel w (left padding L = (K - 1) // 2) then gives
+#     y[s r + i] = sum_k w[k] u[s r + i + k - L]
+# and writing i + k - L = q r + j,
+#     y[s r + i] = sum_k w[k] sum_d A[j, d] x[s + q + d0 + d] = sum_e h_i[e] x[s + e]
+# so the phase kernel h_i is a fixed linear map of w: h_i[e] = sum_k w[k] M[k, i, e].
+# This holds wherever the window of the high-rate convolution stays inside
+# u[0 : T r]. Near the ends the high-rate convolution reads the zeros it pads u
+# with, not interpolated values, and the few low-rate columns concerned are
+# corrected exactly (see InterpUpsample1d).
+
+
+def _check_real(name: str, value: Any, *, low: float, high: float = math.inf,
+                low_open: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number in the range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; received {name}={value!r}")
+    value = float(value)
+    above = value > low if low_open else value >= low
+    if not (above and value <= high and math.isfinite(value)):
+        lo = "(" if low_open else "["
+        hi = "inf)" if high == math.inf else f"{high:g}]"
+        raise ValueError(f"{name} must be in {lo}{low:g}, {hi}; received {name}={value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class InterpolationPhases:
+    """An interpolation by ``factor`` as ``factor`` low-rate filters.
+
+    ``u[t * r + j] = sum_d taps[j, d] * x[t + offset + d]``, where ``x`` is extended
+    past its ends with zeros (``extension="zeros"``) or by repeating its first and
+    last samples (``extension="replicate"``).
+
+    Attributes:
+        taps: ``(factor, D)`` float64 array.
+        offset: input offset of ``taps[:, 0]`` (``d0 <= 0``).
+        extension: ``"zeros"`` or ``"replicate"``.
+    """
+
+    taps: np.ndarray
+    offset: int
+    extension: str
+
+    @property
+    def factor(self) -> int:
+        return int(self.taps.shape[0])
+
+
+def _trim_columns(taps: np.ndarray, offset: int) -> tuple[np.ndarray, int]:
+    """Drop all-zero leading and trailing columns, keeping the offset right."""
+    used = np.flatnonzero(np.any(taps != 0, axis=0))
+    return taps[:, used[0]: used[-1] + 1], offset + int(used[0])
+
+
+def nearest_phases(factor: int) -> InterpolationPhases:
+    """Nearest neighbour: ``u[t * r + j] = x[t]``."""
+    factor = check_positive_int("factor", factor)
+    return InterpolationPhases(np.ones((factor, 1)), 0, "zeros")
+
+
+def linear_phases(factor: int) -> InterpolationPhases:
+    """Linear interpolation, ``F.interpolate(mode="linear", align_corners=False)``.
+
+    Output ``t * r + j`` sits at input position ``t + f_j`` with
+    ``f_j = (j + 0.5) / r - 0.5`` in ``(-0.5, 0.5)``: between ``x[t]`` and ``x[t + 1]``
+    when ``f_j >= 0``, between ``x[t - 1]`` and ``x[t]`` otherwise. PyTorch clamps the
+    position to ``[0, T - 1]``, which is the same as repeating the edge samples.
+    """
+    factor = check_positive_int("factor", factor)
+    taps = np.zeros((factor, 3))  # columns: x[t - 1], x[t], x[t + 1]
+    for j in range(factor):
+        frac = (j + 0.5) / factor - 0.5
+        if frac >= 0:
+            taps[j, 1], taps[j, 2] = 1.0 - frac, frac
+        else:
+            taps[j, 0], taps[j, 1] = -frac, 1.0 + frac
+    taps, offset = _trim_columns(taps, -1)
+    return InterpolationPhases(taps, offset, "replicate")
+
+
+def kaiser_beta(attenuation_db: float) -> float:
+    """Kaiser's formula for the window parameter ``beta`` that gives a stop band
+    ``attenuation_db`` below the pass band."""
+    a = float(attenuation_db)
+    if a > 50:
+        return 0.1102 * (a - 8.7)
+    if a > 21:
+        return 0.5842 * (a - 21) ** 0.4 + 0.07886 * (a - 21)
+    return 0.0
+
+
+def sinc_filter(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
+                beta: float | None = None) -> np.ndarray:
+    """The high-rate low-pass filter of :class:`~upsamplers.layers.SincUpsample1d`.
+
+    Kaiser-windowed sinc, centred, odd length ``2 * H + 1`` with
+    ``H = ceil(zeros * factor / cutoff)``::
+
+        f[n] = (cutoff / r) * sinc(cutoff * n / r) * kaiser(n / H, beta),   |n| <= H
+
+    so the cut-off is ``cutoff`` times the input Nyquist frequency and the window
+    spans ``zeros`` zero crossings of the sinc on each side. Then every phase is
+    scaled so that its taps sum to one (``f[j - d * r]`` over ``d``, for each ``j``):
+    the filter has gain ``factor`` (which undoes the zero stuffing) and a constant
+    input gives a constant output, with no replicas of DC.
+
+    Args:
+        factor: upsampling factor ``r``.
+        cutoff: cut-off as a fraction of the input Nyquist frequency, in ``(0, 1]``.
+        zeros: zero crossings of the sinc kept on each side (``>= 1``).
+        beta: Kaiser window parameter; ``None`` picks ``kaiser_beta(80)``.
+
+    Returns:
+        float64 array of length ``2 * H + 1``; tap ``H`` is the centre.
+    """
+    factor = check_positive_int("factor", factor)
+    zeros = check_positive_int("zeros", zeros)
+    cutoff = _check_real("cutoff", cutoff, low=0.0, high=1.0, low_open=True)
+    if beta is None:
+        beta = kaiser_beta(80.0)
+    beta = _check_real("beta", beta, low=0.0)
+    half = math.ceil(zeros * factor / cutoff)
+    n = np.arange(-half, half + 1)
+    taps = cutoff / factor * np.sinc(cutoff * n / factor) * np.kaiser(2 * half + 1, beta)
+    for j in range(factor):  # phase j of the interpolation uses taps n = j - d r
+        sel = (n - j) % factor == 0
+        taps[sel] /= taps[sel].sum()
+    return taps
+
+
+def sinc_phases(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
+                beta: float | None = None) -> InterpolationPhases:
+    """Zero stuffing by ``factor`` then the centred filter :func:`sinc_filter`
+    (zero padding): ``u[t r + j] = sum_s f[j + (t - s) r] x[s]``, so output
+    ``t * r`` is aligned with input sample ``t``."""
+    taps = sinc_filter(factor, cutoff=cutoff, zeros=zeros, beta=beta)
+    half = (len(taps) - 1) // 2
+    d_lo = -((half + factor - 1) // factor) - 1
+    d_hi = (half + factor - 1) // factor + 1
+    table = np.zeros((factor, d_hi - d_lo + 1))
+    for j in range(factor):
+        for col, d in enumerate(range(d_lo, d_hi + 1)):
+            n = j - d * factor  # u[t r + j] takes x[t + d] with tap f[n]
+            if -half <= n <= half:
+                table[j, col] = taps[n + half]
+    table, offset = _trim_columns(table, d_lo)
+    return InterpolationPhases(table, offset, "zeros")
+
+
+@dataclass(frozen=True)
+class FoldMap:
+    """The linear map from a high-rate kernel to the phase kernels of
+    interpolation + convolution: ``h[i, e] = sum_k w[k] * matrix[k, i, e]``.
+
+    Attributes:
+        matrix: ``(K, factor, E)`` float64 array.
+        left: the phase kernels read ``x[s + e - left]`` (``left`` zeros padded before).
+        support: ``(factor,)`` number of taps of each phase kernel that can be non-zero.
+    """
+
+    matrix: np.ndarray
+    left: int
+    support: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.matrix.shape[-1])
+
+    @property
+    def right(self) -> int:
+        return self.size - 1 - self.left
+
+
+def fold_map(phases: InterpolationPhases, kernel_size: int) -> FoldMap:
+    """Fold an interpolation into a ``kernel_size``-tap high-rate "same"
+    convolution (see the comment above :class:`InterpolationPhases`)."""
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    r = phases.factor
+    pad = (kernel_size - 1) // 2
+    depth = phases.taps.shape[1]
+    e_lo = (-pad) // r + phases.offset
+    e_hi = (r - 1 + kernel_size - 1 - pad) // r + phases.offset + depth - 1
+    matrix = np.zeros((kernel_size, r, e_hi - e_lo + 1))
+    for k in range(kernel_size):
+        for i in range(r):
+            q, j = divmod(i + k - pad, r)
+            start = q + phases.offset - e_lo
+            matrix[k, i, start: start + depth] += phases.taps[j]
+    used = np.flatnonzero(np.any(matrix != 0, axis=(0, 1)))
+    matrix = matrix[:, :, used[0]: used[-1] + 1]
+    left = -(e_lo + int(used[0]))
+    nonzero = np.any(matrix != 0, axis=0)  # (r, E)
+    support = np.array([np.ptp(np.flatnonzero(row)) + 1 for row in nonzero])
+    return FoldMap(matrix, left, support)
+
+
+def fold_weight(weight: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """Phase kernels from a high-rate kernel, stacked in ``order="channel"`` layout.
+
+    ``weight`` ``(C_out, C_in, K)`` and ``matrix`` ``(K, r, E)`` give
+    ``(C_out * r, C_in, E)`` whose row ``c * r + i`` is phase ``i`` of output channel
+    ``c``. Linear in ``weight``, so gradients flow to it.
+    """
+    c_out, c_in, _ = weight.shape
+    _, r, size = matrix.shape
+    # (C_out, C_in, K) x (K, r, E) -> (C_out, r, C_in, E)
+    folded = torch.einsum("ock,kie->oice", weight, matrix)
+    return folded.reshape(c_out * r, c_in, size)
+
+
+class _AddInto(torch.autograd.Function):
+    """``z[..., i:i+a] += head; z[..., j:j+b] += tail`` in place, with a pass-through
+    backward (no copy of the large gradient)."""
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor, head: torch.Tensor, head_at: int,  # type: ignore[override]
+                tail: torch.Tensor, tail_at: int) -> torch.Tensor:
+        ctx.mark_dirty(z)
+        a, b = head.shape[-1], tail.shape[-1]
+        ctx.spans = (head_at, a, tail_at, b)
+        z[..., head_at: head_at + a] += head
+        z[..., tail_at: tail_at + b] += tail
+        return z
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        head_at, a, tail_at, b = ctx.spans
+        return (grad, grad[..., head_at: head_at + a], None,
+                grad[..., tail_at: tail_at + b], None)
+
+
+def add_into(z: torch.Tensor, head: torch.Tensor, head_at: int, tail: torch.Tensor,
+             tail_at: int) -> torch.Tensor:
+    """Add ``head`` to columns ``head_at ...`` and ``tail`` to columns ``tail_at ...``
+    of ``z``, in place (the two ranges may overlap); returns ``z``.
+
+    ``z`` must be a fresh tensor that nothing saved for backward (e.g. a
+    convolution's output). Its gradient passes through unchanged, without a copy.
+    Shape: ``z`` ``(B, C, N)``, ``head`` ``(B, C, a)``, ``tail`` ``(B, C, b)``.
+    """
+    return _AddInto.apply(z, head, head_at, tail, tail_at)
+
+
+@dataclass(frozen=True)
+class EndPlan:
+    """Where interpolation + convolution in folded form reads values that the
+    naive composition does not (see :func:`end_terms`).
+
+    Attributes:
+        head: low-rate output columns at the start that need a correction.
+        tail: low-rate output columns at the end that need a correction.
+    """
+
+    head: int
+    tail: int
+
+
+def end_plan(factor: int, kernel_size: int) -> EndPlan:
+    """The high-rate "same" convolution (``L = (K - 1) // 2`` zeros before) reaches
+    ``ceil(L / r)`` blocks of ``r`` samples before the signal and
+    ``(r - 1 + K - 1 - L) // r`` blocks after it."""
+    pad = (kernel_size - 1) // 2
+    return EndPlan(-((-pad) // factor), (factor - 1 + kernel_size - 1 - pad) // factor)
+
+
+def end_terms(x: torch.Tensor, weight: torch.Tensor, phases: InterpolationPhases,
+              taps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the folded kernels add at the two ends and the naive composition does not.
+
+    The folded form computes the interpolated signal ``u`` for *every* block of
+    ``r`` samples its window reaches, including the blocks before ``t = 0`` and
+    after ``t = T - 1`` (there ``u`` is the interpolation of the extended input),
+    whereas the high-rate convolution pads ``u`` with zeros. The difference is
+    the high-rate convolution of those outside blocks alone, which only touches
+    the first ``head`` and last ``tail`` low-rate columns (:func:`end_plan`).
+
+    Args:
+        x: ``(B, C_in, T)``.
+        weight: the high-rate kernel ``(C_out, C_in, K)``.
+        phases: the interpolation.
+        taps: ``phases.taps`` as a tensor of ``x``'s dtype and device, ``(r, D)``.
+
+    Returns:
+        ``(head_terms, tail_terms)`` in low-rate layout, ``(B, C_out * r, head)`` and
+        ``(B, C_out * r, tail)`` (row ``c * r + i``), to be *subtracted* from the
+        folded output's first ``head`` and last ``tail`` columns. Their shapes do not
+        depend on ``T``.
+    """
+    from .shuffle import periodic_unshuffle
+
+    batch, c_in, time = x.shape
+    r, depth = taps.shape
+    k = weight.shape[-1]
+    pad = (k - 1) // 2
+    plan = end_plan(r, k)
+    off = phases.offset
+    mode = "replicate" if phases.extension == "replicate" else "constant"
+    flat = x.reshape(batch * c_in, 1, time)  # (B, C, T) -> (B * C, 1, T)
+    kernel = taps.reshape(r, 1, depth)
+
+    def blocks(xe: torch.Tensor) -> torch.Tensor:
+        # u of consecutive blocks from the extended input: (B*C, 1, n + D - 1) -> (B, C, n*r)
+        u = F.conv1d(xe, kernel)  # (B * C, r, n): u[t r + j] = sum_d A[j, d] xe[t + d]
+        n = u.shape[-1]
+        return u.reshape(batch, c_in, r, n).transpose(2, 3).reshape(batch, c_in, n * r)
+
+    head_terms = tail_terms = x.new_zeros(batch, weight.shape[0] * r, 0)
+    if plan.head:
+        # Blocks t = -head .. -1 read the extended input at -head + off .. off + D - 2.
+        lo, count = -plan.head + off, plan.head + depth - 1
+        inside = max(1, lo + count)  # indices >= 0 among those (at least one, to extend)
+        # slice first, then extend: constant shapes for every T (a short x is
+        # extended as the interpolation extends it)
+        ext = F.pad(flat[..., :inside], (max(0, -lo), inside), mode=mode)
+        start = max(0, -lo) + lo
+        spill = blocks(ext[..., start: start + count])  # (B, C_in, head * r), before t = 0
+        # output n < head * r takes sum_k w[k] spill[n + k - L + head * r]
+        width = plan.head * r - pad
+        signal = F.pad(spill, (0, width + k - 1))
+        head_terms = F.conv1d(signal, weight)[..., width: width + plan.head * r]
+        head_terms = periodic_unshuffle(head_terms, r)
+    if plan.tail:
+        # Blocks t = T .. T + tail - 1 read the extended input at T + off .. T + off + count - 1.
+        count = plan.tail + depth - 1
+        inside = max(1, -off)  # indices < T among those (at least one, to extend)
+        right_ext = max(0, off + count)
+        ext = F.pad(flat[..., time - min(inside, time):], (inside, right_ext), mode=mode)
+        end = ext.shape[-1] - (right_ext - off - count)
+        spill = blocks(ext[..., end - count: end])  # (B, C_in, tail * r), after t = T - 1
+        # output (T - tail) r + n' takes sum_k w[k] spill[n' + k - L - tail * r]
+        signal = F.pad(spill, (pad + plan.tail * r, k))
+        tail_terms = F.conv1d(signal, weight)[..., : plan.tail * r]
+        tail_terms = periodic_unshuffle(tail_terms, r)
+    return head_terms, tail_terms
+
+
 def phase_kernels(module: nn.Module) -> PhaseKernels:
     """The phase kernels of an upsampling layer, as a differentiable function of
     its weights.
 
-    Supports :class:`~upsamplers.layers.SubPixel1d` and
-    :class:`~upsamplers.layers.TransposedUpsample1d`.
+    Supports :class:`~upsamplers.layers.SubPixel1d`,
+    :class:`~upsamplers.layers.TransposedUpsample1d` and
+    :class:`~upsamplers.layers.InterpUpsample1d` (nearest, linear, and
+    :class:`~upsamplers.layers.SincUpsample1d`). For interpolation + convolution
+    the kernels are the interpolation folded into ``conv.weight``; they give the
+    layer's output exactly for ``mode="nearest"``, and away from the first
+    ``left`` and last ``K - 1 - left`` low-rate columns for linear and sinc (at the
+    ends those layers read zeros padded at the high rate, and linear
+    interpolation repeats the edge samples).
 
     Raises:
         TypeError: for a module whose phase kernels are not known.
     """
-    from .layers import SubPixel1d, TransposedUpsample1d
+    from .layers import InterpUpsample1d, SubPixel1d, TransposedUpsample1d
 
     if isinstance(module, SubPixel1d):
         return _subpixel_kernels(module)
+    if isinstance(module, InterpUpsample1d):
+        r, c_out = module.factor, module.out_channels
+        stacked = module.phase_weight()  # (C_out * r, C_in, E), row c*r + i
+        weight = stacked.reshape(c_out, r, *stacked.shape[1:]).transpose(0, 1)
+        bias = None if module.conv.bias is None else module.conv.bias.expand(r, c_out)
+        return PhaseKernels(weight, module.fold.left, bias)
     if isinstance(module, TransposedUpsample1d):
         return transposed_phase_kernels(module.conv.weight, module.factor, module.crop[0],
                                         module.conv.bias)
     raise TypeError(
-        "phase_kernels supports SubPixel1d and TransposedUpsample1d; "
+        "phase_kernels supports SubPixel1d, TransposedUpsample1d and InterpUpsample1d; "
         f"received {type(module).__name__}"
     )

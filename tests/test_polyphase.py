@@ -1,0 +1,377 @@
+"""Polyphase execution of interpolation + convolution (nearest, linear, sinc).
+
+Every check compares the polyphase path with an independent reference: the
+naive PyTorch composition written out here (``F.interpolate`` or zero stuffing
++ ``F.conv1d``), or the numpy loops of ``tests/reference.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from reference import conv1d_same_loop, interpolate_loop
+
+from upsamplers import InterpUpsample1d, SincUpsample1d, make_upsampler
+from upsamplers.polyphase import (
+    add_into,
+    fold_map,
+    kaiser_beta,
+    linear_phases,
+    phase_kernels,
+    polyphase_forward,
+    sinc_filter,
+)
+
+MODES = ("nearest", "linear", "sinc")
+
+
+def _layer(mode, c_in, c_out, factor, kernel_size, *, bias=False, impl="polyphase", **sinc):
+    if mode == "sinc":
+        return SincUpsample1d(c_in, c_out, factor, kernel_size, bias=bias, impl=impl, **sinc)
+    return InterpUpsample1d(c_in, c_out, factor, mode, kernel_size, bias=bias, impl=impl)
+
+
+def _naive(layer, x):
+    """The composition written out with PyTorch primitives, independently of the
+    layer's own code: interpolate (or zero-stuff + centred low-pass), then a
+    "same" convolution with (K - 1) // 2 zeros on the left."""
+    r = layer.factor
+    if layer.mode == "sinc":
+        stuffed = torch.zeros(x.shape[0], x.shape[1], x.shape[2] * r, dtype=x.dtype)
+        stuffed = stuffed.index_copy(2, torch.arange(x.shape[2]) * r, x)
+        f = torch.as_tensor(layer.lowpass, dtype=x.dtype)
+        half = (f.numel() - 1) // 2
+        u = F.conv1d(stuffed.reshape(-1, 1, stuffed.shape[-1]), f.flip(0).view(1, 1, -1),
+                     padding=half).reshape(stuffed.shape)
+    elif r == 1:
+        u = x
+    else:
+        kw = {} if layer.mode == "nearest" else {"align_corners": False}
+        u = F.interpolate(x, scale_factor=r, mode=layer.mode, **kw)
+    k = layer.conv.weight.shape[-1]
+    left = (k - 1) // 2
+    return F.conv1d(F.pad(u, (left, k - 1 - left)), layer.conv.weight, layer.conv.bias)
+
+
+def _random_case(rng):
+    return {
+        "factor": int(rng.integers(1, 9)),
+        "kernel_size": int(rng.integers(1, 20)),
+        "c_in": int(rng.integers(1, 5)),
+        "c_out": int(rng.integers(1, 5)),
+        "batch": int(rng.integers(1, 3)),
+        "time": int(rng.choice([1, 2, 3, int(rng.integers(4, 60))])),
+        "bias": bool(rng.integers(0, 2)),
+    }
+
+
+def _max_rel(a, b):
+    return float((a - b).detach().abs().max() / b.detach().abs().max().clamp_min(1e-30))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", range(12))
+def test_polyphase_equals_naive_forward_and_gradients_float64(mode, seed):
+    rng = np.random.default_rng(seed)
+    case = _random_case(rng)
+    torch.manual_seed(seed)
+    layer = _layer(mode, case["c_in"], case["c_out"], case["factor"], case["kernel_size"],
+                   bias=case["bias"]).double()
+    x = torch.randn(case["batch"], case["c_in"], case["time"], dtype=torch.float64,
+                    requires_grad=True)
+    y = layer(x)
+    assert y.shape == (case["batch"], case["c_out"], case["time"] * case["factor"])
+    reference = _naive(layer, x)
+    scale = float(reference.detach().abs().max())
+    torch.testing.assert_close(y, reference, rtol=1e-10, atol=1e-10 * scale)
+    g = torch.randn_like(y)
+    params = [x, *layer.parameters()]
+    got = torch.autograd.grad(y, params, g)
+    want = torch.autograd.grad(reference, params, g)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10 * float(b.abs().max()))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_factor_kernel_and_length_float32(mode):
+    """Factors 1..8, odd and even kernels, T from 1 up: float32 polyphase against
+    the float64 naive composition, forward and both gradients, 1e-5 relative."""
+    torch.manual_seed(1)
+    for factor in range(1, 9):
+        for kernel_size in (1, 2, 3, 4, 2 * factor, 2 * factor + 1):
+            layer = _layer(mode, 2, 3, factor, kernel_size, bias=True)
+            ref_layer = _layer(mode, 2, 3, factor, kernel_size, bias=True).double()
+            ref_layer.load_state_dict(layer.state_dict())
+            for time in (1, 2, 3, 7, 31):
+                x = torch.randn(2, 2, time, requires_grad=True)
+                x64 = x.detach().double().requires_grad_(True)
+                y, ref = layer(x), _naive(ref_layer, x64)
+                assert _max_rel(y.double(), ref) < 1e-5, (factor, kernel_size, time)
+                g = torch.randn_like(ref)
+                got = torch.autograd.grad(y, [x, layer.conv.weight, layer.conv.bias], g.float())
+                want = torch.autograd.grad(ref, [x64, ref_layer.conv.weight,
+                                                 ref_layer.conv.bias], g)
+                for a, b in zip(got, want, strict=True):
+                    assert _max_rel(a.double(), b) < 1e-5, (factor, kernel_size, time)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+@pytest.mark.parametrize("seed", range(3))
+def test_polyphase_matches_numpy_loops(mode, seed):
+    rng = np.random.default_rng(100 + seed)
+    case = _random_case(rng)
+    torch.manual_seed(seed)
+    layer = _layer(mode, case["c_in"], case["c_out"], case["factor"], case["kernel_size"],
+                   bias=case["bias"]).double()
+    x = torch.randn(case["batch"], case["c_in"], case["time"], dtype=torch.float64)
+    bias = None if layer.conv.bias is None else layer.conv.bias.detach().numpy()
+    expected = conv1d_same_loop(interpolate_loop(x.numpy(), case["factor"], mode),
+                                layer.conv.weight.detach().numpy(), bias)
+    np.testing.assert_allclose(layer(x).detach().numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
+def _sinc_loop(x, f, factor):
+    """Zero stuffing, then the centred filter ``f`` (length 2H + 1), sample by sample."""
+    half = (len(f) - 1) // 2
+    time = x.shape[-1]
+    u = np.zeros(x.shape[:-1] + (time * factor,))
+    for m in range(time * factor):
+        for t in range(time):
+            n = m - t * factor
+            if -half <= n <= half:
+                u[..., m] += f[n + half] * x[..., t]
+    return u
+
+
+def test_sinc_matches_numpy_loops():
+    torch.manual_seed(3)
+    for factor, kernel_size, time in ((2, 5, 9), (3, 4, 2), (4, 1, 17)):
+        layer = SincUpsample1d(2, 3, factor, kernel_size, bias=True).double()
+        x = torch.randn(2, 2, time, dtype=torch.float64)
+        f = layer.lowpass
+        expected = conv1d_same_loop(_sinc_loop(x.numpy(), f, factor),
+                                    layer.conv.weight.detach().numpy(),
+                                    layer.conv.bias.detach().numpy())
+        np.testing.assert_allclose(layer(x).detach().numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gradcheck_polyphase(mode):
+    torch.manual_seed(0)
+    for factor, kernel_size, time in ((3, 4, 5), (2, 5, 2), (4, 3, 9)):
+        extra = {"zeros": 2} if mode == "sinc" else {}
+        layer = _layer(mode, 2, 2, factor, kernel_size, bias=True, **extra).double()
+        x = torch.randn(1, 2, time, dtype=torch.float64, requires_grad=True)
+        w = layer.conv.weight.detach().clone().requires_grad_(True)
+        b = layer.conv.bias.detach().clone().requires_grad_(True)
+
+        def run(x, w, b, layer=layer):
+            return torch.func.functional_call(layer, {"conv.weight": w, "conv.bias": b}, (x,))
+
+        assert torch.autograd.gradcheck(run, (x, w, b))
+
+
+def test_gradcheck_add_into():
+    z0 = torch.randn(2, 3, 7, dtype=torch.float64, requires_grad=True)
+    head = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
+    tail = torch.randn(2, 3, 3, dtype=torch.float64, requires_grad=True)
+
+    def run(z0, head, tail):
+        return add_into(z0 * 1.0, head, 0, tail, 4)
+
+    assert torch.autograd.gradcheck(run, (z0, head, tail))
+    out = run(z0, head, tail)
+    expected = z0.detach().clone()
+    expected[..., :2] += head.detach()
+    expected[..., 4:] += tail.detach()
+    torch.testing.assert_close(out, expected)
+
+
+def test_impl_naive_is_the_composition_and_polyphase_is_default():
+    layer = InterpUpsample1d(3, 2, 4, "linear")
+    assert layer.impl == "polyphase"
+    assert "impl='polyphase'" in repr(layer)
+    naive = InterpUpsample1d(3, 2, 4, "linear", impl="naive")
+    naive.load_state_dict(layer.state_dict())
+    x = torch.randn(2, 3, 50)
+    torch.testing.assert_close(naive(x), _naive(naive, x))
+    torch.testing.assert_close(layer(x), naive(x), rtol=1e-5, atol=1e-6)
+
+
+def test_linear_phases_follow_pytorch_positions():
+    # output t*r + j sits at t + (j + 0.5) / r - 0.5; f_j = -0.375, -0.125, 0.125, 0.375
+    phases = linear_phases(4)
+    assert phases.offset == -1 and phases.extension == "replicate"
+    np.testing.assert_allclose(phases.taps, [[0.375, 0.625, 0], [0.125, 0.875, 0],
+                                             [0, 0.875, 0.125], [0, 0.625, 0.375]])
+
+
+def test_fold_of_nearest_matches_block_arithmetic():
+    # nearest, r = 4, K = 9: output block s reads input samples s - 1, s, s + 1, and
+    # phase i takes taps k with (i + k - 4) // 4 = e, i.e. h_i[e] sums those taps.
+    fold = fold_map(make_upsampler("nearest", 1, 1, 4).phases, 9)
+    assert fold.left == 1 and fold.size == 3
+    for i in range(4):
+        for e in range(3):
+            taps = [k for k in range(9) if (i + k - 4) // 4 == e - 1]
+            expected = np.zeros(9)
+            expected[taps] = 1
+            np.testing.assert_array_equal(fold.matrix[:, i, e], expected)
+    assert list(fold.support) == [3, 3, 3, 3]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_phase_kernels_of_interp_layers(mode):
+    torch.manual_seed(5)
+    layer = _layer(mode, 3, 2, 3, 7, bias=True).double()
+    kernels = phase_kernels(layer)
+    assert kernels.weight.shape[:3] == (3, 2, 3)
+    x = torch.randn(2, 3, 40, dtype=torch.float64)
+    y_phase, y = polyphase_forward(x, kernels), layer(x)
+    if mode == "nearest":  # exact everywhere
+        torch.testing.assert_close(y_phase, y, rtol=1e-12, atol=1e-12)
+    else:  # exact away from the ends
+        left, right = kernels.left, kernels.kernel_size - 1 - kernels.left
+        inner = slice(left * 3, (40 - right) * 3)
+        torch.testing.assert_close(y_phase[..., inner], y[..., inner], rtol=1e-12, atol=1e-12)
+        assert not torch.allclose(y_phase[..., :3], y[..., :3], atol=1e-6)
+    # nearest and sinc (phases normalised) have equal DC gains across phases;
+    # every interpolation here passes DC, so the gains are the sums of the taps.
+    gains = kernels.dc_gains()
+    torch.testing.assert_close(gains, layer.conv.weight.sum(-1).expand_as(gains))
+    # gradients reach the learnable kernel through the phase kernels
+    kernels.weight.sum().backward()
+    assert layer.conv.weight.grad is not None and layer.conv.weight.grad.abs().sum() > 0
+
+
+# ------------------------------------------------------------------ the sinc filter
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3, 4, 8])
+def test_sinc_filter_shape_symmetry_and_dc(factor):
+    f = sinc_filter(factor, cutoff=0.9, zeros=6)
+    half = math.ceil(6 * factor / 0.9)
+    assert f.shape == (2 * half + 1,)
+    np.testing.assert_allclose(f, f[::-1], atol=1e-15)
+    n = np.arange(-half, half + 1)
+    for j in range(factor):
+        assert abs(f[(n - j) % factor == 0].sum() - 1.0) < 1e-12
+
+
+def _response_db(taps, factor, n_fft=1 << 15):
+    """Magnitude (dB re the gain ``factor``) and frequency in units of the input
+    Nyquist frequency."""
+    mag = np.abs(np.fft.rfft(taps, n_fft)) / factor
+    freq = np.arange(mag.size) / n_fft * 2 * factor
+    return 20 * np.log10(np.maximum(mag, 1e-300)), freq
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4, 8])
+def test_sinc_filter_image_rejection(factor):
+    db, freq = _response_db(sinc_filter(factor), factor)
+    # images of the input spectrum start above the input Nyquist frequency (1.0)
+    assert db[freq >= 1.25].max() < -60.0
+    assert np.abs(db[freq <= 0.6]).max() < 0.1  # flat pass band
+    assert abs(db[np.argmin(np.abs(freq - 0.9))] + 6.02) < 0.5  # -6 dB at the cut-off
+
+
+def test_sinc_layer_image_rejection_of_a_tone():
+    """Through the layer itself (learnable kernel set to identity): a tone at 0.4
+    of the input Nyquist frequency comes out with its images >= 60 dB below it."""
+    factor, time = 4, 4096
+    layer = SincUpsample1d(1, 1, factor, 1).double()
+    with torch.no_grad():
+        layer.conv.weight.fill_(1.0)
+    t = np.arange(time)
+    f0 = 0.4 * 0.5  # cycles per input sample
+    x = torch.as_tensor(np.sin(2 * np.pi * f0 * t)).view(1, 1, -1)
+    y = layer(x).detach().numpy()[0, 0]
+    y = y[512 * factor: -512 * factor]  # away from the zero-padded ends
+    spectrum = np.abs(np.fft.rfft(y * np.kaiser(y.size, 20)))
+    freq = np.fft.rfftfreq(y.size) * factor  # cycles per input sample
+    level = 20 * np.log10(spectrum / spectrum.max())
+    tone = np.argmin(np.abs(freq - f0))
+    assert level[tone] > -0.1
+    for k in range(1, factor):  # images at k * fs_in +- f0
+        for image in (k - f0, k + f0):
+            if image < factor / 2:
+                near = np.abs(freq - image) < 0.01
+                assert level[near].max() < -60.0, (k, image, level[near].max())
+
+
+def test_sinc_layer_folded_response_rejects_images():
+    """The equivalent high-rate filter read off the folded phase kernels: with the
+    learnable kernel a unit impulse, the interleaved phase kernels are the
+    low-pass, and their stop band is the filter's."""
+    layer = SincUpsample1d(1, 1, 3, 1).double()
+    with torch.no_grad():
+        layer.conv.weight.fill_(1.0)
+    kernels = phase_kernels(layer).weight.detach().numpy()[:, 0, 0, :]  # (r, E)
+    # y[s r + i] = sum_e h_i[e] x[s + e - left], so the high-rate impulse response is
+    # g[(left - e) r + i] = h_i[e]: interleave the phases with e reversed
+    impulse = kernels[:, ::-1].T.reshape(-1)
+    db, freq = _response_db(impulse, 3)
+    assert db[freq >= 1.25].max() < -60.0
+    assert abs(db[0]) < 1e-9
+
+
+def test_kaiser_beta_formula():
+    assert kaiser_beta(80) == pytest.approx(0.1102 * (80 - 8.7))
+    assert kaiser_beta(30) == pytest.approx(0.5842 * 9 ** 0.4 + 0.07886 * 9)
+    assert kaiser_beta(10) == 0.0
+
+
+def test_sinc_state_dict_holds_only_the_learnable_kernel():
+    layer = SincUpsample1d(2, 2, 2, bias=True)
+    assert set(layer.state_dict()) == {"conv.weight", "conv.bias"}
+    assert "cutoff=0.9, zeros=6" in repr(layer)
+    assert isinstance(make_upsampler("sinc", 2, 2, 2), SincUpsample1d)
+
+
+def test_dtype_round_trip_keeps_float64_precision():
+    """Fixed tables are kept in float64 and converted on use, so a layer built in
+    float32 and moved to float64 is exact to float64 precision."""
+    torch.manual_seed(0)
+    layer = InterpUpsample1d(2, 2, 3, "linear").double()
+    x = torch.randn(1, 2, 30, dtype=torch.float64)
+    torch.testing.assert_close(layer(x), _naive(layer, x), rtol=1e-12, atol=1e-12)
+    layer.float()
+    assert layer(x.float()).dtype == torch.float32
+
+
+# -------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: InterpUpsample1d(2, 2, 2, impl="fast"), ValueError,
+         "impl must be one of 'polyphase', 'naive'; received impl='fast'"),
+        (lambda: SincUpsample1d(2, 2, 2, impl="fast"), ValueError, "received impl='fast'"),
+        (lambda: SincUpsample1d(2, 2, 2, cutoff=0.0), ValueError,
+         r"cutoff must be in \(0, 1\]; received cutoff=0.0"),
+        (lambda: SincUpsample1d(2, 2, 2, cutoff=1.5), ValueError, "received cutoff=1.5"),
+        (lambda: SincUpsample1d(2, 2, 2, cutoff="0.5"), TypeError,
+         "cutoff must be a real number; received cutoff='0.5'"),
+        (lambda: SincUpsample1d(2, 2, 2, zeros=0), ValueError, "received zeros=0"),
+        (lambda: SincUpsample1d(2, 2, 2, beta=-1.0), ValueError,
+         r"beta must be in \[0, inf\); received beta=-1.0"),
+        (lambda: SincUpsample1d(2, 2, 2, kernel_size=0), ValueError, "received kernel_size=0"),
+        (lambda: make_upsampler("sinc", 2, 2, 2, mode="linear"), TypeError, "mode"),
+    ],
+)
+def test_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_bad_input_to_the_polyphase_path():
+    layer = InterpUpsample1d(3, 2, 2, "linear")
+    with pytest.raises(ValueError, match="must have 3 channels"):
+        layer(torch.randn(1, 4, 10))
+    with pytest.raises(TypeError, match="floating-point"):
+        layer(torch.ones(1, 3, 10, dtype=torch.int64))
