@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -95,6 +97,25 @@ def default_data_dir() -> Path:
             f"the embedded data set is not at {path} (it ships with the repository, not the "
             f"wheel); pass --data DIR or set {DATA_ENV}")
     return path
+
+
+@contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Show warnings as one line each on stderr (``warning: MESSAGE``), as the
+    command line does; every skipped file is reported, not only the first."""
+    previous = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SkippedFileWarning)
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = previous
 
 
 # --------------------------------------------------------------------------- audio I/O
