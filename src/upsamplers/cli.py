@@ -16,7 +16,10 @@ import sys
 from collections.abc import Sequence
 
 # Modules that provide a sub-command, in the order they are listed in --help.
-COMMAND_MODULES = ("upsamplers.bench",)
+COMMAND_MODULES = (
+    "upsamplers.bench", "upsamplers.train", "upsamplers.evaluate", "upsamplers.inference",
+    "upsamplers.analysis.commands",
+)
 
 
 class CommandError(Exception):
