@@ -57,6 +57,11 @@ class PhaseKernels:
         (the sum of its taps). Unequal gains across phases mean tonal artifacts."""
         return self.weight.sum(dim=-1)
 
+    def detached(self) -> PhaseKernels:
+        """The same kernels, cut from the autograd graph."""
+        bias = None if self.bias is None else self.bias.detach()
+        return PhaseKernels(self.weight.detach(), self.left, bias)
+
     def stacked(self) -> torch.Tensor:
         """``(C_out * factor, C_in, K)`` in ``order="channel"`` layout: row ``c * r + i``
         is ``weight[i, c]``."""

@@ -1,0 +1,366 @@
+"""Exact conversions between upsampler families.
+
+Every upsampler by ``r`` is ``r`` low-rate phase kernels plus an interleave
+(:mod:`upsamplers.polyphase`), and a :class:`~upsamplers.layers.SubPixel1d`
+*is* that form. So a transposed convolution, or nearest-neighbour interpolation
++ convolution, can be rewritten as a subpixel convolution that computes the
+same function: its weights are the phase kernels, and a little zero padding of
+the input and cropping of the output line the phases up (and reproduce
+``nn.ConvTranspose1d``'s output length when it is not ``T * r``).
+
+* :func:`to_subpixel` converts one module;
+* :func:`convert` replaces every convertible upsampler inside a model and
+  checks on a random input that the model's output did not change.
+
+Not convertible, with the reason in the error: ``nn.ConvTranspose1d`` with
+``dilation != 1`` or ``groups != 1``; linear and sinc interpolation + convolution,
+whose high-rate convolution pads the *interpolated* signal with zeros (and,
+for linear, whose interpolation repeats the edge samples): a zero-padded
+subpixel convolution reproduces them everywhere except the first and last few
+samples, which is not exact. Those layers already run at the low rate
+(``impl="polyphase"``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import check_choice, check_positive_int, check_signal
+from .layers import InterpUpsample1d, SubPixel1d, TransposedUpsample1d
+from .polyphase import PhaseKernels, phase_kernels, transposed_phase_kernels
+from .shuffle import ORDERS, Order
+
+__all__ = ["ConversionError", "ConversionReport", "PaddedSubPixel1d", "convert", "to_subpixel"]
+
+
+class ConversionError(RuntimeError):
+    """The converted model's output differs from the original's."""
+
+
+class PaddedSubPixel1d(nn.Module):
+    """A :class:`~upsamplers.layers.SubPixel1d` with the zero padding and the crop
+    that make it compute the same function as the layer it was converted from.
+
+    ::
+
+        x (B, C_in, T) --zero pad (left, right)--> (B, C_in, T + left + right)
+                       --subpixel-----------------> (B, C_out, (T + left + right) * r)
+                       --keep [offset, offset + T * r + extra)
+
+    Args:
+        subpixel: the layer holding the weights.
+        pad: ``(left, right)`` zeros padded to the input.
+        offset: output samples dropped at the start.
+        extra: output length minus ``T * factor`` (``nn.ConvTranspose1d`` with
+            padding or ``output_padding`` does not give ``T * factor`` samples).
+
+    Shape:
+        ``(B, C_in, T) -> (B, C_out, T * factor + extra)``
+    """
+
+    def __init__(self, subpixel: SubPixel1d, *, pad: tuple[int, int] = (0, 0), offset: int = 0,
+                 extra: int = 0) -> None:
+        super().__init__()
+        if not isinstance(subpixel, SubPixel1d):
+            raise TypeError(f"subpixel must be a SubPixel1d; received {type(subpixel).__name__}")
+        self.subpixel = subpixel
+        self.pad = (check_positive_int("pad[0]", pad[0], minimum=0),
+                    check_positive_int("pad[1]", pad[1], minimum=0))
+        self.offset = check_positive_int("offset", offset, minimum=0)
+        if isinstance(extra, bool) or not isinstance(extra, int):
+            raise TypeError(f"extra must be an integer; received extra={extra!r}")
+        self.extra = extra
+        self.factor = subpixel.factor
+        self.in_channels = subpixel.in_channels
+        self.out_channels = subpixel.out_channels
+
+    def output_length(self, length: int) -> int:
+        """``length * factor + extra``."""
+        return check_positive_int("length", length) * self.factor + self.extra
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C_in, T) -> (B, C_out, T * factor + extra)``."""
+        check_signal("x", x, channels=self.in_channels)
+        length = x.shape[-1] * self.factor + self.extra
+        if length < 1:
+            raise ValueError(f"an input of {x.shape[-1]} samples gives no output "
+                             f"({x.shape[-1]} * {self.factor} + {self.extra} = {length}); "
+                             f"received shape {tuple(x.shape)}")
+        if self.pad != (0, 0):
+            x = F.pad(x, self.pad)
+        return self.subpixel(x)[..., self.offset: self.offset + length]
+
+    def extra_repr(self) -> str:
+        return f"pad={self.pad}, offset={self.offset}, extra={self.extra}"
+
+
+def _from_phase_kernels(kernels: PhaseKernels, *, extra: int, order: str,
+                        like: torch.Tensor) -> nn.Module:
+    r, c_out, c_in, size = kernels.weight.shape
+    layer = SubPixel1d(c_in, c_out, r, size, bias=kernels.bias is not None,
+                       order=order,  # type: ignore[arg-type]
+                       device=like.device, dtype=like.dtype)
+    with torch.no_grad():
+        if order == "channel":
+            layer.conv.weight.copy_(kernels.stacked())  # row c * r + i
+        else:
+            layer.conv.weight.copy_(kernels.weight.reshape(r * c_out, c_in, size))  # i * C + c
+        if kernels.bias is not None:
+            bias = kernels.bias.T.reshape(-1) if order == "channel" else kernels.bias.reshape(-1)
+            layer.conv.bias.copy_(bias)
+    # SubPixel1d reads x[s + e - (E - 1) // 2]; the kernels want x[s + e - left].
+    natural = (size - 1) // 2
+    pad_left = max(0, kernels.left - natural)
+    columns = natural + pad_left - kernels.left  # low-rate columns to drop at the start
+    offset = columns * r
+    # enough columns on the right for offset + T * r + extra samples
+    pad_right = max(0, -(-(offset + extra) // r) - pad_left)
+    if pad_left == pad_right == offset == extra == 0:
+        return layer
+    return PaddedSubPixel1d(layer, pad=(pad_left, pad_right), offset=offset, extra=extra)
+
+
+def to_subpixel(module: nn.Module, *, order: Order = "channel") -> nn.Module:
+    """The subpixel convolution that computes the same function as ``module``.
+
+    Args:
+        module: an ``nn.ConvTranspose1d`` (any kernel size, stride, padding and
+            ``output_padding``; ``dilation=1``, ``groups=1``), a
+            :class:`~upsamplers.layers.TransposedUpsample1d`, or an
+            :class:`~upsamplers.layers.InterpUpsample1d` with ``mode="nearest"``.
+        order: shuffle order of the new layer, ``"channel"`` or ``"phase"``.
+
+    Returns:
+        a :class:`~upsamplers.layers.SubPixel1d` when no padding or cropping is
+        needed, otherwise a :class:`PaddedSubPixel1d` wrapping one. Its output
+        equals ``module``'s (to rounding), including the output length of an
+        ``nn.ConvTranspose1d``, ``(T - 1) * stride - 2 * padding + K + output_padding``.
+        The weights are copied: the new module does not share them.
+
+    Raises:
+        ValueError: for a module that cannot be converted exactly, naming the reason
+            (dilation, groups, linear or sinc interpolation).
+        TypeError: for a module of another type.
+    """
+    check_choice("order", order, ORDERS)
+    if isinstance(module, TransposedUpsample1d):
+        conv = module.conv
+        kernels = transposed_phase_kernels(conv.weight, module.factor, module.crop[0], conv.bias)
+        return _from_phase_kernels(kernels.detached(), extra=0, order=order, like=conv.weight)
+    if isinstance(module, nn.ConvTranspose1d):
+        if module.dilation[0] != 1:
+            raise ValueError(
+                "to_subpixel cannot convert an nn.ConvTranspose1d with dilation != 1 (its taps "
+                f"are not contiguous within a phase); received dilation={module.dilation[0]}")
+        if module.groups != 1:
+            raise ValueError(
+                "to_subpixel cannot convert an nn.ConvTranspose1d with groups != 1 (SubPixel1d "
+                f"has a dense convolution); received groups={module.groups}")
+        if module.padding_mode != "zeros":
+            raise ValueError("to_subpixel needs padding_mode='zeros'; "
+                             f"received padding_mode={module.padding_mode!r}")
+        stride, padding = module.stride[0], module.padding[0]
+        size = module.kernel_size[0]
+        kernels = transposed_phase_kernels(module.weight, stride, padding, module.bias)
+        extra = size - stride - 2 * padding + module.output_padding[0]
+        return _from_phase_kernels(kernels.detached(), extra=extra, order=order,
+                                   like=module.weight)
+    if isinstance(module, InterpUpsample1d):
+        if module.mode != "nearest":
+            raise ValueError(
+                f"to_subpixel cannot convert mode={module.mode!r} exactly: its high-rate "
+                "convolution pads the interpolated signal with zeros"
+                + (" and the interpolation repeats the edge samples" if module.mode == "linear"
+                   else "")
+                + ", which a zero-padded SubPixel1d cannot reproduce in the first and last "
+                "output samples; it already runs at the low rate with impl='polyphase'. "
+                "Only mode='nearest' converts exactly")
+        kernels = phase_kernels(module)
+        return _from_phase_kernels(kernels.detached(), extra=0, order=order,
+                                   like=module.conv.weight)
+    raise TypeError(
+        "to_subpixel converts nn.ConvTranspose1d, TransposedUpsample1d and "
+        f"InterpUpsample1d(mode='nearest'); received {type(module).__name__}")
+
+
+@dataclass
+class ConversionReport:
+    """What :func:`convert` did.
+
+    Attributes:
+        model: the converted model (the input model itself when ``inplace=True``).
+        replaced: ``(name, old type, new type)`` for every replaced module, names as
+            in ``model.named_modules()``.
+        skipped: ``(name, reason)`` for every upsampler that was left as it was.
+        max_difference: largest absolute difference between the outputs of the
+            original and the converted model on the check input.
+        scale: largest absolute output of the original model on that input.
+    """
+
+    model: nn.Module
+    replaced: list[tuple[str, str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    max_difference: float = 0.0
+    scale: float = 0.0
+
+    def __str__(self) -> str:
+        lines = [f"replaced {len(self.replaced)} module(s)"]
+        lines += [f"  {name}: {old} -> {new}" for name, old, new in self.replaced]
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)}")
+            lines += [f"  {name}: {why}" for name, why in self.skipped]
+        lines.append(f"max |difference| = {self.max_difference:.3g} "
+                     f"(output scale {self.scale:.3g})")
+        return "\n".join(lines)
+
+
+_UPSAMPLERS = (TransposedUpsample1d, InterpUpsample1d, nn.ConvTranspose1d)
+
+
+def _plan(model: nn.Module, order: str) -> tuple[list[tuple[str, nn.Module, nn.Module]],
+                                                 list[tuple[str, str]]]:
+    """Walk the model; an upsampler's own children (e.g. its ``conv``) are not visited."""
+    todo: list[tuple[str, nn.Module, nn.Module]] = []
+    skipped: list[tuple[str, str]] = []
+
+    def visit(prefix: str, module: nn.Module) -> None:
+        for name, child in module.named_children():
+            full = f"{prefix}.{name}" if prefix else name
+            if isinstance(child, _UPSAMPLERS):
+                if isinstance(child, nn.ConvTranspose1d) and child.stride[0] == 1:
+                    skipped.append((full, "nn.ConvTranspose1d with stride 1 is not an upsampler"))
+                    continue
+                try:
+                    todo.append((full, child, to_subpixel(child, order=order)))  # type: ignore[arg-type]
+                except ValueError as error:
+                    skipped.append((full, str(error)))
+            else:
+                visit(full, child)
+
+    visit("", model)
+    return todo, skipped
+
+
+def _set(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, attr = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, attr, module)
+
+
+def _check_input(model: nn.Module, example_input: torch.Tensor | tuple[int, ...] | None,
+                 ) -> torch.Tensor:
+    if isinstance(example_input, torch.Tensor):
+        return example_input
+    first = next(model.parameters(), None)
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    device = first.device if first is not None else torch.device("cpu")
+    if example_input is None:
+        channels = None
+        for module in model.modules():
+            if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)):
+                channels = module.in_channels
+                break
+        if channels is None:
+            raise ValueError("convert could not guess the model's input shape; pass "
+                             "example_input=(B, C, T) or a tensor; received example_input=None")
+        example_input = (2, channels, 64)
+    if not (isinstance(example_input, tuple) and all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in example_input)):
+        raise TypeError("example_input must be a tensor or a tuple of positive integers; "
+                        f"received example_input={example_input!r}")
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn(example_input, generator=generator, dtype=dtype).to(device)
+
+
+def _outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = model(x)
+    if isinstance(out, (tuple, list)):
+        out = torch.cat([o.reshape(-1) for o in out])
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"convert checks models that return tensors; received {type(out).__name__}")
+    return out.detach()
+
+
+def convert(
+    model: nn.Module,
+    to: Literal["subpixel"] = "subpixel",
+    *,
+    inplace: bool = False,
+    example_input: torch.Tensor | tuple[int, ...] | None = None,
+    order: Order = "channel",
+    tolerance: float = 1e-5,
+) -> ConversionReport:
+    """Replace every convertible upsampler inside ``model`` by its exact subpixel
+    form (:func:`to_subpixel`), and check that the model's output did not change.
+
+    Converted: ``nn.ConvTranspose1d`` with stride > 1, :class:`TransposedUpsample1d`,
+    ``InterpUpsample1d(mode="nearest")``. Left as they are, and listed in
+    ``report.skipped`` with the reason: linear and sinc interpolation (not exact;
+    they already run at the low rate), transposed convolutions with dilation or
+    groups, stride-1 transposed convolutions.
+
+    Args:
+        model: any ``nn.Module``.
+        to: the target family; ``"subpixel"``.
+        inplace: modify ``model`` itself (default: convert a deep copy).
+        example_input: the check input, a tensor or a shape ``(B, C, T)`` for a
+            random normal one (seed 0); default: ``(2, C, 64)`` with ``C`` the input
+            channels of the first convolution in ``model.modules()``.
+        order: shuffle order of the new layers.
+        tolerance: largest allowed ``max |y_new - y_old| / max |y_old|``.
+
+    Returns:
+        a :class:`ConversionReport`; ``report.model`` is the converted model.
+
+    Raises:
+        ConversionError: if the outputs differ by more than ``tolerance`` (an
+            ``inplace`` model is then restored).
+    """
+    check_choice("to", to, ("subpixel",))
+    check_choice("order", order, ORDERS)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; received {type(model).__name__}")
+    if not isinstance(inplace, bool):
+        raise TypeError(f"inplace must be True or False; received inplace={inplace!r}")
+    x = _check_input(model, example_input)
+    training = {name: m.training for name, m in model.named_modules()}
+    model.eval()
+    with torch.no_grad():
+        before = _outputs(model, x)
+    target = model if inplace else copy.deepcopy(model)
+    todo, skipped = _plan(target, order)
+    for name, _, new in todo:
+        _set(target, name, new)
+    try:
+        target.eval()
+        with torch.no_grad():
+            after = _outputs(target, x)
+        scale = float(before.abs().max()) if before.numel() else 0.0
+        if after.shape != before.shape:
+            raise ConversionError(f"the converted model's output has shape {tuple(after.shape)}, "
+                                  f"the original's {tuple(before.shape)}")
+        difference = float((after - before).abs().max()) if before.numel() else 0.0
+        if difference > tolerance * max(scale, torch.finfo(before.dtype).tiny):
+            raise ConversionError(
+                f"the converted model's output differs from the original's by {difference:.3g} "
+                f"(output scale {scale:.3g}, tolerance {tolerance:g} relative)")
+    except Exception:
+        if inplace:
+            for name, old, _ in todo:
+                _set(target, name, old)
+        raise
+    finally:
+        for name, m in model.named_modules():
+            m.train(training.get(name, m.training))
+        if not inplace:
+            for name, m in target.named_modules():
+                if name in training:
+                    m.train(training[name])
+    replaced = [(name, type(old).__name__, type(new).__name__) for name, old, new in todo]
+    return ConversionReport(target, replaced, skipped, difference, scale)
