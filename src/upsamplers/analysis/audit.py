@@ -1,0 +1,642 @@
+"""Audit a model by probing it: tones, filtering, replicas and offsets, with verdicts.
+
+:func:`audit` feeds a model (a ``torch.nn.Module``, or any callable mapping a
+numpy array to a numpy array) with probe inputs at its input rate
+``sample_rate / R`` (``R`` = product of the upsampling factors) and measures
+its output at ``sample_rate``:
+
+* ``"ones"``: a constant 1 on every input channel: tones (and, for a linear
+  layer with readable phase kernels, tone levels predicted from its phase DC
+  gains, compared with the measured ones);
+* ``"silence"``: zeros: the offsets (DC) that biases leave, and their tones;
+* ``"noise"``: white Gaussian noise (standard deviation 1): tones, and the
+  *noise response* (output power spectrum relative to its mean over
+  ``(0, 0.1]`` of the input Nyquist), read at 0.5, 0.75 and 0.9 of the input
+  Nyquist and at every stage's input rate (the notches of interpolation);
+* ``"tones"``: five sines at 0.13, 0.31, 0.53, 0.71 and 0.89 of the input
+  Nyquist (amplitude 0.3 each, random phases): the replica energy above the
+  input Nyquist, per replica band, relative to the in-band energy.
+
+``margin`` input samples (default ``8 + 2 %`` of the probe) are dropped at each
+end of every output (times ``R``), so that borders (padding, edge effects) do
+not count. For a ``torch.nn.Module`` the upsampling layers found by
+:func:`~upsamplers.analysis.lint` are hooked: their call order gives the
+factors, and their outputs give the DC offset and the strongest tone after
+every stage (at most 8 channels are analysed per stage).
+
+Verdicts (``pass`` / ``warn`` / ``fail``), thresholds in :data:`VERDICT_LIMITS`:
+
+* tonal: ``fail`` if a tone is found (``threshold_db`` above its floor) in the
+  silence or noise output, or in the ones output at -60 dB or more relative to
+  its total power; ``warn`` for weaker tones with ones; tones below -100 dB re a
+  full-scale power of 1 are ignored;
+* filtering: noise response at 0.9 of the input Nyquist within 1 dB ``pass``,
+  within 6 dB ``warn``, else ``fail``;
+* replicas: total replica energy below -60 dB ``pass``, below -20 dB ``warn``;
+* offsets: silence output DC below 1e-5 and every stage's DC below -40 dB of its
+  power ``pass``, else ``warn``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._validate import check_audio, check_factors, check_int, check_positive_float, check_rate
+from .kernels import PredictedTone, predicted_constant_tones
+from .replicas import ReplicaEnergy, replica_energy
+from .spectrum import Spectrum, db, welch_spectrum
+from .tones import DEFAULT_THRESHOLD_DB, ToneAnalysis, find_tones, stage_rates
+
+PROBES = ("ones", "silence", "noise", "tones")
+TONE_FRACTIONS = (0.13, 0.31, 0.53, 0.71, 0.89)
+VERDICT_LIMITS = {
+    "tonal_fail_relative_db": -60.0,
+    "tonal_min_power_db": -100.0,
+    "filtering_pass_db": 1.0,
+    "filtering_warn_db": 6.0,
+    "replicas_pass_db": -60.0,
+    "replicas_warn_db": -20.0,
+    "offset_silence_dc": 1e-5,
+    "offset_stage_db": -40.0,
+}
+MAX_STAGE_CHANNELS = 8
+MAX_PLOT_SAMPLES = 1 << 20
+
+
+@dataclass
+class Verdict:
+    status: str  # "pass", "warn" or "fail"
+    message: str
+
+
+@dataclass
+class ProbeResult:
+    """What one probe produced: its tones, the output level and its DC."""
+
+    probe: str
+    tones: ToneAnalysis
+    output_rms: float
+    dc: float
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.tones
+        return {
+            "probe": self.probe, "output_rms": self.output_rms, "dc": self.dc,
+            "dc_db_re_total": t.dc_db, "threshold_db": t.threshold_db,
+            "bin_width_hz": t.bin_width, "resolved_stages": t.resolved_stages,
+            "unresolved_stages": t.unresolved_stages,
+            "tones_found": [_tone_dict(x) for x in t.found],
+            "tones_measured": len(t.tones),
+        }
+
+
+def _tone_dict(t: Any) -> dict[str, Any]:
+    return {"frequency_hz": t.frequency, "stage": t.stage,
+            "measured_frequency_hz": t.measured_frequency, "power_db": float(db(t.power)),
+            "level_db_above_floor": t.level_db, "relative_db": t.relative_db}
+
+
+@dataclass
+class FilteringResult:
+    """Noise response (dB re its level near DC) at fractions of the input Nyquist
+    and at the stage input rates."""
+
+    fractions: tuple[float, ...]
+    frequencies: list[float]
+    attenuation_db: list[float]
+    notch_frequencies: list[float]
+    notch_db: list[float]
+    curve: Spectrum = field(repr=False)
+
+
+@dataclass
+class StageOffset:
+    """DC and strongest tone after one upsampling stage, for one probe."""
+
+    probe: str
+    stage: int
+    layer: str
+    output_rate: float
+    dc_rms: float
+    dc_db: float
+    strongest_tone_hz: float | None
+    strongest_tone_relative_db: float | None
+
+
+@dataclass
+class ToneComparison:
+    """A tone predicted from the phase kernels and measured, powers in dB."""
+
+    frequency: float
+    predicted_db: float
+    measured_db: float
+
+    @property
+    def difference_db(self) -> float:
+        return self.measured_db - self.predicted_db
+
+
+@dataclass
+class ArtifactReport:
+    """Result of :func:`audit`. ``to_markdown()``, ``to_json()``, ``plot(directory)``."""
+
+    model: str
+    sample_rate: float
+    factors: tuple[int, ...]
+    input_rate: float
+    in_channels: int | None
+    output_seconds: float
+    probes: dict[str, ProbeResult]
+    filtering: FilteringResult | None
+    replicas: ReplicaEnergy | None
+    offsets: list[StageOffset]
+    predicted: list[ToneComparison] | None
+    verdicts: dict[str, Verdict]
+    notes: list[str]
+    elapsed_s: float
+    signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "model": self.model, "sample_rate": self.sample_rate, "factors": list(self.factors),
+            "input_rate": self.input_rate, "in_channels": self.in_channels,
+            "output_seconds": self.output_seconds, "elapsed_s": self.elapsed_s,
+            "verdicts": {k: {"status": v.status, "message": v.message}
+                         for k, v in self.verdicts.items()},
+            "probes": {k: v.to_dict() for k, v in self.probes.items()},
+            "notes": list(self.notes),
+        }
+        if self.filtering is not None:
+            f = self.filtering
+            d["filtering"] = {"fractions_of_input_nyquist": list(f.fractions),
+                              "frequencies_hz": f.frequencies, "attenuation_db": f.attenuation_db,
+                              "notch_frequencies_hz": f.notch_frequencies, "notch_db": f.notch_db}
+        if self.replicas is not None:
+            r = self.replicas
+            d["replicas"] = {"bands_hz": [list(b) for b in r.bands], "energy_db": r.energy_db,
+                             "total_db": r.total_db}
+        d["offsets"] = [vars(o) for o in self.offsets]
+        if self.predicted is not None:
+            d["predicted_vs_measured"] = [
+                {"frequency_hz": c.frequency, "predicted_db": c.predicted_db,
+                 "measured_db": c.measured_db, "difference_db": c.difference_db}
+                for c in self.predicted]
+        return _finite(d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_markdown(self) -> str:
+        return _markdown(self)
+
+    def plot(self, directory: str | Path) -> list[Path]:
+        """Write a spectrogram PNG per probe (expected tone frequencies marked) and
+        the noise response; returns the paths. Needs matplotlib (``[plot]`` extra)."""
+        from .plots import plot_report
+
+        return plot_report(self, Path(directory))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("-inf" if value < 0 else "inf")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return _finite(value.item())
+    return value
+
+
+# ----------------------------------------------------------------------------- running
+
+
+class _Runner:
+    """Calls the model on ``(C_in, T)`` float32 numpy input, returns ``(C_out, T * R)``."""
+
+    def __init__(self, model: Any, in_channels: int | None) -> None:
+        self.model = model
+        self.torch_module = False
+        self.stage_modules: list[tuple[str, Any, int]] = []
+        self.hook_outputs: list[tuple[int, Any]] = []
+        try:
+            import torch
+
+            self.torch_module = isinstance(model, torch.nn.Module)
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
+        if self.torch_module:
+            self.in_channels = in_channels if in_channels is not None else _infer_in_channels(model)
+            self._hook_stages()
+        elif callable(model):
+            self.in_channels = in_channels
+        else:
+            raise TypeError("model must be a torch.nn.Module or a callable mapping a numpy "
+                            f"array to a numpy array; received {type(model).__name__}")
+        self.name = type(model).__name__ if self.torch_module else getattr(
+            model, "__name__", type(model).__name__)
+
+    def _hook_stages(self) -> None:
+        from .lint import lint
+
+        report = lint(self.model)
+        modules = dict(self.model.named_modules())
+        for f in report.findings:
+            if f.factor is not None and f.kind != "interpolate":
+                self.stage_modules.append((f.name, modules[f.name], f.factor))
+        self.calls: list[int] = []
+        self.capture: Callable[[int, Any], None] | None = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if not self.torch_module:
+            arg = x[0] if self.in_channels is None else x
+            y = self.model(arg)
+            return check_audio("model output", np.asarray(y))
+        import torch
+
+        first = next(iter(self.model.parameters()), None)
+        device = first.device if first is not None else torch.device("cpu")
+        dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+        handles = []
+        self.calls = []
+        for index, (_, module, _) in enumerate(self.stage_modules):
+            def hook(mod: Any, inputs: Any, output: Any, index: int = index) -> None:
+                position = len(self.calls)  # the call order, not the registration order
+                self.calls.append(index)
+                if self.capture is not None and isinstance(output, torch.Tensor):
+                    self.capture(position, output.detach())
+            handles.append(module.register_forward_hook(hook))
+        training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                y = self.model(torch.as_tensor(x, dtype=dtype, device=device)[None])
+        finally:
+            self.model.train(training)
+            for h in handles:
+                h.remove()
+        if not isinstance(y, torch.Tensor):
+            raise TypeError(f"the model must return a tensor (B, C, T); received "
+                            f"{type(y).__name__}")
+        if y.dim() != 3:
+            raise ValueError(f"the model must return shape (B, C, T); received shape "
+                             f"{tuple(y.shape)}")
+        return check_audio("model output", y[0].detach().cpu().double().numpy())
+
+
+def _infer_in_channels(model: Any) -> int:
+    from torch import nn
+
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)):
+            return module.in_channels
+        if hasattr(module, "in_channels") and isinstance(module.in_channels, int):
+            return module.in_channels
+    raise ValueError("could not find the model's input channels (no Conv1d / ConvTranspose1d); "
+                     "pass in_channels=")
+
+
+def _probe_input(probe: str, channels: int, length: int, input_rate: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    if probe == "ones":
+        return np.ones((channels, length), dtype=np.float32)
+    if probe == "silence":
+        return np.zeros((channels, length), dtype=np.float32)
+    if probe == "noise":
+        return rng.standard_normal((channels, length)).astype(np.float32)
+    t = np.arange(length) / input_rate
+    x = np.zeros((channels, length))
+    for q in TONE_FRACTIONS:
+        phases = rng.uniform(0, 2 * np.pi, size=(channels, 1))
+        x += 0.3 * np.sin(2 * np.pi * q * input_rate / 2 * t + phases)
+    return x.astype(np.float32)
+
+
+def _tone_power_ok(power: float) -> bool:
+    return float(db(max(power, 1e-300))) >= VERDICT_LIMITS["tonal_min_power_db"]
+
+
+def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None = None,
+          inputs: Sequence[str] = PROBES, seconds: float = 4.0, in_channels: int | None = None,
+          margin: int | None = None, threshold_db: float = DEFAULT_THRESHOLD_DB, seed: int = 0,
+          progress: Callable[[str], None] | None = None) -> ArtifactReport:
+    """Probe ``model`` and measure its upsampling artifacts.
+
+    Args:
+        model: a ``torch.nn.Module`` taking ``(1, C_in, T)`` and returning
+            ``(1, C_out, T * R)``, or a callable taking a numpy array ``(T,)``
+            (``(C_in, T)`` when ``in_channels`` is given) and returning
+            ``(T * R,)`` or ``(C_out, T * R)``.
+        sample_rate: the model's output rate, Hz.
+        factors: upsampling factors, first stage first; default: read from the
+            upsampling layers of a module, or the output/input length ratio.
+        inputs: probes to run, a subset of :data:`PROBES`.
+        seconds: output duration of every probe (after the borders are dropped).
+        in_channels: input channels; default: the first convolution's (modules) or
+            a single-channel 1-D input (callables).
+        margin: input samples dropped at each end of the output (times ``R``).
+        threshold_db: a tone is found at this level above its floor.
+        progress: called with a message before every probe.
+
+    Returns:
+        an :class:`ArtifactReport`.
+
+    Raises:
+        ValueError: for a sample rate <= 0, an unknown probe, factors whose product
+            is not the model's length ratio, a model that changes the length
+            unexpectedly, or non-finite output.
+        TypeError: if ``model`` is neither a module nor a callable.
+    """
+    start = time.perf_counter()
+    fs = check_rate("sample_rate", sample_rate)
+    seconds = check_positive_float("seconds", seconds)
+    if isinstance(inputs, str):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    for probe in inputs:
+        if probe not in PROBES:
+            raise ValueError(f"inputs must be among {', '.join(map(repr, PROBES))}; "
+                             f"received {probe!r}")
+    if not inputs:
+        raise ValueError("inputs must name at least one probe; received inputs=()")
+    if in_channels is not None:
+        in_channels = check_int("in_channels", in_channels)
+    user_factors = None if factors is None else check_factors(factors)
+    runner = _Runner(model, in_channels)
+    notes: list[str] = []
+
+    # dry run: the length ratio and the order in which the upsampling layers run
+    probe_len = 64
+    y = runner(np.zeros((runner.in_channels or 1, probe_len), dtype=np.float32))
+    ratio = y.shape[-1] / probe_len
+    y2 = runner(np.zeros((runner.in_channels or 1, probe_len + 1), dtype=np.float32))
+    if ratio != int(ratio) or y2.shape[-1] != (probe_len + 1) * int(ratio):
+        raise ValueError(f"the model changes the length unexpectedly: {probe_len} input samples "
+                         f"gave {y.shape[-1]} and {probe_len + 1} gave {y2.shape[-1]}; an "
+                         "upsampler by R must return exactly T * R samples")
+    ratio = int(ratio)
+    hooked = tuple(runner.stage_modules[i][2] for i in runner.calls) if runner.torch_module else ()
+    if user_factors is not None:
+        if math.prod(user_factors) != ratio:
+            raise ValueError(f"factors={user_factors} multiply to {math.prod(user_factors)}, but "
+                             f"the model upsamples by {ratio} ({probe_len} samples in, "
+                             f"{y.shape[-1]} out)")
+        factors_t = user_factors
+    elif hooked and math.prod(hooked) == ratio:
+        factors_t = hooked
+    else:
+        if ratio < 2:
+            raise ValueError(f"the model does not upsample ({probe_len} samples in, "
+                             f"{y.shape[-1]} out); pass a model that upsamples, or factors=")
+        factors_t = (ratio,)
+        if runner.torch_module:
+            notes.append(f"the upsampling layers found ({hooked}) do not explain the length "
+                         f"ratio {ratio}; analysed as one stage of {ratio}")
+    total = math.prod(factors_t)
+    fs_in = fs / total
+    stages = stage_rates(fs, factors_t)
+    hooked_stages = runner.torch_module and hooked == factors_t
+    n_in = math.ceil(seconds * fs / total)
+    margin = (8 + math.ceil(0.02 * n_in)) if margin is None else check_int("margin", margin,
+                                                                            minimum=0)
+    length = n_in + 2 * margin
+    cut = margin * total
+    rng = np.random.default_rng(seed)
+
+    probes: dict[str, ProbeResult] = {}
+    offsets: list[StageOffset] = []
+    signals: dict[str, np.ndarray] = {}
+    filtering = replicas = None
+    predicted = None
+    for probe in inputs:
+        if progress is not None:
+            progress(probe)
+        x = _probe_input(probe, runner.in_channels or 1, length, fs_in, rng)
+        stage_data: dict[int, list[Any]] = {}
+        if hooked_stages and probe in ("silence", "noise", "ones"):
+            def capture(index: int, out: Any, stage_data: dict[int, list[Any]] = stage_data
+                        ) -> None:
+                if index in stage_data:
+                    return
+                later = math.prod(factors_t[index + 1:])
+                c = out[0, :MAX_STAGE_CHANNELS]
+                trim = cut // later
+                c = c[:, trim: c.shape[-1] - trim] if c.shape[-1] > 4 * trim else c
+                stage_data[index] = [c.double().cpu().numpy(), float(out.double().pow(2).mean())]
+            runner.capture = capture
+        try:
+            y = runner(x)
+        finally:
+            runner.capture = None
+        if y.shape[-1] != length * total:
+            raise ValueError(f"the model changes the length unexpectedly: {length} input samples "
+                             f"gave {y.shape[-1]} output samples, expected {length} * {total}")
+        y = y[:, cut: y.shape[-1] - cut]
+        signals[probe] = y[0, :MAX_PLOT_SAMPLES].astype(np.float32)
+        if probe in ("ones", "silence", "noise"):
+            tones = find_tones(y, fs, factors_t, threshold_db=threshold_db)
+            probes[probe] = ProbeResult(probe, tones, float(np.sqrt(np.mean(y * y))),
+                                        float(np.mean(y)))
+        if probe == "noise":
+            filtering = _filtering(y, fs, factors_t, stages)
+        if probe == "tones" and total >= 2:
+            replicas = replica_energy(y, fs, total)
+        for index, (data, _) in sorted(stage_data.items()):
+            name, _, r = runner.stage_modules[runner.calls[index]]
+            rate_out = fs / math.prod(factors_t[index + 1:])
+            dc = data.mean(axis=-1)
+            dc_rms = float(np.sqrt(np.mean(dc**2)))
+            power = float(np.mean(data**2))
+            strongest_hz = strongest_db = None
+            if r > 1 and data.shape[-1] >= 64 * r:
+                ta = find_tones(data, rate_out, (r,), threshold_db=threshold_db)
+                s = ta.strongest()
+                if s is not None:
+                    strongest_hz, strongest_db = s.frequency, s.relative_db
+            offsets.append(StageOffset(probe, index + 1, name, rate_out, dc_rms,
+                                       float(db(dc_rms**2 / power)) if power > 0 else -math.inf,
+                                       strongest_hz, strongest_db))
+        if probe == "ones":
+            predicted = _compare_predicted(runner, model, fs, probes["ones"].tones, notes)
+    report = ArtifactReport(
+        model=runner.name, sample_rate=fs, factors=factors_t, input_rate=fs_in,
+        in_channels=runner.in_channels, output_seconds=n_in * total / fs, probes=probes,
+        filtering=filtering, replicas=replicas, offsets=offsets, predicted=predicted,
+        verdicts={}, notes=notes, elapsed_s=0.0, signals=signals)
+    for key, probe_result in probes.items():
+        if probe_result.tones.unresolved_stages:
+            notes.append(f"{key}: stages {probe_result.tones.unresolved_stages} have combs finer "
+                         f"than the resolution ({probe_result.tones.bin_width:.3g} Hz per bin); "
+                         "give more seconds to measure them")
+            break
+    report.verdicts = _verdicts(report)
+    report.elapsed_s = time.perf_counter() - start
+    return report
+
+
+def _filtering(y: np.ndarray, fs: float, factors: tuple[int, ...], stages: list[float]
+               ) -> FilteringResult:
+    total = math.prod(factors)
+    fs_in = fs / total
+    spec = welch_spectrum(y, fs, multiple_of=total, min_segments=16, max_nperseg=1 << 15)
+    f = spec.frequencies
+    low = (f > 0) & (f <= 0.1 * fs_in / 2)
+    if not np.any(low):
+        low = (f > 0) & (f <= fs_in / 2)
+    ref = float(np.mean(spec.power[low])) if np.any(low) else float("nan")
+    level = np.asarray(db(np.maximum(spec.power, 1e-300) / ref))
+    fractions = (0.5, 0.75, 0.9)
+    freqs = [q * fs_in / 2 for q in fractions]
+    notch_f = [rate for rate in stages if rate <= fs / 2 + 1e-9]
+    curve = Spectrum(f, level, fs, spec.nperseg, spec.segments, spec.total_power)
+    return FilteringResult(fractions, freqs, [float(np.interp(q, f, level)) for q in freqs],
+                           notch_f, [float(np.interp(q, f, level)) for q in notch_f], curve)
+
+
+def _compare_predicted(runner: _Runner, model: Any, fs: float, measured: ToneAnalysis,
+                       notes: list[str]) -> list[ToneComparison] | None:
+    if not runner.torch_module:
+        return None
+    try:
+        from ..polyphase import phase_kernels
+
+        kernels = phase_kernels(model)
+    except (TypeError, ValueError, AttributeError, NotImplementedError):
+        return None
+    tones: list[PredictedTone] = predicted_constant_tones(kernels, fs, level=1.0)
+    out = []
+    for t in tones:
+        if t.frequency == 0:
+            out.append(ToneComparison(0.0, float(db(t.power)), float(db(measured.dc_power))))
+        elif measured.tones:
+            m = measured.tone_at(t.frequency)
+            if abs(m.frequency - t.frequency) < 1e-6 * fs:
+                out.append(ToneComparison(t.frequency, float(db(max(t.power, 1e-300))),
+                                          float(db(max(m.power, 1e-300)))))
+    notes.append("ones: tone levels predicted from the phase kernels' DC gains "
+                 "(upsamplers.polyphase.phase_kernels) are compared with the measured ones")
+    return out
+
+
+def _verdicts(report: ArtifactReport) -> dict[str, Verdict]:
+    lim = VERDICT_LIMITS
+    out: dict[str, Verdict] = {}
+    bad, weak = [], []
+    for name, p in report.probes.items():
+        for t in p.tones.found:
+            if not _tone_power_ok(t.power):
+                continue
+            line = (f"{name}: {t.frequency:g} Hz at {t.level_db:.1f} dB above the floor "
+                    f"({t.relative_db:.1f} dB re total)")
+            if name != "ones" or t.relative_db >= lim["tonal_fail_relative_db"]:
+                bad.append((t.relative_db, line))
+            else:
+                weak.append((t.relative_db, line))
+    if not report.probes:
+        out["tonal"] = Verdict("n/a", "no ones/silence/noise probe was run")
+    elif bad:
+        bad.sort(reverse=True)
+        out["tonal"] = Verdict("fail", f"{len(bad)} tones; strongest {bad[0][1]}")
+    elif weak:
+        weak.sort(reverse=True)
+        out["tonal"] = Verdict("warn", f"{len(weak)} weak tones; strongest {weak[0][1]}")
+    else:
+        out["tonal"] = Verdict("pass", "no tone found at the stages' input-rate multiples")
+    if report.filtering is not None:
+        att = report.filtering.attenuation_db[-1]
+        notches = ", ".join(f"{f:g} Hz: {d:.1f} dB" for f, d in zip(
+            report.filtering.notch_frequencies, report.filtering.notch_db, strict=True))
+        status = ("pass" if abs(att) <= lim["filtering_pass_db"] else
+                  "warn" if abs(att) <= lim["filtering_warn_db"] else "fail")
+        out["filtering"] = Verdict(status, f"noise response {att:+.1f} dB at 0.9 of the input "
+                                           f"Nyquist; at the stage input rates: {notches}")
+    if report.replicas is not None:
+        total = report.replicas.total_db
+        status = ("pass" if total <= lim["replicas_pass_db"] else
+                  "warn" if total <= lim["replicas_warn_db"] else "fail")
+        out["replicas"] = Verdict(status, f"energy above the input Nyquist {total:.1f} dB re "
+                                          "in-band")
+    silence = report.probes.get("silence")
+    stage_bad = [o for o in report.offsets if o.probe != "ones"
+                 and o.dc_db >= lim["offset_stage_db"]]
+    if silence is not None or report.offsets:
+        msgs = []
+        if silence is not None:
+            msgs.append(f"silence gives DC {silence.dc:.3g}")
+        for o in stage_bad:
+            msgs.append(f"{o.probe}: stage {o.stage} ({o.layer or 'model'}) DC "
+                        f"{o.dc_db:.1f} dB re its power")
+        ok = (silence is None or abs(silence.dc) < lim["offset_silence_dc"]) and not stage_bad
+        out["offsets"] = Verdict("pass" if ok else "warn", "; ".join(msgs) or "no offsets")
+    return out
+
+
+def _markdown(r: ArtifactReport) -> str:
+    lines = [f"# Audit: {r.model}", "",
+             f"Output {r.sample_rate:g} Hz, factors {'x'.join(map(str, r.factors))} "
+             f"(input rate {r.input_rate:.6g} Hz), {r.output_seconds:.2f} s per probe, "
+             f"{r.elapsed_s:.1f} s.", "", "| artifact | verdict | detail |", "|---|---|---|"]
+    for k, v in r.verdicts.items():
+        lines.append(f"| {k} | **{v.status}** | {v.message} |")
+    for name, p in r.probes.items():
+        t = p.tones
+        lines += ["", f"## Probe `{name}`", "",
+                  f"Output RMS {p.output_rms:.4g}, DC {p.dc:.4g} ({t.dc_db:.1f} dB re total); "
+                  f"{t.bin_width:.3g} Hz per bin; stages resolved {t.resolved_stages}.", ""]
+        found = t.found
+        if not found:
+            lines.append(f"No tone {t.threshold_db:g} dB above its floor.")
+            continue
+        lines += ["| frequency (Hz) | stage | dB above floor | dB re total |",
+                  "|---:|---:|---:|---:|"]
+        for tone in sorted(found, key=lambda x: -x.power)[:24]:
+            lines.append(f"| {tone.frequency:.6g} | {tone.stage} | {tone.level_db:.1f} | "
+                         f"{tone.relative_db:.1f} |")
+        if len(found) > 24:
+            lines.append(f"| ... {len(found) - 24} more | | | |")
+    if r.predicted:
+        lines += ["", "## Predicted (phase kernels) vs measured, ones input", "",
+                  "| frequency (Hz) | predicted (dB) | measured (dB) | difference (dB) |",
+                  "|---:|---:|---:|---:|"]
+        for c in r.predicted:
+            lines.append(f"| {c.frequency:.6g} | {c.predicted_db:.2f} | {c.measured_db:.2f} | "
+                         f"{c.difference_db:+.2f} |")
+    if r.filtering is not None:
+        f = r.filtering
+        lines += ["", "## Filtering (noise response re its level near DC)", "",
+                  "| where | frequency (Hz) | dB |", "|---|---:|---:|"]
+        for q, fr, a in zip(f.fractions, f.frequencies, f.attenuation_db, strict=True):
+            lines.append(f"| {q:g} x input Nyquist | {fr:.6g} | {a:.2f} |")
+        for fr, a in zip(f.notch_frequencies, f.notch_db, strict=True):
+            lines.append(f"| stage input rate | {fr:.6g} | {a:.2f} |")
+    if r.replicas is not None:
+        rep = r.replicas
+        lines += ["", "## Replicas (tones probe, dB re in-band energy)", "",
+                  f"Total above the input Nyquist: {rep.total_db:.1f} dB.", "",
+                  "| band (Hz) | dB |", "|---|---:|"]
+        for (lo, hi), e in list(zip(rep.bands, rep.energy_db, strict=True))[:16]:
+            lines.append(f"| {lo:.6g} - {hi:.6g} | {e:.1f} |")
+        if len(rep.bands) > 16:
+            lines.append(f"| ... {len(rep.bands) - 16} more bands | |")
+    if r.offsets:
+        lines += ["", "## Offsets after each upsampling stage", "",
+                  "| probe | stage | layer | rate (Hz) | DC rms | DC dB re power | "
+                  "strongest tone |", "|---|---:|---|---:|---:|---:|---|"]
+        for o in r.offsets:
+            tone = ("" if o.strongest_tone_hz is None else
+                    f"{o.strongest_tone_hz:.6g} Hz, {o.strongest_tone_relative_db:.1f} dB")
+            lines.append(f"| {o.probe} | {o.stage} | `{o.layer or '(model)'}` | "
+                         f"{o.output_rate:.6g} | "
+                         f"{o.dc_rms:.3g} | {o.dc_db:.1f} | {tone} |")
+    if r.notes:
+        lines += ["", "Notes:", ""] + [f"- {n}" for n in r.notes]
+    return "\n".join(lines) + "\n"

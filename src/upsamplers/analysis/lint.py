@@ -1,0 +1,325 @@
+"""Read a model, without running it, and list every upsampling layer with advice.
+
+:func:`lint` walks ``model.named_modules()`` in registration order (taken as the
+order of execution) and recognises:
+
+* this package's :class:`~upsamplers.SubPixel1d`, :class:`~upsamplers.TransposedUpsample1d`
+  and :class:`~upsamplers.InterpUpsample1d` (one unit each), and any other
+  module of this package with an integer ``factor`` attribute;
+* ``nn.ConvTranspose1d`` (factor = stride), ``nn.Upsample`` (integer
+  ``scale_factor``), :class:`~upsamplers.PeriodicShuffle1d` (subpixel by a plain
+  convolution before it);
+* modules whose ``forward`` source calls ``interpolate(`` (reported with an
+  unknown factor: their upsampling cannot be read without running them).
+
+For each it reports the factor, the overlap regime (transposed convolutions),
+the bias, the activation registered just before it, the phases' DC-gain spread
+when the weights are readable, and the tone frequencies it is expected to
+introduce at the model's sample rate: multiples of its input rate
+``sample_rate / (r_l * ... * r_L)`` up to its output Nyquist.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ._validate import check_rate
+from .kernels import phase_gain_spread_db
+from .response import interpolation_response
+
+#: Activations whose output has a nonzero mean for zero-mean input.
+OFFSET_ACTIVATIONS = ("ReLU", "ReLU6", "LeakyReLU", "PReLU", "GELU", "ELU", "CELU", "SELU",
+                      "SiLU", "Mish", "Softplus", "Sigmoid", "GLU", "Hardswish", "Hardsigmoid")
+ACTIVATIONS = OFFSET_ACTIVATIONS + ("Tanh", "Hardtanh", "Softsign", "Tanhshrink", "Identity")
+#: Phase DC-gain spread (dB) below which the phases count as equal.
+EQUAL_PHASES_DB = -80.0
+MAX_LISTED_TONES = 8
+
+
+@dataclass
+class LintFinding:
+    """One upsampling layer.
+
+    Attributes:
+        name: qualified module name (``""`` for the model itself).
+        layer: class name.
+        kind: ``"transposed"``, ``"subpixel"``, ``"nearest"``, ``"linear"``,
+            ``"interpolate"`` (factor unknown) or ``"upsampler"``.
+        factor: upsampling factor, ``None`` when unknown.
+        kernel_size / overlap: for transposed convolutions (overlap ``"none"``,
+            ``"full"`` or ``"partial"``), kernel of the convolution otherwise.
+        bias: whether the layer adds a bias.
+        activation_before: class name of the activation registered just before, if any.
+        phase_spread_db: unequal phase DC gains (see
+            :func:`~upsamplers.analysis.phase_gain_spread_db`), ``None`` if not read.
+        input_rate / output_rate: Hz, when the sample rate and the factors are known.
+        tone_spacing: Hz between the tones it can put out (its input rate).
+        tone_frequencies: the first of them (Hz).
+        advice: one line per issue.
+    """
+
+    name: str
+    layer: str
+    kind: str
+    factor: int | None
+    kernel_size: int | None = None
+    overlap: str | None = None
+    bias: bool = False
+    activation_before: str | None = None
+    phase_spread_db: float | None = None
+    input_rate: float | None = None
+    output_rate: float | None = None
+    tone_spacing: float | None = None
+    tone_frequencies: list[float] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LintReport:
+    """Result of :func:`lint`: the upsampling layers of ``model``, first first."""
+
+    model: str
+    sample_rate: float | None
+    findings: list[LintFinding]
+    total_factor: int | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def factors(self) -> tuple[int, ...]:
+        """The known factors, first stage first."""
+        return tuple(f.factor for f in self.findings if f.factor is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "sample_rate": self.sample_rate,
+                "total_factor": self.total_factor, "notes": list(self.notes),
+                "findings": [_clean(asdict(f)) for f in self.findings]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_markdown(self) -> str:
+        rate = f" at {self.sample_rate:g} Hz" if self.sample_rate else ""
+        lines = [f"# Lint: {self.model}{rate}", ""]
+        if not self.findings:
+            lines.append("No upsampling layer found.")
+        else:
+            lines += ["| # | layer | kind | factor | kernel | overlap | bias | before | "
+                      "phase spread (dB) | tones at (Hz) |",
+                      "|---|---|---|---:|---:|---|---|---|---:|---|"]
+            for i, f in enumerate(self.findings, 1):
+                spread = "" if f.phase_spread_db is None else (
+                    "equal" if f.phase_spread_db < EQUAL_PHASES_DB else f"{f.phase_spread_db:.1f}")
+                tones = ", ".join(f"{t:g}" for t in f.tone_frequencies)
+                if f.tone_spacing is not None and len(f.tone_frequencies) == MAX_LISTED_TONES:
+                    tones += f", ... (every {f.tone_spacing:g})"
+                lines.append(
+                    f"| {i} | `{f.name or '(model)'}` {f.layer} | {f.kind} | "
+                    f"{f.factor if f.factor is not None else '?'} | {f.kernel_size or ''} | "
+                    f"{f.overlap or ''} | {'yes' if f.bias else 'no'} | "
+                    f"{f.activation_before or ''} | {spread} | {tones} |")
+            lines += ["", "Advice:", ""]
+            for i, f in enumerate(self.findings, 1):
+                for line in f.advice:
+                    lines.append(f"- {i} `{f.name or '(model)'}`: {line}")
+        if self.total_factor is not None:
+            lines += ["", f"Total upsampling factor: {self.total_factor}."]
+        lines += [f"- note: {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("-inf" if value < 0 else "inf")
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _calls_interpolate(module: Any) -> bool:
+    try:
+        source = inspect.getsource(type(module).forward)
+    except (OSError, TypeError):
+        return False
+    return re.search(r"\binterpolate\s*\(", source) is not None
+
+
+def _int_factor(value: Any) -> int | None:
+    if isinstance(value, tuple):
+        value = value[0] if len(set(value)) == 1 else None
+    if value is None:
+        return None
+    if float(value) == int(value) and value >= 1:
+        return int(value)
+    return None
+
+
+def _describe(name: str, module: Any, previous_conv: Any) -> LintFinding | None:
+    """A finding for ``module`` if it upsamples, else ``None``."""
+    from torch import nn
+
+    from .. import layers
+    from ..polyphase import phase_kernels, transposed_phase_kernels
+    from ..shuffle import PeriodicShuffle1d
+
+    layer = type(module).__name__
+    if isinstance(module, layers.SubPixel1d):
+        return LintFinding(name, layer, "subpixel", module.factor, module.kernel_size,
+                           bias=module.conv.bias is not None,
+                           phase_spread_db=phase_gain_spread_db(phase_kernels(module)))
+    if isinstance(module, layers.TransposedUpsample1d):
+        return LintFinding(name, layer, "transposed", module.factor, module.kernel_size,
+                           module.overlap, bias=module.conv.bias is not None,
+                           phase_spread_db=phase_gain_spread_db(phase_kernels(module)))
+    if isinstance(module, layers.InterpUpsample1d):
+        return LintFinding(name, layer, module.mode, module.factor, module.kernel_size,
+                           bias=module.conv.bias is not None)
+    if isinstance(module, nn.ConvTranspose1d):
+        stride, k = module.stride[0], module.kernel_size[0]
+        spread = None
+        if module.dilation[0] == 1 and module.groups == 1:
+            spread = phase_gain_spread_db(transposed_phase_kernels(
+                module.weight, stride, module.padding[0], module.bias))
+        return LintFinding(name, layer, "transposed", stride, k,
+                           layers.overlap_regime(k, stride), bias=module.bias is not None,
+                           phase_spread_db=spread)
+    if isinstance(module, nn.Upsample):
+        factor = _int_factor(module.scale_factor)
+        mode = module.mode if module.mode in ("nearest", "linear") else module.mode
+        return LintFinding(name, layer, mode, factor)
+    if isinstance(module, PeriodicShuffle1d):
+        bias = isinstance(previous_conv, nn.Conv1d) and previous_conv.bias is not None
+        spread = None
+        if isinstance(previous_conv, nn.Conv1d) and previous_conv.out_channels % module.factor == 0:
+            w = previous_conv.weight.detach()
+            c_out = w.shape[0] // module.factor
+            r = module.factor
+            if module.order == "channel":
+                weight = w.reshape(c_out, r, *w.shape[1:]).transpose(0, 1)
+            else:
+                weight = w.reshape(r, c_out, *w.shape[1:])
+            spread = phase_gain_spread_db(weight)
+        return LintFinding(name, layer, "subpixel", module.factor,
+                           None if previous_conv is None else previous_conv.kernel_size[0],
+                           bias=bias, phase_spread_db=spread)
+    if type(module).__module__.startswith("upsamplers.") and isinstance(
+            getattr(module, "factor", None), int):
+        conv = getattr(module, "conv", None)
+        return LintFinding(name, layer, "upsampler", module.factor,
+                           bias=getattr(conv, "bias", None) is not None)
+    if _calls_interpolate(module):
+        return LintFinding(name, layer, "interpolate", None)
+    return None
+
+
+def _advise(f: LintFinding) -> list[str]:
+    tones = "" if f.tone_spacing is None else f" at multiples of {f.tone_spacing:g} Hz"
+    advice = []
+    if f.kind == "interpolate":
+        advice.append("calls F.interpolate in forward(): its factor and mode are not visible "
+                      "without running it; use upsamplers.InterpUpsample1d, or audit the model")
+        return advice
+    if f.factor is None:
+        advice.append("non-integer or unknown scale factor: tones and replicas cannot be "
+                      "predicted; use an integer factor")
+    if f.overlap == "partial":
+        better = f.factor * max(1, round(f.kernel_size / f.factor)) if f.factor else None
+        advice.append(f"partial overlap: kernel {f.kernel_size} with stride {f.factor}; "
+                      f"use kernel {better}")
+    if f.phase_spread_db is not None and f.phase_spread_db >= EQUAL_PHASES_DB:
+        fix = ("init='icnr' (upsamplers.icnr_)" if f.kind == "subpixel"
+               else "upsamplers.nearest_init_")
+        advice.append(f"its {f.factor} phases have unequal DC gains (spread "
+                      f"{f.phase_spread_db:.1f} dB): any offset becomes tones{tones}; "
+                      f"start from {fix} or use nearest/linear interpolation")
+    if f.bias:
+        advice.append(f"bias adds an offset whose replicas are tones{tones} "
+                      "unless the phases are equal; use bias=False")
+    if f.activation_before in OFFSET_ACTIVATIONS:
+        advice.append(f"{f.activation_before} before it outputs a positive mean (a DC offset); "
+                      f"unequal phases turn it into tones{tones}")
+    if f.kind in ("nearest", "linear") and f.factor and f.factor > 1:
+        att = 20 * math.log10(float(interpolation_response([0.45], f.factor, 1.0 * f.factor,
+                                                           f.kind)[0]))
+        advice.append(f"filtering: {f.kind} interpolation attenuates {-att:.1f} dB at 0.9 of "
+                      f"its input Nyquist and notches its input rate"
+                      f"{'' if f.tone_spacing is None else f' ({f.tone_spacing:g} Hz)'}; "
+                      "no tones from the interpolation itself")
+    if not advice:
+        advice.append("no issue found")
+    return advice
+
+
+def lint(model: Any, sample_rate: float | None = None) -> LintReport:
+    """List the upsampling layers of ``model`` without running it.
+
+    Args:
+        model: a ``torch.nn.Module``.
+        sample_rate: the model's output rate (Hz); with it, every layer's input rate
+            and expected tone frequencies are computed, assuming the layers run in
+            registration order and are the model's only change of rate.
+
+    Returns:
+        a :class:`LintReport` (``.to_markdown()``, ``.to_json()``).
+
+    Raises:
+        TypeError: if ``model`` is not a ``torch.nn.Module``.
+    """
+    from torch import nn
+
+    from .. import layers
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; received {type(model).__name__}")
+    if sample_rate is not None:
+        sample_rate = check_rate("sample_rate", sample_rate)
+    units = (layers.SubPixel1d, layers.TransposedUpsample1d, layers.InterpUpsample1d)
+    findings: list[LintFinding] = []
+    skip: list[str] = []
+    previous_leaf: Any = None
+    previous_conv: Any = None
+    for name, module in model.named_modules():
+        if any(name.startswith(prefix + ".") for prefix in skip):
+            continue
+        finding = _describe(name, module, previous_conv)
+        is_leaf = not any(True for _ in module.children())
+        if finding is not None:
+            if previous_leaf is not None and type(previous_leaf).__name__ in ACTIVATIONS:
+                finding.activation_before = type(previous_leaf).__name__
+            findings.append(finding)
+            if isinstance(module, units) or finding.kind == "upsampler":
+                skip.append(name)
+                previous_leaf = module
+                continue
+        if is_leaf:
+            previous_leaf = module
+            if isinstance(module, nn.Conv1d):
+                previous_conv = module
+    notes = []
+    known = [f.factor for f in findings]
+    total = math.prod(known) if known and all(k is not None for k in known) else None
+    if sample_rate is not None and total is not None:
+        later = total
+        for f in findings:
+            later //= f.factor
+            f.output_rate = sample_rate / later
+            f.input_rate = f.output_rate / f.factor
+            if f.factor > 1:
+                f.tone_spacing = f.input_rate
+                count = min(MAX_LISTED_TONES, int(f.output_rate / 2 / f.input_rate + 1e-9))
+                f.tone_frequencies = [k * f.input_rate for k in range(1, count + 1)]
+    elif sample_rate is not None:
+        notes.append("some factors are unknown, so the tone frequencies are not computed")
+    for f in findings:
+        f.advice = _advise(f)
+    return LintReport(model=type(model).__name__, sample_rate=sample_rate, findings=findings,
+                      total_factor=total, notes=notes)
