@@ -1,0 +1,130 @@
+"""lint() and the audit / lint / figures command lines."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from upsamplers import InterpUpsample1d, PeriodicShuffle1d, SubPixel1d, TransposedUpsample1d
+from upsamplers.analysis import lint
+from upsamplers.cli import main
+
+
+class UsesInterpolate(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 1, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(F.interpolate(x, scale_factor=2))
+
+
+def test_lint_finds_every_kind_with_rates_and_advice():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv1d(1, 8, 3, padding=1), nn.ReLU(),
+        nn.ConvTranspose1d(8, 8, 3, stride=2, padding=1, output_padding=1),  # x2, partial
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv1d(8, 8, 3, padding=1),
+        nn.Conv1d(8, 8, 3, padding=1), PeriodicShuffle1d(2),  # subpixel x2 (8 -> 4)
+        SubPixel1d(4, 4, 2, init="icnr"),
+        TransposedUpsample1d(4, 4, 2),
+        InterpUpsample1d(4, 4, 2, mode="linear"),
+        UsesInterpolate())
+    report = lint(model, 44100.0)
+    kinds = [(f.kind, f.factor) for f in report.findings]
+    assert kinds == [("transposed", 2), ("nearest", 2), ("subpixel", 2), ("subpixel", 2),
+                     ("transposed", 2), ("linear", 2), ("interpolate", None)]
+    partial = report.findings[0]
+    assert partial.overlap == "partial" and partial.activation_before == "ReLU"
+    assert "partial overlap: kernel 3 with stride 2; use kernel 4" in partial.advice
+    assert partial.bias
+    assert any("ReLU before it" in a for a in partial.advice)
+    icnr = report.findings[3]
+    assert icnr.phase_spread_db == float("-inf")
+    assert not any("unequal DC gains" in a for a in icnr.advice)
+    assert report.findings[4].overlap == "full"
+    assert any("unequal DC gains" in a for a in report.findings[4].advice)
+    assert any("calls F.interpolate" in a for a in report.findings[-1].advice)
+    assert report.total_factor is None  # the interpolate call's factor is unknown
+    text = report.to_markdown()
+    assert "| 1 |" in text and "use kernel 4" in text
+
+
+def test_lint_tone_frequencies_follow_the_stage_rates():
+    model = nn.Sequential(*[nn.ConvTranspose1d(1, 1, 16 if s == 8 else 4, stride=s,
+                                               padding=s // 2) for s in (8, 8, 2, 2)])
+    report = lint(model, 22050.0)
+    assert report.factors == (8, 8, 2, 2)
+    spacings = [f.tone_spacing for f in report.findings]
+    assert spacings == pytest.approx([22050 / 256, 22050 / 32, 22050 / 4, 22050 / 2])
+    assert report.findings[2].tone_frequencies == [5512.5]
+    assert report.findings[3].tone_frequencies == [11025.0]
+    assert json.loads(report.to_json())["total_factor"] == 256
+
+
+def test_lint_rejects_a_non_module():
+    with pytest.raises(TypeError, match="received function"):
+        lint(lambda x: x)
+    with pytest.raises(ValueError, match="received sample_rate=-5"):
+        lint(nn.Identity(), -5)
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "my_model.py"
+    path.write_text(textwrap.dedent("""
+        import torch
+        from upsamplers import SubPixel1d
+
+        def build():
+            torch.manual_seed(0)
+            return SubPixel1d(1, 1, 2, bias=True)
+
+        def broken():
+            raise RuntimeError("no weights here")
+    """))
+    return path
+
+
+def test_cli_lint_and_audit_write_reports(model_file, tmp_path, capsys):
+    assert main(["lint", f"{model_file}:build", "--sample-rate", "8000"]) == 0
+    assert "unequal DC gains" in capsys.readouterr().out
+    out = tmp_path / "audit"
+    code = main(["audit", f"{model_file}:build", "--sample-rate", "8000", "--seconds", "0.5",
+                 "--out", str(out)])
+    assert code == 1  # the tonal verdict fails
+    data = json.loads((out / "audit.json").read_text())
+    assert data["verdicts"]["tonal"]["status"] == "fail"
+    assert (out / "audit.md").exists() and (out / "ones_spectrogram.png").exists()
+    assert main(["audit", f"{model_file}:build", "--sample-rate", "8000", "--out",
+                 str(out)]) == 2
+    assert "already exist; pass --force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("target", "extra", "message"),
+    [
+        ("{file}:missing", [], "does not define 'missing'; it defines: SubPixel1d, broken, build"),
+        ("{file}:broken", [], "broken() failed: RuntimeError: no weights here"),
+        ("{dir}/nope.py:build", [], "nope.py: no such file"),
+        ("{file}", [], "TARGET must be PATH_OR_MODULE:FACTORY"),
+        ("no_such_module_xyz:build", [], "cannot import no_such_module_xyz"),
+        ("{file}:build", ["--sample-rate", "-1"], "received sample_rate=-1.0"),
+        ("{file}:build", ["--factors", "3"], "multiply to 3, but the model upsamples by 2"),
+    ],
+)
+def test_cli_errors_are_one_line(model_file, target, extra, message, capsys):
+    target = target.format(file=model_file, dir=model_file.parent)
+    command = "lint" if "--sample-rate" not in extra and "--factors" not in extra else "audit"
+    args = [command, target] + (extra if command == "audit" else [])
+    if command == "audit" and "--sample-rate" not in extra:
+        args += ["--sample-rate", "8000"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err and err.count("\n") == 1
