@@ -165,9 +165,11 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from ._validate import check_rate
     from .audit import audit
 
     inputs = tuple(v.strip() for v in args.inputs.split(",") if v.strip())
+    check_rate("sample_rate", args.sample_rate)
     _check_out(args.out, ["audit.md", "audit.json"], args.force)
     model = load_target(args.target)
     step, close = _progress(len(inputs), "audit")
@@ -203,6 +205,10 @@ def _figures(args: argparse.Namespace) -> int:
     from . import figures
 
     names = None if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
+    for name in names or ():
+        if name not in figures.FIGURES:
+            raise CommandError(f"figure must be one of {', '.join(figures.FIGURES)}; "
+                               f"received {name!r}")
     _check_out(args.out, ["figures.md", "figures.json"], args.force)
     step, close = _progress(len(names or figures.FIGURES), "figures")
     try:
