@@ -20,7 +20,7 @@ def build_autoencoder(
     factors: Sequence[int] = (4, 4, 4),
     filters: Sequence[int] = (16, 32, 64),
     kernel_size: int = 9,
-    activation: str | None = "relu",
+    activation: str | None = "tanh",
     use_bias: bool = False,
     name: str | None = None,
     **upsampler_options: Any,
@@ -43,7 +43,9 @@ def build_autoencoder(
         factors: down/upsampling factor of each stage.
         filters: channels after each encoder stage (same length as ``factors``).
         kernel_size: taps of the encoder convolutions.
-        activation: activation between stages (``None`` for none).
+        activation: activation between stages (``None`` for none). The default,
+            ``"tanh"``, is zero-centred: a ReLU adds a positive offset before the
+            next upsampler, and the replicas of that offset are tones.
         use_bias: biases in the convolutions (off by default: offsets become tones).
         **upsampler_options: passed to :func:`make_upsampler` (e.g. ``kernel_size``).
 
