@@ -1,8 +1,27 @@
-"""Speed of every upsampler kind: forward + backward, medians of repeated runs.
+"""Speed of every upsampler kind: forward + backward, medians of repeated runs,
+against the arithmetic floor measured on the same machine in the same run.
 
 ``upsamplers bench`` prints a markdown table and can write it, with a JSON copy
 of every figure, into ``--out``. Ratios are taken between figures measured in
-the same run.
+the same run, and the cases are timed round-robin (one run of each case per
+round) so that a change of machine load hits them alike.
+
+The figures, for each shape ``B, C, T, factor`` (``C_in = C_out = C``):
+
+* ``median_ms``: forward + backward (gradients for the input and the weights,
+  with a fixed random output gradient), float32, CPU.
+* ``phase_taps``: taps of the low-rate convolution that computes the layer,
+  summed over the ``factor`` phases, counting only taps that can be non-zero:
+  ``factor * K`` for subpixel, ``K`` for transposed, the folded support for
+  interpolation + convolution (the same for its naive and polyphase
+  executions: it is a property of the function).
+* ``floor_ms``: ``3 * 2 * B * T * C * C * phase_taps`` floating-point operations
+  (forward + backward counts three times the forward multiply-adds) at the
+  matrix-multiply rate measured in the same run (``torch.mm`` of the subpixel
+  convolution's GEMM size); ``vs_floor`` is ``median_ms / floor_ms``.
+* ``speedup``: naive median over polyphase median, for interpolation kinds.
+* per shape, ``shuffle``: the bare low-rate convolution of a kernel-3 subpixel
+  layer against the same convolution followed by the periodic shuffle.
 """
 
 from __future__ import annotations
@@ -18,9 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ._checks import check_positive_int
-from .layers import make_upsampler, upsampler_kinds
+from .layers import InterpUpsample1d, SubPixel1d, TransposedUpsample1d, make_upsampler
+from .shuffle import periodic_shuffle
 
 
 @dataclass(frozen=True)
@@ -67,13 +88,43 @@ class Case:
                               **self.options)
 
 
-DEFAULT_SHAPES = (Shape(8, 64, 4096, 4), Shape(2, 32, 1024, 4), Shape(8, 128, 8192, 4))
+# main shape of the issue, one smaller, one larger (4x the arithmetic)
+DEFAULT_SHAPES = (Shape(8, 64, 4096, 4), Shape(2, 32, 1024, 4), Shape(8, 128, 4096, 4))
 QUICK_SHAPES = (Shape(8, 64, 4096, 4),)
+INTERP_KINDS = ("nearest", "linear", "sinc")
 
 
 def default_cases() -> list[Case]:
-    """Every kind that :func:`make_upsampler` knows, at its default settings."""
-    return [Case(kind, kind) for kind in upsampler_kinds()]
+    """Every kind at its default settings; nearest, linear and sinc also with
+    ``impl="naive"``; nearest and linear also with ``kernel_size=3``."""
+    cases = [Case("transposed", "transposed"), Case("subpixel", "subpixel")]
+    for kind in INTERP_KINDS:
+        cases += [Case(kind, kind), Case(f"{kind} (naive)", kind, {"impl": "naive"})]
+    for kind in ("nearest", "linear"):
+        cases += [Case(f"{kind} k=3", kind, {"kernel_size": 3}),
+                  Case(f"{kind} k=3 (naive)", kind, {"kernel_size": 3, "impl": "naive"})]
+    return cases
+
+
+def phase_taps(module: torch.nn.Module) -> int:
+    """Taps of the low-rate convolution that computes ``module``, summed over its
+    phases (per input/output channel pair); see the module docstring."""
+    if isinstance(module, SubPixel1d):
+        return module.factor * module.kernel_size
+    if isinstance(module, TransposedUpsample1d):
+        return module.kernel_size
+    if isinstance(module, InterpUpsample1d):
+        return int(module.fold.support.sum())
+    raise TypeError(f"phase_taps knows SubPixel1d, TransposedUpsample1d and InterpUpsample1d; "
+                    f"received {type(module).__name__}")
+
+
+def floor_flops(shape: Shape, taps: int) -> int:
+    """Floating-point operations of forward + backward at the arithmetic floor:
+    ``3 * 2 * B * T * C_in * C_out * taps`` (each multiply-add is two operations;
+    the backward computes the input and the weight gradients, each as costly as
+    the forward)."""
+    return 3 * 2 * shape.batch * shape.time * shape.channels * shape.channels * taps
 
 
 def measure(fn: Callable[[], object], *, repeats: int, warmup: int) -> list[float]:
@@ -88,17 +139,71 @@ def measure(fn: Callable[[], object], *, repeats: int, warmup: int) -> list[floa
     return times
 
 
-def forward_backward_step(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+def measure_round_robin(fns: Sequence[Callable[[], object]], *, repeats: int,
+                        warmup: int) -> list[list[float]]:
+    """Like :func:`measure` for several functions, one run of each per round."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, out in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return times
+
+
+def forward_backward_step(module: torch.nn.Module, x: torch.Tensor,
+                          grad: torch.Tensor | None = None) -> Callable[[], None]:
     """A closure running one forward and backward pass (gradients for the input
-    and the weights), as training does."""
+    and the weights), as training does. ``grad`` is the output gradient (default:
+    that of ``output.sum()``)."""
     x = x.detach().requires_grad_(True)
 
     def step() -> None:
         module.zero_grad(set_to_none=True)
         x.grad = None
-        module(x).sum().backward()
+        y = module(x)
+        if grad is None:
+            y.sum().backward()
+        else:
+            y.backward(grad)
 
     return step
+
+
+def matmul_gflops(m: int, k: int, n: int, *, repeats: int = 5, warmup: int = 2) -> float:
+    """This machine's float32 ``torch.mm`` rate on an ``(m, k) x (k, n)`` product, GFLOP/s
+    (median)."""
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    seconds = statistics.median(measure(lambda: torch.mm(a, b), repeats=repeats, warmup=warmup))
+    return 2.0 * m * k * n / seconds / 1e9
+
+
+def shuffle_overhead(shape: Shape, *, repeats: int, warmup: int,
+                     kernel_size: int = 3) -> dict[str, float]:
+    """Forward + backward of the bare low-rate convolution ``(B, C, T) -> (B, C * r, T)``
+    and of the same followed by :func:`periodic_shuffle`; ``overhead`` is the ratio
+    minus one."""
+    b, c, t, r = shape.batch, shape.channels, shape.time, shape.factor
+    x = torch.randn(b, c, t, requires_grad=True)
+    w = torch.randn(c * r, c, kernel_size, requires_grad=True)
+    grad = torch.randn(b, c * r, t)
+    pad = (kernel_size - 1) // 2
+
+    def bare() -> None:
+        x.grad = w.grad = None
+        F.conv1d(x, w, padding=pad).backward(grad)
+
+    def shuffled() -> None:
+        x.grad = w.grad = None
+        periodic_shuffle(F.conv1d(x, w, padding=pad), r).backward(grad.view(b, c, t * r))
+
+    t_bare, t_shuffled = measure_round_robin([bare, shuffled], repeats=repeats, warmup=warmup)
+    bare_ms, shuffled_ms = 1e3 * statistics.median(t_bare), 1e3 * statistics.median(t_shuffled)
+    return {"conv_ms": bare_ms, "conv_shuffle_ms": shuffled_ms,
+            "overhead": shuffled_ms / bare_ms - 1.0}
 
 
 def run_benchmark(
@@ -109,68 +214,165 @@ def run_benchmark(
     warmup: int = 2,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Time forward + backward of every case on every shape (float32, CPU).
 
-    Returns one row per (shape, case) with ``median_ms``, all the times, and
-    ``vs_subpixel``: the ratio of the median to the subpixel case of the same shape
-    (absent when no subpixel case ran).
+    Returns one row per (shape, case): ``median_ms`` and all the times,
+    ``vs_subpixel`` (ratio to the subpixel case of the same shape, when one ran),
+    ``phase_taps``, ``floor_ms``, ``vs_floor``, ``gflops`` (the matrix-multiply
+    rate used for the floor), and ``speedup`` (naive over polyphase) for the
+    polyphase rows of interpolation kinds whose naive twin ran. If ``details`` is
+    a dict, it receives ``{"shuffle": [...]}``, one :func:`shuffle_overhead` per shape.
     """
     repeats = check_positive_int("repeats", repeats)
     warmup = check_positive_int("warmup", warmup, minimum=0)
     cases = list(default_cases() if cases is None else cases)
     rows: list[dict[str, Any]] = []
+    shuffles = []
     for shape in shapes:
         torch.manual_seed(seed)
         x = torch.randn(shape.batch, shape.channels, shape.time)
+        grad = torch.randn(shape.batch, shape.channels, shape.time * shape.factor)
+        if progress is not None:
+            progress(f"{shape}: matrix-multiply rate and shuffle overhead")
+        rate = matmul_gflops(shape.batch * shape.time, shape.channels * 3,
+                             shape.channels * shape.factor, repeats=max(3, repeats), warmup=1)
+        shuffles.append({"shape": asdict(shape),
+                         **shuffle_overhead(shape, repeats=repeats, warmup=warmup)})
+        modules = [case.build(shape) for case in cases]
+        if progress is not None:
+            progress(f"{shape}: {len(cases)} cases, {repeats} rounds")
+        steps = [forward_backward_step(m, x, grad) for m in modules]
+        all_times = measure_round_robin(steps, repeats=repeats, warmup=warmup)
         shape_rows = []
-        for case in cases:
-            if progress is not None:
-                progress(f"{shape}: {case.label}")
-            module = case.build(shape)
-            times = measure(forward_backward_step(module, x), repeats=repeats, warmup=warmup)
+        for case, module, times in zip(cases, modules, all_times, strict=True):
+            taps = phase_taps(module)
+            floor_ms = 1e3 * floor_flops(shape, taps) / (rate * 1e9)
+            median_ms = 1e3 * statistics.median(times)
             shape_rows.append({
                 "shape": asdict(shape),
                 "label": case.label,
                 "kind": case.kind,
                 "options": case.options,
+                "impl": getattr(module, "impl", "-"),
+                "kernel_size": module.kernel_size,
                 "parameters": sum(p.numel() for p in module.parameters()),
-                "median_ms": 1e3 * statistics.median(times),
+                "phase_taps": taps,
+                "gflops": rate,
+                "floor_ms": floor_ms,
+                "median_ms": median_ms,
+                "vs_floor": median_ms / floor_ms,
                 "times_ms": [1e3 * t for t in times],
             })
         reference = next((r for r in shape_rows if r["label"] == "subpixel"), None)
         for row in shape_rows:
             if reference is not None:
                 row["vs_subpixel"] = row["median_ms"] / reference["median_ms"]
+            if row["impl"] == "polyphase":
+                twin = next((r for r in shape_rows if r["kind"] == row["kind"]
+                             and r["impl"] == "naive"
+                             and r["kernel_size"] == row["kernel_size"]), None)
+                if twin is not None:
+                    row["speedup"] = twin["median_ms"] / row["median_ms"]
         rows.extend(shape_rows)
+    if details is not None:
+        details["shuffle"] = shuffles
     return rows
 
 
 def machine_description() -> dict[str, Any]:
     return {
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": _cpu_name() or platform.processor() or platform.machine(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
     }
 
 
-def to_markdown(rows: Sequence[dict[str, Any]], machine: dict[str, Any] | None = None) -> str:
-    """A markdown table of ``rows`` from :func:`run_benchmark`."""
+def _cpu_name() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def goals(rows: Sequence[dict[str, Any]], shuffles: Sequence[dict[str, Any]]) -> list[str]:
+    """The issue's speed goals, each with its measured figures and met / missed."""
+    out = []
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    for kernel_label, target in (("", 2.0), (" k=3", 1.3)):
+        for kind in ("nearest", "linear"):
+            found = [r for r in rows if r["label"] == f"{kind}{kernel_label}" and "speedup" in r]
+            if found:
+                figures = ", ".join(f"{r['speedup']:.2f}x ({Shape(**r['shape'])})" for r in found)
+                ok = all(r["speedup"] >= target for r in found)
+                kernel = "2*factor+1" if not kernel_label else "3"
+                out.append(f"polyphase {kind}, kernel {kernel}, >= {target}x faster than naive: "
+                           f"{figures}: {verdict(ok)}")
+    if shuffles:
+        figures = ", ".join(f"{100 * s['overhead']:+.0f}% ({Shape(**s['shape'])})"
+                            for s in shuffles)
+        out.append(f"shuffle adds <= 10% to the bare low-rate convolution: {figures}: "
+                   f"{verdict(all(s['overhead'] <= 0.10 for s in shuffles))}")
+    default = [r for r in rows if r["options"] == {}]
+    if default:
+        worst = max(default, key=lambda r: r["vs_floor"])
+        ok = all(r["vs_floor"] <= 2.0 for r in default)
+        out.append(f"every kind (default settings) within 2x of its floor: worst "
+                   f"{worst['label']} {worst['vs_floor']:.2f}x ({Shape(**worst['shape'])}): "
+                   f"{verdict(ok)}; within 1.5x: "
+                   f"{sum(r['vs_floor'] <= 1.5 for r in default)} of {len(default)}")
+    return out
+
+
+def to_markdown(rows: Sequence[dict[str, Any]], machine: dict[str, Any] | None = None,
+                shuffles: Sequence[dict[str, Any]] = ()) -> str:
+    """A markdown table of ``rows`` from :func:`run_benchmark`, the shuffle
+    overhead per shape and the goals."""
     lines = []
     if machine is not None:
         lines.append(f"Forward + backward, float32, CPU ({machine['processor']}, "
                      f"{machine['threads']} threads, torch {machine['torch']}); "
-                     "median of repeated runs.")
+                     "median of repeated runs, cases interleaved.")
         lines.append("")
-    lines.append("| shape | upsampler | parameters | median (ms) | vs subpixel |")
-    lines.append("|---|---|---:|---:|---:|")
+    lines.append("| shape | upsampler | impl | K | phase taps | median (ms) | vs subpixel | "
+                 "naive / polyphase | floor (ms) | vs floor |")
+    lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         shape = Shape(**row["shape"])
         ratio = f"{row['vs_subpixel']:.2f}x" if "vs_subpixel" in row else "n/a"
-        lines.append(f"| {shape} | {row['label']} | {row['parameters']} | "
-                     f"{row['median_ms']:.2f} | {ratio} |")
+        speedup = f"{row['speedup']:.2f}x" if "speedup" in row else ""
+        lines.append(f"| {shape} | {row['label']} | {row['impl']} | {row['kernel_size']} | "
+                     f"{row['phase_taps']} | {row['median_ms']:.2f} | {ratio} | {speedup} | "
+                     f"{row['floor_ms']:.2f} | {row['vs_floor']:.2f}x |")
+    rates = {}
+    for row in rows:
+        rates.setdefault(str(Shape(**row["shape"])), row["gflops"])
+    lines.append("")
+    lines.append("Floor: 3 x 2 x B x T x C x C x (phase taps) flop at the measured "
+                 "matrix-multiply rate: " + "; ".join(f"{k}: {v:.1f} GFLOP/s"
+                                                      for k, v in rates.items()) + ".")
+    if shuffles:
+        lines.append("")
+        lines.append("| shape | low-rate conv (ms) | conv + shuffle (ms) | shuffle overhead |")
+        lines.append("|---|---:|---:|---:|")
+        for s in shuffles:
+            lines.append(f"| {Shape(**s['shape'])} | {s['conv_ms']:.2f} | "
+                         f"{s['conv_shuffle_ms']:.2f} | {100 * s['overhead']:+.1f}% |")
+    found = goals(rows, shuffles)
+    if found:
+        lines.append("")
+        lines.append("Goals:")
+        lines.extend(f"- {g}" for g in found)
     return "\n".join(lines) + "\n"
 
 
@@ -179,14 +381,15 @@ def add_subcommand(subparsers: Any) -> None:
         "bench",
         help="time every upsampler kind (forward + backward) and print a table",
         description="Time forward + backward of every upsampler kind on CPU, float32; "
-        "report medians and ratios measured in the same run.",
+        "report medians, ratios measured in the same run, and each kind's distance "
+        "to its arithmetic floor.",
     )
     parser.add_argument("--shape", action="append", type=Shape.parse, metavar="B,C,T,FACTOR",
                         help="shape to time (repeatable); default: three shapes")
     parser.add_argument("--quick", action="store_true",
                         help="one shape (8,64,4096,4) and fewer repeats")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per case")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed runs first")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder to write bench.md and bench.json into")
     parser.add_argument("--force", action="store_true",
@@ -198,21 +401,25 @@ def _run_cli(args: argparse.Namespace) -> int:
     from .cli import CommandError
 
     shapes = args.shape or (QUICK_SHAPES if args.quick else DEFAULT_SHAPES)
-    repeats = args.repeats if args.repeats is not None else (5 if args.quick else 10)
+    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 10)
+    warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
     outputs = []
     if args.out is not None:
         outputs = [args.out / "bench.md", args.out / "bench.json"]
         existing = [str(p) for p in outputs if p.exists()]
         if existing and not args.force:
             raise CommandError(f"{', '.join(existing)} already exist; pass --force to overwrite")
-    rows = run_benchmark(shapes, repeats=repeats, warmup=args.warmup,
+    details: dict[str, Any] = {}
+    rows = run_benchmark(shapes, repeats=repeats, warmup=warmup, details=details,
                          progress=lambda message: print(f"timing {message}", flush=True))
     machine = machine_description()
-    table = to_markdown(rows, machine)
+    table = to_markdown(rows, machine, details["shuffle"])
     print(table)
     if outputs:
         args.out.mkdir(parents=True, exist_ok=True)
         outputs[0].write_text(table)
-        outputs[1].write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
+        outputs[1].write_text(json.dumps({"machine": machine, "rows": rows,
+                                          "shuffle": details["shuffle"],
+                                          "goals": goals(rows, details["shuffle"])}, indent=2))
         print(f"wrote {outputs[0]} and {outputs[1]}")
     return 0

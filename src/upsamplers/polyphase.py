@@ -264,7 +264,10 @@ def sinc_filter(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
     beta = _check_real("beta", beta, low=0.0)
     half = math.ceil(zeros * factor / cutoff)
     n = np.arange(-half, half + 1)
-    taps = cutoff / factor * np.sinc(cutoff * n / factor) * np.kaiser(2 * half + 1, beta)
+    arg = cutoff * n / factor
+    taps = cutoff / factor * np.sinc(arg) * np.kaiser(2 * half + 1, beta)
+    crossing = (n != 0) & (np.abs(arg - np.round(arg)) < 1e-12)
+    taps[crossing] = 0.0  # exact zeros of the sinc (np.sinc leaves ~1e-17 there)
     for j in range(factor):  # phase j of the interpolation uses taps n = j - d r
         sel = (n - j) % factor == 0
         taps[sel] /= taps[sel].sum()

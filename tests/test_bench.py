@@ -1,0 +1,135 @@
+"""The benchmark's bookkeeping (never its speed): arithmetic floors, ratios,
+goals, and the command's outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from upsamplers.bench import (
+    Case,
+    Shape,
+    default_cases,
+    floor_flops,
+    goals,
+    phase_taps,
+    run_benchmark,
+    to_markdown,
+)
+from upsamplers.cli import main
+from upsamplers.layers import make_upsampler
+
+
+def _measured_support(module, time: int = 64) -> int:
+    """Phase-kernel taps measured from impulse responses: the number of input
+    samples that reach output phase i, summed over i (away from the ends)."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        module.conv.weight.uniform_(0.5, 1.5)  # positive: no accidental cancellation
+        x = torch.zeros(1, 1, time, dtype=torch.float64)
+        x[..., time // 2] = 1.0
+        y = module.double()(x)[0, 0].numpy()
+    r = module.factor
+    phases = y.reshape(time, r)  # [s, i] = y[s * r + i]
+    return int(sum(np.count_nonzero(np.abs(phases[:, i]) > 1e-14) for i in range(r)))
+
+
+@pytest.mark.parametrize("kind", ["nearest", "linear", "sinc"])
+@pytest.mark.parametrize(("factor", "kernel_size"), [(2, 5), (4, 9), (4, 3), (3, 4), (1, 3)])
+def test_phase_taps_of_interpolation_match_impulse_responses(kind, factor, kernel_size):
+    module = make_upsampler(kind, 1, 1, factor, kernel_size=kernel_size)
+    assert phase_taps(module) == _measured_support(module)
+
+
+def test_phase_taps_by_hand():
+    # subpixel: r kernels of K taps; transposed: each of the K taps is in one phase
+    assert phase_taps(make_upsampler("subpixel", 2, 2, 4, kernel_size=3)) == 12
+    assert phase_taps(make_upsampler("transposed", 2, 2, 4)) == 8
+    # nearest, K = 2r + 1: every phase spans 3 input samples
+    assert phase_taps(make_upsampler("nearest", 2, 2, 4)) == 12
+    # linear, r = 4, K = 9: every phase spans 4 input samples (see test_polyphase)
+    assert phase_taps(make_upsampler("linear", 2, 2, 4)) == 16
+    # naive and polyphase are the same function: same floor
+    assert phase_taps(make_upsampler("linear", 2, 2, 4, impl="naive")) == 16
+    with pytest.raises(TypeError, match="received Conv1d"):
+        phase_taps(torch.nn.Conv1d(2, 2, 3))
+
+
+def test_floor_flops_arithmetic():
+    # 3 (forward + two backward products) * 2 (multiply + add) * B T C C taps
+    assert floor_flops(Shape(2, 3, 5, 2), 6) == 3 * 2 * 2 * 5 * 3 * 3 * 6
+    assert floor_flops(Shape(8, 64, 4096, 4), 12) == 6 * 8 * 4096 * 64 * 64 * 12
+
+
+def test_run_benchmark_rows_are_consistent():
+    shape = Shape(1, 3, 16, 2)
+    cases = [Case("subpixel", "subpixel"), Case("linear", "linear"),
+             Case("linear (naive)", "linear", {"impl": "naive"})]
+    details: dict = {}
+    rows = run_benchmark([shape], cases, repeats=2, warmup=0, details=details)
+    assert [r["label"] for r in rows] == ["subpixel", "linear", "linear (naive)"]
+    by_label = {r["label"]: r for r in rows}
+    for row in rows:
+        assert len(row["times_ms"]) == 2
+        assert row["median_ms"] == pytest.approx(float(np.median(row["times_ms"])))
+        flops = floor_flops(shape, row["phase_taps"])
+        assert row["floor_ms"] == pytest.approx(1e3 * flops / (row["gflops"] * 1e9))
+        assert row["vs_floor"] == pytest.approx(row["median_ms"] / row["floor_ms"])
+        assert row["vs_subpixel"] == pytest.approx(
+            row["median_ms"] / by_label["subpixel"]["median_ms"])
+    assert by_label["linear"]["speedup"] == pytest.approx(
+        by_label["linear (naive)"]["median_ms"] / by_label["linear"]["median_ms"])
+    assert "speedup" not in by_label["linear (naive)"]
+    (shuffle,) = details["shuffle"]
+    assert shuffle["overhead"] == pytest.approx(shuffle["conv_shuffle_ms"] / shuffle["conv_ms"] - 1)
+    table = to_markdown(rows, None, details["shuffle"])
+    assert "| B=1 C=3 T=16 x2 | linear | polyphase | 5 | 8 |" in table
+    assert "shuffle overhead" in table
+
+
+def _row(label, kind, impl, kernel, median, *, speedup=None, vs_floor=1.0, options=None):
+    row = {"shape": {"batch": 1, "channels": 1, "time": 1, "factor": 4}, "label": label,
+           "kind": kind, "impl": impl, "kernel_size": kernel, "median_ms": median,
+           "vs_floor": vs_floor, "options": options if options is not None else {}}
+    if speedup is not None:
+        row["speedup"] = speedup
+    return row
+
+
+def test_goals_report_met_and_missed_with_figures():
+    rows = [_row("nearest", "nearest", "polyphase", 9, 1.0, speedup=2.5, vs_floor=1.4),
+            _row("linear", "linear", "polyphase", 9, 1.0, speedup=1.9, vs_floor=2.1),
+            _row("nearest k=3", "nearest", "polyphase", 3, 1.0, speedup=1.31,
+                 options={"kernel_size": 3})]
+    shuffles = [{"shape": rows[0]["shape"], "overhead": 0.12}]
+    lines = goals(rows, shuffles)
+    assert "polyphase nearest, kernel 2*factor+1, >= 2.0x faster than naive: 2.50x" in lines[0]
+    assert lines[0].endswith("met")
+    assert "1.90x" in lines[1] and lines[1].endswith("MISSED")
+    assert "kernel 3, >= 1.3x" in lines[2] and lines[2].endswith("met")
+    assert "+12%" in lines[3] and lines[3].endswith("MISSED")
+    assert "worst linear 2.10x" in lines[4] and "MISSED" in lines[4]
+    assert "within 1.5x: 1 of 2" in lines[4]
+
+
+def test_default_cases_cover_every_kind_both_ways():
+    labels = {c.label for c in default_cases()}
+    for kind in ("nearest", "linear", "sinc"):
+        assert {kind, f"{kind} (naive)"} <= labels
+    assert {"transposed", "subpixel", "nearest k=3", "linear k=3 (naive)"} <= labels
+
+
+def test_command_writes_markdown_and_json(tmp_path, capsys):
+    code = main(["bench", "--shape", "1,2,8,2", "--repeats", "1", "--warmup", "0",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert {"machine", "rows", "shuffle", "goals"} <= set(data)
+    assert {r["kind"] for r in data["rows"]} == {"transposed", "subpixel", "nearest", "linear",
+                                                  "sinc"}
+    table = (tmp_path / "bench.md").read_text()
+    assert "Goals:" in table and "vs floor" in table
+    assert "sinc (naive)" in capsys.readouterr().out
