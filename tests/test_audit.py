@@ -128,3 +128,19 @@ def test_module_that_changes_the_length_is_rejected():
 
     with pytest.raises(ValueError, match="changes the length unexpectedly"):
         audit(Bad(), 8000.0, seconds=0.5)
+
+
+@pytest.mark.parametrize("kind", ["transposed", "subpixel", "nearest", "linear"])
+def test_predicted_vs_measured_for_every_kind(kind):
+    from upsamplers import make_upsampler
+
+    torch.manual_seed(1)
+    layer = make_upsampler(kind, 2, 1, 4, bias=True)
+    report = audit(layer, 16000.0, seconds=1.0, inputs=("ones",))
+    assert report.predicted, "phase kernels of every kind are readable"
+    for c in report.predicted:
+        assert abs(c.difference_db) <= 1.0, c
+    # interpolation kinds have equal phases: only DC is predicted, and no tone is found
+    if kind in ("nearest", "linear"):
+        assert [c.frequency for c in report.predicted] == [0.0]
+        assert report.probes["ones"].tones.found == []

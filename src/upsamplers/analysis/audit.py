@@ -543,8 +543,12 @@ def _compare_predicted(runner: _Runner, model: Any, fs: float, measured: ToneAna
     except (TypeError, ValueError, AttributeError, NotImplementedError):
         return None
     tones: list[PredictedTone] = predicted_constant_tones(kernels, fs, level=1.0)
+    # tones predicted 100 dB below the output's power are rounding noise (equal phases)
+    floor = 1e-10 * sum(t.power for t in tones)
     out = []
     for t in tones:
+        if t.frequency != 0 and t.power < floor:
+            continue
         if t.frequency == 0:
             out.append(ToneComparison(0.0, float(db(t.power)), float(db(measured.dc_power))))
         elif measured.tones:
