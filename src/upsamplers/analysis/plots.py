@@ -11,7 +11,7 @@ from scipy import signal as sps
 
 from .tones import expected_tone_frequencies
 
-MAX_MARKED = 64
+MAX_MARKED = 24
 
 
 def pyplot() -> Any:
@@ -47,10 +47,11 @@ def spectrogram_png(path: Path, signal: np.ndarray, sample_rate: float, *, title
                               noverlap=nperseg // 2, detrend=False, scaling="spectrum")
     level = 10 * np.log10(np.maximum(s, 1e-20))
     top = float(level.max())
+    bottom = min(top - 60.0, float(np.percentile(level, 5)))  # show the noise floor too
     fig, ax = plt.subplots(figsize=(7, 4))
-    mesh = ax.pcolormesh(t, f, level, shading="auto", vmin=top - 100, vmax=top, cmap="magma")
+    mesh = ax.pcolormesh(t, f, level, shading="auto", vmin=bottom, vmax=top, cmap="magma")
     for m in marks:
-        ax.axhline(m, color="cyan", lw=0.6, ls="--", alpha=0.7)
+        ax.axhline(m, color="cyan", lw=0.5, ls=":", alpha=0.6)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (Hz)")
     ax.set_title(title, fontsize=9)
