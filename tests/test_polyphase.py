@@ -15,13 +15,14 @@ import torch
 import torch.nn.functional as F
 from reference import conv1d_same_loop, interpolate_loop
 
-from upsamplers import InterpUpsample1d, SincUpsample1d, make_upsampler
+from upsamplers import InterpUpsample1d, SincUpsample1d, make_upsampler, periodic_shuffle
 from upsamplers.polyphase import (
     add_into,
     fold_map,
     kaiser_beta,
     linear_phases,
     phase_kernels,
+    phase_shuffle,
     polyphase_forward,
     sinc_filter,
 )
@@ -367,6 +368,33 @@ def test_dtype_round_trip_keeps_float64_precision():
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize(("mode", "kernel_size"), [("linear", 9), ("sinc", 3), ("nearest", 3)])
+def test_torch_export_keeps_the_length_dynamic_down_to_one(mode, kernel_size):
+    torch.manual_seed(0)
+    layer = _layer(mode, 3, 2, 4, kernel_size).eval()
+    time = torch.export.Dim("time", min=1, max=1 << 16)
+    program = torch.export.export(layer, (torch.randn(2, 3, 8),),
+                                  dynamic_shapes={"x": {2: time}})
+    exported = program.module()
+    for length in (1, 2, 5, 33):
+        x = torch.randn(2, 3, length)
+        torch.testing.assert_close(exported(x), layer(x))
+
+
+def test_phase_shuffle_lines_up_each_phase():
+    z = torch.arange(2 * 6 * 5, dtype=torch.float64).reshape(2, 6, 5)  # C = 2, r = 3
+    y = phase_shuffle(z, (0, 1, 1), 3)
+    for c in range(2):
+        for s in range(3):
+            for i, o in enumerate((0, 1, 1)):
+                assert y[1, c, s * 3 + i] == z[1, c * 3 + i, s + o]
+    zz = z.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: phase_shuffle(t, (2, 0, 1), 3), (zz,))
+    torch.testing.assert_close(phase_shuffle(z, (0, 0, 0), 5), periodic_shuffle(z, 3))
+    with pytest.raises(ValueError, match="within the 5 columns"):
+        phase_shuffle(z, (0, 3, 0), 3)
 
 
 def test_bad_input_to_the_polyphase_path():

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_bool, check_choice, check_positive_int, check_signal
+from .polyphase import fold_weight
 from .shuffle import ORDERS, Order, periodic_shuffle
 
 
@@ -302,6 +303,19 @@ INTERP_MODES = ("nearest", "linear")
 IMPLS = ("polyphase", "naive")
 
 
+def _shift_phases(terms: torch.Tensor, starts: tuple[int, ...]) -> torch.Tensor:
+    """Delay phase ``i`` of ``(B, C * r, n)`` (row ``c * r + i``) by
+    ``starts[i] - min(starts)`` columns: ``(B, C * r, n + max - min)``."""
+    low, high = min(starts), max(starts)
+    if low == high:
+        return terms
+    batch, rows, n = terms.shape
+    r = len(starts)
+    t4 = terms.view(batch, rows // r, r, n)  # (B, C * r, n) -> (B, C, r, n)
+    parts = [F.pad(t4[:, :, i: i + 1], (o - low, high - o)) for i, o in enumerate(starts)]
+    return torch.cat(parts, dim=2).reshape(batch, rows, n + high - low)
+
+
 class InterpUpsample1d(_Upsampler):
     """Interpolation by ``factor``, then a convolution at the high rate.
 
@@ -393,11 +407,15 @@ class InterpUpsample1d(_Upsampler):
         # Fixed float64 tables, converted on use (and cached) for the weight's
         # dtype and device: a buffer would lose precision on .float().double().
         self._tables: dict[tuple[str, torch.dtype, torch.device], torch.Tensor] = {}
+        for name in ("compact", "taps"):  # ready for the weight's dtype and device
+            self._table(name, self.conv.weight)
 
     def _table(self, name: str, like: torch.Tensor) -> torch.Tensor:
         key = (name, like.dtype, like.device)
         if key not in self._tables:
             array = {"fold": self.fold.matrix, "taps": self.phases.taps}.get(name)
+            if name == "compact":
+                array = self.fold.compact()
             if array is None:
                 array = self.lowpass
             self._tables[key] = torch.as_tensor(array, dtype=like.dtype, device=like.device)
@@ -424,8 +442,6 @@ class InterpUpsample1d(_Upsampler):
         is phase ``i`` of output channel ``c``; a differentiable function of
         ``conv.weight``. Output ``y[s * r + i]`` (away from the ends) is
         ``sum_e h_i[e] * x[s + e - fold.left]``."""
-        from .polyphase import fold_weight
-
         return fold_weight(self.conv.weight, self._table("fold", self.conv.weight))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -439,28 +455,37 @@ class InterpUpsample1d(_Upsampler):
         return conv1d_same(self.interpolate(x), self.conv.weight, self.conv.bias)
 
     def _polyphase(self, x: torch.Tensor) -> torch.Tensor:
-        from .polyphase import add_into, end_terms
+        from .polyphase import add_into, end_terms, phase_shuffle
 
         r, time = self.factor, x.shape[-1]
-        weight = self.phase_weight()  # (C_out * r, C_in, E)
+        fold = self.fold
+        # Phase i keeps only taps starts[i] .. starts[i] + width - 1 of its kernel
+        # (the others are zero): (C_out * r, C_in, width), row c * r + i.
+        weight = fold_weight(self.conv.weight, self._table("compact", self.conv.weight))
         bias = None if self.conv.bias is None else self.conv.bias.repeat_interleave(r)
-        left, right = self.fold.left, self.fold.right
+        starts = fold.starts
         if self._exact_at_ends:
-            if left == right:
-                z = F.conv1d(x, weight, bias, padding=left)
+            # column j of z reads x[j - left .. j - left + width - 1]; phase i of block s
+            # is column s + starts[i].
+            right = max(starts) + fold.width - 1 - fold.left
+            if fold.left == right:
+                z = F.conv1d(x, weight, bias, padding=right)
             else:
-                z = F.conv1d(F.pad(x, (left, right)), weight, bias)
-            return periodic_shuffle(z, r)  # (B, C_out * r, T) -> (B, C_out, T * r)
-        # Columns -tail .. T + head - 1 (a margin on each side, so that the end
-        # corrections fit for every T >= 1 without branching on T), then crop.
+                z = F.conv1d(F.pad(x, (fold.left, right)), weight, bias)
+            return phase_shuffle(z, starts, time)  # (B, C_out * r, N) -> (B, C_out, T * r)
+        # With margins of `tail` blocks before and `head` blocks after, so that the end
+        # corrections fit for every T >= 1 without branching on T: phase i of block s
+        # is column s + tail + starts[i].
         head, tail = self.plan.head, self.plan.tail
         mode = "replicate" if self.phases.extension == "replicate" else "constant"
-        xe = F.pad(x, (left + tail, right + head), mode=mode)
-        z = F.conv1d(xe, weight, bias)  # (B, C_out * r, T + head + tail)
+        right = max(0, head + max(starts) + fold.width - 1 - fold.left)
+        z = F.conv1d(F.pad(x, (fold.left + tail, right), mode=mode), weight, bias)
         head_terms, tail_terms = end_terms(x, self.conv.weight, self.phases,
                                            self._table("taps", x))
-        z = add_into(z, -head_terms, tail, -tail_terms, time)
-        return periodic_shuffle(z[..., tail: tail + time], r)
+        low = min(starts)
+        z = add_into(z, -_shift_phases(head_terms, starts), tail + low,
+                     -_shift_phases(tail_terms, starts), time + low)
+        return phase_shuffle(z, [tail + o for o in starts], time)
 
     def extra_repr(self) -> str:
         return (

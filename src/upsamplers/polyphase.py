@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,11 +303,22 @@ class FoldMap:
         matrix: ``(K, factor, E)`` float64 array.
         left: the phase kernels read ``x[s + e - left]`` (``left`` zeros padded before).
         support: ``(factor,)`` number of taps of each phase kernel that can be non-zero.
+        starts: ``(factor,)`` first tap of a window of ``width`` taps that holds every
+            tap of phase ``i`` that can be non-zero.
+        width: the widest phase's support; executing with ``width`` taps per phase
+            (:func:`phase_shuffle` lines the phases up) does the least arithmetic.
     """
 
     matrix: np.ndarray
     left: int
     support: np.ndarray
+    starts: tuple[int, ...] = ()
+    width: int = 0
+
+    def compact(self) -> np.ndarray:
+        """``(K, factor, width)``: ``matrix[:, i, starts[i] : starts[i] + width]``."""
+        return np.stack([self.matrix[:, i, o: o + self.width]
+                         for i, o in enumerate(self.starts)], axis=1)
 
     @property
     def size(self) -> int:
@@ -336,8 +348,12 @@ def fold_map(phases: InterpolationPhases, kernel_size: int) -> FoldMap:
     matrix = matrix[:, :, used[0]: used[-1] + 1]
     left = -(e_lo + int(used[0]))
     nonzero = np.any(matrix != 0, axis=0)  # (r, E)
-    support = np.array([np.ptp(np.flatnonzero(row)) + 1 for row in nonzero])
-    return FoldMap(matrix, left, support)
+    first = np.array([np.flatnonzero(row)[0] for row in nonzero])
+    last = np.array([np.flatnonzero(row)[-1] for row in nonzero])
+    support = last - first + 1
+    width = int(support.max())
+    starts = tuple(int(min(a, matrix.shape[-1] - width)) for a in first)
+    return FoldMap(matrix, left, support, starts, width)
 
 
 def fold_weight(weight: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
@@ -352,6 +368,68 @@ def fold_weight(weight: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     # (C_out, C_in, K) x (K, r, E) -> (C_out, r, C_in, E)
     folded = torch.einsum("ock,kie->oice", weight, matrix)
     return folded.reshape(c_out * r, c_in, size)
+
+
+def _phase_groups(starts: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Runs of consecutive phases with the same start: ``(first, end, start)``."""
+    groups: list[tuple[int, int, int]] = []
+    for i, o in enumerate(starts):
+        if groups and groups[-1][2] == o:
+            groups[-1] = (groups[-1][0], i + 1, o)
+        else:
+            groups.append((i, i + 1, o))
+    return groups
+
+
+class _PhaseShuffle(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor, starts: tuple[int, ...],  # type: ignore[override]
+                length: int) -> torch.Tensor:
+        batch, rows, columns = z.shape
+        r = len(starts)
+        z4 = z.view(batch, rows // r, r, columns)  # (B, C * r, N) -> (B, C, r, N)
+        out = z.new_empty(batch, rows // r, length, r)
+        for first, end, start in _phase_groups(starts):
+            # (B, C, p, T) -> (B, C, T, p): phase i of block s is column s + starts[i]
+            out[..., first:end].copy_(z4[:, :, first:end, start: start + length].transpose(2, 3))
+        ctx.meta = (starts, columns)
+        return out.view(batch, rows // r, length * r)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        starts, columns = ctx.meta
+        r = len(starts)
+        batch, channels, total = grad.shape
+        length = total // r
+        g4 = grad.reshape(batch, channels, length, r)
+        out = grad.new_empty(batch, channels, r, columns)
+        for first, end, start in _phase_groups(starts):
+            out[:, :, first:end, :start].zero_()
+            out[:, :, first:end, start + length:].zero_()
+            out[:, :, first:end, start: start + length].copy_(g4[..., first:end].transpose(2, 3))
+        return out.view(batch, channels * r, columns), None, None
+
+
+def phase_shuffle(z: torch.Tensor, starts: Sequence[int], length: int) -> torch.Tensor:
+    """Periodic shuffle in which each phase starts at its own column:
+    ``y[b, c, s * r + i] = z[b, c * r + i, s + starts[i]]`` for ``0 <= s < length``.
+
+    With ``starts`` all zero and ``length = N`` it is
+    :func:`~upsamplers.shuffle.periodic_shuffle` (``order="channel"``). It lets
+    each phase kernel keep only the taps it needs (:attr:`FoldMap.width`) while
+    the phases stay aligned. One copy forward, one copy backward.
+
+    Shape:
+        ``(B, C * r, N) -> (B, C, length * r)`` with ``r = len(starts)``.
+    """
+    starts = tuple(int(o) for o in starts)
+    if z.shape[1] % len(starts) != 0:
+        raise ValueError(f"the channel count of z must be divisible by {len(starts)}; "
+                         f"received shape {tuple(z.shape)}")
+    if min(starts) < 0 or max(starts) + length > z.shape[-1]:
+        raise ValueError(f"starts + length must lie within the {z.shape[-1]} columns of z; "
+                         f"received starts={starts}, length={length}")
+    return _PhaseShuffle.apply(z, starts, length)
 
 
 class _AddInto(torch.autograd.Function):
@@ -451,28 +529,37 @@ def end_terms(x: torch.Tensor, weight: torch.Tensor, phases: InterpolationPhases
         return u.reshape(batch, c_in, r, n).transpose(2, 3).reshape(batch, c_in, n * r)
 
     head_terms = tail_terms = x.new_zeros(batch, weight.shape[0] * r, 0)
+    # The blocks before t = 0 read the extended input at indices lo_h .. lo_h + n_h - 1,
+    # the blocks after t = T - 1 at T + off .. T + off + n_t - 1. Every slice below
+    # has a constant size and constant offsets from the start or the end, so the
+    # code does not branch on T (torch.export keeps T dynamic down to T = 1).
+    lo_h, n_h = -plan.head + off, plan.head + depth - 1
+    n_t = plan.tail + depth - 1
+    if lo_h + n_h <= 1 and -off <= 1:
+        # only x[0] and x[T - 1] are read (linear): extend one-sample slices
+        pad_h = max(0, -lo_h)
+        ext_h = F.pad(flat[..., :1], (pad_h, max(0, lo_h + n_h - 1)), mode=mode)
+        src_h = ext_h[..., pad_h + lo_h: pad_h + lo_h + n_h]
+        pad_t = max(0, -off - 1)
+        ext_t = F.pad(flat[..., time - 1:], (pad_t, max(0, off + n_t)), mode=mode)
+        src_t = ext_t[..., pad_t + off + 1: pad_t + off + 1 + n_t]
+    else:
+        # extend the whole input once (zeros for sinc)
+        before = max(0, -lo_h, -off - 1)
+        after = max(0, lo_h + n_h - 1, off + n_t)
+        ext = F.pad(flat, (before, after), mode=mode)
+        src_h = ext[..., before + lo_h: before + lo_h + n_h]
+        start = ext.shape[-1] - (after - off)  # index T + off
+        src_t = ext[..., start: start + n_t]
     if plan.head:
-        # Blocks t = -head .. -1 read the extended input at -head + off .. off + D - 2.
-        lo, count = -plan.head + off, plan.head + depth - 1
-        inside = max(1, lo + count)  # indices >= 0 among those (at least one, to extend)
-        # slice first, then extend: constant shapes for every T (a short x is
-        # extended as the interpolation extends it)
-        ext = F.pad(flat[..., :inside], (max(0, -lo), inside), mode=mode)
-        start = max(0, -lo) + lo
-        spill = blocks(ext[..., start: start + count])  # (B, C_in, head * r), before t = 0
+        spill = blocks(src_h)  # (B, C_in, head * r), the blocks before t = 0
         # output n < head * r takes sum_k w[k] spill[n + k - L + head * r]
         width = plan.head * r - pad
         signal = F.pad(spill, (0, width + k - 1))
         head_terms = F.conv1d(signal, weight)[..., width: width + plan.head * r]
         head_terms = periodic_unshuffle(head_terms, r)
     if plan.tail:
-        # Blocks t = T .. T + tail - 1 read the extended input at T + off .. T + off + count - 1.
-        count = plan.tail + depth - 1
-        inside = max(1, -off)  # indices < T among those (at least one, to extend)
-        right_ext = max(0, off + count)
-        ext = F.pad(flat[..., time - min(inside, time):], (inside, right_ext), mode=mode)
-        end = ext.shape[-1] - (right_ext - off - count)
-        spill = blocks(ext[..., end - count: end])  # (B, C_in, tail * r), after t = T - 1
+        spill = blocks(src_t)  # (B, C_in, tail * r), the blocks after t = T - 1
         # output (T - tail) r + n' takes sum_k w[k] spill[n' + k - L - tail * r]
         signal = F.pad(spill, (pad + plan.tail * r, k))
         tail_terms = F.conv1d(signal, weight)[..., : plan.tail * r]
