@@ -118,8 +118,51 @@ class ICNR(keras.initializers.Initializer):
                 "initializer": keras.initializers.serialize(self.initializer)}
 
 
+class _TwoStageUpsampler(keras.layers.Layer):
+    """Shared part of the upsamplers made of two sub-layers applied in turn
+    (``_stages``): argument checks, build, call, output shape and config."""
+
+    def __init__(self, filters: int, factor: int, kernel_size: int, *, use_bias: bool,
+                 kernel_initializer: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.factor = check_positive_int("factor", factor)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    @property
+    def _stages(self) -> tuple[keras.layers.Layer, keras.layers.Layer]:
+        raise NotImplementedError
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) != 3:
+            raise _shape_error(type(self).__name__, input_shape)
+        first, second = self._stages
+        first.build(input_shape)
+        second.build(first.compute_output_shape(input_shape))
+
+    def call(self, inputs: Any) -> Any:
+        first, second = self._stages
+        return second(first(inputs))
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+        batch, time, _ = input_shape
+        return (batch, None if time is None else time * self.factor, self.filters)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "factor": self.factor,
+            "kernel_size": self.kernel_size,
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }
+
+
 @_serializable
-class SubPixelConv1D(keras.layers.Layer):
+class SubPixelConv1D(_TwoStageUpsampler):
     """Subpixel convolution: ``Conv1D`` to ``filters * factor`` channels ("same"
     padding), then :class:`SubPixel1D`.
 
@@ -151,14 +194,10 @@ class SubPixelConv1D(keras.layers.Layer):
         bias_initializer: Any = "zeros",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.filters = check_positive_int("filters", filters)
-        self.factor = check_positive_int("factor", factor)
-        self.kernel_size = check_positive_int("kernel_size", kernel_size)
-        self.use_bias = bool(use_bias)
         if kernel_initializer is None:
-            kernel_initializer = ICNR(self.factor)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+            kernel_initializer = ICNR(check_positive_int("factor", factor))
+        super().__init__(filters, factor, kernel_size, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, **kwargs)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.conv = keras.layers.Conv1D(
             self.filters * self.factor, self.kernel_size, padding="same",
@@ -167,29 +206,13 @@ class SubPixelConv1D(keras.layers.Layer):
         )
         self.shuffle = SubPixel1D(self.factor, name="shuffle", dtype=self.dtype_policy)
 
-    def build(self, input_shape: Any) -> None:
-        if len(input_shape) != 3:
-            raise _shape_error("SubPixelConv1D", input_shape)
-        self.conv.build(input_shape)
-        self.shuffle.build(self.conv.compute_output_shape(input_shape))
-
-    def call(self, inputs: Any) -> Any:
-        return self.shuffle(self.conv(inputs))  # (B, T, C_out * r) -> (B, T * r, C_out)
-
-    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
-        batch, time, _ = input_shape
-        return (batch, None if time is None else time * self.factor, self.filters)
+    @property
+    def _stages(self) -> tuple[keras.layers.Layer, keras.layers.Layer]:
+        return self.conv, self.shuffle  # (B, T, C_in) -> (B, T, C_out * r) -> (B, T * r, C_out)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "factor": self.factor,
-            "kernel_size": self.kernel_size,
-            "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-        }
+        return {**super().get_config(),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer)}
 
 
 @_serializable
@@ -240,7 +263,7 @@ class LinearUpSampling1D(keras.layers.Layer):
 
 
 @_serializable
-class InterpConv1D(keras.layers.Layer):
+class InterpConv1D(_TwoStageUpsampler):
     """Interpolation by ``factor`` (``"nearest"``: ``UpSampling1D``; ``"linear"``:
     :class:`LinearUpSampling1D`), then a ``Conv1D`` with "same" padding at the
     high rate.
@@ -267,15 +290,11 @@ class InterpConv1D(keras.layers.Layer):
         kernel_initializer: Any = "glorot_uniform",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.filters = check_positive_int("filters", filters)
-        self.factor = check_positive_int("factor", factor)
-        self.mode = check_choice("mode", mode, ("nearest", "linear"))
         if kernel_size is None:
-            kernel_size = 2 * self.factor + 1
-        self.kernel_size = check_positive_int("kernel_size", kernel_size)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+            kernel_size = 2 * check_positive_int("factor", factor) + 1
+        super().__init__(filters, factor, kernel_size, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, **kwargs)
+        self.mode = check_choice("mode", mode, ("nearest", "linear"))
         if self.mode == "nearest":
             self.upsample = keras.layers.UpSampling1D(self.factor, name="upsample",
                                                       dtype=self.dtype_policy)
@@ -287,29 +306,12 @@ class InterpConv1D(keras.layers.Layer):
             kernel_initializer=self.kernel_initializer, name="conv", dtype=self.dtype_policy,
         )
 
-    def build(self, input_shape: Any) -> None:
-        if len(input_shape) != 3:
-            raise _shape_error("InterpConv1D", input_shape)
-        self.upsample.build(input_shape)
-        self.conv.build(self.upsample.compute_output_shape(input_shape))
-
-    def call(self, inputs: Any) -> Any:
-        return self.conv(self.upsample(inputs))
-
-    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
-        batch, time, _ = input_shape
-        return (batch, None if time is None else time * self.factor, self.filters)
+    @property
+    def _stages(self) -> tuple[keras.layers.Layer, keras.layers.Layer]:
+        return self.upsample, self.conv  # (B, T, C_in) -> (B, T * r, C_in) -> (B, T * r, C_out)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "factor": self.factor,
-            "mode": self.mode,
-            "kernel_size": self.kernel_size,
-            "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-        }
+        return {**super().get_config(), "mode": self.mode}
 
 
 def make_upsampler(
