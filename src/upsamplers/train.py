@@ -138,24 +138,64 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- losses
 
 
-class ReconstructionLoss(torch.nn.Module):
-    """``L1 + stft_weight * multi-resolution STFT loss`` (auraloss: spectral
-    convergence + log magnitude at FFT sizes 512, 1024, 2048).
+class MultiResolutionSTFTLoss(torch.nn.Module):
+    """Multi-resolution STFT loss (Yamamoto et al., 2020): for every resolution,
+    spectral convergence ``|Y - X|_F / |Y|_F`` plus the mean absolute difference
+    of log magnitudes, averaged over resolutions. The same formulas and defaults
+    as ``auraloss.freq.MultiResolutionSTFTLoss`` (magnitudes ``sqrt(max(|S|^2,
+    1e-8))``, Hann windows, centred frames), except that the spectral convergence
+    is taken per signal and then averaged, so that the loss of a batch is the mean
+    of its signals' losses (which DistributedDataParallel needs to reproduce a
+    single process). With one signal it equals auraloss' value.
 
-    Shape: ``(B, ..., T), (B, ..., T) -> ()``; the leading dimensions other than
-    time are flattened into ``(N, 1, T)`` for the STFT term.
+    Resolutions whose FFT is longer than the signal are left out.
+
+    Shape: ``(N, 1, T), (N, 1, T) -> ()``.
+    """
+
+    def __init__(self, fft_sizes: tuple[int, ...] = (512, 1024, 2048),
+                 hop_sizes: tuple[int, ...] = (50, 120, 240),
+                 win_lengths: tuple[int, ...] = (240, 600, 1200), eps: float = 1e-8) -> None:
+        super().__init__()
+        self.resolutions = list(zip(fft_sizes, hop_sizes, win_lengths, strict=True))
+        self.eps = eps
+        for n_fft, _, win in self.resolutions:
+            self.register_buffer(f"window_{n_fft}", torch.hann_window(win), persistent=False)
+
+    def _magnitude(self, x: torch.Tensor, n_fft: int, hop: int, win: int) -> torch.Tensor:
+        spec = torch.stft(x, n_fft, hop, win, getattr(self, f"window_{n_fft}"),
+                          return_complex=True)
+        return torch.sqrt(torch.clamp(spec.real ** 2 + spec.imag ** 2, min=self.eps))
+
+    def forward(self, estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        n = estimate.shape[-1]
+        x, y = estimate.reshape(-1, n), target.reshape(-1, n)  # (N, 1, T) -> (N, T)
+        used = [r for r in self.resolutions if r[0] <= n]
+        if not used:
+            raise ValueError(f"signals must have at least {min(r[0] for r in self.resolutions)} "
+                             f"samples for the STFT loss; received {n}")
+        total = estimate.new_zeros(())
+        for n_fft, hop, win in used:
+            xm, ym = self._magnitude(x, n_fft, hop, win), self._magnitude(y, n_fft, hop, win)
+            sc = (ym - xm).flatten(1).norm(dim=1) / ym.flatten(1).norm(dim=1)
+            log_mag = (torch.log(xm) - torch.log(ym)).abs().mean()
+            total = total + sc.mean() + log_mag
+        return total / len(used)
+
+
+class ReconstructionLoss(torch.nn.Module):
+    """``L1 + stft_weight * multi-resolution STFT loss`` (FFT sizes 512, 1024,
+    2048; see :class:`MultiResolutionSTFTLoss`), both means over the signals of
+    the batch, so that a batch's loss is the mean of its items'.
+
+    Shape: ``(B, ..., T), (B, ..., T) -> ()``; the dimensions other than time are
+    flattened into ``(N, 1, T)`` for the STFT term.
     """
 
     def __init__(self, stft_weight: float = 1.0) -> None:
         super().__init__()
-        try:
-            import auraloss
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError("training needs auraloss: pip install "
-                              "'neural-upsamplers[train]'") from None
         self.stft_weight = float(stft_weight)
-        self.stft = auraloss.freq.MultiResolutionSTFTLoss(
-            fft_sizes=[512, 1024, 2048], hop_sizes=[50, 120, 240], win_lengths=[240, 600, 1200])
+        self.stft = MultiResolutionSTFTLoss()
 
     def forward(self, estimate: torch.Tensor, target: torch.Tensor
                 ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -193,8 +233,7 @@ class Task:
         else:
             channels = options.get("channels", 1) if config.model == "autoencoder" else 1
             self.dataset = open_audio_dataset(root, split="train", channels=channels, **common)
-        if config.model != "melgan":
-            options.setdefault("length", config.crop)
+        options.setdefault("length", config.crop)
         self.channels = channels
         options.setdefault("sample_rate", config.sample_rate)
         if options["sample_rate"] != config.sample_rate:
@@ -205,14 +244,16 @@ class Task:
         self.model_options = options
 
     def build_model(self) -> ReferenceModel:
-        model = build_model(self.config.model, self.config.upsampler, **self.model_options)
-        if self.config.model != "melgan" and self.config.crop % model.valid_length(1):
-            raise ValueError(f"crop must be a multiple of {model.valid_length(1)} for this "
-                             f"model; received crop={self.config.crop}")
-        if self.config.model == "melgan" and self.config.crop % model.hop:
-            raise ValueError(f"crop must be a multiple of the generator's hop {model.hop}; "
+        """The model, built after checking that ``crop`` fits it."""
+        probe = dict(self.model_options)
+        probe.pop("length", None)
+        shape = build_model(self.config.model, self.config.upsampler, **probe)
+        hop = shape.hop if self.config.model == "melgan" else shape.valid_length(1)
+        if self.config.crop % hop:
+            raise ValueError(f"crop must be a multiple of {hop} for this model; "
                              f"received crop={self.config.crop}")
-        return model
+        torch.manual_seed(self.config.seed)
+        return build_model(self.config.model, self.config.upsampler, **self.model_options)
 
     def batch(self, indices: list[int]) -> Any:
         items = [self.dataset[i] for i in indices]
@@ -490,12 +531,15 @@ def train(
                 step += 1
                 samples += per_rank * dist_info.world
                 value = float(loss.detach())
-                if dist_info.world > 1:  # the loss of the whole batch, for the log
+                if dist_info.world > 1:  # the losses of the whole batch, for the log
                     import torch.distributed as dist
 
-                    reduced = torch.tensor([value], device=device)
+                    names = sorted(parts)
+                    reduced = torch.tensor([value] + [parts[k] for k in names], device=device)
                     dist.all_reduce(reduced)
-                    value = float(reduced) / dist_info.world
+                    reduced = (reduced / dist_info.world).tolist()
+                    value = reduced[0]
+                    parts = dict(zip(names, reduced[1:], strict=True))
                 first_loss = value if first_loss is None else first_loss
                 last_loss = value
                 elapsed = time.perf_counter() - start
