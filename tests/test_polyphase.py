@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from reference import conv1d_same_loop, interpolate_loop
 
-from upsamplers import InterpUpsample1d, SincUpsample1d, make_upsampler, periodic_shuffle
+from upsamplers import InterpUpsample1d, SincUpsample1d, make_upsampler, periodic_shuffle, polyphase
 from upsamplers.polyphase import (
     add_into,
     fold_map,
@@ -174,6 +174,44 @@ def test_gradcheck_polyphase(mode):
             return torch.func.functional_call(layer, {"conv.weight": w, "conv.bias": b}, (x,))
 
         assert torch.autograd.gradcheck(run, (x, w, b))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_batch_chunks_give_the_same_result(mode, monkeypatch):
+    """The polyphase path works a batch chunk at a time; force one item per chunk."""
+    monkeypatch.setattr(polyphase, "CHUNK_BYTES", 1)
+    torch.manual_seed(7)
+    layer = _layer(mode, 3, 2, 3, 6, bias=True).double()
+    x = torch.randn(4, 3, 11, dtype=torch.float64, requires_grad=True)
+    y, reference = layer(x), _naive(layer, x)
+    torch.testing.assert_close(y, reference, rtol=1e-10, atol=1e-10)
+    g = torch.randn_like(y)
+    params = [x, *layer.parameters()]
+    for a, b in zip(torch.autograd.grad(y, params, g), torch.autograd.grad(reference, params, g),
+                    strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_gradcheck_polyphase_conv_with_chunks_and_end_terms(monkeypatch):
+    monkeypatch.setattr(polyphase, "CHUNK_BYTES", 1)
+    torch.manual_seed(0)
+    args = [torch.randn(3, 2, 5, dtype=torch.float64, requires_grad=True),  # x
+            torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True),  # weight, r = 3
+            torch.randn(6, dtype=torch.float64, requires_grad=True),  # bias
+            torch.randn(3, 6, 2, dtype=torch.float64, requires_grad=True),  # head
+            torch.randn(3, 6, 3, dtype=torch.float64, requires_grad=True)]  # tail
+
+    def run(x, w, b, head, tail):
+        return polyphase.polyphase_conv(x, w, b, padding=2, starts=(0, 1, 1), length=5,
+                                        head=head, head_at=1, tail=tail, tail_at=4)
+
+    assert torch.autograd.gradcheck(run, tuple(args))
+    # against the composition of the unfused pieces
+    x, w, b, head, tail = (a.detach() for a in args)
+    z = torch.nn.functional.conv1d(x, w, b, padding=2)
+    z[..., 1:3] += head
+    z[..., 4:7] += tail
+    torch.testing.assert_close(run(*args), phase_shuffle(z, (0, 1, 1), 5))
 
 
 def test_gradcheck_add_into():

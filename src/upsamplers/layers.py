@@ -455,7 +455,7 @@ class InterpUpsample1d(_Upsampler):
         return conv1d_same(self.interpolate(x), self.conv.weight, self.conv.bias)
 
     def _polyphase(self, x: torch.Tensor) -> torch.Tensor:
-        from .polyphase import add_into, end_terms, phase_shuffle
+        from .polyphase import end_terms, polyphase_conv
 
         r, time = self.factor, x.shape[-1]
         fold = self.fold
@@ -465,27 +465,31 @@ class InterpUpsample1d(_Upsampler):
         bias = None if self.conv.bias is None else self.conv.bias.repeat_interleave(r)
         starts = fold.starts
         if self._exact_at_ends:
-            # column j of z reads x[j - left .. j - left + width - 1]; phase i of block s
-            # is column s + starts[i].
-            right = max(starts) + fold.width - 1 - fold.left
-            if fold.left == right:
-                z = F.conv1d(x, weight, bias, padding=right)
-            else:
-                z = F.conv1d(F.pad(x, (fold.left, right)), weight, bias)
-            return phase_shuffle(z, starts, time)  # (B, C_out * r, N) -> (B, C_out, T * r)
+            # Symmetric zero padding p: column j of z reads x[j - p .. j - p + width - 1],
+            # and phase i of block s is column s + starts[i] + p - left.
+            pad = max(fold.left, max(starts) + fold.width - 1 - fold.left)
+            shift = pad - fold.left
+            return polyphase_conv(x, weight, bias, padding=pad, length=time,
+                                  starts=[o + shift for o in starts])
         # With margins of `tail` blocks before and `head` blocks after, so that the end
         # corrections fit for every T >= 1 without branching on T: phase i of block s
-        # is column s + tail + starts[i].
+        # is column s + tail + starts[i] (+ shift, with symmetric zero padding).
         head, tail = self.plan.head, self.plan.tail
-        mode = "replicate" if self.phases.extension == "replicate" else "constant"
-        right = max(0, head + max(starts) + fold.width - 1 - fold.left)
-        z = F.conv1d(F.pad(x, (fold.left + tail, right), mode=mode), weight, bias)
+        before = fold.left + tail
+        after = max(0, head + max(starts) + fold.width - 1 - fold.left)
+        if self.phases.extension == "replicate":
+            x_exec, pad, shift = F.pad(x, (before, after), mode="replicate"), 0, 0
+        else:
+            x_exec, pad = x, max(before, after)
+            shift = pad - before
         head_terms, tail_terms = end_terms(x, self.conv.weight, self.phases,
                                            self._table("taps", x))
         low = min(starts)
-        z = add_into(z, -_shift_phases(head_terms, starts), tail + low,
-                     -_shift_phases(tail_terms, starts), time + low)
-        return phase_shuffle(z, [tail + o for o in starts], time)
+        return polyphase_conv(
+            x_exec, weight, bias, padding=pad, length=time,
+            starts=[tail + o + shift for o in starts],
+            head=-_shift_phases(head_terms, starts), head_at=tail + low + shift,
+            tail=-_shift_phases(tail_terms, starts), tail_at=time + low + shift)
 
     def extra_repr(self) -> str:
         return (
