@@ -224,3 +224,17 @@ def test_write_audio_is_atomic_and_refuses_to_overwrite(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]
     with pytest.raises(ValueError, match="must end in one of"):
         write_audio(tmp_path / "out.mp3", np.zeros((1, 10), np.float32), 16000)
+
+
+def test_stem_folder_detection(tmp_path):
+    for album, songs in (("a", ("x", "y")), ("b", ("z", "w"))):
+        (tmp_path / "albums" / album).mkdir(parents=True)
+        for song in songs:
+            sf.write(tmp_path / "albums" / album / f"{song}.wav", tone(0.1, 8000), 8000)
+    assert not is_stem_folder(tmp_path / "albums")  # different names per folder
+    for track in ("t1", "t2"):
+        (tmp_path / "stems" / track).mkdir(parents=True)
+        for stem in ("bass", "drums", "mixture"):
+            sf.write(tmp_path / "stems" / track / f"{stem}.wav", tone(0.1, 8000), 8000)
+    assert is_stem_folder(tmp_path / "stems")
+    assert not is_stem_folder(tmp_path / "absent")

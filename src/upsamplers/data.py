@@ -282,9 +282,9 @@ def _audio_files(folder: Path) -> list[Path]:
 
 
 def is_stem_folder(root: str | os.PathLike[str]) -> bool:
-    """Whether ``root`` is laid out as ``[split/]<track>/<stem>.<ext>`` with at least
-    two stems per track (every folder holding audio files holds several, and
-    none of its files sit at the top of the split)."""
+    """Whether ``root`` is laid out as ``[split/]<track>/<stem>.<ext>``: no audio at
+    the top of a split, and every track folder holds the same two or more stem
+    names (``mixture`` aside)."""
     root = Path(root)
     if not root.is_dir():
         return False
@@ -292,9 +292,12 @@ def is_stem_folder(root: str | os.PathLike[str]) -> bool:
     tracks = [d for top in tops for d in top.iterdir() if d.is_dir()]
     if not tracks or any(_audio_files_here(top) for top in tops):
         return False
-    counts = [len([f for f in _audio_files_here(t)
-                   if f.stem.lower() not in MIXTURE_NAMES]) for t in tracks]
-    return all(c >= 2 for c in counts if c) and any(counts)
+    names = [frozenset(f.stem for f in _audio_files_here(t)
+                       if f.stem.lower() not in MIXTURE_NAMES) for t in tracks]
+    names = [n for n in names if n]
+    # every track holds the same (at least two) stem names, as in MUSDB; a folder of
+    # albums, whose file names differ from folder to folder, is not a stem folder
+    return bool(names) and len(names[0]) >= 2 and all(n == names[0] for n in names)
 
 
 def _audio_files_here(folder: Path) -> list[Path]:
