@@ -23,6 +23,17 @@ from upsamplers.cli import main
 from upsamplers.layers import make_upsampler
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Correctness only: one thread keeps these many small calls fast even when
+    the machine's cores are busy with other work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+
 def _measured_support(module, time: int = 64) -> int:
     """Phase-kernel taps measured from impulse responses: the number of input
     samples that reach output phase i, summed over i (away from the ends)."""

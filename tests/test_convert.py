@@ -27,6 +27,17 @@ from upsamplers.convert import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Correctness only: one thread keeps these many small calls fast even when
+    the machine's cores are busy with other work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+
 def _rel(a, b):
     return float((a - b).detach().abs().max() / b.detach().abs().max())
 

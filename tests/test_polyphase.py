@@ -17,7 +17,6 @@ from reference import conv1d_same_loop, interpolate_loop
 
 from upsamplers import InterpUpsample1d, SincUpsample1d, make_upsampler, periodic_shuffle, polyphase
 from upsamplers.polyphase import (
-    add_into,
     fold_map,
     kaiser_beta,
     linear_phases,
@@ -28,6 +27,16 @@ from upsamplers.polyphase import (
 )
 
 MODES = ("nearest", "linear", "sinc")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Correctness only: one thread keeps these many small calls fast even when
+    the machine's cores are busy with other work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _layer(mode, c_in, c_out, factor, kernel_size, *, bias=False, impl="polyphase", **sinc):
@@ -103,7 +112,7 @@ def test_every_factor_kernel_and_length_float32(mode):
     the float64 naive composition, forward and both gradients, 1e-5 relative."""
     torch.manual_seed(1)
     for factor in range(1, 9):
-        for kernel_size in (1, 2, 3, 4, 2 * factor, 2 * factor + 1):
+        for kernel_size in sorted({1, 2, 3, 4, 2 * factor, 2 * factor + 1}):
             layer = _layer(mode, 2, 3, factor, kernel_size, bias=True)
             ref_layer = _layer(mode, 2, 3, factor, kernel_size, bias=True).double()
             ref_layer.load_state_dict(layer.state_dict())
@@ -212,22 +221,6 @@ def test_gradcheck_polyphase_conv_with_chunks_and_end_terms(monkeypatch):
     z[..., 1:3] += head
     z[..., 4:7] += tail
     torch.testing.assert_close(run(*args), phase_shuffle(z, (0, 1, 1), 5))
-
-
-def test_gradcheck_add_into():
-    z0 = torch.randn(2, 3, 7, dtype=torch.float64, requires_grad=True)
-    head = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
-    tail = torch.randn(2, 3, 3, dtype=torch.float64, requires_grad=True)
-
-    def run(z0, head, tail):
-        return add_into(z0 * 1.0, head, 0, tail, 4)
-
-    assert torch.autograd.gradcheck(run, (z0, head, tail))
-    out = run(z0, head, tail)
-    expected = z0.detach().clone()
-    expected[..., :2] += head.detach()
-    expected[..., 4:] += tail.detach()
-    torch.testing.assert_close(out, expected)
 
 
 def test_impl_naive_is_the_composition_and_polyphase_is_default():

@@ -337,12 +337,15 @@ class InterpUpsample1d(_Upsampler):
     * ``impl="polyphase"`` (default) computes the ``r`` phase kernels from
       ``conv.weight`` on every call (they are small; gradients reach
       ``conv.weight`` through them), runs one low-rate convolution to
-      ``C_out * r`` channels and shuffles. The high-rate signal is never
-      materialised. Near the two ends, the high-rate convolution reads the zeros
-      it pads the interpolated signal with (and linear interpolation repeats
-      edge samples); the few low-rate columns concerned (``fold.left`` at the
-      start, ``fold.right`` at the end) are recomputed exactly from a short slice
-      of the input, so the output equals the naive composition everywhere.
+      ``C_out * r`` channels and shuffles (fused, a batch chunk at a time:
+      :func:`~upsamplers.polyphase.polyphase_conv`). Each phase keeps only the
+      taps that can be non-zero. The high-rate signal is never materialised.
+      Near the two ends, the high-rate convolution reads the zeros it pads the
+      interpolated signal with (and linear interpolation repeats edge samples);
+      the first ``plan.head`` and last ``plan.tail`` low-rate columns get an
+      exact correction computed from a few input samples at each end
+      (:func:`~upsamplers.polyphase.end_terms`), so the output equals the naive
+      composition everywhere, for every ``T >= 1``.
     * ``impl="naive"`` runs the composition as written above, at the high rate.
 
     Args:

@@ -12,6 +12,18 @@ where ``xpad`` is the input with ``left`` zeros before it and
 ``K - 1 - left`` zeros after it (``K = weight.shape[-1]``). Executing it is one
 low-rate convolution to ``r * C_out`` channels and a periodic shuffle
 (:func:`polyphase_forward`).
+
+Interpolation + convolution (:class:`~upsamplers.layers.InterpUpsample1d`,
+:class:`~upsamplers.layers.SincUpsample1d`) is folded into this form:
+
+* :class:`InterpolationPhases` (:func:`nearest_phases`, :func:`linear_phases`,
+  :func:`sinc_phases`) writes an interpolation as ``r`` low-rate filters;
+* :func:`fold_map` gives the linear map from the learnable high-rate kernel to
+  the phase kernels, and :func:`fold_weight` applies it (differentiably);
+* :func:`end_terms` gives the exact corrections at the two ends, where the
+  high-rate convolution reads zeros instead of interpolated values;
+* :func:`phase_shuffle` and :func:`polyphase_conv` execute it: each phase keeps
+  only the taps it needs, and convolution + shuffle run a batch chunk at a time.
 """
 
 from __future__ import annotations
@@ -520,10 +532,12 @@ def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
                    padding: int, starts: Sequence[int], length: int,
                    head: torch.Tensor | None = None, head_at: int = 0,
                    tail: torch.Tensor | None = None, tail_at: int = 0) -> torch.Tensor:
-    """Low-rate convolution and shuffle in one pass:
-    ``phase_shuffle(add_into(conv1d(x, weight, bias, padding=padding), head, head_at,
-    tail, tail_at), starts, length)``, computed a batch chunk at a time (see
-    :data:`CHUNK_BYTES`) so that the low-rate output never exists in full.
+    """Low-rate convolution and shuffle in one pass: with
+    ``z = conv1d(x, weight, bias, padding=padding)``, then ``z[..., head_at:][..., :a] +=
+    head`` and ``z[..., tail_at:][..., :b] += tail`` (the ranges may overlap), the
+    result is ``phase_shuffle(z, starts, length)``. Computed a batch chunk at a time
+    (see :data:`CHUNK_BYTES`) so that ``z`` never exists in full; differentiable
+    with respect to ``x``, ``weight``, ``bias``, ``head`` and ``tail``.
 
     Shape:
         ``x`` ``(B, C_in, T)``, ``weight`` ``(C_out * r, C_in, E)`` (row ``c * r + i``),
@@ -536,39 +550,6 @@ def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     tail = empty if tail is None else tail
     meta = (int(padding), starts, length, head_at, tail_at)
     return _PolyphaseConv.apply(x, weight, bias, head, tail, meta)
-
-
-class _AddInto(torch.autograd.Function):
-    """``z[..., i:i+a] += head; z[..., j:j+b] += tail`` in place, with a pass-through
-    backward (no copy of the large gradient)."""
-
-    @staticmethod
-    def forward(ctx: Any, z: torch.Tensor, head: torch.Tensor, head_at: int,  # type: ignore[override]
-                tail: torch.Tensor, tail_at: int) -> torch.Tensor:
-        ctx.mark_dirty(z)
-        a, b = head.shape[-1], tail.shape[-1]
-        ctx.spans = (head_at, a, tail_at, b)
-        z[..., head_at: head_at + a] += head
-        z[..., tail_at: tail_at + b] += tail
-        return z
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
-        head_at, a, tail_at, b = ctx.spans
-        return (grad, grad[..., head_at: head_at + a], None,
-                grad[..., tail_at: tail_at + b], None)
-
-
-def add_into(z: torch.Tensor, head: torch.Tensor, head_at: int, tail: torch.Tensor,
-             tail_at: int) -> torch.Tensor:
-    """Add ``head`` to columns ``head_at ...`` and ``tail`` to columns ``tail_at ...``
-    of ``z``, in place (the two ranges may overlap); returns ``z``.
-
-    ``z`` must be a fresh tensor that nothing saved for backward (e.g. a
-    convolution's output). Its gradient passes through unchanged, without a copy.
-    Shape: ``z`` ``(B, C, N)``, ``head`` ``(B, C, a)``, ``tail`` ``(B, C, b)``.
-    """
-    return _AddInto.apply(z, head, head_at, tail, tail_at)
 
 
 @dataclass(frozen=True)
