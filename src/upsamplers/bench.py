@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -302,6 +303,8 @@ def machine_description() -> dict[str, Any]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
 
 
@@ -355,9 +358,12 @@ def to_markdown(rows: Sequence[dict[str, Any]], machine: dict[str, Any] | None =
     overhead per shape and the goals."""
     lines = []
     if machine is not None:
+        load = machine.get("load_average_1min")
+        load_text = "" if load is None else f", load average {load:.1f} at the end"
         lines.append(f"Forward + backward, float32, CPU ({machine['processor']}, "
-                     f"{machine['threads']} threads, torch {machine['torch']}); "
-                     "median of repeated runs, cases interleaved.")
+                     f"{machine.get('cpus', '?')} CPUs, {machine['threads']} threads, "
+                     f"torch {machine['torch']}{load_text}); median of repeated runs, "
+                     "cases interleaved.")
         lines.append("")
     lines.append("| shape | upsampler | impl | K | phase taps | median (ms) | vs subpixel | "
                  "naive / polyphase | floor (ms) | vs floor |")
