@@ -15,6 +15,15 @@ from upsamplers.models import (
 KINDS = upsampler_kinds()
 
 
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Small ops stall with several threads on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_autoencoder_shapes_for_every_kind(kind):
     model = Autoencoder(kind, widths=(4, 8), length=1024)

@@ -41,6 +41,20 @@ def cli_args(config, out):
     return args
 
 
+# One thread, in this process and in the commands it starts: on a machine whose cores
+# are busy, small multi-threaded ops stall; and in-process and subprocess runs must
+# use the same thread count for their weights to be bitwise equal.
+SUBPROCESS_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def weights(path):
     return torch.load(path, weights_only=True)["state_dict"]
 
@@ -53,7 +67,7 @@ def assert_same_weights(a, b):
 
 def run_cli(args, **kwargs):
     return subprocess.run([sys.executable, "-m", "upsamplers", *args], capture_output=True,
-                          text=True, timeout=300, **kwargs)
+                          text=True, timeout=300, env=SUBPROCESS_ENV, **kwargs)
 
 
 # --------------------------------------------------------------------- learning
@@ -132,7 +146,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, how):
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "upsamplers", "train",
                              *cli_args(config, out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=SUBPROCESS_ENV)
     _wait_for_checkpoint(out / "log.jsonl", proc, 6)
     proc.send_signal(getattr(signal, how))
     stdout, stderr = proc.communicate(timeout=120)
@@ -161,7 +175,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, how):
 def test_torchrun_two_processes_match_one(tmp_path):
     config = tiny(steps=3, batch_size=4, checkpoint_every=2)
     single = train(config, tmp_path / "single", progress=False)
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
+    env = {k: v for k, v in SUBPROCESS_ENV.items() if k not in ("RANK", "WORLD_SIZE")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          "-m", "upsamplers", "train", *cli_args(config, tmp_path / "ddp")],
