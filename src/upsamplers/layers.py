@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_bool, check_choice, check_positive_int, check_signal
-from .polyphase import fold_weight
-from .shuffle import ORDERS, Order, periodic_shuffle
+from .polyphase import fold_weight, polyphase_conv
+from .shuffle import ORDERS, Order
 
 
 class ArtifactWarning(UserWarning):
@@ -150,8 +150,18 @@ class SubPixel1d(_Upsampler):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, T) -> (B, C_out, T * factor)``."""
         self._check_input(x)
-        y = conv1d_same(x, self.conv.weight, self.conv.bias)  # (B, C_out * r, T)
-        return periodic_shuffle(y, self.factor, order=self.order)  # type: ignore[arg-type]
+        r, c_out, k = self.factor, self.out_channels, self.kernel_size
+        weight, bias = self.conv.weight, self.conv.bias
+        if self.order == "phase":
+            # rows i * C + c -> c * r + i, the layout polyphase_conv shuffles
+            weight = weight.view(r, c_out, *weight.shape[1:]).transpose(0, 1).reshape(
+                weight.shape)
+            if bias is not None:
+                bias = bias.view(r, c_out).T.reshape(-1)
+        # "same" zero padding (K - 1) // 2 before, K // 2 after: pad K // 2 on both
+        # sides and start every phase one column later when K is even.
+        return polyphase_conv(x, weight, bias, padding=k // 2, starts=(1 - k % 2,) * r,
+                              length=x.shape[-1])
 
     def extra_repr(self) -> str:
         return (
