@@ -18,7 +18,7 @@ from collections.abc import Sequence
 # Modules that provide a sub-command, in the order they are listed in --help.
 COMMAND_MODULES = (
     "upsamplers.bench", "upsamplers.train", "upsamplers.evaluate", "upsamplers.inference",
-    "upsamplers.analysis.commands",
+    "upsamplers.analysis.commands", "upsamplers.compare",
 )
 
 
