@@ -81,7 +81,7 @@ def markdown(report: dict[str, Any]) -> str:
         "the upsampling part on silence, ones and noise (worst measured tone over the "
         "probes; noise response at 0.9 of the input Nyquist re its level near DC). "
         "`-`: not measured (timing-only row); `n/a`: no finite value (e.g. an output that "
-        "is exactly zero).", "",
+        "is exactly zero) or, for filtering, too few audit seconds to resolve it.", "",
         "## Reading", "",
     ]
     lines += [f"- {line}" for line in report["reading"]]

@@ -1,0 +1,301 @@
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from upsamplers.analysis import audit
+from upsamplers.cli import main
+from upsamplers.compare import (
+    VARIANTS,
+    CompareConfig,
+    _train_config,
+    audit_summary,
+    compare,
+    reading,
+    speed_claims,
+)
+from upsamplers.compare_report import COLUMNS
+from upsamplers.inference import overlap_add
+from upsamplers.metrics import sdr, si_sdr
+from upsamplers.models import load_model
+
+RATE = 16000
+ARGS = ["--kinds", "subpixel", "nearest", "--steps", "3", "--crop", "1024", "--batch-size", "2",
+        "--timing-steps", "2", "--audit-seconds", "2", "--clip-seconds", "0.5",
+        "--model-option", "widths=[4, 8]", "--no-progress"]
+
+
+def tiny_config(data, **overrides):
+    values = dict(data=str(data), kinds=("subpixel", "nearest"), steps=3, crop=1024,
+                  batch_size=2, timing_steps=2, audit_seconds=2.0, clip_seconds=0.5,
+                  model_options={"widths": [4, 8]})
+    values.update(overrides)
+    return CompareConfig(**values)
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def chord(seconds, seed):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    x = sum(0.2 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in rng.uniform(100, 2000, 3))
+    return (x + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+@pytest.fixture
+def data(tmp_path):
+    root = tmp_path / "audio"
+    for split, count in (("train", 2), ("validation", 1)):
+        (root / split).mkdir(parents=True)
+        for i in range(count):
+            sf.write(root / split / f"clip{i}.wav", chord(1.0, i + 10 * count), RATE)
+    return root
+
+
+def table(md):
+    lines = [line for line in md.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    return header, rows
+
+
+def test_end_to_end_files_columns_and_measured_numbers(data, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "--data", str(data), "--out", str(out), *ARGS]) == 0
+    printed = capsys.readouterr().out
+    assert "report.md" in printed
+    for name in ("report.md", "report.json", "report.html", "compare.json", "timing.json",
+                 "input_clip.wav", "input_clip.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    for variant in ("subpixel", "nearest"):
+        for name in ("result.json", "model.pt", "clip.wav", "silence.wav", "clip.png",
+                     "silence.png", "init_audit.json"):
+            assert (out / "variants" / variant / name).is_file(), (variant, name)
+    assert not (out / "variants" / "nearest-naive").exists()  # timing only
+
+    report = json.loads((out / "report.json").read_text())
+    timing = json.loads((out / "timing.json").read_text())
+    rows = {r["variant"]: r for r in report["rows"]}
+    assert list(rows) == ["subpixel", "nearest", "nearest-naive"]
+    header, md_rows = table((out / "report.md").read_text())
+    assert header == [title for _, title in COLUMNS]
+    assert [r[0] for r in md_rows] == list(rows)
+    assert all(len(r) == len(COLUMNS) for r in md_rows)
+    md = {r[0]: dict(zip(header, r, strict=True)) for r in md_rows}
+    title = dict(COLUMNS)
+
+    clip_in, _ = sf.read(out / "input_clip.wav", dtype="float32")
+    val, _ = sf.read(data / "validation" / "clip0.wav", dtype="float32")
+    assert np.array_equal(clip_in, val[:RATE // 2])
+    sub_ms = timing["median_s"]["subpixel"] * 1e3
+    for name, row in rows.items():
+        step_ms = timing["median_s"][name] * 1e3
+        assert row["step_ms"] == pytest.approx(step_ms, rel=1e-12)
+        assert row["step_ratio"] == pytest.approx(step_ms / sub_ms, rel=1e-12)
+        assert md[name][title["step_ms"]] == f"{step_ms:.1f}"
+        assert md[name][title["step_ratio"]] == f"{step_ms / sub_ms:.2f}x"
+        if name == "nearest-naive":
+            assert not row["trained"]
+            assert all(md[name][title[k]] == "-" for k in
+                       ("real_time_factor", "si_sdr", "sdr", "tone_init", "tone_trained",
+                        "attenuation_09_db"))
+            continue
+        folder = out / "variants" / name
+        model = load_model(folder / "model.pt").eval()
+        assert model.config["upsampler"] == VARIANTS[name].kind
+        assert row["parameters"] == model.num_parameters() == timing["parameters"][name]
+        assert md[name][title["parameters"]] == f"{model.num_parameters():,}"
+        # quality, recomputed from the saved model on the validation file
+        x = torch.from_numpy(val)[None]
+        est = overlap_add(model, x, chunk=1024, overlap=256)
+        assert row["si_sdr"] == pytest.approx(float(si_sdr(est, x)[0]), abs=1e-6)
+        assert row["sdr"] == pytest.approx(float(sdr(est, x)[0]), abs=1e-6)
+        assert md[name][title["si_sdr"]] == f"{row['si_sdr']:.2f}"
+        assert md[name][title["sdr"]] == f"{row['sdr']:.2f}"
+        assert 0 < row["real_time_factor"] < 100
+        assert md[name][title["real_time_factor"]] == f"{row['real_time_factor']:.4f}"
+        # the clip output written is the model's output on the held-out clip
+        written, rate = sf.read(folder / "clip.wav", dtype="float32")
+        assert rate == RATE
+        expected = overlap_add(model, torch.from_numpy(clip_in)[None], chunk=1024,
+                               overlap=256)[0].numpy()
+        np.testing.assert_allclose(written, expected, atol=1e-6)
+        silence, _ = sf.read(folder / "silence.wav", dtype="float32")
+        assert silence.shape == clip_in.shape
+        # artifacts: the audit of the trained decoder, re-run here
+        rep = audit(model.upsampling_part(), RATE, inputs=("silence", "ones", "noise"),
+                    seconds=2.0)
+        levels = [(t.level_db, t.frequency) for p in rep.probes.values()
+                  for t in p.tones.tones if math.isfinite(t.level_db)]
+        worst = max(levels)
+        tone = row["tone_trained"]
+        assert tone["level_db"] == pytest.approx(worst[0], abs=1e-9)
+        assert tone["frequency_hz"] == pytest.approx(worst[1])
+        assert md[name][title["tone_trained"]].startswith(f"{worst[0]:+.1f} dB @ {worst[1]:.0f} Hz")
+        i = rep.filtering.fractions.index(0.9)
+        assert row["attenuation_09_db"] == pytest.approx(rep.filtering.attenuation_db[i],
+                                                         abs=1e-9)
+        assert md[name][title["attenuation_09_db"]] == f"{row['attenuation_09_db']:.2f}"
+        assert row["tone_init"] is not None
+        # too short an audit cannot tell 0.9 of Nyquist from the reference band: n/a
+        assert audit_summary(model, 0.25)["attenuation_09_db"] is None
+        assert md[name][title["verdict"]] == row["verdict"]
+        assert f"SI-SDR {row['si_sdr']:.1f} dB" in row["verdict"]
+    # the reading is computed from the figures and printed in the markdown
+    assert report["reading"] == reading(report)
+    for line in report["reading"]:
+        assert f"- {line}" in (out / "report.md").read_text()
+    ratio = rows["nearest"]["step_ratio"]
+    assert f"Polyphase nearest interpolation: {ratio:.2f}x" in " ".join(report["reading"])
+    # the HTML shows the table, pictures and players, by relative paths that exist
+    page = (out / "report.html").read_text()
+    for _, column in COLUMNS:
+        assert f"<th>{column}</th>" in page
+    sources = re.findall(r"<(?:img|audio)[^>]* src='([^']+)'", page)
+    assert len(re.findall(r"<audio", page)) == 5 and len(re.findall(r"<img", page)) == 5
+    for src in sources:
+        assert not src.startswith("/") and (out / src).is_file(), src
+
+
+def test_resume_skips_finished_variants_and_refuses_a_report(data, tmp_path):
+    out = tmp_path / "cmp"
+    config = tiny_config(data)
+    first = compare(config, out, progress=False, echo=lambda m: None)
+    finished = out / "variants" / "subpixel" / "result.json"
+    before = finished.read_bytes(), finished.stat().st_mtime_ns
+    report_before = (out / "report.md").read_bytes()
+
+    # a report is there: refused, and nothing is touched
+    with pytest.raises(ValueError, match="already holds a report"):
+        compare(tiny_config(data), out, progress=False)
+    assert (out / "report.md").read_bytes() == report_before
+    # other settings are refused too (even with force)
+    with pytest.raises(ValueError, match="other settings.*steps=4"):
+        compare(tiny_config(data, steps=4), out, force=True, progress=False)
+
+    # "interrupt" the second variant: its training stopped at the checkpoint of step 2
+    nearest = out / "variants" / "nearest"
+    for name in ("result.json", "model.pt", "checkpoint.pt"):
+        (nearest / name).unlink()
+    from upsamplers.train import train
+
+    partial = train(_train_config(config, VARIANTS["nearest"], 2, data), nearest,
+                    progress=False)
+    assert partial.step == 2 and not partial.interrupted
+    (nearest / "model.pt").unlink()
+    for name in ("report.md", "report.json", "report.html"):
+        (out / name).unlink()
+    messages = []
+    second = compare(tiny_config(data), out, progress=False, echo=messages.append)
+    assert "subpixel: finished in an earlier run; reused" in messages
+    assert not any(m.startswith("nearest:") for m in messages)
+    assert (finished.read_bytes(), finished.stat().st_mtime_ns) == before
+    # the resumed variant reaches the weights of the uninterrupted run
+    rows1 = {r["variant"]: r for r in first["rows"]}
+    rows2 = {r["variant"]: r for r in second["rows"]}
+    assert rows2["nearest"]["si_sdr"] == pytest.approx(rows1["nearest"]["si_sdr"], abs=1e-6)
+    assert rows2["subpixel"] == rows1["subpixel"]
+    log = (nearest / "log.jsonl").read_text()
+    assert '"event": "resume", "step": 2' in log
+
+
+def test_speed_claims_are_stated_only_as_measured():
+    def lines(median):
+        report = {"rows": [{"variant": n, "trained": False, "step_ratio": t / median["subpixel"],
+                            "si_sdr": None} for n, t in median.items()],
+                  "speed_claims": speed_claims(median), "settings": {"budget": "x"}}
+        return " ".join(reading(report))
+
+    holds = {"subpixel": 1.0, "transposed": 1.1, "nearest": 1.05, "nearest-naive": 2.5,
+             "linear-naive": 2.0}
+    text = lines(holds)
+    assert "speed ranking holds here" in text and "NOT" not in text
+    assert "nearest interpolation: 1.05x subpixel's step time, at parity" in text
+    fails = dict(holds, transposed=2.2, nearest=1.6)
+    text = lines(fails)
+    assert "does NOT hold here" in text and "holds here" not in text
+    assert "1.60x subpixel's step time, NOT at parity" in text
+    assert speed_claims({"subpixel": 1.0, "nearest": 1.0})["naive_slower"] is None
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "data must be an existing folder of audio; received data='.*nowhere'"),
+    ("empty", "data folder .* is empty"),
+    ("unusable", "no usable audio"),
+    ("kind", "unknown kind 'bilinear'; kinds must be among transposed, .*received kinds="),
+    ("both", "give steps or minutes, not both"),
+    ("foreign", "out must be a new or empty folder"),
+])
+def test_bad_input_is_one_line_and_exit_2(case, message, data, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["compare", "--out", str(out), *ARGS]
+    if case == "missing":
+        args += ["--data", str(tmp_path / "nowhere")]
+    elif case == "empty":
+        (tmp_path / "empty").mkdir()
+        args += ["--data", str(tmp_path / "empty")]
+    elif case == "unusable":
+        bad = tmp_path / "bad"
+        (bad / "train").mkdir(parents=True)
+        (bad / "train" / "a.wav").write_text("not audio")
+        sf.write(bad / "train" / "short.wav", np.zeros(100, np.float32), RATE)
+        args += ["--data", str(bad)]
+    else:
+        args += ["--data", str(data)]
+    if case == "kind":
+        args[args.index("nearest")] = "bilinear"
+    elif case == "both":
+        args += ["--minutes", "1"]
+    elif case == "foreign":
+        out.mkdir()
+        (out / "mine.txt").write_text("keep")
+    if case == "both":  # argparse refuses the pair itself
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        assert exit_info.value.code == 2
+        with pytest.raises(ValueError, match=message):
+            compare(tiny_config(data, minutes=1.0), out)
+        return
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    error_lines = [line for line in err.splitlines() if not line.startswith("warning:")]
+    assert len(error_lines) == 1 and error_lines[0].startswith("upsamplers compare: error: ")
+    assert re.search(message, error_lines[0]), error_lines[0]
+    if case == "foreign":
+        assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+    else:
+        assert not out.exists()
+
+
+def test_report_refused_without_force_by_the_cli(data, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").write_text("the user's report")
+    assert main(["compare", "--data", str(data), "--out", str(out), *ARGS]) == 2
+    assert "already holds a report (report.md); pass --force" in capsys.readouterr().err
+    assert (out / "report.md").read_text() == "the user's report"
+    assert sorted(p.name for p in out.iterdir()) == ["report.md"]
+
+
+def test_config_errors_name_the_argument():
+    with pytest.raises(ValueError, match="model must be one of .*received model='melgan'"):
+        CompareConfig(model="melgan").validate()
+    with pytest.raises(TypeError, match="steps must be a positive integer; received steps=2.5"):
+        CompareConfig(steps=2.5).validate()
+    with pytest.raises(ValueError, match="minutes must be a finite number > 0; received "
+                                         "minutes=0"):
+        CompareConfig(minutes=0).validate()
+    with pytest.raises(ValueError, match="kinds must be distinct"):
+        CompareConfig(kinds=("subpixel", "subpixel")).validate()
+    with pytest.raises(TypeError, match="kinds must be a sequence"):
+        CompareConfig(kinds="subpixel").validate()
