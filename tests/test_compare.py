@@ -12,7 +12,6 @@ from upsamplers.cli import main
 from upsamplers.compare import (
     VARIANTS,
     CompareConfig,
-    _train_config,
     audit_summary,
     compare,
     reading,
@@ -167,46 +166,58 @@ def test_end_to_end_files_columns_and_measured_numbers(data, tmp_path, capsys):
         assert not src.startswith("/") and (out / src).is_file(), src
 
 
-def test_resume_skips_finished_variants_and_refuses_a_report(data, tmp_path):
-    out = tmp_path / "cmp"
-    config = tiny_config(data)
-    first = compare(config, out, progress=False, echo=lambda m: None)
-    finished = out / "variants" / "subpixel" / "result.json"
-    before = finished.read_bytes(), finished.stat().st_mtime_ns
-    report_before = (out / "report.md").read_bytes()
+def test_interrupted_run_resumes_only_unfinished_variants(data, tmp_path, monkeypatch, capsys):
+    import signal
 
-    # a report is there: refused, and nothing is touched
+    import upsamplers.train as train_module
+
+    reference = compare(tiny_config(data), tmp_path / "reference", progress=False,
+                        echo=lambda m: None)
+
+    class CtrlCAtOnce(train_module._StopFlag):
+        def __init__(self):
+            super().__init__()
+            self.signal = signal.SIGINT  # as if Ctrl-C came during the first step
+
+    out = tmp_path / "cmp"
+    args = ["compare", "--data", str(data), "--out", str(out), *ARGS]
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module, "_StopFlag", CtrlCAtOnce)
+        assert main(args) == 130
+    assert "interrupted: saved step 1" in capsys.readouterr().err
+    subpixel = out / "variants" / "subpixel"
+    assert (subpixel / "checkpoint.pt").is_file() and not (subpixel / "result.json").exists()
+    assert not (out / "variants" / "nearest").exists()
+    assert not any((out / name).exists() for name in ("report.md", "report.json", "report.html"))
+
+    messages = []
+    second = compare(tiny_config(data), out, progress=False, echo=messages.append)
+    assert '"event": "resume", "step": 1' in (subpixel / "log.jsonl").read_text()
+    rows = {r["variant"]: r for r in second["rows"]}
+    for name, row in ((r["variant"], r) for r in reference["rows"]):
+        if row["trained"]:  # the resumed run reaches the weights of the uninterrupted one
+            assert rows[name]["si_sdr"] == pytest.approx(row["si_sdr"], abs=1e-6), name
+            assert rows[name]["tone_trained"] == pytest.approx(row["tone_trained"]), name
+
+    # a report is there now: refused without --force, and nothing is touched
+    finished = {name: (out / "variants" / name / "result.json") for name in ("subpixel",
+                                                                             "nearest")}
+    before = {name: (p.read_bytes(), p.stat().st_mtime_ns) for name, p in finished.items()}
+    report_before = (out / "report.md").read_bytes()
     with pytest.raises(ValueError, match="already holds a report"):
         compare(tiny_config(data), out, progress=False)
     assert (out / "report.md").read_bytes() == report_before
-    # other settings are refused too (even with force)
     with pytest.raises(ValueError, match="other settings.*steps=4"):
         compare(tiny_config(data, steps=4), out, force=True, progress=False)
-
-    # "interrupt" the second variant: its training stopped at the checkpoint of step 2
-    nearest = out / "variants" / "nearest"
-    for name in ("result.json", "model.pt", "checkpoint.pt"):
-        (nearest / name).unlink()
-    from upsamplers.train import train
-
-    partial = train(_train_config(config, VARIANTS["nearest"], 2, data), nearest,
-                    progress=False)
-    assert partial.step == 2 and not partial.interrupted
-    (nearest / "model.pt").unlink()
-    for name in ("report.md", "report.json", "report.html"):
-        (out / name).unlink()
+    # with --force the report is rewritten and the finished variants are reused as they are
     messages = []
-    second = compare(tiny_config(data), out, progress=False, echo=messages.append)
-    assert "subpixel: finished in an earlier run; reused" in messages
-    assert not any(m.startswith("nearest:") for m in messages)
-    assert (finished.read_bytes(), finished.stat().st_mtime_ns) == before
-    # the resumed variant reaches the weights of the uninterrupted run
-    rows1 = {r["variant"]: r for r in first["rows"]}
-    rows2 = {r["variant"]: r for r in second["rows"]}
-    assert rows2["nearest"]["si_sdr"] == pytest.approx(rows1["nearest"]["si_sdr"], abs=1e-6)
-    assert rows2["subpixel"] == rows1["subpixel"]
-    log = (nearest / "log.jsonl").read_text()
-    assert '"event": "resume", "step": 2' in log
+    third = compare(tiny_config(data), out, force=True, progress=False, echo=messages.append)
+    assert [m for m in messages if "reused" in m] == [
+        "subpixel: finished in an earlier run; reused", "nearest: finished in an earlier run; "
+        "reused"]
+    assert {name: (p.read_bytes(), p.stat().st_mtime_ns) for name, p in finished.items()} \
+        == before
+    assert third["rows"] == second["rows"]
 
 
 def test_speed_claims_are_stated_only_as_measured():

@@ -544,6 +544,8 @@ def run_variant(config: CompareConfig, variant: Variant, folder: Path, steps: in
         files[f"{name}_wav"] = f"variants/{variant.name}/{name}.wav"
         files[f"{name}_png"] = f"variants/{variant.name}/{name}.png"
         files[f"{name}_rms"] = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+    if hasattr(model, "source_names"):  # a separator's outputs are its first source
+        files["source"] = str(model.source_names[0])
     log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()
            if line.strip()]
     ends = [r for r in log if r.get("event") == "end"]

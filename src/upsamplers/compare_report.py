@@ -47,7 +47,8 @@ def cell(row: dict[str, Any], key: str) -> str:
     if key == "real_time_factor":
         return f"{value:.4f}"
     if key in ("tone_init", "tone_trained"):
-        return f"{value['level_db']:+.1f} dB @ {value['frequency_hz']:.0f} Hz ({value['probe']})"
+        return (f"{value['level_db']:+.1f} dB @ {value['frequency_hz']:.0f} Hz ({value['probe']}; "
+                f"{value['relative_db']:.1f} dB re total)")
     return f"{value:.2f}"
 
 
@@ -88,7 +89,10 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Outputs", "",
               "Spectrograms and audio of each variant's output on the held-out clip "
               f"({report['held_out_clip']}) and on silence: see `report.html`, or "
-              "`variants/<variant>/clip.png`, `silence.png`, `clip.wav`, `silence.wav`.", ""]
+              "`variants/<variant>/clip.png`, `silence.png`, `clip.wav`, `silence.wav`."
+              + (f" A separator's output shown is its first source, "
+                 f"{report['rows'][0]['files']['source']}." if report["rows"][0]["files"].get(
+                     "source") else ""), ""]
     return "\n".join(lines)
 
 
