@@ -310,3 +310,16 @@ def test_config_errors_name_the_argument():
         CompareConfig(kinds=("subpixel", "subpixel")).validate()
     with pytest.raises(TypeError, match="kinds must be a sequence"):
         CompareConfig(kinds="subpixel").validate()
+
+
+def test_minutes_budget_gives_steps_from_the_measured_step_time(data, tmp_path):
+    out = tmp_path / "cmp"
+    report = compare(tiny_config(data, kinds=("subpixel",), steps=None, minutes=0.005,
+                                 naive_timing=False), out, progress=False, echo=lambda m: None)
+    median = json.loads((out / "timing.json").read_text())["median_s"]["subpixel"]
+    steps = max(1, int(0.005 * 60 / median))
+    assert report["rows"][0]["steps"] == steps
+    end = [json.loads(line) for line in (out / "variants" / "subpixel" / "log.jsonl")
+           .read_text().splitlines() if '"end"' in line]
+    assert end[-1]["step"] == steps
+    assert "0.005 min of training per variant" in (out / "report.md").read_text()
