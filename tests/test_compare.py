@@ -323,3 +323,20 @@ def test_minutes_budget_gives_steps_from_the_measured_step_time(data, tmp_path):
            .read_text().splitlines() if '"end"' in line]
     assert end[-1]["step"] == steps
     assert "0.005 min of training per variant" in (out / "report.md").read_text()
+
+
+def test_durations_are_the_measured_ones(data, tmp_path):
+    out = tmp_path / "cmp"
+    report = compare(tiny_config(data, kinds=("subpixel",), naive_timing=False), out,
+                     progress=False, echo=lambda m: None)
+    timing = json.loads((out / "timing.json").read_text())
+    result = json.loads((out / "variants" / "subpixel" / "result.json").read_text())
+    assert 0 < timing["seconds"] and 0 < result["wall_seconds"]
+    assert report["work_seconds"] == pytest.approx(timing["seconds"] + result["wall_seconds"])
+    assert report["work_seconds"] <= report["seconds"] and report["reused"] == []
+    md = (out / "report.md").read_text()
+    assert f"This invocation: {report['seconds']:.0f} s;" in md
+    again = compare(tiny_config(data, kinds=("subpixel",), naive_timing=False), out,
+                    force=True, progress=False, echo=lambda m: None)
+    assert again["reused"] == ["subpixel"] and again["work_seconds"] == report["work_seconds"]
+    assert "(1 variant(s) reused from an earlier run)" in (out / "report.md").read_text()

@@ -512,6 +512,7 @@ def run_variant(config: CompareConfig, variant: Variant, folder: Path, steps: in
     from .models import load_model
     from .train import CHECKPOINT, FINAL, Task, train
 
+    begun = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     train_config = _train_config(config, variant, steps, root)
     init_path = folder / "init_audit.json"
@@ -559,6 +560,9 @@ def run_variant(config: CompareConfig, variant: Variant, folder: Path, steps: in
         "si_sdr": scores["si_sdr"], "sdr": scores["sdr"],
         "real_time_factor": scores["real_time_factor"], "tracks": scores["tracks"],
         "init": init, "trained": trained, "files": files,
+        # wall time of the invocation that finished the variant (training, scoring, audits,
+        # files); a resumed variant's earlier training is in train_seconds only
+        "wall_seconds": time.perf_counter() - begun,
     }
     _write_json(folder / RESULT, result)
     return result
@@ -607,8 +611,10 @@ def _compare(config: CompareConfig, out: Path, root: Path, device: torch.device,
         timing = json.loads((out / TIMING).read_text())
     else:
         say(f"timing one training step of {', '.join(config.timed_variants())} (round-robin)")
+        begun = time.perf_counter()
         timing = time_training_steps(config, root, config.timed_variants(), device,
                                      progress=progress)
+        timing["seconds"] = time.perf_counter() - begun
         _write_json(out / TIMING, timing)
     steps_of = {}
     for name in config.kinds:
@@ -629,6 +635,7 @@ def _compare(config: CompareConfig, out: Path, root: Path, device: torch.device,
                     title=f"input: held-out clip ({clip_name})")
 
     results: dict[str, dict[str, Any]] = {}
+    reused: list[str] = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -642,6 +649,7 @@ def _compare(config: CompareConfig, out: Path, root: Path, device: torch.device,
                 bar.set_description(f"compare [{index + 1}/{len(config.kinds)}] {name}")
             if (folder / RESULT).is_file():
                 results[name] = json.loads((folder / RESULT).read_text())
+                reused.append(name)
                 say(f"{name}: finished in an earlier run; reused")
             else:
                 result = run_variant(config, VARIANTS[name], folder, steps_of[name], root,
@@ -656,7 +664,7 @@ def _compare(config: CompareConfig, out: Path, root: Path, device: torch.device,
         if bar is not None:
             bar.close()
     report = build_report(config, root, timing, results, clip_name, device,
-                          seconds=time.perf_counter() - started)
+                          seconds=time.perf_counter() - started, reused=reused)
     write_reports(out, report)
     return report
 
@@ -709,7 +717,7 @@ def _verdict(row: dict[str, Any], rank: int | None, count: int) -> str:
 
 def build_report(config: CompareConfig, root: Path, timing: dict[str, Any],
                  results: dict[str, dict[str, Any]], clip_name: str, device: torch.device,
-                 *, seconds: float) -> dict[str, Any]:
+                 *, seconds: float, reused: Sequence[str] = ()) -> dict[str, Any]:
     """All figures of a compare run, the rows of its table and its reading."""
     import platform
 
@@ -756,10 +764,18 @@ def build_report(config: CompareConfig, root: Path, timing: dict[str, Any],
                     "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
                     "threads": torch.get_num_threads()},
         "timing": timing, "speed_claims": claims, "held_out_clip": clip_name,
-        "rows": rows, "variants": results, "seconds": seconds,
+        "rows": rows, "variants": results, "seconds": seconds, "reused": list(reused),
+        "work_seconds": _work_seconds(timing, results),
     }
     report["reading"] = reading(report)
     return _plain(report)
+
+
+def _work_seconds(timing: dict[str, Any], results: dict[str, dict[str, Any]]) -> float | None:
+    """Timing phase plus every variant's wall time, whichever invocation ran them
+    (``None`` if one of them was not recorded)."""
+    parts = [timing.get("seconds")] + [r.get("wall_seconds") for r in results.values()]
+    return None if any(p is None for p in parts) else float(sum(parts))
 
 
 def _cpu_name() -> str:

@@ -58,6 +58,16 @@ def _atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _durations(report: dict[str, Any]) -> str:
+    text = f"This invocation: {report['seconds']:.0f} s"
+    if report["reused"]:
+        text += f" ({len(report['reused'])} variant(s) reused from an earlier run)"
+    if report["work_seconds"] is not None:
+        text += (f"; timing phase and every variant (training, scoring, audits, files): "
+                 f"{report['work_seconds']:.0f} s")
+    return text + "."
+
+
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     s = report["settings"]
@@ -68,7 +78,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{s['stft_weight']:g}, seed {s['seed']}); validation split scored whole.", "",
         f"Machine: {m['processor']} ({m['cpus']} CPUs, {m['threads']} torch threads), "
         f"device {m['device']}" + (f" ({m['gpu']})" if m["gpu"] else "")
-        + f", torch {m['torch']}; whole run {report['seconds']:.0f} s.", "",
+        + f", torch {m['torch']}. " + _durations(report), "",
         "| " + " | ".join(title for _, title in COLUMNS) + " |",
         "|" + "|".join("---" for _ in COLUMNS) + "|",
     ]
