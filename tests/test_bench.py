@@ -22,15 +22,7 @@ from upsamplers.bench import (
 from upsamplers.cli import main
 from upsamplers.layers import make_upsampler
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Correctness only: one thread keeps these many small calls fast even when
-    the machine's cores are busy with other work."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 

@@ -17,14 +17,7 @@ from upsamplers.polyphase import phase_kernels
 FACTOR, LAYERS, CHANNELS = 2, 3, 8
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Correctness only: one thread keeps these many small calls fast even when
-    the machine's cores are busy with other work."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _stack(kind: str, init: str, seed: int) -> nn.Sequential:

@@ -29,14 +29,7 @@ from upsamplers.polyphase import (
 MODES = ("nearest", "linear", "sinc")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Correctness only: one thread keeps these many small calls fast even when
-    the machine's cores are busy with other work."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _layer(mode, c_in, c_out, factor, kernel_size, *, bias=False, impl="polyphase", **sinc):
