@@ -24,13 +24,13 @@ import json
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from upsamplers.bench import cpu_name, measure
 from upsamplers.data import MixtureFolder, StemFolder, default_data_dir
 from upsamplers.inference import DEFAULT_OVERLAP, overlap_add
 from upsamplers.layers import upsampler_kinds
@@ -44,13 +44,7 @@ DEMUCS = {"channels": 32, "depth": 5, "lstm_layers": 2}  # the class defaults
 
 
 def median_seconds(fn: Callable[[], object], repeats: int, warmup: int) -> tuple[float, list]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+    times = measure(fn, repeats=repeats, warmup=warmup)
     return statistics.median(times), times
 
 
@@ -135,16 +129,6 @@ def bench_inference(kinds: list[str], repeats: int, warmup: int, chunks: int,
               f"reconstruct (25% overlap) {rows[-1]['reconstruct_x_realtime']:7.0f}x real time",
               flush=True)
     return rows
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> dict[str, Any]:

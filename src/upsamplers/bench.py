@@ -299,7 +299,7 @@ def run_benchmark(
 def machine_description() -> dict[str, Any]:
     return {
         "platform": platform.platform(),
-        "processor": _cpu_name() or platform.processor() or platform.machine(),
+        "processor": cpu_name(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
@@ -308,15 +308,16 @@ def machine_description() -> dict[str, Any]:
     }
 
 
-def _cpu_name() -> str | None:
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo where there is one)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
     except OSError:
-        return None
-    return None
+        pass
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def goals(rows: Sequence[dict[str, Any]], shuffles: Sequence[dict[str, Any]]) -> list[str]:

@@ -57,6 +57,7 @@ import numpy as np
 import torch
 
 from ._checks import check_bool, check_choice, check_positive_int
+from .bench import cpu_name
 
 # --------------------------------------------------------------------------- variants
 
@@ -759,7 +760,7 @@ def build_report(config: CompareConfig, root: Path, timing: dict[str, Any],
               else f"{config.budget_steps} steps per variant")
     report = {
         "settings": {**config.settings(), "data": str(root), "budget": budget},
-        "machine": {"platform": platform.platform(), "processor": _cpu_name(),
+        "machine": {"platform": platform.platform(), "processor": cpu_name(),
                     "cpus": os.cpu_count(), "torch": torch.__version__, "device": str(device),
                     "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
                     "threads": torch.get_num_threads()},
@@ -778,16 +779,6 @@ def _work_seconds(timing: dict[str, Any], results: dict[str, dict[str, Any]]) ->
     return None if any(p is None for p in parts) else float(sum(parts))
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown"
 
 
 def reading(report: dict[str, Any]) -> list[str]:
