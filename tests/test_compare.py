@@ -36,12 +36,7 @@ def tiny_config(data, **overrides):
     return CompareConfig(**values)
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def chord(seconds, seed):

@@ -15,13 +15,7 @@ from upsamplers.models import (
 KINDS = upsampler_kinds()
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Small ops stall with several threads on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("kind", KINDS)
