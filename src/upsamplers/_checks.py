@@ -7,6 +7,7 @@ argument, what is allowed and what was received, e.g.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +24,20 @@ def check_positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {kind}; received {name}={value!r}")
     return int(value)
+
+
+def check_real(name: str, value: Any, *, low: float, high: float = math.inf,
+                low_open: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number in the range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; received {name}={value!r}")
+    value = float(value)
+    above = value > low if low_open else value >= low
+    if not (above and value <= high and math.isfinite(value)):
+        lo = "(" if low_open else "["
+        hi = "inf)" if high == math.inf else f"{high:g}]"
+        raise ValueError(f"{name} must be in {lo}{low:g}, {hi}; received {name}={value!r}")
+    return value
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:

@@ -29,7 +29,6 @@ Interpolation + convolution (:class:`~upsamplers.layers.InterpUpsample1d`,
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_positive_int, check_signal
+from ._checks import check_positive_int, check_real, check_signal
 from .shuffle import periodic_shuffle
 
 
@@ -165,20 +164,6 @@ def transposed_phase_kernels(
 # corrected exactly (see InterpUpsample1d).
 
 
-def _check_real(name: str, value: Any, *, low: float, high: float = math.inf,
-                low_open: bool = False) -> float:
-    """Return ``value`` as a float if it is a finite real number in the range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; received {name}={value!r}")
-    value = float(value)
-    above = value > low if low_open else value >= low
-    if not (above and value <= high and math.isfinite(value)):
-        lo = "(" if low_open else "["
-        hi = "inf)" if high == math.inf else f"{high:g}]"
-        raise ValueError(f"{name} must be in {lo}{low:g}, {hi}; received {name}={value!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class InterpolationPhases:
     """An interpolation by ``factor`` as ``factor`` low-rate filters.
@@ -271,10 +256,10 @@ def sinc_filter(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
     """
     factor = check_positive_int("factor", factor)
     zeros = check_positive_int("zeros", zeros)
-    cutoff = _check_real("cutoff", cutoff, low=0.0, high=1.0, low_open=True)
+    cutoff = check_real("cutoff", cutoff, low=0.0, high=1.0, low_open=True)
     if beta is None:
         beta = kaiser_beta(80.0)
-    beta = _check_real("beta", beta, low=0.0)
+    beta = check_real("beta", beta, low=0.0)
     half = math.ceil(zeros * factor / cutoff)
     n = np.arange(-half, half + 1)
     arg = cutoff * n / factor
