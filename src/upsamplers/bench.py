@@ -400,6 +400,14 @@ def to_markdown(rows: Sequence[dict[str, Any]], machine: dict[str, Any] | None =
     return "\n".join(lines) + "\n"
 
 
+def _shape_argument(text: str) -> Shape:
+    """``Shape.parse`` for argparse, which shows only an ArgumentTypeError's message."""
+    try:
+        return Shape.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_subcommand(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "bench",
@@ -408,7 +416,7 @@ def add_subcommand(subparsers: Any) -> None:
         "report medians, ratios measured in the same run, and each kind's distance "
         "to its arithmetic floor.",
     )
-    parser.add_argument("--shape", action="append", type=Shape.parse, metavar="B,C,T,FACTOR",
+    parser.add_argument("--shape", action="append", type=_shape_argument, metavar="B,C,T,FACTOR",
                         help="shape to time (repeatable); default: three shapes")
     parser.add_argument("--quick", action="store_true",
                         help="one shape (8,64,4096,4) and fewer repeats")
