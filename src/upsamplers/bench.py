@@ -430,7 +430,7 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def _run_cli(args: argparse.Namespace) -> int:
-    from .cli import CommandError
+    from ._checks import UserInputError
 
     shapes = args.shape or (QUICK_SHAPES if args.quick else DEFAULT_SHAPES)
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 10)
@@ -440,7 +440,7 @@ def _run_cli(args: argparse.Namespace) -> int:
         outputs = [args.out / "bench.md", args.out / "bench.json"]
         existing = [str(p) for p in outputs if p.exists()]
         if existing and not args.force:
-            raise CommandError(f"{', '.join(existing)} already exist; pass --force to overwrite")
+            raise UserInputError(f"{', '.join(existing)} already exist; pass --force to overwrite")
     details: dict[str, Any] = {}
     rows = run_benchmark(shapes, repeats=repeats, warmup=warmup, details=details,
                          progress=lambda message: print(f"timing {message}", flush=True))

@@ -17,35 +17,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..cli import CommandError
+from .._checks import UserInputError
 
 
 def load_target(target: str) -> Any:
     """Build the model named by ``PATH_OR_MODULE:FACTORY``.
 
     Raises:
-        CommandError: one line, for a missing file, an import error, a missing or
+        UserInputError: one line, for a missing file, an import error, a missing or
             failing factory.
     """
     if ":" not in target:
-        raise CommandError(f"TARGET must be PATH_OR_MODULE:FACTORY (e.g. model.py:build); "
+        raise UserInputError(f"TARGET must be PATH_OR_MODULE:FACTORY (e.g. model.py:build); "
                            f"received {target!r}")
     where, _, name = target.rpartition(":")
     if not where or not name:
-        raise CommandError(f"TARGET must be PATH_OR_MODULE:FACTORY; received {target!r}")
+        raise UserInputError(f"TARGET must be PATH_OR_MODULE:FACTORY; received {target!r}")
     if where.endswith(".py") or "/" in where or Path(where).is_file():
         path = Path(where)
         if not path.is_file():
-            raise CommandError(f"{where}: no such file")
+            raise UserInputError(f"{where}: no such file")
         spec = importlib.util.spec_from_file_location(f"_upsamplers_target_{path.stem}", path)
         if spec is None or spec.loader is None:
-            raise CommandError(f"{where}: cannot be imported as a Python file")
+            raise UserInputError(f"{where}: cannot be imported as a Python file")
         module = importlib.util.module_from_spec(spec)
         sys.path.insert(0, str(path.resolve().parent))
         try:
             spec.loader.exec_module(module)
         except Exception as error:  # the user's code: report it in one line
-            raise CommandError(f"{where}: importing it failed: "
+            raise UserInputError(f"{where}: importing it failed: "
                                f"{type(error).__name__}: {error}") from None
         finally:
             sys.path.pop(0)
@@ -53,11 +53,11 @@ def load_target(target: str) -> Any:
         try:
             module = importlib.import_module(where)
         except Exception as error:
-            raise CommandError(f"cannot import {where}: {type(error).__name__}: {error}"
+            raise UserInputError(f"cannot import {where}: {type(error).__name__}: {error}"
                                ) from None
     if not hasattr(module, name):
         public = sorted(n for n in vars(module) if not n.startswith("_"))[:12]
-        raise CommandError(f"{where} does not define {name!r}; it defines: "
+        raise UserInputError(f"{where} does not define {name!r}; it defines: "
                            f"{', '.join(public) or 'nothing public'}")
     factory = getattr(module, name)
     try:
@@ -71,11 +71,11 @@ def load_target(target: str) -> Any:
         try:
             return factory()
         except Exception as error:
-            raise CommandError(f"{where}:{name}() failed: {type(error).__name__}: {error}"
+            raise UserInputError(f"{where}:{name}() failed: {type(error).__name__}: {error}"
                                ) from None
     if callable(factory):
         return factory
-    raise CommandError(f"{where}:{name} is a {type(factory).__name__}, not a model factory")
+    raise UserInputError(f"{where}:{name} is a {type(factory).__name__}, not a model factory")
 
 
 def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
@@ -105,7 +105,7 @@ def _check_out(out: Path | None, names: list[str], force: bool) -> None:
         return
     existing = [str(out / n) for n in names if (out / n).exists()]
     if existing and not force:
-        raise CommandError(f"{', '.join(existing)} already exist; pass --force to overwrite")
+        raise UserInputError(f"{', '.join(existing)} already exist; pass --force to overwrite")
 
 
 def _progress(total: int, label: str) -> tuple[Callable[[str], None], Callable[[], None]]:
@@ -207,7 +207,7 @@ def _figures(args: argparse.Namespace) -> int:
     names = None if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
     for name in names or ():
         if name not in figures.FIGURES:
-            raise CommandError(f"figure must be one of {', '.join(figures.FIGURES)}; "
+            raise UserInputError(f"figure must be one of {', '.join(figures.FIGURES)}; "
                                f"received {name!r}")
     _check_out(args.out, ["figures.md", "figures.json"], args.force)
     step, close = _progress(len(names or figures.FIGURES), "figures")
