@@ -30,11 +30,11 @@ from typing import Any
 
 import torch
 
-from upsamplers.bench import cpu_name, measure
 from upsamplers.data import MixtureFolder, StemFolder, default_data_dir
 from upsamplers.inference import DEFAULT_OVERLAP, overlap_add
 from upsamplers.layers import upsampler_kinds
 from upsamplers.models import Autoencoder, DemucsLike
+from upsamplers.timing import cpu_name, measure
 from upsamplers.train import ReconstructionLoss
 
 RATE = 16000

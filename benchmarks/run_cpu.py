@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from upsamplers.bench import DEFAULT_SHAPES, goals, machine_description, run_benchmark, to_markdown
+from upsamplers.bench import DEFAULT_SHAPES, goals, run_benchmark, to_markdown
+from upsamplers.timing import machine_description
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

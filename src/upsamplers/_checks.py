@@ -7,8 +7,9 @@ allowed and what was received, e.g.
 ``factor must be a positive integer; received factor=2.5``.
 
 Both derive from :class:`UserInputError`, as does :class:`UserFileError` (a
-file or folder the user named is missing, unreadable, or in the way). The command line turns exactly these into one line and exit status 2;
-any other exception is a bug and is shown as one.
+file or folder the user named is missing, unreadable, or in the way). The
+command line turns exactly these into one line and exit status 2; any other
+exception is a bug and is shown as one.
 """
 
 from __future__ import annotations

@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,6 +41,7 @@ import torch.nn.functional as F
 from ._checks import check_positive_int
 from .layers import InterpUpsample1d, SubPixel1d, TransposedUpsample1d, make_upsampler
 from .shuffle import periodic_shuffle
+from .timing import machine_description, measure, measure_round_robin
 
 
 @dataclass(frozen=True)
@@ -127,33 +125,6 @@ def floor_flops(shape: Shape, taps: int) -> int:
     the backward computes the input and the weight gradients, each as costly as
     the forward)."""
     return 3 * 2 * shape.batch * shape.time * shape.channels * shape.channels * taps
-
-
-def measure(fn: Callable[[], object], *, repeats: int, warmup: int) -> list[float]:
-    """Wall-clock seconds of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def measure_round_robin(fns: Sequence[Callable[[], object]], *, repeats: int,
-                        warmup: int) -> list[list[float]]:
-    """Like :func:`measure` for several functions, one run of each per round."""
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, out in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return times
 
 
 def forward_backward_step(module: torch.nn.Module, x: torch.Tensor,
@@ -294,30 +265,6 @@ def run_benchmark(
     if details is not None:
         details["shuffle"] = shuffles
     return rows
-
-
-def machine_description() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(),
-        "processor": cpu_name(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "cpus": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-    }
-
-
-def cpu_name() -> str:
-    """The processor's model name (from /proc/cpuinfo where there is one)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def goals(rows: Sequence[dict[str, Any]], shuffles: Sequence[dict[str, Any]]) -> list[str]:

@@ -57,7 +57,7 @@ import numpy as np
 import torch
 
 from ._checks import check_bool, check_choice, check_positive_int
-from .bench import cpu_name
+from .timing import cpu_name
 
 # --------------------------------------------------------------------------- variants
 

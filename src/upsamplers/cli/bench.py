@@ -1,4 +1,4 @@
-"""The ``upsamplers bench``-family sub-commands (argparse only; the work is in :mod:`upsamplers.bench`)."""
+"""The ``upsamplers bench`` sub-command (argparse only)."""
 
 from __future__ import annotations
 

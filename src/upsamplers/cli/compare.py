@@ -1,4 +1,4 @@
-"""The ``upsamplers compare``-family sub-commands (argparse only; the work is in :mod:`upsamplers.compare`)."""
+"""The ``upsamplers compare`` sub-command (argparse only)."""
 
 from __future__ import annotations
 

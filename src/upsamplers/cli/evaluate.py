@@ -1,4 +1,4 @@
-"""The ``upsamplers evaluate``-family sub-commands (argparse only; the work is in :mod:`upsamplers.evaluate`)."""
+"""The ``upsamplers evaluate`` sub-command (argparse only)."""
 
 from __future__ import annotations
 

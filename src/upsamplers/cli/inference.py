@@ -1,4 +1,4 @@
-"""The ``upsamplers inference``-family sub-commands (argparse only; the work is in :mod:`upsamplers.inference`)."""
+"""The ``reconstruct`` and ``separate`` sub-commands (argparse only)."""
 
 from __future__ import annotations
 

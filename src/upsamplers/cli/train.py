@@ -1,4 +1,4 @@
-"""The ``upsamplers train``-family sub-commands (argparse only; the work is in :mod:`upsamplers.train`)."""
+"""The ``upsamplers train`` sub-command (argparse only)."""
 
 from __future__ import annotations
 
