@@ -15,7 +15,7 @@ import torch (and matplotlib for plots) when they run.
 
 from __future__ import annotations
 
-from .audit import PROBES, ArtifactReport, audit
+from .auditing import PROBES, ArtifactReport, audit
 from .kernels import (
     PredictedTone,
     as_kernel_arrays,
@@ -25,7 +25,7 @@ from .kernels import (
     predicted_constant_tones,
     predicted_response,
 )
-from .lint import LintFinding, LintReport, lint
+from .linting import LintFinding, LintReport, lint
 from .replicas import ReplicaEnergy, replica_bands, replica_energy
 from .response import (
     FilteringSummary,

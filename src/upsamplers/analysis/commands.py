@@ -166,7 +166,7 @@ def add_subcommand(subparsers: Any) -> None:
 
 def _audit(args: argparse.Namespace) -> int:
     from ._validate import check_rate
-    from .audit import audit
+    from .auditing import audit
 
     inputs = tuple(v.strip() for v in args.inputs.split(",") if v.strip())
     check_rate("sample_rate", args.sample_rate)
@@ -193,7 +193,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .lint import lint
+    from .linting import lint
 
     model = load_target(args.target)
     report = lint(model, args.sample_rate)

@@ -51,12 +51,6 @@ class Spectrum:
         """Index of the bin nearest to ``frequency`` (Hz)."""
         return int(np.clip(round(frequency / self.bin_width), 0, len(self.power) - 1))
 
-    def band_power(self, low: float, high: float, *, include_high: bool = False) -> float:
-        """Total power of the bins with ``low <= f < high`` (``<= high`` if asked)."""
-        f = self.frequencies
-        mask = (f >= low) & ((f <= high) if include_high else (f < high))
-        return float(self.power[mask].sum())
-
 
 def choose_nperseg(length: int, *, multiple_of: int = 1, min_segments: int = 8,
                    max_nperseg: int = 2**17) -> int:

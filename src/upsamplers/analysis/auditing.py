@@ -252,7 +252,7 @@ class _Runner:
             model, "__name__", type(model).__name__)
 
     def _hook_stages(self) -> None:
-        from .lint import lint
+        from .linting import lint
 
         report = lint(self.model)
         modules = dict(self.model.named_modules())

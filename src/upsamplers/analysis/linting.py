@@ -194,8 +194,7 @@ def _describe(name: str, module: Any, previous_conv: Any) -> LintFinding | None:
                            phase_spread_db=spread)
     if isinstance(module, nn.Upsample):
         factor = _int_factor(module.scale_factor)
-        mode = module.mode if module.mode in ("nearest", "linear") else module.mode
-        return LintFinding(name, layer, mode, factor)
+        return LintFinding(name, layer, module.mode, factor)
     if isinstance(module, PeriodicShuffle1d):
         bias = isinstance(previous_conv, nn.Conv1d) and previous_conv.bias is not None
         spread = None
