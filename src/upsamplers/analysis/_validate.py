@@ -1,6 +1,7 @@
 """Validation of the inputs of the analysis functions (numpy only).
 
-Every helper raises ``TypeError`` or ``ValueError`` naming the argument, what is
+Every helper raises :class:`~upsamplers._checks.InvalidType` (a ``TypeError``) or
+:class:`~upsamplers._checks.InvalidValue` (a ``ValueError``) naming the argument, what is
 allowed and what was received, e.g. ``sample_rate must be a positive finite
 number; received sample_rate=-1``.
 """
@@ -14,29 +15,33 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import InvalidType, InvalidValue
+
 
 def check_rate(name: str, value: Any) -> float:
     """Return ``value`` as a float if it is a positive finite number (a sample rate, Hz)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive finite number (Hz); received {name}={value!r}")
+        raise InvalidType(f"{name} must be a positive finite number (Hz); "
+                          f"received {name}={value!r}")
     if not math.isfinite(float(value)) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number (Hz); received {name}={value!r}")
+        raise InvalidValue(f"{name} must be a positive finite number (Hz); "
+                           f"received {name}={value!r}")
     return float(value)
 
 
 def check_positive_float(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive finite number; received {name}={value!r}")
+        raise InvalidType(f"{name} must be a positive finite number; received {name}={value!r}")
     if not math.isfinite(float(value)) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number; received {name}={value!r}")
+        raise InvalidValue(f"{name} must be a positive finite number; received {name}={value!r}")
     return float(value)
 
 
 def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}; received {name}={value!r}")
+        raise InvalidType(f"{name} must be an integer >= {minimum}; received {name}={value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; received {name}={value!r}")
+        raise InvalidValue(f"{name} must be an integer >= {minimum}; received {name}={value!r}")
     return int(value)
 
 
@@ -50,14 +55,14 @@ def check_factors(factors: Any, name: str = "factors") -> tuple[int, ...]:
     elif isinstance(factors, Iterable) and not isinstance(factors, (str, bytes)):
         values = tuple(factors)
     else:
-        raise TypeError(f"{name} must be a positive integer or a sequence of positive integers; "
-                        f"received {name}={factors!r}")
+        raise InvalidType(f"{name} must be a positive integer or a sequence of positive integers; "
+                          f"received {name}={factors!r}")
     if not values:
-        raise ValueError(f"{name} must name at least one upsampling factor; received {name}=()")
+        raise InvalidValue(f"{name} must name at least one upsampling factor; received {name}=()")
     out = []
     for value in values:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be positive integers; received {name}={factors!r}")
+            raise InvalidValue(f"{name} must be positive integers; received {name}={factors!r}")
         out.append(int(value))
     return tuple(out)
 
@@ -70,23 +75,23 @@ def check_audio(name: str, signal: Any) -> np.ndarray:
     try:
         array = np.asarray(signal)
     except Exception as error:  # pragma: no cover - numpy raises many kinds
-        raise TypeError(f"{name} must be an array of numbers; received "
-                        f"{type(signal).__name__}") from error
+        raise InvalidType(f"{name} must be an array of numbers; received "
+                          f"{type(signal).__name__}") from error
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
                                      or array.dtype == bool):
-        raise TypeError(f"{name} must be an array of real numbers; received dtype={array.dtype}")
+        raise InvalidType(f"{name} must be an array of real numbers; received dtype={array.dtype}")
     if np.iscomplexobj(array):
-        raise TypeError(f"{name} must be real; received dtype={array.dtype}")
+        raise InvalidType(f"{name} must be real; received dtype={array.dtype}")
     if array.ndim == 1:
         array = array[None, :]
     if array.ndim != 2:
-        raise ValueError(f"{name} must have shape (T,) or (C, T); received shape {array.shape}")
+        raise InvalidValue(f"{name} must have shape (T,) or (C, T); received shape {array.shape}")
     if array.size == 0:
-        raise ValueError(f"{name} must not be empty; received shape {array.shape}")
+        raise InvalidValue(f"{name} must not be empty; received shape {array.shape}")
     array = array.astype(np.float64, copy=False)
     if not np.all(np.isfinite(array)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(f"{name} must be finite; received {bad} NaN or infinite samples")
+        raise InvalidValue(f"{name} must be finite; received {bad} NaN or infinite samples")
     return array
 
 
@@ -95,9 +100,9 @@ def check_fraction_list(name: str, values: Any) -> tuple[float, ...]:
     try:
         out = tuple(float(v) for v in values)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of numbers in (0, 1]; "
-                        f"received {name}={values!r}") from None
+        raise InvalidType(f"{name} must be a sequence of numbers in (0, 1]; "
+                          f"received {name}={values!r}") from None
     if not out or any(not (0 < v <= 1) for v in out):
-        raise ValueError(f"{name} must be a non-empty sequence of numbers in (0, 1]; "
-                         f"received {name}={values!r}")
+        raise InvalidValue(f"{name} must be a non-empty sequence of numbers in (0, 1]; "
+                           f"received {name}={values!r}")
     return out

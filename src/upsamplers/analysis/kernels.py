@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import InvalidValue
 from ._validate import check_int, check_rate
 
 
@@ -61,15 +62,15 @@ def as_kernel_arrays(kernels: Any, *, left: int | None = None,
     else:
         weight = _to_numpy(kernels)
         if weight.ndim != 4:
-            raise ValueError("kernels must be a PhaseKernels or an array of shape "
-                             f"(factor, C_out, C_in, K); received shape {weight.shape}")
+            raise InvalidValue("kernels must be a PhaseKernels or an array of shape "
+                               f"(factor, C_out, C_in, K); received shape {weight.shape}")
         left = (weight.shape[-1] - 1) // 2 if left is None else check_int("left", left, minimum=0)
         bias = None if bias is None else _to_numpy(bias)
     if bias is not None and bias.shape != weight.shape[:2]:
-        raise ValueError(f"bias must have shape (factor, C_out)={weight.shape[:2]}; "
-                         f"received shape {bias.shape}")
+        raise InvalidValue(f"bias must have shape (factor, C_out)={weight.shape[:2]}; "
+                           f"received shape {bias.shape}")
     if weight.size == 0 or not np.all(np.isfinite(weight)):
-        raise ValueError("kernels must be non-empty and finite")
+        raise InvalidValue("kernels must be non-empty and finite")
     return KernelArrays(weight, left, bias)
 
 

@@ -28,6 +28,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .._checks import InvalidType
 from ._validate import check_rate
 from .kernels import phase_gain_spread_db
 from .response import interpolation_response
@@ -278,7 +279,7 @@ def lint(model: Any, sample_rate: float | None = None) -> LintReport:
     from .. import layers
 
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module; received {type(model).__name__}")
+        raise InvalidType(f"model must be a torch.nn.Module; received {type(model).__name__}")
     if sample_rate is not None:
         sample_rate = check_rate("sample_rate", sample_rate)
     units = (layers.SubPixel1d, layers.TransposedUpsample1d, layers.InterpUpsample1d)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import InvalidValue
 from ._validate import check_audio, check_int, check_rate
 from .spectrum import db, welch_spectrum
 
@@ -43,8 +44,8 @@ def replica_bands(sample_rate_in: float, sample_rate_out: float) -> list[tuple[f
     fs_in = check_rate("sample_rate_in", sample_rate_in)
     fs_out = check_rate("sample_rate_out", sample_rate_out)
     if fs_out < fs_in:
-        raise ValueError(f"sample_rate_out must be at least sample_rate_in={fs_in}; "
-                         f"received sample_rate_out={fs_out}")
+        raise InvalidValue(f"sample_rate_out must be at least sample_rate_in={fs_in}; "
+                           f"received sample_rate_out={fs_out}")
     bands = []
     k = 1
     while (k - 0.5) * fs_in < fs_out / 2 - 1e-9:
@@ -72,7 +73,7 @@ def replica_energy(signal: np.ndarray, sample_rate: float, factor: int, *,
     fs = check_rate("sample_rate", sample_rate)
     r = check_int("factor", factor)
     if r < 2:
-        raise ValueError(f"factor must be at least 2 for replicas to exist; received factor={r}")
+        raise InvalidValue(f"factor must be at least 2 for replicas to exist; received factor={r}")
     fs_in = fs / r
     spec = welch_spectrum(x, fs, nperseg=nperseg, multiple_of=2 * r, min_segments=8,
                           max_nperseg=1 << 16) if nperseg is None else \

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal as sps
 
+from .._checks import InvalidValue
 from ._validate import check_audio, check_fraction_list, check_int, check_rate
 from .spectrum import DEFAULT_WINDOW, choose_nperseg, db
 
@@ -70,7 +71,7 @@ def interpolation_kernel(factor: int, mode: str, *, align_corners: bool = False)
     """
     r = check_int("factor", factor)
     if mode not in INTERPOLATIONS:
-        raise ValueError(f"mode must be one of {INTERPOLATIONS}; received mode={mode!r}")
+        raise InvalidValue(f"mode must be one of {INTERPOLATIONS}; received mode={mode!r}")
     if mode == "nearest":
         return np.ones(r)
     m = np.arange(-2 * r, 2 * r + 1, dtype=float)
@@ -143,12 +144,12 @@ def zero_stuff(x: np.ndarray, factor: int) -> np.ndarray:
 def _call(upsampler: Callable[[np.ndarray], np.ndarray], x: np.ndarray, factor: int) -> np.ndarray:
     y = check_audio("upsampler output", upsampler(x))
     if y.shape[0] != 1:
-        raise ValueError(f"the upsampler must return one channel for measure_response; "
-                         f"received {y.shape[0]} channels")
+        raise InvalidValue(f"the upsampler must return one channel for measure_response; "
+                           f"received {y.shape[0]} channels")
     if y.shape[-1] != x.shape[-1] * factor:
-        raise ValueError(f"the upsampler changed the length unexpectedly: {x.shape[-1]} samples "
-                         f"in must give {x.shape[-1]} * factor={factor} = {x.shape[-1] * factor} "
-                         f"out; received {y.shape[-1]}")
+        raise InvalidValue(f"the upsampler changed the length unexpectedly: {x.shape[-1]} samples "
+                           f"in must give {x.shape[-1]} * factor={factor} = {x.shape[-1] * factor} "
+                           f"out; received {y.shape[-1]}")
     return y[0]
 
 
@@ -177,12 +178,12 @@ def measure_response(upsampler: Callable[[np.ndarray], np.ndarray], sample_rate_
     r = check_int("factor", factor)
     length = check_int("length", length, minimum=64)
     if method not in ("noise", "sines"):
-        raise ValueError(f"method must be one of 'noise', 'sines'; received method={method!r}")
+        raise InvalidValue(f"method must be one of 'noise', 'sines'; received method={method!r}")
     trim = 16 * r if trim is None else check_int("trim", trim, minimum=0)
     fs_out = fs_in * r
     if 2 * trim >= length * r // 2:
-        raise ValueError(f"trim must leave at least half of the output; received trim={trim} "
-                         f"for {length * r} output samples")
+        raise InvalidValue(f"trim must leave at least half of the output; received trim={trim} "
+                           f"for {length * r} output samples")
     if method == "noise":
         x = np.random.default_rng(seed).standard_normal(length)
         y = _call(upsampler, x, r)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal as sps
 
+from .._checks import InvalidValue
 from ._validate import check_audio, check_int, check_rate
 
 DEFAULT_WINDOW = "blackmanharris"
@@ -69,8 +70,8 @@ def choose_nperseg(length: int, *, multiple_of: int = 1, min_segments: int = 8,
     multiple_of = check_int("multiple_of", multiple_of)
     min_segments = check_int("min_segments", min_segments)
     if length < multiple_of:
-        raise ValueError(f"the signal must have at least {multiple_of} samples to resolve the "
-                         f"frequencies sample_rate / {multiple_of}; received {length} samples")
+        raise InvalidValue(f"the signal must have at least {multiple_of} samples to resolve the "
+                           f"frequencies sample_rate / {multiple_of}; received {length} samples")
     limit = min(max_nperseg, (2 * length) // (min_segments + 1))
     n = multiple_of
     while n * 2 <= limit:
@@ -101,8 +102,8 @@ def welch_spectrum(signal: np.ndarray, sample_rate: float, *, nperseg: int | Non
                                  max_nperseg=max_nperseg)
     nperseg = check_int("nperseg", nperseg)
     if nperseg > length:
-        raise ValueError(f"nperseg must be at most the signal length {length}; "
-                         f"received nperseg={nperseg}")
+        raise InvalidValue(f"nperseg must be at most the signal length {length}; "
+                           f"received nperseg={nperseg}")
     noverlap = nperseg // 2
     freqs, power = sps.welch(x, fs=sample_rate, window=window, nperseg=nperseg,
                              noverlap=noverlap, detrend=False, scaling="spectrum", axis=-1)
