@@ -27,7 +27,6 @@ The figures, for each shape ``B, C, T, factor`` (``C_in = C_out = C``):
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 from collections.abc import Callable, Sequence
@@ -38,10 +37,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_positive_int
+from ._checks import InvalidType, InvalidValue, check_positive_int
+from ._io import atomic_write_text
 from .layers import InterpUpsample1d, SubPixel1d, TransposedUpsample1d, make_upsampler
 from .shuffle import periodic_shuffle
-from .timing import machine_description, measure, measure_round_robin
+from .timing import measure, measure_round_robin
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,16 @@ class Shape:
         """Parse ``"B,C,T,factor"``, e.g. ``"8,64,4096,4"``."""
         parts = text.split(",")
         if len(parts) != 4:
-            raise ValueError(f"shape must be B,C,T,factor (four integers); received {text!r}")
+            raise InvalidValue(f"shape must be B,C,T,factor (four integers); received {text!r}")
         try:
             values = [int(p) for p in parts]
         except ValueError:
-            raise ValueError(
+            raise InvalidValue(
                 f"shape must be B,C,T,factor (four integers); received {text!r}"
             ) from None
         for name, value in zip(("B", "C", "T", "factor"), values, strict=True):
             if value < 1:
-                raise ValueError(f"shape {name} must be a positive integer; received {text!r}")
+                raise InvalidValue(f"shape {name} must be a positive integer; received {text!r}")
         return cls(*values)
 
     def __str__(self) -> str:
@@ -91,6 +91,11 @@ class Case:
 # main shape of the issue, one smaller, one larger (4x the arithmetic)
 DEFAULT_SHAPES = (Shape(8, 64, 4096, 4), Shape(2, 32, 1024, 4), Shape(8, 128, 4096, 4))
 QUICK_SHAPES = (Shape(8, 64, 4096, 4),)
+#: Timed runs per case and untimed runs before them: by default, and quick.
+DEFAULT_REPEATS, DEFAULT_WARMUP = 10, 2
+QUICK_REPEATS, QUICK_WARMUP = 3, 1
+#: The files :func:`save` writes.
+OUTPUT_NAMES = ("bench.md", "bench.json")
 INTERP_KINDS = ("nearest", "linear", "sinc")
 
 
@@ -115,8 +120,8 @@ def phase_taps(module: torch.nn.Module) -> int:
         return module.kernel_size
     if isinstance(module, InterpUpsample1d):
         return int(module.fold.support.sum())
-    raise TypeError(f"phase_taps knows SubPixel1d, TransposedUpsample1d and InterpUpsample1d; "
-                    f"received {type(module).__name__}")
+    raise InvalidType(f"phase_taps knows SubPixel1d, TransposedUpsample1d and InterpUpsample1d; "
+                      f"received {type(module).__name__}")
 
 
 def floor_flops(shape: Shape, taps: int) -> int:
@@ -196,8 +201,8 @@ def run_benchmark(
     shapes: Sequence[Shape] = DEFAULT_SHAPES,
     cases: Sequence[Case] | None = None,
     *,
-    repeats: int = 10,
-    warmup: int = 2,
+    repeats: int = DEFAULT_REPEATS,
+    warmup: int = DEFAULT_WARMUP,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     details: dict[str, Any] | None = None,
@@ -347,58 +352,15 @@ def to_markdown(rows: Sequence[dict[str, Any]], machine: dict[str, Any] | None =
     return "\n".join(lines) + "\n"
 
 
-def _shape_argument(text: str) -> Shape:
-    """``Shape.parse`` for argparse, which shows only an ArgumentTypeError's message."""
-    try:
-        return Shape.parse(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def add_subcommand(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "bench",
-        help="time every upsampler kind (forward + backward) and print a table",
-        description="Time forward + backward of every upsampler kind on CPU, float32; "
-        "report medians, ratios measured in the same run, and each kind's distance "
-        "to its arithmetic floor.",
-    )
-    parser.add_argument("--shape", action="append", type=_shape_argument, metavar="B,C,T,FACTOR",
-                        help="shape to time (repeatable); default: three shapes")
-    parser.add_argument("--quick", action="store_true",
-                        help="one shape (8,64,4096,4) and fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per case")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed runs first")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder to write bench.md and bench.json into")
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite bench.md / bench.json in --out")
-    parser.set_defaults(func=_run_cli)
-
-
-def _run_cli(args: argparse.Namespace) -> int:
-    from ._checks import UserInputError
-
-    shapes = args.shape or (QUICK_SHAPES if args.quick else DEFAULT_SHAPES)
-    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 10)
-    warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
-    outputs = []
-    if args.out is not None:
-        outputs = [args.out / "bench.md", args.out / "bench.json"]
-        existing = [str(p) for p in outputs if p.exists()]
-        if existing and not args.force:
-            raise UserInputError(f"{', '.join(existing)} already exist; pass --force to overwrite")
-    details: dict[str, Any] = {}
-    rows = run_benchmark(shapes, repeats=repeats, warmup=warmup, details=details,
-                         progress=lambda message: print(f"timing {message}", flush=True))
-    machine = machine_description()
-    table = to_markdown(rows, machine, details["shuffle"])
-    print(table)
-    if outputs:
-        args.out.mkdir(parents=True, exist_ok=True)
-        outputs[0].write_text(table)
-        outputs[1].write_text(json.dumps({"machine": machine, "rows": rows,
-                                          "shuffle": details["shuffle"],
-                                          "goals": goals(rows, details["shuffle"])}, indent=2))
-        print(f"wrote {outputs[0]} and {outputs[1]}")
-    return 0
+def save(directory: str | Path, table: str, rows: Sequence[dict[str, Any]],
+         machine: dict[str, Any], shuffles: Sequence[dict[str, Any]]) -> list[Path]:
+    """Write ``table`` (from :func:`to_markdown`) as ``bench.md``, and every figure
+    with the machine and the goals as ``bench.json``, into ``directory`` (created
+    if needed); returns their paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    markdown, data = (directory / name for name in OUTPUT_NAMES)
+    return [atomic_write_text(markdown, table),
+            atomic_write_text(data, json.dumps({"machine": machine, "rows": list(rows),
+                                                "shuffle": list(shuffles),
+                                                "goals": goals(rows, shuffles)}, indent=2))]

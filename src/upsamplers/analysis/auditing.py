@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
+from .._checks import InvalidType, InvalidValue
+from .._io import atomic_write_text
 from ._validate import check_audio, check_factors, check_int, check_positive_float, check_rate
 from .kernels import PredictedTone, predicted_constant_tones
 from .replicas import ReplicaEnergy, replica_energy
@@ -60,6 +62,10 @@ from .spectrum import DEFAULT_WINDOW, Spectrum, choose_nperseg, db
 from .tones import DEFAULT_THRESHOLD_DB, ToneAnalysis, find_tones, stage_rates
 
 PROBES = ("ones", "silence", "noise", "tones")
+DEFAULT_SECONDS = 4.0
+DEFAULT_SEED = 0
+#: The files :meth:`ArtifactReport.save` writes (besides the PNGs of ``plot``).
+OUTPUT_NAMES = ("audit.md", "audit.json")
 TONE_FRACTIONS = (0.13, 0.31, 0.53, 0.71, 0.89)
 VERDICT_LIMITS = {
     "tonal_fail_relative_db": -60.0,
@@ -203,6 +209,18 @@ class ArtifactReport:
     def to_markdown(self) -> str:
         return _markdown(self)
 
+    def save(self, directory: str | Path, *, plot: bool = True) -> list[Path]:
+        """Write ``audit.md`` and ``audit.json`` into ``directory`` (created if
+        needed), and with ``plot`` the PNGs of :meth:`plot`; returns the paths."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        markdown, data = (directory / name for name in OUTPUT_NAMES)
+        written = [atomic_write_text(markdown, self.to_markdown()),
+                   atomic_write_text(data, self.to_json())]
+        if plot:
+            written += self.plot(directory)
+        return written
+
     def plot(self, directory: str | Path) -> list[Path]:
         """Write a spectrogram PNG per probe (expected tone frequencies marked) and
         the noise response; returns the paths. Needs matplotlib (``[plot]`` extra)."""
@@ -246,8 +264,8 @@ class _Runner:
         elif callable(model):
             self.in_channels = in_channels
         else:
-            raise TypeError("model must be a torch.nn.Module or a callable mapping a numpy "
-                            f"array to a numpy array; received {type(model).__name__}")
+            raise InvalidType("model must be a torch.nn.Module or a callable mapping a numpy "
+                              f"array to a numpy array; received {type(model).__name__}")
         self.name = type(model).__name__ if self.torch_module else getattr(
             model, "__name__", type(model).__name__)
 
@@ -291,11 +309,11 @@ class _Runner:
             for h in handles:
                 h.remove()
         if not isinstance(y, torch.Tensor):
-            raise TypeError(f"the model must return a tensor (B, C, T); received "
-                            f"{type(y).__name__}")
+            raise InvalidType(f"the model must return a tensor (B, C, T); received "
+                              f"{type(y).__name__}")
         if y.dim() != 3:
-            raise ValueError(f"the model must return shape (B, C, T); received shape "
-                             f"{tuple(y.shape)}")
+            raise InvalidValue(f"the model must return shape (B, C, T); received shape "
+                               f"{tuple(y.shape)}")
         return check_audio("model output", y[0].detach().cpu().double().numpy())
 
 
@@ -307,8 +325,8 @@ def _infer_in_channels(model: Any) -> int:
             return module.in_channels
         if hasattr(module, "in_channels") and isinstance(module.in_channels, int):
             return module.in_channels
-    raise ValueError("could not find the model's input channels (no Conv1d / ConvTranspose1d); "
-                     "pass in_channels=")
+    raise InvalidValue("could not find the model's input channels (no Conv1d / ConvTranspose1d); "
+                       "pass in_channels=")
 
 
 def _probe_input(probe: str, channels: int, length: int, input_rate: float,
@@ -332,8 +350,9 @@ def _tone_power_ok(power: float) -> bool:
 
 
 def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None = None,
-          inputs: Sequence[str] = PROBES, seconds: float = 4.0, in_channels: int | None = None,
-          margin: int | None = None, threshold_db: float = DEFAULT_THRESHOLD_DB, seed: int = 0,
+          inputs: Sequence[str] = PROBES, seconds: float = DEFAULT_SECONDS,
+          in_channels: int | None = None, margin: int | None = None,
+          threshold_db: float = DEFAULT_THRESHOLD_DB, seed: int = DEFAULT_SEED,
           progress: Callable[[str], None] | None = None) -> ArtifactReport:
     """Probe ``model`` and measure its upsampling artifacts.
 
@@ -370,10 +389,10 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
     inputs = tuple(inputs)
     for probe in inputs:
         if probe not in PROBES:
-            raise ValueError(f"inputs must be among {', '.join(map(repr, PROBES))}; "
-                             f"received {probe!r}")
+            raise InvalidValue(f"inputs must be among {', '.join(map(repr, PROBES))}; "
+                               f"received {probe!r}")
     if not inputs:
-        raise ValueError("inputs must name at least one probe; received inputs=()")
+        raise InvalidValue("inputs must name at least one probe; received inputs=()")
     if in_channels is not None:
         in_channels = check_int("in_channels", in_channels)
     user_factors = None if factors is None else check_factors(factors)
@@ -386,23 +405,23 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
     ratio = y.shape[-1] / probe_len
     y2 = runner(np.zeros((runner.in_channels or 1, probe_len + 1), dtype=np.float32))
     if ratio != int(ratio) or y2.shape[-1] != (probe_len + 1) * int(ratio):
-        raise ValueError(f"the model changes the length unexpectedly: {probe_len} input samples "
-                         f"gave {y.shape[-1]} and {probe_len + 1} gave {y2.shape[-1]}; an "
-                         "upsampler by R must return exactly T * R samples")
+        raise InvalidValue(f"the model changes the length unexpectedly: {probe_len} input samples "
+                           f"gave {y.shape[-1]} and {probe_len + 1} gave {y2.shape[-1]}; an "
+                           "upsampler by R must return exactly T * R samples")
     ratio = int(ratio)
     hooked = tuple(runner.stage_modules[i][2] for i in runner.calls) if runner.torch_module else ()
     if user_factors is not None:
         if math.prod(user_factors) != ratio:
-            raise ValueError(f"factors={user_factors} multiply to {math.prod(user_factors)}, but "
-                             f"the model upsamples by {ratio} ({probe_len} samples in, "
-                             f"{y.shape[-1]} out)")
+            raise InvalidValue(f"factors={user_factors} multiply to {math.prod(user_factors)}, but "
+                               f"the model upsamples by {ratio} ({probe_len} samples in, "
+                               f"{y.shape[-1]} out)")
         factors_t = user_factors
     elif hooked and math.prod(hooked) == ratio:
         factors_t = hooked
     else:
         if ratio < 2:
-            raise ValueError(f"the model does not upsample ({probe_len} samples in, "
-                             f"{y.shape[-1]} out); pass a model that upsamples, or factors=")
+            raise InvalidValue(f"the model does not upsample ({probe_len} samples in, "
+                               f"{y.shape[-1]} out); pass a model that upsamples, or factors=")
         factors_t = (ratio,)
         if runner.torch_module:
             notes.append(f"the upsampling layers found ({hooked}) do not explain the length "
@@ -444,8 +463,8 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
         finally:
             runner.capture = None
         if y.shape[-1] != length * total:
-            raise ValueError(f"the model changes the length unexpectedly: {length} input samples "
-                             f"gave {y.shape[-1]} output samples, expected {length} * {total}")
+            raise InvalidValue(f"the model changes the length unexpectedly: {length} input samples "
+                               f"gave {y.shape[-1]} output samples, expected {length} * {total}")
         y = y[:, cut: y.shape[-1] - cut]
         signals[probe] = y[0, :MAX_PLOT_SAMPLES].astype(np.float32)
         if probe in ("ones", "silence", "noise"):

@@ -29,6 +29,7 @@ here (scaled down to run in seconds on a CPU):
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
+from .._checks import InvalidValue
+from .._io import atomic_write_text
 from .plots import marked_frequencies, spectrogram_png
 from .replicas import replica_energy
 from .response import (
@@ -52,6 +55,9 @@ from .tones import find_tones
 
 #: The paper's bar: an expected tone is at least this far above its local floor.
 TONE_BAR_DB = 30.0
+DEFAULT_SEED = 0
+#: The files :func:`save` writes (besides the PNGs that ``out=`` asks for).
+OUTPUT_NAMES = ("figures.md", "figures.json")
 #: Welch segment of the Fig. 9 analysis (see :func:`fig9`).
 FIG9_NPERSEG = 1 << 16
 
@@ -236,8 +242,8 @@ def demucs_like(*, variant: str = "transposed", channels: Sequence[int] = (128, 
         elif variant == "subpixel":
             layers.append(_subpixel_stage(c, o, 4, 3, True))
         else:
-            raise ValueError("variant must be one of 'transposed', 'modified', 'nearest', "
-                             f"'subpixel'; received variant={variant!r}")
+            raise InvalidValue("variant must be one of 'transposed', 'modified', 'nearest', "
+                               f"'subpixel'; received variant={variant!r}")
         last = i == len(channels) - 1
         if not last and (variant != "modified" or i == 0):
             layers.append(nn.ReLU())
@@ -627,14 +633,23 @@ FIGURES: dict[str, Callable[..., FigureResult]] = {
 }
 
 
-def reproduce(names: Sequence[str] | None = None, *, out: str | Path | None = None,
-              seed: int = 0, progress: Callable[[str], None] | None = None
-              ) -> list[FigureResult]:
-    """Reproduce the figures ``names`` (default all of :data:`FIGURES`)."""
-    names = list(FIGURES) if names is None else list(names)
+def check_names(names: Sequence[str]) -> list[str]:
+    """``names`` as a list if each is one of :data:`FIGURES`.
+
+    Raises:
+        InvalidValue: naming the first unknown one.
+    """
     for name in names:
         if name not in FIGURES:
-            raise ValueError(f"figure must be one of {', '.join(FIGURES)}; received {name!r}")
+            raise InvalidValue(f"figure must be one of {', '.join(FIGURES)}; received {name!r}")
+    return list(names)
+
+
+def reproduce(names: Sequence[str] | None = None, *, out: str | Path | None = None,
+              seed: int = DEFAULT_SEED, progress: Callable[[str], None] | None = None
+              ) -> list[FigureResult]:
+    """Reproduce the figures ``names`` (default all of :data:`FIGURES`)."""
+    names = list(FIGURES) if names is None else check_names(names)
     folder = None if out is None else Path(out)
     results = []
     for name in names:
@@ -649,3 +664,13 @@ def to_markdown(results: Sequence[FigureResult]) -> str:
             "fixed seed; tones in dB above the local floor (median of neighbouring bins) "
             "and re the total power.\n\n")
     return head + "\n".join(r.to_markdown() for r in results)
+
+
+def save(results: Sequence[FigureResult], directory: str | Path) -> list[Path]:
+    """Write ``figures.md`` (:func:`to_markdown`) and ``figures.json`` into
+    ``directory`` (created if needed); returns their paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    markdown, data = (directory / name for name in OUTPUT_NAMES)
+    return [atomic_write_text(markdown, to_markdown(results)),
+            atomic_write_text(data, json.dumps([r.to_dict() for r in results], indent=2))]

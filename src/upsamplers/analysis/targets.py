@@ -1,0 +1,97 @@
+"""Load the model that ``upsamplers audit`` and ``upsamplers lint`` analyse.
+
+A ``TARGET`` names a model factory: ``path/to/file.py:NAME`` or
+``package.module:NAME``. ``NAME`` is a function (called without arguments) or
+a module-level object; it must give a ``torch.nn.Module`` (or, for ``audit``,
+a callable mapping a numpy array to a numpy array).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .._checks import InvalidValue, UserFileError, UserInputError
+
+
+def load_target(target: str) -> Any:
+    """Build the model named by ``PATH_OR_MODULE:FACTORY``.
+
+    Raises:
+        InvalidValue: for a ``target`` that is not ``PATH_OR_MODULE:FACTORY``.
+        UserFileError: for a missing file, or one that cannot be imported.
+        UserInputError: for a module that cannot be imported, a missing, failing
+            or unusable factory. Every message is one line.
+    """
+    if ":" not in target:
+        raise InvalidValue(f"TARGET must be PATH_OR_MODULE:FACTORY (e.g. model.py:build); "
+                           f"received {target!r}")
+    where, _, name = target.rpartition(":")
+    if not where or not name:
+        raise InvalidValue(f"TARGET must be PATH_OR_MODULE:FACTORY; received {target!r}")
+    if where.endswith(".py") or "/" in where or Path(where).is_file():
+        module = _import_file(where)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except Exception as error:  # the user's module: report it in one line
+            raise UserInputError(f"cannot import {where}: {type(error).__name__}: {error}"
+                                 ) from None
+    if not hasattr(module, name):
+        public = sorted(n for n in vars(module) if not n.startswith("_"))[:12]
+        raise UserInputError(f"{where} does not define {name!r}; it defines: "
+                             f"{', '.join(public) or 'nothing public'}")
+    return _build(getattr(module, name), f"{where}:{name}")
+
+
+def _import_file(where: str) -> ModuleType:
+    """Import the Python file ``where`` (its folder first on ``sys.path`` meanwhile)."""
+    path = Path(where)
+    if not path.is_file():
+        raise UserFileError(f"{where}: no such file")
+    spec = importlib.util.spec_from_file_location(f"_upsamplers_target_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UserFileError(f"{where}: cannot be imported as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # the user's code: report it in one line
+        raise UserFileError(f"{where}: importing it failed: "
+                            f"{type(error).__name__}: {error}") from None
+    finally:
+        sys.path.pop(0)
+    return module
+
+
+def _build(factory: Any, label: str) -> Any:
+    """The model ``factory`` gives: a module as it is, a class or a function without
+    required arguments called, any other callable as it is."""
+    import torch
+
+    if isinstance(factory, torch.nn.Module):
+        return factory
+    if isinstance(factory, type) or (callable(factory) and _takes_no_arguments(factory)):
+        try:
+            return factory()
+        except Exception as error:  # the user's code: report it in one line
+            raise UserInputError(f"{label}() failed: {type(error).__name__}: {error}"
+                                 ) from None
+    if callable(factory):
+        return factory
+    raise UserInputError(f"{label} is a {type(factory).__name__}, not a model factory")
+
+
+def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in sig.parameters.values())
