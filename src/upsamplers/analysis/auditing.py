@@ -54,6 +54,7 @@ from scipy import signal as sps
 
 from .._checks import InvalidType, InvalidValue
 from .._io import atomic_write_text
+from ._jsonable import jsonable
 from ._validate import check_audio, check_factors, check_int, check_positive_float, check_rate
 from .kernels import PredictedTone, predicted_constant_tones
 from .replicas import ReplicaEnergy, replica_energy
@@ -201,7 +202,7 @@ class ArtifactReport:
                 {"frequency_hz": c.frequency, "predicted_db": c.predicted_db,
                  "measured_db": c.measured_db, "difference_db": c.difference_db}
                 for c in self.predicted]
-        return _finite(d)
+        return jsonable(d)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -227,18 +228,6 @@ class ArtifactReport:
         from .plots import plot_report
 
         return plot_report(self, Path(directory))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("-inf" if value < 0 else "inf")
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        return _finite(value.item())
-    return value
 
 
 # ----------------------------------------------------------------------------- running

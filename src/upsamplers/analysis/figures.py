@@ -41,6 +41,7 @@ from scipy import signal as sps
 
 from .._checks import InvalidValue
 from .._io import atomic_write_text
+from ._jsonable import jsonable
 from .plots import marked_frequencies, spectrogram_png
 from .replicas import replica_energy
 from .response import (
@@ -101,7 +102,7 @@ class FigureResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "columns": self.columns,
-                "rows": [[_json(v) for v in row] for row in self.rows],
+                "rows": [[jsonable(v) for v in row] for row in self.rows],
                 "checks": [vars(c) for c in self.checks], "passed": self.passed,
                 "pngs": [str(p) for p in self.pngs]}
 
@@ -110,12 +111,6 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return "-inf" if v == -math.inf else f"{v:.6g}" if abs(v) >= 100 else f"{v:.2f}"
     return str(v)
-
-
-def _json(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else str(v)
-    return v
 
 
 # ----------------------------------------------------------------------------- stacks

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._checks import InvalidType
+from ._jsonable import jsonable
 from ._validate import check_rate
 from .kernels import phase_gain_spread_db
 from .response import interpolation_response
@@ -98,7 +99,7 @@ class LintReport:
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "sample_rate": self.sample_rate,
                 "total_factor": self.total_factor, "notes": list(self.notes),
-                "findings": [_clean(asdict(f)) for f in self.findings]}
+                "findings": [jsonable(asdict(f)) for f in self.findings]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -134,16 +135,6 @@ class LintReport:
 
     def __str__(self) -> str:
         return self.to_markdown()
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("-inf" if value < 0 else "inf")
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
 
 
 def _calls_interpolate(module: Any) -> bool:
