@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -244,23 +240,3 @@ def test_predicted_response_matches_measured_h1():
     meas = 20 * np.log10(resp.magnitude)
     keep = pred > pred.max() - 30
     np.testing.assert_allclose(meas[keep], pred[keep], atol=0.5)
-
-
-# ----------------------------------------------------------------------------- imports
-
-
-def test_imports_stay_light():
-    code = ("import sys, upsamplers; assert 'upsamplers.analysis' not in sys.modules; "
-            "assert 'matplotlib' not in sys.modules; "
-            "import upsamplers.analysis; assert 'matplotlib' not in sys.modules; "
-            "assert 'upsamplers.analysis.figures' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_analysis_modules_do_not_import_torch_at_module_level():
-    import upsamplers.analysis as a
-
-    for module in (a.spectrum, a.tones, a.response, a.replicas, a.kernels, a.audit, a.lint):
-        top_level = [line for line in inspect.getsource(module).splitlines()
-                     if line.startswith(("import ", "from "))]
-        assert not any("torch" in line for line in top_level), module.__name__
