@@ -373,22 +373,60 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
     start = time.perf_counter()
     fs = check_rate("sample_rate", sample_rate)
     seconds = check_positive_float("seconds", seconds)
-    if isinstance(inputs, str):
-        inputs = (inputs,)
-    inputs = tuple(inputs)
+    inputs = _check_probes(inputs)
+    if in_channels is not None:
+        in_channels = check_int("in_channels", in_channels)
+    user_factors = None if factors is None else check_factors(factors)
+    runner = _Runner(model, in_channels)
+    notes: list[str] = []
+    found, hooked = _find_factors(runner, user_factors, notes)
+    total = math.prod(found)
+    n_in = math.ceil(seconds * fs / total)
+    margin = (8 + math.ceil(0.02 * n_in)) if margin is None else check_int("margin", margin,
+                                                                            minimum=0)
+    plan = _Plan(fs, found, n_in + 2 * margin, margin, threshold_db,
+                 runner.torch_module and hooked == found)
+    rng = np.random.default_rng(seed)
+    report = ArtifactReport(
+        model=runner.name, sample_rate=fs, factors=found, input_rate=plan.input_rate,
+        in_channels=runner.in_channels, output_seconds=n_in * total / fs, probes={},
+        filtering=None, replicas=None, offsets=[], predicted=None, verdicts={}, notes=notes,
+        elapsed_s=0.0, signals={})
+    for probe in inputs:
+        if progress is not None:
+            progress(probe)
+        _run_probe(report, plan, runner, probe, rng)
+        if probe == "ones":
+            report.predicted = _compare_predicted(runner, model, fs, report.probes["ones"].tones,
+                                                  notes)
+    for key, probe_result in report.probes.items():
+        if probe_result.tones.unresolved_stages:
+            notes.append(f"{key}: stages {probe_result.tones.unresolved_stages} have combs finer "
+                         f"than the resolution ({probe_result.tones.bin_width:.3g} Hz per bin); "
+                         "give more seconds to measure them")
+            break
+    report.verdicts = _verdicts(report)
+    report.elapsed_s = time.perf_counter() - start
+    return report
+
+
+def _check_probes(inputs: Sequence[str] | str) -> tuple[str, ...]:
+    """``inputs`` as a non-empty tuple of names from :data:`PROBES`."""
+    inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
     for probe in inputs:
         if probe not in PROBES:
             raise InvalidValue(f"inputs must be among {', '.join(map(repr, PROBES))}; "
                                f"received {probe!r}")
     if not inputs:
         raise InvalidValue("inputs must name at least one probe; received inputs=()")
-    if in_channels is not None:
-        in_channels = check_int("in_channels", in_channels)
-    user_factors = None if factors is None else check_factors(factors)
-    runner = _Runner(model, in_channels)
-    notes: list[str] = []
+    return inputs
 
-    # dry run: the length ratio and the order in which the upsampling layers run
+
+def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: list[str]
+                  ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A dry run on zeros: the upsampling factors, first stage first (the user's,
+    else those of the hooked layers if they explain the length ratio, else one
+    stage), and the factors of the hooked layers in the order they ran."""
     probe_len = 64
     y = runner(np.zeros((runner.in_channels or 1, probe_len), dtype=np.float32))
     ratio = y.shape[-1] / probe_len
@@ -404,102 +442,111 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
             raise InvalidValue(f"factors={user_factors} multiply to {math.prod(user_factors)}, but "
                                f"the model upsamples by {ratio} ({probe_len} samples in, "
                                f"{y.shape[-1]} out)")
-        factors_t = user_factors
-    elif hooked and math.prod(hooked) == ratio:
-        factors_t = hooked
-    else:
-        if ratio < 2:
-            raise InvalidValue(f"the model does not upsample ({probe_len} samples in, "
-                               f"{y.shape[-1]} out); pass a model that upsamples, or factors=")
-        factors_t = (ratio,)
-        if runner.torch_module:
-            notes.append(f"the upsampling layers found ({hooked}) do not explain the length "
-                         f"ratio {ratio}; analysed as one stage of {ratio}")
-    total = math.prod(factors_t)
-    fs_in = fs / total
-    stages = stage_rates(fs, factors_t)
-    hooked_stages = runner.torch_module and hooked == factors_t
-    n_in = math.ceil(seconds * fs / total)
-    margin = (8 + math.ceil(0.02 * n_in)) if margin is None else check_int("margin", margin,
-                                                                            minimum=0)
-    length = n_in + 2 * margin
-    cut = margin * total
-    rng = np.random.default_rng(seed)
+        return user_factors, hooked
+    if hooked and math.prod(hooked) == ratio:
+        return hooked, hooked
+    if ratio < 2:
+        raise InvalidValue(f"the model does not upsample ({probe_len} samples in, "
+                           f"{y.shape[-1]} out); pass a model that upsamples, or factors=")
+    if runner.torch_module:
+        notes.append(f"the upsampling layers found ({hooked}) do not explain the length "
+                     f"ratio {ratio}; analysed as one stage of {ratio}")
+    return (ratio,), hooked
 
-    probes: dict[str, ProbeResult] = {}
-    offsets: list[StageOffset] = []
-    signals: dict[str, np.ndarray] = {}
-    filtering = replicas = None
-    predicted = None
-    for probe in inputs:
-        if progress is not None:
-            progress(probe)
-        x = _probe_input(probe, runner.in_channels or 1, length, fs_in, rng)
-        stage_data: dict[int, list[Any]] = {}
-        if hooked_stages and probe in ("silence", "noise", "ones"):
-            def capture(index: int, out: Any, stage_data: dict[int, list[Any]] = stage_data
-                        ) -> None:
-                if index in stage_data:
-                    return
-                later = math.prod(factors_t[index + 1:])
-                c = out[0, :MAX_STAGE_CHANNELS]
-                trim = cut // later
-                c = c[:, trim: c.shape[-1] - trim] if c.shape[-1] > 4 * trim else c
-                stage_data[index] = [c.double().cpu().numpy(), float(out.double().pow(2).mean())]
-            runner.capture = capture
-        try:
-            y = runner(x)
-        finally:
-            runner.capture = None
-        if y.shape[-1] != length * total:
-            raise InvalidValue(f"the model changes the length unexpectedly: {length} input samples "
-                               f"gave {y.shape[-1]} output samples, expected {length} * {total}")
-        y = y[:, cut: y.shape[-1] - cut]
-        signals[probe] = y[0, :MAX_PLOT_SAMPLES].astype(np.float32)
-        if probe in ("ones", "silence", "noise"):
-            tones = find_tones(y, fs, factors_t, threshold_db=threshold_db)
-            probes[probe] = ProbeResult(probe, tones, float(np.sqrt(np.mean(y * y))),
-                                        float(np.mean(y)))
-        if probe == "noise":
-            filtering = _filtering(x[:, margin: x.shape[-1] - margin], y, fs,
-                                   factors_t, stages)
-        if probe == "tones" and total >= 2:
-            replicas = replica_energy(y, fs, total)
-        for index, (data, _) in sorted(stage_data.items()):
-            name, _, r = runner.stage_modules[runner.calls[index]]
-            rate_out = fs / math.prod(factors_t[index + 1:])
-            dc = data.mean(axis=-1)
-            dc_rms = float(np.sqrt(np.mean(dc**2)))
-            power = float(np.mean(data**2))
-            strongest_hz = strongest_db = None
-            if r > 1 and data.shape[-1] >= 64 * r:
-                ta = find_tones(data, rate_out, (r,), threshold_db=threshold_db)
-                s = ta.strongest()
-                if s is not None:
-                    strongest_hz, strongest_db = s.frequency, s.relative_db
-            dc_db = float(db(dc_rms**2 / power)) if power > 0 else -math.inf
-            # the mean of N samples of zero-mean noise has power ~ power / N: count a DC
-            # only above 25 times that (5 standard deviations) and above the dB limit
-            significant = (dc_db >= VERDICT_LIMITS["offset_stage_db"]
-                           and dc_rms**2 > 25.0 * power / data.shape[-1])
-            offsets.append(StageOffset(probe, index + 1, name, rate_out, dc_rms, dc_db,
-                                       strongest_hz, strongest_db, significant))
-        if probe == "ones":
-            predicted = _compare_predicted(runner, model, fs, probes["ones"].tones, notes)
-    report = ArtifactReport(
-        model=runner.name, sample_rate=fs, factors=factors_t, input_rate=fs_in,
-        in_channels=runner.in_channels, output_seconds=n_in * total / fs, probes=probes,
-        filtering=filtering, replicas=replicas, offsets=offsets, predicted=predicted,
-        verdicts={}, notes=notes, elapsed_s=0.0, signals=signals)
-    for key, probe_result in probes.items():
-        if probe_result.tones.unresolved_stages:
-            notes.append(f"{key}: stages {probe_result.tones.unresolved_stages} have combs finer "
-                         f"than the resolution ({probe_result.tones.bin_width:.3g} Hz per bin); "
-                         "give more seconds to measure them")
-            break
-    report.verdicts = _verdicts(report)
-    report.elapsed_s = time.perf_counter() - start
-    return report
+
+@dataclass(frozen=True)
+class _Plan:
+    """How every probe runs: ``length`` input samples, of which ``margin`` at each
+    end (``cut`` output samples) are dropped from the output."""
+
+    sample_rate: float
+    factors: tuple[int, ...]
+    length: int
+    margin: int
+    threshold_db: float
+    hooked_stages: bool  # the hooked layers are the stages: measure after each
+
+    @property
+    def total(self) -> int:
+        return math.prod(self.factors)
+
+    @property
+    def input_rate(self) -> float:
+        return self.sample_rate / self.total
+
+    @property
+    def cut(self) -> int:
+        return self.margin * self.total
+
+
+def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
+               rng: np.random.Generator) -> None:
+    """Run ``probe`` and add what it measures to ``report``."""
+    fs, total, cut = plan.sample_rate, plan.total, plan.cut
+    x = _probe_input(probe, runner.in_channels or 1, plan.length, plan.input_rate, rng)
+    stage_data: dict[int, list[Any]] = {}
+    if plan.hooked_stages and probe in ("silence", "noise", "ones"):
+        runner.capture = _stage_capture(stage_data, plan)
+    try:
+        y = runner(x)
+    finally:
+        runner.capture = None
+    if y.shape[-1] != plan.length * total:
+        raise InvalidValue(f"the model changes the length unexpectedly: {plan.length} input "
+                           f"samples gave {y.shape[-1]} output samples, expected {plan.length} "
+                           f"* {total}")
+    y = y[:, cut: y.shape[-1] - cut]
+    report.signals[probe] = y[0, :MAX_PLOT_SAMPLES].astype(np.float32)
+    if probe in ("ones", "silence", "noise"):
+        tones = find_tones(y, fs, plan.factors, threshold_db=plan.threshold_db)
+        report.probes[probe] = ProbeResult(probe, tones, float(np.sqrt(np.mean(y * y))),
+                                           float(np.mean(y)))
+    if probe == "noise":
+        report.filtering = _filtering(x[:, plan.margin: x.shape[-1] - plan.margin], y, fs,
+                                      plan.factors, stage_rates(fs, plan.factors))
+    if probe == "tones" and total >= 2:
+        report.replicas = replica_energy(y, fs, total)
+    for index, (data, _) in sorted(stage_data.items()):
+        name, _, r = runner.stage_modules[runner.calls[index]]
+        report.offsets.append(_stage_offset(probe, index, name, r, data, plan))
+
+
+def _stage_capture(stage_data: dict[int, list[Any]], plan: _Plan
+                   ) -> Callable[[int, Any], None]:
+    """A hook callback keeping, for the first call of stage ``index``, at most
+    :data:`MAX_STAGE_CHANNELS` channels of its output ``(1, C, T_stage)`` (its
+    borders dropped, in the stage's own samples) and its total power."""
+    def capture(index: int, out: Any) -> None:
+        if index in stage_data:
+            return
+        later = math.prod(plan.factors[index + 1:])
+        c = out[0, :MAX_STAGE_CHANNELS]
+        trim = plan.cut // later
+        c = c[:, trim: c.shape[-1] - trim] if c.shape[-1] > 4 * trim else c
+        stage_data[index] = [c.double().cpu().numpy(), float(out.double().pow(2).mean())]
+    return capture
+
+
+def _stage_offset(probe: str, index: int, name: str, factor: int, data: np.ndarray,
+                  plan: _Plan) -> StageOffset:
+    """DC and strongest tone of stage ``index`` (from 0), output ``data`` ``(C, T)``."""
+    rate_out = plan.sample_rate / math.prod(plan.factors[index + 1:])
+    dc = data.mean(axis=-1)
+    dc_rms = float(np.sqrt(np.mean(dc**2)))
+    power = float(np.mean(data**2))
+    strongest_hz = strongest_db = None
+    if factor > 1 and data.shape[-1] >= 64 * factor:
+        ta = find_tones(data, rate_out, (factor,), threshold_db=plan.threshold_db)
+        s = ta.strongest()
+        if s is not None:
+            strongest_hz, strongest_db = s.frequency, s.relative_db
+    dc_db = float(db(dc_rms**2 / power)) if power > 0 else -math.inf
+    # the mean of N samples of zero-mean noise has power ~ power / N: count a DC
+    # only above 25 times that (5 standard deviations) and above the dB limit
+    significant = (dc_db >= VERDICT_LIMITS["offset_stage_db"]
+                   and dc_rms**2 > 25.0 * power / data.shape[-1])
+    return StageOffset(probe, index + 1, name, rate_out, dc_rms, dc_db,
+                       strongest_hz, strongest_db, significant)
 
 
 def _filtering(x: np.ndarray, y: np.ndarray, fs: float, factors: tuple[int, ...],
