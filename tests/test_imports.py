@@ -12,8 +12,10 @@ extra pulled in through another module or package).
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import upsamplers
@@ -125,3 +127,17 @@ for name in {sorted(light_modules())!r}:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_analysis_bench_and_cli_modules_are_not_hidden_by_their_exports():
+    """``import upsamplers.X.Y as m`` reads the attribute chain: each step must be the
+    module, not a function of the same name exported by its package."""
+    names = [name for name in light_modules()
+             if name.startswith(("upsamplers.analysis", "upsamplers.bench", "upsamplers.cli"))]
+    assert "upsamplers.analysis.auditing" in names and "upsamplers.analysis.linting" in names
+    for name in names:
+        importlib.import_module(name)
+        value = upsamplers
+        for part in name.split(".")[1:]:
+            value = getattr(value, part)
+        assert isinstance(value, types.ModuleType), (name, value)
