@@ -57,6 +57,8 @@ from .._io import atomic_write_text
 from ._jsonable import jsonable
 from ._validate import check_audio, check_factors, check_int, check_positive_float, check_rate
 from .kernels import PredictedTone, predicted_constant_tones
+from .linting import lint
+from .plots import plot_report
 from .replicas import ReplicaEnergy, replica_energy
 from .response import zero_stuff
 from .spectrum import DEFAULT_WINDOW, Spectrum, choose_nperseg, db
@@ -225,8 +227,6 @@ class ArtifactReport:
     def plot(self, directory: str | Path) -> list[Path]:
         """Write a spectrogram PNG per probe (expected tone frequencies marked) and
         the noise response; returns the paths. Needs matplotlib (``[plot]`` extra)."""
-        from .plots import plot_report
-
         return plot_report(self, Path(directory))
 
 
@@ -240,7 +240,6 @@ class _Runner:
         self.model = model
         self.torch_module = False
         self.stage_modules: list[tuple[str, Any, int]] = []
-        self.hook_outputs: list[tuple[int, Any]] = []
         try:
             import torch
 
@@ -259,8 +258,6 @@ class _Runner:
             model, "__name__", type(model).__name__)
 
     def _hook_stages(self) -> None:
-        from .linting import lint
-
         report = lint(self.model)
         modules = dict(self.model.named_modules())
         for f in report.findings:
