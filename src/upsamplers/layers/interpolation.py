@@ -71,12 +71,11 @@ class FoldedUpsample1d(Upsampler):
         self.phases = phases
         self.fold = fold_map(phases, self.kernel_size)
         self.plan = end_plan(self.factor, self.kernel_size)
-        # The folded form reads, beyond the ends, the interpolation of the extended
-        # input where the naive form reads zero padding; they agree when the
-        # interpolation of block t reads x[t] alone with zeros outside (nearest), or
-        # when the folded kernels reach no column beyond the ends.
-        reads_own_block = (phases.extension == "zeros" and phases.offset == 0
-                           and phases.taps.shape[1] == 1)
+        # The folded kernels on a zero-padded input agree with the naive form (which
+        # pads the interpolated signal with zeros) when the interpolation of block t
+        # reads x[t] alone (nearest; linear at factor 1), or when the folded kernels
+        # reach no column beyond the ends.
+        reads_own_block = phases.offset == 0 and phases.taps.shape[1] == 1
         self._exact_at_ends = reads_own_block or self.fold.left == self.fold.right == 0
         # Fixed float64 arrays, converted on use (and cached) for the weight's dtype
         # and device: a buffer would lose precision on .float().double().
