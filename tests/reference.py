@@ -71,3 +71,17 @@ def interpolate_loop(x: np.ndarray, factor: int, mode: str) -> np.ndarray:
             frac = pos - lo
             y[..., n] = (1 - frac) * x[..., lo] + frac * x[..., hi]
     return y
+
+
+def phase_shuffle_loop(z: np.ndarray, starts: tuple[int, ...], length: int) -> np.ndarray:
+    """``(B, C * r, N) -> (B, C, length * r)``, each phase from its own column:
+    ``y[b, c, s * r + i] = z[b, c * r + i, s + starts[i]]``."""
+    batch, rows, _ = z.shape
+    factor = len(starts)
+    y = np.zeros((batch, rows // factor, length * factor), dtype=z.dtype)
+    for b in range(batch):
+        for c in range(rows // factor):
+            for s in range(length):
+                for i, start in enumerate(starts):
+                    y[b, c, s * factor + i] = z[b, c * factor + i, s + start]
+    return y

@@ -17,7 +17,6 @@ from upsamplers.analysis import (
     predicted_response,
     replica_energy,
 )
-from upsamplers.polyphase import phase_kernels
 
 
 def interp(factor: int, mode: str):
@@ -206,7 +205,7 @@ def test_predicted_tone_levels_match_measured_within_1_db(build):
     torch.manual_seed(3)
     layer = build()
     fs = 16000.0
-    predicted = predicted_constant_tones(phase_kernels(layer), fs)
+    predicted = predicted_constant_tones(layer.phase_kernels(), fs)
     ta = find_tones(_ones_output(layer), fs, layer.factor)
     assert [p.frequency for p in predicted[1:]] == [t.frequency for t in ta.tones]
     assert 10 * np.log10(ta.dc_power) == pytest.approx(10 * np.log10(predicted[0].power), abs=1)
@@ -235,7 +234,7 @@ def test_predicted_response_matches_measured_h1():
             return layer(torch.as_tensor(x, dtype=torch.float32)[None, None])[0, 0].double().numpy()
 
     resp = measure_response(run, fs_in, 4, length=1 << 14)
-    pred = 20 * np.log10(np.abs(predicted_response(phase_kernels(layer), resp.frequencies,
+    pred = 20 * np.log10(np.abs(predicted_response(layer.phase_kernels(), resp.frequencies,
                                                    fs_in * 4)[0, 0]))
     meas = 20 * np.log10(resp.magnitude)
     keep = pred > pred.max() - 30

@@ -12,7 +12,6 @@ from scipy.signal import welch
 from torch import nn
 
 from upsamplers import ArtifactWarning, SubPixel1d, TransposedUpsample1d, icnr_, nearest_init_
-from upsamplers.polyphase import phase_kernels
 
 FACTOR, LAYERS, CHANNELS = 2, 3, 8
 
@@ -86,7 +85,7 @@ def test_icnr_copies_one_kernel_to_every_phase_in_the_layer_order(order):
     # the other order's grouping is not constant: the layout really depends on order
     assert not torch.allclose(wrong[:, 1], wrong[:, 0])
     # read through the layer's own phase convention: all phases equal
-    kernels = phase_kernels(layer).weight.detach()
+    kernels = layer.phase_kernels().weight.detach()
     for i in range(1, r):
         assert torch.equal(kernels[i], kernels[0])
     # scale: PyTorch's default bound 1 / sqrt(C_in * K)
@@ -107,11 +106,11 @@ def test_icnr_output_is_nearest_upsampling_of_a_low_rate_conv():
 def test_nearest_init_gives_equal_phase_kernels(factor):
     torch.manual_seed(factor)
     layer = TransposedUpsample1d(3, 2, factor, 2 * factor, init="nearest")
-    gains = phase_kernels(layer).dc_gains().detach()
+    gains = layer.phase_kernels().dc_gains().detach()
     for i in range(1, factor):
         torch.testing.assert_close(gains[i], gains[0])
     default = TransposedUpsample1d(3, 2, factor, 2 * factor)
-    gains = phase_kernels(default).dc_gains().detach()
+    gains = default.phase_kernels().dc_gains().detach()
     assert (gains - gains[0]).abs().max() > 1e-3
 
 

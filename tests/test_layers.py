@@ -124,7 +124,7 @@ def test_interp_matches_interpolate_plus_conv(mode, seed):
     cfg = _random_config(rng)
     kernel_size = int(rng.integers(1, 12))
     torch.manual_seed(seed)
-    layer = InterpUpsample1d(cfg["c_in"], cfg["c_out"], cfg["factor"], mode, kernel_size,
+    layer = InterpUpsample1d(cfg["c_in"], cfg["c_out"], cfg["factor"], kernel_size, mode=mode,
                              bias=bool(rng.integers(0, 2))).double()
     x = torch.randn(cfg["batch"], cfg["c_in"], cfg["time"], dtype=torch.float64)
     y = layer(x)
@@ -264,7 +264,7 @@ def test_repr_is_readable():
     assert "SubPixel1d(4, 2, factor=3, kernel_size=3, bias=False, order='channel'" in repr(
         SubPixel1d(4, 2, 3))
     assert "overlap='full'" in repr(TransposedUpsample1d(4, 2, 3))
-    assert "mode='linear', kernel_size=7" in repr(InterpUpsample1d(4, 2, 3, "linear"))
+    assert "mode='linear', kernel_size=7" in repr(InterpUpsample1d(4, 2, 3, mode="linear"))
 
 
 def test_defaults_have_no_bias():

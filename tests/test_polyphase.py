@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from reference import conv1d_same_loop, interpolate_loop
+from reference import conv1d_same_loop, interpolate_loop, phase_shuffle_loop
 
-from upsamplers import InterpUpsample1d, SincUpsample1d, make_upsampler, periodic_shuffle, polyphase
-from upsamplers.polyphase import (
+from upsamplers import InterpUpsample1d, SincUpsample1d, make_upsampler, periodic_shuffle
+from upsamplers.ops import (
+    convolution,
     fold_map,
     kaiser_beta,
     linear_phases,
-    phase_kernels,
-    phase_shuffle,
+    polyphase_conv,
     polyphase_forward,
     sinc_filter,
 )
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def _layer(mode, c_in, c_out, factor, kernel_size, *, bias=False, impl="polyphase", **sinc):
     if mode == "sinc":
         return SincUpsample1d(c_in, c_out, factor, kernel_size, bias=bias, impl=impl, **sinc)
-    return InterpUpsample1d(c_in, c_out, factor, mode, kernel_size, bias=bias, impl=impl)
+    return InterpUpsample1d(c_in, c_out, factor, kernel_size, mode=mode, bias=bias, impl=impl)
 
 
 def _naive(layer, x):
@@ -181,7 +181,7 @@ def test_gradcheck_polyphase(mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_batch_chunks_give_the_same_result(mode, monkeypatch):
     """The polyphase path works a batch chunk at a time; force one item per chunk."""
-    monkeypatch.setattr(polyphase, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(convolution, "CHUNK_BYTES", 1)
     torch.manual_seed(7)
     layer = _layer(mode, 3, 2, 3, 6, bias=True).double()
     x = torch.randn(4, 3, 11, dtype=torch.float64, requires_grad=True)
@@ -195,7 +195,7 @@ def test_batch_chunks_give_the_same_result(mode, monkeypatch):
 
 
 def test_gradcheck_polyphase_conv_with_chunks_and_end_terms(monkeypatch):
-    monkeypatch.setattr(polyphase, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(convolution, "CHUNK_BYTES", 1)
     torch.manual_seed(0)
     args = [torch.randn(3, 2, 5, dtype=torch.float64, requires_grad=True),  # x
             torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True),  # weight, r = 3
@@ -204,7 +204,7 @@ def test_gradcheck_polyphase_conv_with_chunks_and_end_terms(monkeypatch):
             torch.randn(3, 6, 3, dtype=torch.float64, requires_grad=True)]  # tail
 
     def run(x, w, b, head, tail):
-        return polyphase.polyphase_conv(x, w, b, padding=2, starts=(0, 1, 1), length=5,
+        return polyphase_conv(x, w, b, padding=2, starts=(0, 1, 1), length=5,
                                         head=head, head_at=1, tail=tail, tail_at=4)
 
     assert torch.autograd.gradcheck(run, tuple(args))
@@ -213,14 +213,15 @@ def test_gradcheck_polyphase_conv_with_chunks_and_end_terms(monkeypatch):
     z = torch.nn.functional.conv1d(x, w, b, padding=2)
     z[..., 1:3] += head
     z[..., 4:7] += tail
-    torch.testing.assert_close(run(*args), phase_shuffle(z, (0, 1, 1), 5))
+    expected = torch.from_numpy(phase_shuffle_loop(z.numpy(), (0, 1, 1), 5))
+    torch.testing.assert_close(run(*args), expected)
 
 
 def test_impl_naive_is_the_composition_and_polyphase_is_default():
-    layer = InterpUpsample1d(3, 2, 4, "linear")
+    layer = InterpUpsample1d(3, 2, 4, mode="linear")
     assert layer.impl == "polyphase"
     assert "impl='polyphase'" in repr(layer)
-    naive = InterpUpsample1d(3, 2, 4, "linear", impl="naive")
+    naive = InterpUpsample1d(3, 2, 4, mode="linear", impl="naive")
     naive.load_state_dict(layer.state_dict())
     x = torch.randn(2, 3, 50)
     torch.testing.assert_close(naive(x), _naive(naive, x))
@@ -253,7 +254,7 @@ def test_fold_of_nearest_matches_block_arithmetic():
 def test_phase_kernels_of_interp_layers(mode):
     torch.manual_seed(5)
     layer = _layer(mode, 3, 2, 3, 7, bias=True).double()
-    kernels = phase_kernels(layer)
+    kernels = layer.phase_kernels()
     assert kernels.weight.shape[:3] == (3, 2, 3)
     x = torch.randn(2, 3, 40, dtype=torch.float64)
     y_phase, y = polyphase_forward(x, kernels), layer(x)
@@ -335,7 +336,7 @@ def test_sinc_layer_folded_response_rejects_images():
     layer = SincUpsample1d(1, 1, 3, 1).double()
     with torch.no_grad():
         layer.conv.weight.fill_(1.0)
-    kernels = phase_kernels(layer).weight.detach().numpy()[:, 0, 0, :]  # (r, E)
+    kernels = layer.phase_kernels().weight.detach().numpy()[:, 0, 0, :]  # (r, E)
     # y[s r + i] = sum_e h_i[e] x[s + e - left], so the high-rate impulse response is
     # g[(left - e) r + i] = h_i[e]: interleave the phases with e reversed
     impulse = kernels[:, ::-1].T.reshape(-1)
@@ -361,7 +362,7 @@ def test_dtype_round_trip_keeps_float64_precision():
     """Fixed tables are kept in float64 and converted on use, so a layer built in
     float32 and moved to float64 is exact to float64 precision."""
     torch.manual_seed(0)
-    layer = InterpUpsample1d(2, 2, 3, "linear").double()
+    layer = InterpUpsample1d(2, 2, 3, mode="linear").double()
     x = torch.randn(1, 2, 30, dtype=torch.float64)
     torch.testing.assert_close(layer(x), _naive(layer, x), rtol=1e-12, atol=1e-12)
     layer.float()
@@ -407,22 +408,26 @@ def test_torch_export_keeps_the_length_dynamic_down_to_one(mode, kernel_size):
         torch.testing.assert_close(exported(x), layer(x))
 
 
-def test_phase_shuffle_lines_up_each_phase():
+def _shuffle_only(z, starts, length):
+    """polyphase_conv with an identity 1-tap kernel: its shuffle with per-phase starts alone."""
+    eye = torch.eye(z.shape[1], dtype=z.dtype).unsqueeze(-1)  # (C * r, C * r, 1)
+    return polyphase_conv(z, eye, None, padding=0, starts=starts, length=length)
+
+
+def test_polyphase_conv_lines_up_each_phase():
     z = torch.arange(2 * 6 * 5, dtype=torch.float64).reshape(2, 6, 5)  # C = 2, r = 3
-    y = phase_shuffle(z, (0, 1, 1), 3)
-    for c in range(2):
-        for s in range(3):
-            for i, o in enumerate((0, 1, 1)):
-                assert y[1, c, s * 3 + i] == z[1, c * 3 + i, s + o]
+    for starts, length in (((0, 1, 1), 3), ((2, 0, 1), 3), ((0, 0, 0), 5)):
+        expected = torch.from_numpy(phase_shuffle_loop(z.numpy(), starts, length))
+        torch.testing.assert_close(_shuffle_only(z, starts, length), expected)
     zz = z.clone().requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda t: phase_shuffle(t, (2, 0, 1), 3), (zz,))
-    torch.testing.assert_close(phase_shuffle(z, (0, 0, 0), 5), periodic_shuffle(z, 3))
+    assert torch.autograd.gradcheck(lambda t: _shuffle_only(t, (2, 0, 1), 3), (zz,))
+    torch.testing.assert_close(_shuffle_only(z, (0, 0, 0), 5), periodic_shuffle(z, 3))
     with pytest.raises(ValueError, match="within the 5 columns"):
-        phase_shuffle(z, (0, 3, 0), 3)
+        _shuffle_only(z, (0, 3, 0), 3)
 
 
 def test_bad_input_to_the_polyphase_path():
-    layer = InterpUpsample1d(3, 2, 2, "linear")
+    layer = InterpUpsample1d(3, 2, 2, mode="linear")
     with pytest.raises(ValueError, match="must have 3 channels"):
         layer(torch.randn(1, 4, 10))
     with pytest.raises(TypeError, match="floating-point"):

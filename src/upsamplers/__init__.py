@@ -2,45 +2,62 @@
 instrument that measures what they do to audio.
 
 Tensors are ``(B, C, T)``; every upsampler maps ``(B, C_in, T)`` to
-``(B, C_out, T * factor)``.
+``(B, C_out, T * factor)``. The packages and what each may import are described
+in ``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
-from .convert import ConversionError, PaddedSubPixel1d, convert, to_subpixel
-from .init import icnr_, nearest_init_
+from ._checks import InvalidType, InvalidValue, UserFileError, UserInputError
+from .conversion import ConversionError, ConversionReport, PaddedSubPixel1d, convert, to_subpixel
+from .init import equal_phase_weight_, icnr_, icnr_weight_, nearest_init_
 from .layers import (
     ArtifactWarning,
+    FoldedUpsample1d,
     InterpUpsample1d,
+    PeriodicShuffle1d,
+    PeriodicUnshuffle1d,
     SincUpsample1d,
     SubPixel1d,
     TransposedUpsample1d,
+    Upsampler,
     make_upsampler,
     overlap_regime,
     upsampler_kinds,
 )
-from .shuffle import PeriodicShuffle1d, PeriodicUnshuffle1d, periodic_shuffle, periodic_unshuffle
+from .ops import PhaseKernels, periodic_shuffle, periodic_unshuffle, polyphase_forward
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArtifactWarning",
     "ConversionError",
+    "ConversionReport",
+    "FoldedUpsample1d",
     "InterpUpsample1d",
+    "InvalidType",
+    "InvalidValue",
     "PaddedSubPixel1d",
     "PeriodicShuffle1d",
     "PeriodicUnshuffle1d",
+    "PhaseKernels",
     "SincUpsample1d",
     "SubPixel1d",
     "TransposedUpsample1d",
+    "Upsampler",
+    "UserFileError",
+    "UserInputError",
     "__version__",
     "convert",
+    "equal_phase_weight_",
     "icnr_",
+    "icnr_weight_",
     "make_upsampler",
     "nearest_init_",
     "overlap_regime",
     "periodic_shuffle",
     "periodic_unshuffle",
+    "polyphase_forward",
     "to_subpixel",
     "upsampler_kinds",
 ]

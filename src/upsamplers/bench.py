@@ -22,7 +22,7 @@ The figures, for each shape ``B, C, T, factor`` (``C_in = C_out = C``):
 * ``speedup``: naive median over polyphase median, for interpolation kinds.
 * per shape, ``shuffle``: the bare low-rate convolution of a kernel-3 subpixel
   layer against the same convolution followed by the periodic shuffle, unfused
-  and fused (:func:`~upsamplers.polyphase.polyphase_conv`).
+  and fused (:func:`~upsamplers.ops.polyphase_conv`).
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._checks import InvalidType, InvalidValue, check_positive_int
+from ._checks import InvalidValue, check_positive_int
 from ._io import atomic_write_text
-from .layers import InterpUpsample1d, SubPixel1d, TransposedUpsample1d, make_upsampler
-from .shuffle import periodic_shuffle
+from .layers import make_upsampler
+from .ops.shuffle import periodic_shuffle
 from .timing import measure, measure_round_robin
 
 
@@ -114,14 +114,10 @@ def default_cases() -> list[Case]:
 def phase_taps(module: torch.nn.Module) -> int:
     """Taps of the low-rate convolution that computes ``module``, summed over its
     phases (per input/output channel pair); see the module docstring."""
-    if isinstance(module, SubPixel1d):
-        return module.factor * module.kernel_size
-    if isinstance(module, TransposedUpsample1d):
-        return module.kernel_size
-    if isinstance(module, InterpUpsample1d):
-        return int(module.fold.support.sum())
-    raise InvalidType(f"phase_taps knows SubPixel1d, TransposedUpsample1d and InterpUpsample1d; "
-                      f"received {type(module).__name__}")
+    if not callable(getattr(module, "phase_taps", None)):
+        raise TypeError("phase_taps knows upsamplers (upsamplers.layers.Upsampler); "
+                        f"received {type(module).__name__}")
+    return module.phase_taps()
 
 
 def floor_flops(shape: Shape, taps: int) -> int:
@@ -163,11 +159,11 @@ def shuffle_overhead(shape: Shape, *, repeats: int, warmup: int,
                      kernel_size: int = 3) -> dict[str, float]:
     """Forward + backward of the bare low-rate convolution ``(B, C, T) -> (B, C * r, T)``,
     of the same followed by :func:`periodic_shuffle`, and of the fused
-    :func:`~upsamplers.polyphase.polyphase_conv` (convolution + shuffle, a batch
+    :func:`~upsamplers.ops.polyphase_conv` (convolution + shuffle, a batch
     chunk at a time, as the polyphase layers run). ``overhead`` is the fused
     time over the bare convolution minus one; ``overhead_unfused`` the same for
     convolution + ``periodic_shuffle``."""
-    from .polyphase import polyphase_conv
+    from .ops.convolution import polyphase_conv
 
     b, c, t, r = shape.batch, shape.channels, shape.time, shape.factor
     x = torch.randn(b, c, t, requires_grad=True)

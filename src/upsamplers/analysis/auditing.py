@@ -589,9 +589,7 @@ def _compare_predicted(runner: _Runner, model: Any, fs: float, measured: ToneAna
     if not runner.torch_module:
         return None
     try:
-        from ..polyphase import phase_kernels
-
-        kernels = phase_kernels(model)
+        kernels = model.phase_kernels()
     except (TypeError, ValueError, AttributeError, NotImplementedError):
         return None
     tones: list[PredictedTone] = predicted_constant_tones(kernels, fs, level=1.0)
@@ -609,7 +607,7 @@ def _compare_predicted(runner: _Runner, model: Any, fs: float, measured: ToneAna
                 out.append(ToneComparison(t.frequency, float(db(max(t.power, 1e-300))),
                                           float(db(max(m.power, 1e-300)))))
     notes.append("ones: tone levels predicted from the phase kernels' DC gains "
-                 "(upsamplers.polyphase.phase_kernels) are compared with the measured ones")
+                 "(Upsampler.phase_kernels) are compared with the measured ones")
     return out
 
 

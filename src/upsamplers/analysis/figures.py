@@ -148,7 +148,7 @@ def _stages(layers: Sequence[Any]) -> Callable[[np.ndarray], list[np.ndarray]]:
 
 def _subpixel_stage(c_in: int, c_out: int, factor: int, kernel: int, bias: bool) -> Any:
     torch = _torch()
-    from ..shuffle import PeriodicShuffle1d
+    from ..layers import PeriodicShuffle1d
 
     return torch.nn.Sequential(
         torch.nn.Conv1d(c_in, c_out * factor, kernel, padding=kernel // 2, bias=bias),

@@ -160,18 +160,18 @@ def _describe(name: str, module: Any, previous_conv: Any) -> LintFinding | None:
     from torch import nn
 
     from .. import layers
-    from ..polyphase import phase_kernels, transposed_phase_kernels
-    from ..shuffle import PeriodicShuffle1d
+    from ..layers import PeriodicShuffle1d
+    from ..ops import transposed_phase_kernels
 
     layer = type(module).__name__
     if isinstance(module, layers.SubPixel1d):
         return LintFinding(name, layer, "subpixel", module.factor, module.kernel_size,
                            bias=module.conv.bias is not None,
-                           phase_spread_db=phase_gain_spread_db(phase_kernels(module)))
+                           phase_spread_db=phase_gain_spread_db(module.phase_kernels()))
     if isinstance(module, layers.TransposedUpsample1d):
         return LintFinding(name, layer, "transposed", module.factor, module.kernel_size,
                            module.overlap, bias=module.conv.bias is not None,
-                           phase_spread_db=phase_gain_spread_db(phase_kernels(module)))
+                           phase_spread_db=phase_gain_spread_db(module.phase_kernels()))
     if isinstance(module, layers.InterpUpsample1d):
         return LintFinding(name, layer, module.mode, module.factor, module.kernel_size,
                            bias=module.conv.bias is not None)

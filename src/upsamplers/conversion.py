@@ -1,7 +1,8 @@
 """Exact conversions between upsampler families.
 
 Every upsampler by ``r`` is ``r`` low-rate phase kernels plus an interleave
-(:mod:`upsamplers.polyphase`), and a :class:`~upsamplers.layers.SubPixel1d`
+(:class:`upsamplers.ops.PhaseKernels`, given by every
+:class:`~upsamplers.layers.Upsampler`), and a :class:`~upsamplers.layers.SubPixel1d`
 *is* that form. So a transposed convolution, or nearest-neighbour interpolation
 + convolution, can be rewritten as a subpixel convolution that computes the
 same function: its weights are the phase kernels, and a little zero padding of
@@ -31,10 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_choice, check_positive_int, check_signal
-from .layers import InterpUpsample1d, SubPixel1d, TransposedUpsample1d
-from .polyphase import PhaseKernels, phase_kernels, transposed_phase_kernels
-from .shuffle import ORDERS, Order
+from ._checks import InvalidType, InvalidValue, check_choice, check_positive_int, check_signal
+from .layers import SubPixel1d, Upsampler
+from .ops.kernels import PhaseKernels, transposed_phase_kernels
+from .ops.shuffle import ORDERS, Order
 
 __all__ = ["ConversionError", "ConversionReport", "PaddedSubPixel1d", "convert", "to_subpixel"]
 
@@ -64,17 +65,18 @@ class PaddedSubPixel1d(nn.Module):
         ``(B, C_in, T) -> (B, C_out, T * factor + extra)``
     """
 
-    def __init__(self, subpixel: SubPixel1d, *, pad: tuple[int, int] = (0, 0), offset: int = 0,
+    def __init__(self, subpixel: nn.Module, *, pad: tuple[int, int] = (0, 0), offset: int = 0,
                  extra: int = 0) -> None:
         super().__init__()
-        if not isinstance(subpixel, SubPixel1d):
-            raise TypeError(f"subpixel must be a SubPixel1d; received {type(subpixel).__name__}")
+        if getattr(subpixel, "kind", None) != "subpixel":
+            raise InvalidType(f"subpixel must be a SubPixel1d; received "
+                              f"{type(subpixel).__name__}")
         self.subpixel = subpixel
         self.pad = (check_positive_int("pad[0]", pad[0], minimum=0),
                     check_positive_int("pad[1]", pad[1], minimum=0))
         self.offset = check_positive_int("offset", offset, minimum=0)
         if isinstance(extra, bool) or not isinstance(extra, int):
-            raise TypeError(f"extra must be an integer; received extra={extra!r}")
+            raise InvalidType(f"extra must be an integer; received extra={extra!r}")
         self.extra = extra
         self.factor = subpixel.factor
         self.in_channels = subpixel.in_channels
@@ -89,7 +91,7 @@ class PaddedSubPixel1d(nn.Module):
         check_signal("x", x, channels=self.in_channels)
         length = x.shape[-1] * self.factor + self.extra
         if length < 1:
-            raise ValueError(f"an input of {x.shape[-1]} samples gives no output "
+            raise InvalidValue(f"an input of {x.shape[-1]} samples gives no output "
                              f"({x.shape[-1]} * {self.factor} + {self.extra} = {length}); "
                              f"received shape {tuple(x.shape)}")
         if self.pad != (0, 0):
@@ -131,9 +133,11 @@ def to_subpixel(module: nn.Module, *, order: Order = "channel") -> nn.Module:
 
     Args:
         module: an ``nn.ConvTranspose1d`` (any kernel size, stride, padding and
-            ``output_padding``; ``dilation=1``, ``groups=1``), a
-            :class:`~upsamplers.layers.TransposedUpsample1d`, or an
-            :class:`~upsamplers.layers.InterpUpsample1d` with ``mode="nearest"``.
+            ``output_padding``; ``dilation=1``, ``groups=1``), or any
+            :class:`~upsamplers.layers.Upsampler` whose phase kernels are exact
+            (``end_effects is None``): :class:`~upsamplers.layers.TransposedUpsample1d`,
+            :class:`~upsamplers.layers.InterpUpsample1d` with ``mode="nearest"``, and
+            :class:`~upsamplers.layers.SubPixel1d` itself (e.g. to change its order).
         order: shuffle order of the new layer, ``"channel"`` or ``"phase"``.
 
     Returns:
@@ -149,44 +153,41 @@ def to_subpixel(module: nn.Module, *, order: Order = "channel") -> nn.Module:
         TypeError: for a module of another type.
     """
     check_choice("order", order, ORDERS)
-    if isinstance(module, TransposedUpsample1d):
-        conv = module.conv
-        kernels = transposed_phase_kernels(conv.weight, module.factor, module.crop[0], conv.bias)
-        return _from_phase_kernels(kernels.detached(), extra=0, order=order, like=conv.weight)
+    if isinstance(module, Upsampler):
+        if module.end_effects is not None:
+            raise InvalidValue(
+                f"to_subpixel cannot convert mode={module.kind!r} exactly: "
+                f"{module.end_effects}, which a zero-padded SubPixel1d cannot reproduce in the "
+                "first and last output samples; it already runs at the low rate with "
+                "impl='polyphase'. Only mode='nearest' converts exactly")
+        kernels = module.phase_kernels().detached()
+        return _from_phase_kernels(kernels, extra=0, order=order, like=kernels.weight)
     if isinstance(module, nn.ConvTranspose1d):
-        if module.dilation[0] != 1:
-            raise ValueError(
-                "to_subpixel cannot convert an nn.ConvTranspose1d with dilation != 1 (its taps "
-                f"are not contiguous within a phase); received dilation={module.dilation[0]}")
-        if module.groups != 1:
-            raise ValueError(
-                "to_subpixel cannot convert an nn.ConvTranspose1d with groups != 1 (SubPixel1d "
-                f"has a dense convolution); received groups={module.groups}")
-        if module.padding_mode != "zeros":
-            raise ValueError("to_subpixel needs padding_mode='zeros'; "
-                             f"received padding_mode={module.padding_mode!r}")
-        stride, padding = module.stride[0], module.padding[0]
-        size = module.kernel_size[0]
-        kernels = transposed_phase_kernels(module.weight, stride, padding, module.bias)
-        extra = size - stride - 2 * padding + module.output_padding[0]
-        return _from_phase_kernels(kernels.detached(), extra=extra, order=order,
-                                   like=module.weight)
-    if isinstance(module, InterpUpsample1d):
-        if module.mode != "nearest":
-            raise ValueError(
-                f"to_subpixel cannot convert mode={module.mode!r} exactly: its high-rate "
-                "convolution pads the interpolated signal with zeros"
-                + (" and the interpolation repeats the edge samples" if module.mode == "linear"
-                   else "")
-                + ", which a zero-padded SubPixel1d cannot reproduce in the first and last "
-                "output samples; it already runs at the low rate with impl='polyphase'. "
-                "Only mode='nearest' converts exactly")
-        kernels = phase_kernels(module)
-        return _from_phase_kernels(kernels.detached(), extra=0, order=order,
-                                   like=module.conv.weight)
-    raise TypeError(
-        "to_subpixel converts nn.ConvTranspose1d, TransposedUpsample1d and "
-        f"InterpUpsample1d(mode='nearest'); received {type(module).__name__}")
+        return _convert_conv_transpose(module, order)
+    raise InvalidType(
+        "to_subpixel converts nn.ConvTranspose1d and upsamplers whose phase kernels are "
+        "exact (TransposedUpsample1d, InterpUpsample1d(mode='nearest'), SubPixel1d); "
+        f"received {type(module).__name__}")
+
+
+def _convert_conv_transpose(module: nn.ConvTranspose1d, order: str) -> nn.Module:
+    if module.dilation[0] != 1:
+        raise InvalidValue(
+            "to_subpixel cannot convert an nn.ConvTranspose1d with dilation != 1 (its taps "
+            f"are not contiguous within a phase); received dilation={module.dilation[0]}")
+    if module.groups != 1:
+        raise InvalidValue(
+            "to_subpixel cannot convert an nn.ConvTranspose1d with groups != 1 (SubPixel1d "
+            f"has a dense convolution); received groups={module.groups}")
+    if module.padding_mode != "zeros":
+        raise InvalidValue("to_subpixel needs padding_mode='zeros'; "
+                           f"received padding_mode={module.padding_mode!r}")
+    stride, padding = module.stride[0], module.padding[0]
+    size = module.kernel_size[0]
+    kernels = transposed_phase_kernels(module.weight, stride, padding, module.bias)
+    extra = size - stride - 2 * padding + module.output_padding[0]
+    return _from_phase_kernels(kernels.detached(), extra=extra, order=order,
+                               like=module.weight)
 
 
 @dataclass
@@ -220,7 +221,7 @@ class ConversionReport:
         return "\n".join(lines)
 
 
-_UPSAMPLERS = (TransposedUpsample1d, InterpUpsample1d, nn.ConvTranspose1d)
+_UPSAMPLERS = (Upsampler, nn.ConvTranspose1d)
 
 
 def _plan(model: nn.Module, order: str) -> tuple[list[tuple[str, nn.Module, nn.Module]],
@@ -232,6 +233,8 @@ def _plan(model: nn.Module, order: str) -> tuple[list[tuple[str, nn.Module, nn.M
     def visit(prefix: str, module: nn.Module) -> None:
         for name, child in module.named_children():
             full = f"{prefix}.{name}" if prefix else name
+            if getattr(child, "kind", None) == "subpixel":
+                continue  # already in the target form
             if isinstance(child, _UPSAMPLERS):
                 if isinstance(child, nn.ConvTranspose1d) and child.stride[0] == 1:
                     skipped.append((full, "nn.ConvTranspose1d with stride 1 is not an upsampler"))
@@ -267,12 +270,12 @@ def _check_input(model: nn.Module, example_input: torch.Tensor | tuple[int, ...]
                 channels = module.in_channels
                 break
         if channels is None:
-            raise ValueError("convert could not guess the model's input shape; pass "
+            raise InvalidValue("convert could not guess the model's input shape; pass "
                              "example_input=(B, C, T) or a tensor; received example_input=None")
         example_input = (2, channels, 64)
     if not (isinstance(example_input, tuple) and all(
             isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in example_input)):
-        raise TypeError("example_input must be a tensor or a tuple of positive integers; "
+        raise InvalidType("example_input must be a tensor or a tuple of positive integers; "
                         f"received example_input={example_input!r}")
     generator = torch.Generator().manual_seed(0)
     return torch.randn(example_input, generator=generator, dtype=dtype).to(device)
@@ -283,7 +286,8 @@ def _outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if isinstance(out, (tuple, list)):
         out = torch.cat([o.reshape(-1) for o in out])
     if not isinstance(out, torch.Tensor):
-        raise TypeError(f"convert checks models that return tensors; received {type(out).__name__}")
+        raise InvalidType("convert checks models that return tensors; received "
+                          f"{type(out).__name__}")
     return out.detach()
 
 
@@ -325,9 +329,9 @@ def convert(
     check_choice("to", to, ("subpixel",))
     check_choice("order", order, ORDERS)
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module; received {type(model).__name__}")
+        raise InvalidType(f"model must be a torch.nn.Module; received {type(model).__name__}")
     if not isinstance(inplace, bool):
-        raise TypeError(f"inplace must be True or False; received inplace={inplace!r}")
+        raise InvalidType(f"inplace must be True or False; received inplace={inplace!r}")
     x = _check_input(model, example_input)
     training = {name: m.training for name, m in model.named_modules()}
     model.eval()

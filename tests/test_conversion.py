@@ -19,7 +19,7 @@ from upsamplers import (
     SubPixel1d,
     TransposedUpsample1d,
 )
-from upsamplers.convert import (
+from upsamplers.conversion import (
     ConversionError,
     PaddedSubPixel1d,
     convert,
@@ -103,7 +103,7 @@ def test_nearest_interp_converts_exactly(seed):
     factor = int(rng.integers(1, 9))
     kernel = int(rng.integers(1, 2 * factor + 4))
     torch.manual_seed(seed)
-    layer = InterpUpsample1d(2, 3, factor, "nearest", kernel, bias=bool(seed % 2))
+    layer = InterpUpsample1d(2, 3, factor, kernel, mode="nearest", bias=bool(seed % 2))
     converted = to_subpixel(layer, order=("channel", "phase")[seed % 2])
     for time in (1, 4, 17):
         x = torch.randn(2, 2, time)
@@ -135,7 +135,7 @@ def test_padded_subpixel_output_length_and_repr():
          "dilation != 1.*received dilation=2"),
         (nn.ConvTranspose1d(2, 2, 4, stride=2, groups=2), ValueError,
          "groups != 1.*received groups=2"),
-        (InterpUpsample1d(2, 2, 2, "linear"), ValueError,
+        (InterpUpsample1d(2, 2, 2, mode="linear"), ValueError,
          "cannot convert mode='linear' exactly.*pads the interpolated signal with zeros"),
         (SincUpsample1d(2, 2, 2), ValueError, "cannot convert mode='sinc'"),
         (nn.Conv1d(2, 2, 3), TypeError, "received Conv1d"),
@@ -160,10 +160,10 @@ class _Decoder(nn.Module):
                 nn.Conv1d(4, 6, 3, padding=1),
                 TransposedUpsample1d(6, 6, 2),
                 nn.ReLU(),
-                InterpUpsample1d(6, 5, 2, "nearest", bias=True),
+                InterpUpsample1d(6, 5, 2, mode="nearest", bias=True),
                 nn.Tanh(),
                 nn.ConvTranspose1d(5, 4, 6, stride=3, padding=1, output_padding=1),
-                InterpUpsample1d(4, 4, 2, "linear"),
+                InterpUpsample1d(4, 4, 2, mode="linear"),
                 nn.ConvTranspose1d(4, 3, 3, stride=1, padding=1),
                 nn.Dropout(0.5),
             )
