@@ -37,10 +37,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._checks import InvalidValue, check_positive_int
+from ._checks import InvalidType, InvalidValue, check_positive_int
 from ._io import atomic_write_text
-from .layers import make_upsampler
-from .ops.shuffle import periodic_shuffle
+from .layers import Upsampler, make_upsampler
+from .ops import periodic_shuffle, polyphase_conv
 from .timing import measure, measure_round_robin
 
 
@@ -114,9 +114,9 @@ def default_cases() -> list[Case]:
 def phase_taps(module: torch.nn.Module) -> int:
     """Taps of the low-rate convolution that computes ``module``, summed over its
     phases (per input/output channel pair); see the module docstring."""
-    if not callable(getattr(module, "phase_taps", None)):
-        raise TypeError("phase_taps knows upsamplers (upsamplers.layers.Upsampler); "
-                        f"received {type(module).__name__}")
+    if not isinstance(module, Upsampler):
+        raise InvalidType("phase_taps knows upsamplers (upsamplers.layers.Upsampler); "
+                          f"received {type(module).__name__}")
     return module.phase_taps()
 
 
@@ -163,8 +163,6 @@ def shuffle_overhead(shape: Shape, *, repeats: int, warmup: int,
     chunk at a time, as the polyphase layers run). ``overhead`` is the fused
     time over the bare convolution minus one; ``overhead_unfused`` the same for
     convolution + ``periodic_shuffle``."""
-    from .ops.convolution import polyphase_conv
-
     b, c, t, r = shape.batch, shape.channels, shape.time, shape.factor
     x = torch.randn(b, c, t, requires_grad=True)
     w = torch.randn(c * r, c, kernel_size, requires_grad=True)

@@ -394,8 +394,7 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
             progress(probe)
         _run_probe(report, plan, runner, probe, rng)
         if probe == "ones":
-            report.predicted = _compare_predicted(runner, model, fs, report.probes["ones"].tones,
-                                                  notes)
+            report.predicted = _compare_predicted(model, fs, report.probes["ones"].tones, notes)
     for key, probe_result in report.probes.items():
         if probe_result.tones.unresolved_stages:
             notes.append(f"{key}: stages {probe_result.tones.unresolved_stages} have combs finer "
@@ -584,14 +583,15 @@ def _filtering(x: np.ndarray, y: np.ndarray, fs: float, factors: tuple[int, ...]
     return FilteringResult(fractions, freqs, attenuation, notch_f, notch, curve)
 
 
-def _compare_predicted(runner: _Runner, model: Any, fs: float, measured: ToneAnalysis,
+def _compare_predicted(model: Any, fs: float, measured: ToneAnalysis,
                        notes: list[str]) -> list[ToneComparison] | None:
-    if not runner.torch_module:
+    """For an :class:`~upsamplers.layers.Upsampler`, the tones its phase kernels
+    predict for a constant input, beside the ``measured`` ones; else ``None``."""
+    from ..layers import Upsampler
+
+    if not isinstance(model, Upsampler):
         return None
-    try:
-        kernels = model.phase_kernels()
-    except (TypeError, ValueError, AttributeError, NotImplementedError):
-        return None
+    kernels = model.phase_kernels()
     tones: list[PredictedTone] = predicted_constant_tones(kernels, fs, level=1.0)
     # tones predicted 100 dB below the output's power are rounding noise (equal phases)
     floor = 1e-10 * sum(t.power for t in tones)

@@ -3,8 +3,9 @@
 :func:`lint` walks ``model.named_modules()`` in registration order (taken as the
 order of execution) and recognises:
 
-* this package's :class:`~upsamplers.SubPixel1d`, :class:`~upsamplers.TransposedUpsample1d`
-  and :class:`~upsamplers.InterpUpsample1d` (one unit each), and any other
+* every :class:`~upsamplers.layers.Upsampler` (one unit each, read through its
+  interface: ``kind``, ``factor``, ``kernel_size``, ``overlap``, ``has_bias``,
+  and ``phase_kernels()`` for the layers with ``learned_phases``), and any other
   module of this package with an integer ``factor`` attribute;
 * ``nn.ConvTranspose1d`` (factor = stride), ``nn.Upsample`` (integer
   ``scale_factor``), :class:`~upsamplers.PeriodicShuffle1d` (subpixel by a plain
@@ -50,7 +51,7 @@ class LintFinding:
     Attributes:
         name: qualified module name (``""`` for the model itself).
         layer: class name.
-        kind: ``"transposed"``, ``"subpixel"``, ``"nearest"``, ``"linear"``,
+        kind: ``"transposed"``, ``"subpixel"``, ``"nearest"``, ``"linear"``, ``"sinc"``,
             ``"interpolate"`` (factor unknown) or ``"upsampler"``.
         factor: upsampling factor, ``None`` when unknown.
         kernel_size / overlap: for transposed convolutions (overlap ``"none"``,
@@ -159,22 +160,15 @@ def _describe(name: str, module: Any, previous_conv: Any) -> LintFinding | None:
     """A finding for ``module`` if it upsamples, else ``None``."""
     from torch import nn
 
-    from .. import layers
-    from ..layers import PeriodicShuffle1d
-    from ..ops import transposed_phase_kernels
+    from ..layers import PeriodicShuffle1d, Upsampler
+    from ..ops import overlap_regime, transposed_phase_kernels
 
     layer = type(module).__name__
-    if isinstance(module, layers.SubPixel1d):
-        return LintFinding(name, layer, "subpixel", module.factor, module.kernel_size,
-                           bias=module.conv.bias is not None,
-                           phase_spread_db=phase_gain_spread_db(module.phase_kernels()))
-    if isinstance(module, layers.TransposedUpsample1d):
-        return LintFinding(name, layer, "transposed", module.factor, module.kernel_size,
-                           module.overlap, bias=module.conv.bias is not None,
-                           phase_spread_db=phase_gain_spread_db(module.phase_kernels()))
-    if isinstance(module, layers.InterpUpsample1d):
-        return LintFinding(name, layer, module.mode, module.factor, module.kernel_size,
-                           bias=module.conv.bias is not None)
+    if isinstance(module, Upsampler):
+        # only layers whose phases are learned separately can have unequal phases
+        spread = phase_gain_spread_db(module.phase_kernels()) if module.learned_phases else None
+        return LintFinding(name, layer, module.kind, module.factor, module.kernel_size,
+                           module.overlap, bias=module.has_bias, phase_spread_db=spread)
     if isinstance(module, nn.ConvTranspose1d):
         stride, k = module.stride[0], module.kernel_size[0]
         spread = None
@@ -182,7 +176,7 @@ def _describe(name: str, module: Any, previous_conv: Any) -> LintFinding | None:
             spread = phase_gain_spread_db(transposed_phase_kernels(
                 module.weight, stride, module.padding[0], module.bias))
         return LintFinding(name, layer, "transposed", stride, k,
-                           layers.overlap_regime(k, stride), bias=module.bias is not None,
+                           overlap_regime(k, stride), bias=module.bias is not None,
                            phase_spread_db=spread)
     if isinstance(module, nn.Upsample):
         factor = _int_factor(module.scale_factor)
@@ -267,13 +261,12 @@ def lint(model: Any, sample_rate: float | None = None) -> LintReport:
     """
     from torch import nn
 
-    from .. import layers
+    from ..layers import Upsampler
 
     if not isinstance(model, nn.Module):
         raise InvalidType(f"model must be a torch.nn.Module; received {type(model).__name__}")
     if sample_rate is not None:
         sample_rate = check_rate("sample_rate", sample_rate)
-    units = (layers.SubPixel1d, layers.TransposedUpsample1d, layers.InterpUpsample1d)
     findings: list[LintFinding] = []
     skip: list[str] = []
     previous_leaf: Any = None
@@ -287,7 +280,7 @@ def lint(model: Any, sample_rate: float | None = None) -> LintReport:
             if previous_leaf is not None and type(previous_leaf).__name__ in ACTIVATIONS:
                 finding.activation_before = type(previous_leaf).__name__
             findings.append(finding)
-            if isinstance(module, units) or finding.kind == "upsampler":
+            if isinstance(module, Upsampler) or finding.kind == "upsampler":
                 skip.append(name)
                 previous_leaf = module
                 continue
