@@ -1,7 +1,7 @@
 """Artifacts read off the phase kernels of a linear upsampler, without running it.
 
 An upsampler by ``r`` computes output phase ``i`` with a low-rate kernel ``h_i``
-(see :mod:`upsamplers.polyphase`)::
+(see :mod:`upsamplers.ops.kernels`)::
 
     y[c, s r + i] = bias[i, c] + sum_{c', k} h[i, c, c', k] x[c', s + k - left]
 
@@ -13,7 +13,7 @@ An upsampler by ``r`` computes output phase ``i`` with a low-rate kernel ``h_i``
 * The same layer is the filter ``g[i - r (k - left)] = h_i[k]`` on the
   zero-stuffed input, so its response is ``G(f) / r`` (:func:`predicted_response`).
 
-Kernels are a :class:`upsamplers.polyphase.PhaseKernels` (torch tensors,
+Kernels are a :class:`upsamplers.ops.PhaseKernels` (torch tensors,
 converted here) or a numpy array ``(factor, C_out, C_in, K)`` with ``left`` and
 ``bias`` given separately.
 """
