@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from upsamplers import SubPixel1d, TransposedUpsample1d
+from upsamplers._checks import UserInputError
 from upsamplers.analysis import ArtifactReport, audit
 
 
@@ -113,8 +114,9 @@ def test_multichannel_callable_with_in_channels():
 def test_audit_rejects_bad_input(model, kwargs, error, text):
     args = {"sample_rate": 8000.0, "seconds": 0.5}
     args.update(kwargs)
-    with pytest.raises(error, match=text):
+    with pytest.raises(error, match=text) as raised:
         audit(model, args.pop("sample_rate"), **args)
+    assert isinstance(raised.value, UserInputError)  # the command line shows it in one line
 
 
 def test_module_that_changes_the_length_is_rejected():

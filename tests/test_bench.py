@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from upsamplers import cli
+from upsamplers._checks import UserInputError
 from upsamplers.bench import (
     Case,
     Shape,
@@ -23,6 +25,13 @@ from upsamplers.cli import main
 from upsamplers.layers import make_upsampler
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture
+def user_errors_only(monkeypatch):
+    """The command line as it is meant to be: only UserInputError is reported as the
+    user's error (one line, exit 2); anything else is a bug and raises."""
+    monkeypatch.setattr(cli, "_USER_ERRORS", (UserInputError,), raising=False)
 
 
 
@@ -138,3 +147,16 @@ def test_command_writes_markdown_and_json(tmp_path, capsys):
     table = (tmp_path / "bench.md").read_text()
     assert "Goals:" in table and "vs floor" in table
     assert "sinc (naive)" in capsys.readouterr().out
+
+
+def test_command_errors_are_the_users(tmp_path, capsys, user_errors_only):
+    (tmp_path / "bench.json").write_text("mine")
+    assert main(["bench", "--shape", "1,2,8,2", "--out", str(tmp_path)]) == 2
+    assert "bench.json already exist; pass --force" in capsys.readouterr().err
+    assert (tmp_path / "bench.json").read_text() == "mine"
+    assert main(["bench", "--shape", "1,2,8,2", "--repeats", "0"]) == 2
+    assert "repeats must be a positive integer; received repeats=0" in capsys.readouterr().err
+    with pytest.raises(UserInputError, match="shape factor must be a positive integer"):
+        Shape.parse("1,2,3,0")
+    with pytest.raises(UserInputError, match="received Conv1d"):
+        phase_taps(torch.nn.Conv1d(2, 2, 3))

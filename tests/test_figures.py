@@ -11,6 +11,8 @@ import json
 import numpy as np
 import pytest
 
+from upsamplers import cli
+from upsamplers._checks import UserInputError
 from upsamplers.analysis import figures
 from upsamplers.cli import main
 
@@ -122,7 +124,14 @@ def test_fig9_modified_variants_have_much_weaker_tones(fig9):
     assert fig9.passed, [c for c in fig9.checks if not c.passed]
 
 
-def test_figures_command_writes_tables_and_pngs(tmp_path, capsys):
+@pytest.fixture
+def user_errors_only(monkeypatch):
+    """The command line as it is meant to be: only UserInputError is reported as the
+    user's error (one line, exit 2); anything else is a bug and raises."""
+    monkeypatch.setattr(cli, "_USER_ERRORS", (UserInputError,), raising=False)
+
+
+def test_figures_command_writes_tables_and_pngs(tmp_path, capsys, user_errors_only):
     assert main(["figures", "--out", str(tmp_path), "--only", "fig5,fig7"]) == 0
     data = json.loads((tmp_path / "figures.json").read_text())
     assert [d["name"] for d in data] == ["fig5", "fig7"] and all(d["passed"] for d in data)

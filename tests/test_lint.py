@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from upsamplers import InterpUpsample1d, PeriodicShuffle1d, SubPixel1d, TransposedUpsample1d
+from upsamplers import InterpUpsample1d, PeriodicShuffle1d, SubPixel1d, TransposedUpsample1d, cli
+from upsamplers._checks import UserInputError
 from upsamplers.analysis import lint
 from upsamplers.cli import main
 
@@ -75,6 +76,13 @@ def test_lint_rejects_a_non_module():
 
 
 @pytest.fixture
+def user_errors_only(monkeypatch):
+    """The command line as it is meant to be: only UserInputError is reported as the
+    user's error (one line, exit 2); anything else is a bug and raises."""
+    monkeypatch.setattr(cli, "_USER_ERRORS", (UserInputError,), raising=False)
+
+
+@pytest.fixture
 def model_file(tmp_path):
     path = tmp_path / "my_model.py"
     path.write_text(textwrap.dedent("""
@@ -91,7 +99,7 @@ def model_file(tmp_path):
     return path
 
 
-def test_cli_lint_and_audit_write_reports(model_file, tmp_path, capsys):
+def test_cli_lint_and_audit_write_reports(model_file, tmp_path, capsys, user_errors_only):
     assert main(["lint", f"{model_file}:build", "--sample-rate", "8000"]) == 0
     assert "unequal DC gains" in capsys.readouterr().out
     out = tmp_path / "audit"
@@ -116,11 +124,15 @@ def test_cli_lint_and_audit_write_reports(model_file, tmp_path, capsys):
         ("no_such_module_xyz:build", [], "cannot import no_such_module_xyz"),
         ("{file}:build", ["--sample-rate", "-1"], "received sample_rate=-1.0"),
         ("{file}:build", ["--factors", "3"], "multiply to 3, but the model upsamples by 2"),
+        ("{file}:build", ["--inputs", "bogus"], "inputs must be among"),
+        ("{file}:build", ["--seconds", "0"], "received seconds=0.0"),
+        ("os:getcwd", [], "model must be a torch.nn.Module; received str"),
+        ("{file}:torch", [], "my_model.py:torch is a module, not a model factory"),
     ],
 )
-def test_cli_errors_are_one_line(model_file, target, extra, message, capsys):
+def test_cli_errors_are_one_line(model_file, target, extra, message, capsys, user_errors_only):
     target = target.format(file=model_file, dir=model_file.parent)
-    command = "lint" if "--sample-rate" not in extra and "--factors" not in extra else "audit"
+    command = "lint" if not extra else "audit"
     args = [command, target] + (extra if command == "audit" else [])
     if command == "audit" and "--sample-rate" not in extra:
         args += ["--sample-rate", "8000"]
