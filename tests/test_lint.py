@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 import textwrap
 
 import pytest
@@ -140,3 +142,10 @@ def test_cli_errors_are_one_line(model_file, target, extra, message, capsys, use
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_deprecated_commands_module_still_loads_targets_and_warns(model_file):
+    sys.modules.pop("upsamplers.analysis.commands", None)
+    with pytest.warns(FutureWarning, match="upsamplers.analysis.commands is deprecated"):
+        commands = importlib.import_module("upsamplers.analysis.commands")
+    assert isinstance(commands.load_target(f"{model_file}:build"), SubPixel1d)
