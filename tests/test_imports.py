@@ -18,6 +18,8 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
+
 import upsamplers
 
 PACKAGE = Path(upsamplers.__file__).parent
@@ -129,6 +131,7 @@ for name in {sorted(light_modules())!r}:
     assert result.returncode == 0, result.stderr[-2000:]
 
 
+@pytest.mark.filterwarnings("ignore:upsamplers.analysis.commands is deprecated:FutureWarning")
 def test_analysis_bench_and_cli_modules_are_not_hidden_by_their_exports():
     """``import upsamplers.X.Y as m`` reads the attribute chain: each step must be the
     module, not a function of the same name exported by its package."""
