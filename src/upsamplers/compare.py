@@ -893,8 +893,8 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def _run_cli(args: Any) -> int:
+    from .cli.train import key_value as _key_value
     from .data import one_line_warnings
-    from .train import _key_value
 
     config = CompareConfig(
         model=args.model, data=args.data,
