@@ -118,6 +118,16 @@ def test_a_run_is_never_overwritten_and_resume_checks_settings(tmp_path):
     assert (tmp_path / "model.pt").read_bytes() == before
 
 
+
+def test_a_run_started_with_an_old_model_option_name_resumes_with_the_new_one(tmp_path):
+    old = {"channels": 4, "depth": 2, "lstm_layers": 1}
+    with pytest.warns(FutureWarning, match=r"DemucsLike\(channels=\.\.\.\) is deprecated"):
+        train(tiny("demucs", steps=4, checkpoint_every=1, model_options=old), tmp_path / "a",
+              progress=False)
+    (tmp_path / "a" / "model.pt").unlink()  # as if stopped after the last checkpoint
+    result = train(tiny("demucs", steps=4), tmp_path / "a", resume=True, progress=False)
+    assert result.step == 4 and load_model(tmp_path / "a" / "model.pt").config["width"] == 4
+
 # --------------------------------------------------------------------- interruption
 
 
