@@ -7,17 +7,12 @@ from typing import Any
 import torch
 from torch import nn
 
-
-def _upsampler_base() -> type[nn.Module]:
-    from .. import layers
-
-    # the public base when the layers have one, else the shared private one
-    return getattr(layers, "Upsampler", None) or layers._Upsampler
+from ..layers import Upsampler
 
 
-def _is_unit(module: nn.Module, upsampler: type[nn.Module]) -> bool:
+def _is_unit(module: nn.Module) -> bool:
     """Shown as one row: an upsampler, an LSTM, a module that asks for it, a leaf."""
-    return (isinstance(module, (upsampler, nn.LSTM))
+    return (isinstance(module, (Upsampler, nn.LSTM))
             or getattr(module, "summary_unit", False) or not any(module.children()))
 
 
@@ -25,7 +20,6 @@ def _collect(model: nn.Module, batch: int
              ) -> tuple[list[tuple[str, str, str, int]], torch.Tensor, torch.Tensor]:
     """Rows ``(name, type, output shape, parameters)`` from one forward pass of
     ``model.example_input(batch)``, and that input and output."""
-    upsampler = _upsampler_base()
     rows: list[tuple[str, str, str, int]] = []
     hooks = []
 
@@ -40,7 +34,7 @@ def _collect(model: nn.Module, batch: int
     def visit(prefix: str, module: nn.Module) -> None:
         for name, child in module.named_children():
             full = f"{prefix}.{name}" if prefix else name
-            if _is_unit(child, upsampler):
+            if _is_unit(child):
                 hooks.append(child.register_forward_hook(record(full)))
             else:
                 visit(full, child)
