@@ -325,7 +325,7 @@ def _signals(dataset: Any, separator: bool) -> list[tuple[str, torch.Tensor, tor
             if not separator:
                 sources = mixture
         else:
-            name, mixture = clip.name, torch.from_numpy(dataset._window(clip, 0, clip.frames)[0])
+            name, mixture = clip.name, torch.from_numpy(dataset.window(clip, 0, clip.frames)[0])
             sources = mixture
         out.append((name, mixture, sources))
     return out
@@ -546,7 +546,7 @@ def run_variant(config: CompareConfig, variant: Variant, folder: Path, steps: in
         files[f"{name}_wav"] = f"variants/{variant.name}/{name}.wav"
         files[f"{name}_png"] = f"variants/{variant.name}/{name}.png"
         files[f"{name}_rms"] = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
-    if hasattr(model, "source_names"):  # a separator's outputs are its first source
+    if model.separates:  # a separator's outputs are its first source
         files["source"] = str(model.source_names[0])
     log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()
            if line.strip()]
@@ -893,8 +893,8 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def _run_cli(args: Any) -> int:
+    from .cli.train import key_value as _key_value
     from .data import one_line_warnings
-    from .train import _key_value
 
     config = CompareConfig(
         model=args.model, data=args.data,

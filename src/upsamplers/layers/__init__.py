@@ -29,9 +29,6 @@ from .shuffle import PeriodicShuffle1d, PeriodicUnshuffle1d
 from .subpixel import SubPixel1d
 from .transposed import TransposedUpsample1d
 
-# TRANSITIONAL (removed when the models package asks Upsampler directly)
-_Upsampler = Upsampler
-
 __all__ = [
     "ArtifactWarning",
     "FoldedUpsample1d",
