@@ -7,17 +7,22 @@ import pytest
 import soundfile as sf
 import torch
 
+from upsamplers._checks import InvalidType, InvalidValue, UserFileError
 from upsamplers.analysis import audit
-from upsamplers.cli import main
+from upsamplers.cli import get_parser, main
 from upsamplers.compare import (
+    COMPARE_TRAINING,
+    TRAINING_FIELDS,
     VARIANTS,
     CompareConfig,
+    StepTiming,
+    VariantResult,
     audit_summary,
     compare,
     reading,
     speed_claims,
 )
-from upsamplers.compare_report import COLUMNS
+from upsamplers.compare.report import COLUMNS
 from upsamplers.inference import overlap_add
 from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import load_model
@@ -293,7 +298,15 @@ def test_report_refused_without_force_by_the_cli(data, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["report.md"]
 
 
-def test_config_errors_name_the_argument():
+def test_config_errors_name_the_argument(tmp_path):
+    with pytest.raises(InvalidValue, match="kinds must name at least one variant"):
+        CompareConfig(kinds=()).validate()
+    with pytest.raises(InvalidType, match="kinds must be a sequence of variant names"):
+        CompareConfig(kinds=5).validate()
+    with pytest.raises(TypeError, match="model_options must be a dict"):
+        CompareConfig(model_options=[1]).validate()
+    with pytest.raises(UserFileError, match="data must be an existing folder"):
+        compare(CompareConfig(data=str(tmp_path / "nowhere")), tmp_path / "out")
     with pytest.raises(ValueError, match="model must be one of .*received model='melgan'"):
         CompareConfig(model="melgan").validate()
     with pytest.raises(TypeError, match="steps must be a positive integer; received steps=2.5"):
@@ -335,3 +348,58 @@ def test_durations_are_the_measured_ones(data, tmp_path):
                     force=True, progress=False, echo=lambda m: None)
     assert again["reused"] == ["subpixel"] and again["work_seconds"] == report["work_seconds"]
     assert "(1 variant(s) reused from an earlier run)" in (out / "report.md").read_text()
+    # the typed results read back from their files give the files' content, key for key
+    assert list(VariantResult.from_dict(result).to_dict().items()) == list(result.items())
+    assert list(StepTiming.from_dict(timing).to_dict().items()) == list(timing.items())
+    assert again["variants"]["subpixel"] == result
+
+
+def test_compare_trains_with_train_config_changed_in_three_settings(tmp_path):
+    from dataclasses import fields, replace
+
+    from upsamplers.train import TrainConfig
+
+    train_fields = {f.name for f in fields(TrainConfig)}
+    assert set(TRAINING_FIELDS) <= train_fields & {f.name for f in fields(CompareConfig)}
+    assert COMPARE_TRAINING == replace(TrainConfig(), steps=300, lr=1e-3, stft_weight=0.0)
+    default = CompareConfig()
+    for name in TRAINING_FIELDS:
+        assert getattr(default, name) == getattr(COMPARE_TRAINING, name), name
+    assert default.training() == COMPARE_TRAINING
+    config = CompareConfig(lr=5e-4, crop=2048, model_options={"widths": [4, 8]})
+    run = config.variant_training(VARIANTS["subpixel-icnr"], 7, tmp_path)
+    assert run == replace(TrainConfig(), steps=7, lr=5e-4, stft_weight=0.0, crop=2048,
+                          model_options={"widths": [4, 8]}, upsampler="subpixel",
+                          upsampler_options={"init": "icnr"}, data=str(tmp_path),
+                          checkpoint_every=7, log_every=7)
+    assert run.model_options is not config.model_options
+
+
+def test_command_defaults_are_the_config_defaults(tmp_path):
+    args = get_parser().parse_args(["compare", "--out", str(tmp_path)])
+    default = CompareConfig()
+    for name in ("model", "data", "steps", "minutes", "seed", "batch_size", "crop", "lr",
+                 "stft_weight", "audit_seconds", "clip_seconds", "timing_steps", "threads",
+                 "device"):
+        assert getattr(args, name) == getattr(default, name), name
+    assert tuple(args.kinds) == default.kinds
+    assert (not args.no_naive_timing) == default.naive_timing
+
+
+def test_old_report_module_still_works_and_warns():
+    from upsamplers.compare import report
+
+    with pytest.warns(FutureWarning, match="upsamplers.compare.report.COLUMNS"):
+        from upsamplers.compare_report import COLUMNS as old
+    assert old is report.COLUMNS is COLUMNS
+
+
+def test_round_robin_reports_every_run_in_order():
+    from upsamplers.timing import measure_round_robin
+
+    calls, runs = [], []
+    fns = [lambda: runs.append("a"), lambda: runs.append("b")]
+    times = measure_round_robin(fns, repeats=3, warmup=1, on_run=calls.append)
+    assert runs == ["a", "b"] + ["a", "b"] * 3
+    assert calls == [0, 1] + [0, 1] * 3
+    assert [len(t) for t in times] == [3, 3]
