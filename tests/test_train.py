@@ -18,7 +18,7 @@ from upsamplers.train import TrainConfig, train
 
 TINY = {
     "autoencoder": {"widths": [4, 8]},
-    "demucs": {"channels": 4, "depth": 2, "lstm_layers": 1},
+    "demucs": {"width": 4, "depth": 2, "lstm_layers": 1},
     "melgan": {"hidden": 32, "residual_blocks": 1},
 }
 
@@ -302,7 +302,7 @@ def test_reconstruct_keeps_length_rate_channels_and_never_overwrites(tmp_path, c
 
 
 def test_separate_writes_one_file_per_source(tmp_path, capsys):
-    model = DemucsLike(channels=4, depth=2, sources=2, source_names=["low", "high"],
+    model = DemucsLike(width=4, depth=2, sources=2, source_names=["low", "high"],
                        length=1024)
     ckpt = model.save(tmp_path / "demucs.pt")
     source = tmp_path / "mix.flac"

@@ -440,8 +440,9 @@ class _CropDataset(torch.utils.data.Dataset):
                 self._cache[path] = audio
         return audio
 
-    def _window(self, clip: _Clip, start: int, length: int) -> np.ndarray:
-        """``(S, C, length)``: the clip's files from ``start`` (zero-padded past the end)."""
+    def window(self, clip: _Clip, start: int, length: int) -> np.ndarray:
+        """``(S, C, length)``: the clip's files from ``start`` (zero-padded past the
+        end); ``S`` is 1 for a plain audio file."""
         out = np.zeros((len(clip.files), self.channels, length), dtype=np.float32)
         for i, path in enumerate(clip.files):
             audio = self._load(path)[:, start:start + length]
@@ -521,7 +522,13 @@ class AudioFolder(_CropDataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         clip, start = self.locate(index)
-        return torch.from_numpy(self._window(self.clips[clip], start, self.crop)[0])
+        return torch.from_numpy(self.window(self.clips[clip], start, self.crop)[0])
+
+    def track(self, index: int) -> tuple[str, torch.Tensor, torch.Tensor]:
+        """Whole file ``index``: ``(name, audio (C, T), audio as one source (1, C, T))``."""
+        clip = self.clips[index]
+        sources = torch.from_numpy(self.window(clip, 0, clip.frames))
+        return clip.name, sources[0], sources
 
 
 class StemFolder(_CropDataset):
@@ -590,13 +597,13 @@ class StemFolder(_CropDataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         clip, start = self.locate(index)
-        sources = torch.from_numpy(self._window(self.clips[clip], start, self.crop))
+        sources = torch.from_numpy(self.window(self.clips[clip], start, self.crop))
         return sources.sum(0), sources
 
     def track(self, index: int) -> tuple[str, torch.Tensor, torch.Tensor]:
         """Whole track ``index``: ``(name, mixture (C, T), sources (S, C, T))``."""
         clip = self.clips[index]
-        sources = torch.from_numpy(self._window(clip, 0, clip.frames))
+        sources = torch.from_numpy(self.window(clip, 0, clip.frames))
         return clip.name, sources.sum(0), sources
 
 
@@ -622,3 +629,15 @@ def open_audio_dataset(
     if is_stem_folder(root):
         return MixtureFolder(root, **options)
     return AudioFolder(root, **options)
+
+
+def open_dataset(kind: str, root: str | os.PathLike[str] | None = None, **options: Any
+                 ) -> StemFolder | AudioFolder | MixtureFolder:
+    """The data set of ``kind`` (a model's ``dataset_kind``) in ``root`` (default:
+    the embedded data set): ``"stems"``, a :class:`StemFolder` (items ``(mixture,
+    sources)``); ``"audio"``, single signals (:func:`open_audio_dataset`).
+    ``options`` are those of the data set classes."""
+    kind = check_choice("kind", kind, ("audio", "stems"))
+    if kind == "stems":
+        return StemFolder(default_data_dir() if root is None else root, **options)
+    return open_audio_dataset(root, **options)

@@ -7,7 +7,7 @@ the artifact audit of its upsampling part on silence and noise.
 * Demucs-like: each validation track is separated and every source scored
   against its stem (per source, and averaged).
 
-Scores are those of :mod:`upsamplers.metrics` (whole-signal, float64; a silent
+Scores are those of :mod:`upsamplers.scoring` (whole-signal, float64; a silent
 reference is left out of the means). The audit is
 :func:`upsamplers.analysis.audit` of ``model.upsampling_part()`` (the decoder)
 at the model's sample rate.
@@ -16,19 +16,33 @@ at the model's sample rate.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-from ._checks import check_positive_int
+from ._checks import InvalidValue, check_positive_int
+from .scoring import TrackScore, score_model, validation_signals
 
 
-def _mean(values: list[float]) -> float | None:
-    finite = [v for v in values if math.isfinite(v)]
-    return float(np.mean(finite)) if finite else None
+def _validation_data(model: Any, root: Path) -> Any:
+    """The validation split of ``root`` that ``model`` is scored on: a stem folder
+    for a separator (its stems in the model's order), else the signals of ``root``
+    (the mixtures of a stem folder, or every file of a plain folder)."""
+    from .data import is_stem_folder, open_dataset
+
+    if model.dataset_kind == "stems" and not is_stem_folder(root):
+        raise InvalidValue(f"a separator is evaluated on a stem folder; {root} is not one")
+    options: dict[str, Any] = dict(split="validation", sample_rate=model.sample_rate,
+                                   channels=model.audio_channels, crop=model.length)
+    if model.separates:
+        options["stems"] = list(model.source_names)
+    return open_dataset(model.dataset_kind, root, **options)
+
+
+def _track_record(track: TrackScore) -> dict[str, Any]:
+    """One entry of the report's ``tracks``."""
+    if track.sources is not None:
+        return {"track": track.track, "sources": track.sources}
+    return {"track": track.track, "si_sdr": track.si_sdr, "sdr": track.sdr}
 
 
 def evaluate(
@@ -41,76 +55,29 @@ def evaluate(
 ) -> dict[str, Any]:
     """Scores of ``checkpoint`` on the validation split of ``data`` (default: the
     embedded set) and its artifact audit. Returns a JSON-ready dictionary."""
-    from .data import StemFolder, default_data_dir, is_stem_folder
-    from .inference import overlap_add
-    from .metrics import sdr, si_sdr
-    from .models import Autoencoder, DemucsLike, MelGANLike, load_model
+    from .data import default_data_dir
+    from .models import load_model
 
     model = load_model(checkpoint).eval()
     root = Path(data) if data is not None else default_data_dir()
     if max_tracks is not None:
         max_tracks = check_positive_int("max_tracks", max_tracks)
-    rate = model.sample_rate
-    if isinstance(model, DemucsLike):
-        if not is_stem_folder(root):
-            raise ValueError(f"a separator is evaluated on a stem folder; {root} is not one")
-        dataset: Any = StemFolder(root, split="validation", sample_rate=rate,
-                                  channels=model.audio_channels, crop=model.length,
-                                  stems=list(model.source_names))
-        signals = None
-    else:
-        channels = model.channels if isinstance(model, Autoencoder) else 1
-        if is_stem_folder(root):
-            dataset = StemFolder(root, split="validation", sample_rate=rate, channels=channels,
-                                 crop=model.length)
-            signals = None
-        else:
-            from .data import AudioFolder
-
-            dataset = AudioFolder(root, split="validation", sample_rate=rate, channels=channels,
-                                  crop=model.length)
-            signals = dataset
-    count = len(dataset.clips) if max_tracks is None else min(max_tracks, len(dataset.clips))
-    tracks: list[dict[str, Any]] = []
-    iterator: Any = range(count)
+    dataset = _validation_data(model, root)
+    signals: Any = validation_signals(dataset, max_tracks)
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, unit="track", desc="evaluating")
-    chunk = model.length
-    for index in iterator:
-        if signals is None:
-            name, mixture, sources = dataset.track(index)
-        else:
-            clip = signals.clips[index]
-            name = clip.name
-            mixture = torch.from_numpy(signals._window(clip, 0, clip.frames)[0])
-            sources = None
-        if isinstance(model, DemucsLike):
-            estimate = overlap_add(model, mixture, chunk=chunk, overlap=chunk // 4)
-            scores = {
-                source: {"si_sdr": float(si_sdr(estimate[i], sources[i]).mean()),
-                         "sdr": float(sdr(estimate[i], sources[i]).mean())}
-                for i, source in enumerate(model.source_names)}
-            tracks.append({"track": name, "sources": scores})
-        else:
-            run = model.reconstruct if isinstance(model, MelGANLike) else model
-            estimate = overlap_add(run, mixture, chunk=chunk, overlap=chunk // 4)
-            tracks.append({"track": name, "si_sdr": float(si_sdr(estimate, mixture).mean()),
-                           "sdr": float(sdr(estimate, mixture).mean())})
+        count = len(dataset.clips) if max_tracks is None else min(max_tracks, len(dataset.clips))
+        signals = tqdm(signals, total=count, unit="track", desc="evaluating")
+    scores = score_model(model, signals)
     result: dict[str, Any] = {
         "checkpoint": str(checkpoint), "model": type(model).__name__,
         "upsampler": model.config.get("upsampler"), "data": str(root),
-        "sample_rate": rate, "tracks": tracks,
+        "sample_rate": model.sample_rate, "tracks": [_track_record(t) for t in scores.tracks],
     }
-    if isinstance(model, DemucsLike):
-        per_source = {s: {m: _mean([t["sources"][s][m] for t in tracks])
-                          for m in ("si_sdr", "sdr")} for s in model.source_names}
-        result["per_source"] = per_source
-        result["mean"] = {m: _mean([v[m] for v in per_source.values() if v[m] is not None])
-                          for m in ("si_sdr", "sdr")}
-    else:
-        result["mean"] = {m: _mean([t[m] for t in tracks]) for m in ("si_sdr", "sdr")}
+    if scores.per_source is not None:
+        result["per_source"] = scores.per_source
+    result["mean"] = scores.mean
     result["audit"] = audit_model(model, seconds=audit_seconds)
     return result
 

@@ -36,8 +36,15 @@ from typing import Any
 
 import torch
 
-from ._checks import check_choice, check_positive_int
-from .models import MODEL_NAMES, ReferenceModel, atomic_torch_save, build_model, read_checkpoint
+from ._checks import InvalidValue, check_choice, check_positive_int
+from .models import (
+    MODELS,
+    ReferenceModel,
+    atomic_torch_save,
+    build_model,
+    model_class,
+    read_checkpoint,
+)
 from .models.base import model_from_checkpoint
 
 CHECKPOINT = "checkpoint.pt"
@@ -75,7 +82,7 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check every field; ``TypeError``/``ValueError`` naming the field."""
-        check_choice("model", self.model, MODEL_NAMES)
+        check_choice("model", self.model, MODELS)
         from .layers import upsampler_kinds
 
         check_choice("upsampler", self.upsampler, upsampler_kinds())
@@ -215,30 +222,26 @@ class ReconstructionLoss(torch.nn.Module):
 
 class Task:
     """What a model learns from a batch: builds the model and its data, and
-    computes the loss of one batch."""
+    computes the loss of one batch. Everything model-specific is asked of the
+    model class (:class:`~upsamplers.models.ReferenceModel`)."""
 
     def __init__(self, config: TrainConfig) -> None:
-        from .data import StemFolder, default_data_dir, open_audio_dataset
+        from .data import default_data_dir, open_dataset
 
         self.config = config
+        self.model_class = model_class(config.model)
         root = Path(config.data) if config.data is not None else default_data_dir()
-        common = dict(sample_rate=config.sample_rate, crop=config.crop, seed=config.seed)
-        options = dict(config.model_options)
-        if config.model == "demucs":
-            self.dataset: Any = StemFolder(root, split="train", **common)
-            stems = list(self.dataset.stems or [])
-            options.setdefault("sources", len(stems))
-            options.setdefault("source_names", stems)
-            channels = options.get("audio_channels", 1)
-        else:
-            channels = options.get("channels", 1) if config.model == "autoencoder" else 1
-            self.dataset = open_audio_dataset(root, split="train", channels=channels, **common)
+        options = self.model_class.upgrade_config(config.model_options)
+        self.channels = self.model_class.audio_channels_of(options)
+        self.dataset: Any = open_dataset(
+            self.model_class.dataset_kind, root, split="train", sample_rate=config.sample_rate,
+            channels=self.channels, crop=config.crop, seed=config.seed)
+        options = self.model_class.options_for_data(dict(config.model_options), self.dataset)
         options.setdefault("length", config.crop)
-        self.channels = channels
         options.setdefault("sample_rate", config.sample_rate)
         if options["sample_rate"] != config.sample_rate:
-            raise ValueError(f"model_options sample_rate={options['sample_rate']} differs from "
-                             f"sample_rate={config.sample_rate}")
+            raise InvalidValue(f"model_options sample_rate={options['sample_rate']} differs "
+                               f"from sample_rate={config.sample_rate}")
         if config.upsampler_options:
             options["upsampler_options"] = dict(config.upsampler_options)
         self.model_options = options
@@ -248,10 +251,7 @@ class Task:
         probe = dict(self.model_options)
         probe.pop("length", None)
         shape = build_model(self.config.model, self.config.upsampler, **probe)
-        hop = shape.hop if self.config.model == "melgan" else shape.valid_length(1)
-        if self.config.crop % hop:
-            raise ValueError(f"crop must be a multiple of {hop} for this model; "
-                             f"received crop={self.config.crop}")
+        shape.check_multiple_of_hop("crop", self.config.crop)
         torch.manual_seed(self.config.seed)
         return build_model(self.config.model, self.config.upsampler, **self.model_options)
 
@@ -263,15 +263,12 @@ class Task:
 
     def loss(self, model: torch.nn.Module, batch: Any, criterion: ReconstructionLoss
              ) -> tuple[torch.Tensor, dict[str, float]]:
-        if self.config.model == "demucs":
-            mix, sources = batch
-            return criterion(model(mix), sources)  # (B, S, C, T)
-        if self.config.model == "melgan":
-            core = model.module if hasattr(model, "module") else model
-            with torch.no_grad():
-                mel = core.mel(batch)
-            return criterion(model(mel), batch)
-        return criterion(model(batch), batch)
+        """``criterion(model(inputs), targets)`` for the batch's
+        :meth:`~upsamplers.models.ReferenceModel.training_pair`; ``model`` may be
+        wrapped (DistributedDataParallel)."""
+        core = model.module if hasattr(model, "module") else model
+        inputs, targets = core.training_pair(batch)
+        return criterion(model(inputs), targets)
 
 
 # --------------------------------------------------------------------------- distributed
@@ -617,7 +614,7 @@ def add_subcommand(subparsers: Any) -> None:
         "DistributedDataParallel. Settings: defaults < --config file < flags.",
     )
     parser.add_argument("--config", type=Path, help="JSON (or TOML) file of settings")
-    parser.add_argument("--model", choices=sorted(MODEL_NAMES), default=None,
+    parser.add_argument("--model", choices=sorted(MODELS), default=None,
                         help="default: autoencoder")
     parser.add_argument("--upsampler", default=None,
                         help="upsampler kind (any that make_upsampler knows); default transposed")

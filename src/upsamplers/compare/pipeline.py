@@ -75,7 +75,7 @@ def _write_outputs(model: Any, variant: Variant, folder: Path, clip: torch.Tenso
         files[f"{name}_wav"] = f"variants/{variant.name}/{name}.wav"
         files[f"{name}_png"] = f"variants/{variant.name}/{name}.png"
         files[f"{name}_rms"] = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
-    if hasattr(model, "source_names"):  # a separator's outputs are its first source
+    if model.separates:  # a separator's outputs are its first source
         files["source"] = str(model.source_names[0])
     return files
 

@@ -67,7 +67,7 @@ def signals(dataset: Any, separator: bool) -> list[Signal]:
             if not separator:
                 sources = mixture
         else:
-            name, mixture = clip.name, torch.from_numpy(dataset._window(clip, 0, clip.frames)[0])
+            name, mixture = clip.name, torch.from_numpy(dataset.window(clip, 0, clip.frames)[0])
             sources = mixture
         out.append((name, mixture, sources))
     return out

@@ -3,15 +3,49 @@ article (Pons et al., ICASSP 2021), with its upsampler swappable."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from .._checks import check_positive_int, check_signal
+from .._checks import InvalidValue, check_positive_int, check_signal
 from ..layers import make_upsampler
-from .base import ReferenceModel, check_options, check_upsampler_kind, register_model
+from .base import (
+    ReferenceModel,
+    check_int_sequence,
+    check_options,
+    check_upsampler_kind,
+    register_model,
+    renamed_arguments,
+)
+
+
+def _encoder(audio_channels: int, widths: list[int], factor: int, kernel_size: int
+             ) -> nn.Sequential:
+    """Strided convolutions + ReLU: ``(B, C, T) -> (B, widths[-1], T / factor**N)``."""
+    layers: list[nn.Module] = []
+    previous = audio_channels
+    for width in widths:
+        layers += [nn.Conv1d(previous, width, kernel_size, stride=factor,
+                             padding=(kernel_size - factor) // 2), nn.ReLU()]
+        previous = width
+    return nn.Sequential(*layers)
+
+
+def _decoder(upsampler: str, audio_channels: int, widths: list[int], factor: int,
+             options: dict[str, Any]) -> nn.Sequential:
+    """Upsamplers (ReLU between them): ``(B, widths[-1], T / factor**N) -> (B, C, T)``."""
+    layers: list[nn.Module] = []
+    previous = widths[-1]
+    outs = list(reversed(widths[:-1])) + [audio_channels]
+    for i, out in enumerate(outs):
+        layers.append(make_upsampler(upsampler, previous, out, factor, **options))
+        if i < len(outs) - 1:
+            layers.append(nn.ReLU())
+        previous = out
+    return nn.Sequential(*layers)
 
 
 @register_model
@@ -30,7 +64,8 @@ class Autoencoder(ReferenceModel):
     Args:
         upsampler: any kind :func:`upsamplers.make_upsampler` knows
             (``"transposed"``, ``"subpixel"``, ``"nearest"``, ``"linear"``, ...).
-        channels: audio channels ``C``.
+        audio_channels: audio channels ``C`` (default 1; the old name ``channels``
+            still works for one release, with a ``FutureWarning``).
         widths: channels after each encoder stage (its length is the number of
             stages ``N``).
         factor: stride of every encoder stage and factor of every upsampler ``r``.
@@ -47,73 +82,66 @@ class Autoencoder(ReferenceModel):
         ``(B, C, T) -> (B, C, T)`` for ``T`` a multiple of ``factor ** len(widths)``.
     """
 
+    name = "autoencoder"
+    renamed_config = {"channels": "audio_channels"}
+
     def __init__(
         self,
         upsampler: str = "transposed",
         *,
-        channels: int = 1,
+        audio_channels: int | None = None,
         widths: Sequence[int] = (16, 32, 64, 128),
         factor: int = 4,
         kernel_size: int = 8,
         upsampler_options: dict[str, Any] | None = None,
         length: int = 16384,
         sample_rate: int = 16000,
+        **renamed: Any,
     ) -> None:
         super().__init__()
+        audio_channels = renamed_arguments(
+            "Autoencoder", renamed, self.renamed_config,
+            {"audio_channels": audio_channels})["audio_channels"]
         upsampler = check_upsampler_kind(upsampler)
-        channels = check_positive_int("channels", channels)
-        if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
-            raise TypeError(f"widths must be a non-empty sequence of positive integers; "
-                            f"received widths={widths!r}")
-        widths = [check_positive_int("widths[]", w) for w in widths]
+        audio_channels = check_positive_int(
+            "audio_channels", 1 if audio_channels is None else audio_channels)
+        widths = check_int_sequence("widths", widths)
         factor = check_positive_int("factor", factor)
         kernel_size = check_positive_int("kernel_size", kernel_size)
         if kernel_size < factor or (kernel_size - factor) % 2:
-            raise ValueError(f"kernel_size must be >= factor with kernel_size - factor even; "
-                             f"received kernel_size={kernel_size}, factor={factor}")
+            raise InvalidValue(f"kernel_size must be >= factor with kernel_size - factor even; "
+                               f"received kernel_size={kernel_size}, factor={factor}")
         options = check_options("upsampler_options", upsampler_options)
         length = check_positive_int("length", length)
         sample_rate = check_positive_int("sample_rate", sample_rate)
         self.hop = factor ** len(widths)
         if length % self.hop:
-            raise ValueError(f"length must be a multiple of factor ** len(widths) = {self.hop}; "
-                             f"received length={length}")
-        self._remember(upsampler=upsampler, channels=channels, widths=widths, factor=factor,
-                       kernel_size=kernel_size, upsampler_options=options, length=length,
-                       sample_rate=sample_rate)
-        self.channels, self.length, self.factor = channels, length, factor
+            raise InvalidValue(f"length must be a multiple of factor ** len(widths) = "
+                               f"{self.hop}; received length={length}")
+        self._remember(upsampler=upsampler, audio_channels=audio_channels, widths=widths,
+                       factor=factor, kernel_size=kernel_size, upsampler_options=options,
+                       length=length, sample_rate=sample_rate)
+        self.audio_channels, self.length, self.factor = audio_channels, length, factor
         self.sample_rate = sample_rate
+        self.encoder = _encoder(audio_channels, widths, factor, kernel_size)
+        self.decoder = _decoder(upsampler, audio_channels, widths, factor, options)
 
-        encoder: list[nn.Module] = []
-        previous = channels
-        for width in widths:
-            encoder += [nn.Conv1d(previous, width, kernel_size, stride=factor,
-                                  padding=(kernel_size - factor) // 2), nn.ReLU()]
-            previous = width
-        self.encoder = nn.Sequential(*encoder)
-        decoder: list[nn.Module] = []
-        outs = list(reversed(widths[:-1])) + [channels]
-        for i, out in enumerate(outs):
-            decoder.append(make_upsampler(upsampler, previous, out, factor, **options))
-            if i < len(outs) - 1:
-                decoder.append(nn.ReLU())
-            previous = out
-        self.decoder = nn.Sequential(*decoder)
-
-    def valid_length(self, length: int) -> int:
-        """Smallest length ``>= length`` the model accepts (a multiple of ``r^N``)."""
-        length = check_positive_int("length", length)
-        return -(-length // self.hop) * self.hop
+    @property
+    def channels(self) -> int:
+        """Deprecated name of :attr:`audio_channels`."""
+        warnings.warn("Autoencoder.channels is deprecated; use audio_channels", FutureWarning,
+                      stacklevel=2)
+        return self.audio_channels
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
-        return torch.zeros(batch, self.channels, self.length)
+        return torch.zeros(batch, self.audio_channels, self.length)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, T) -> (B, W_N, T / r^N)``."""
-        x = check_signal("x", x, channels=self.channels)
+        x = check_signal("x", x, channels=self.audio_channels)
         if x.shape[-1] % self.hop:
-            raise ValueError(f"x must have a length that is a multiple of {self.hop}; received "
-                             f"shape {tuple(x.shape)} (see valid_length)")
+            raise InvalidValue(f"x must have a length that is a multiple of {self.hop}; "
+                               f"received shape {tuple(x.shape)} (see valid_length)")
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,20 @@
-"""What every reference model shares: its constructor configuration, checkpoints
-that rebuild it with no user code, and a readable summary.
+"""The :class:`ReferenceModel` interface: what training, evaluation, inference
+and ``compare`` may ask of a model, so that none of them names a model class.
+
+A model declares
+
+* ``name``: its key in the one registry :data:`MODELS` (``"autoencoder"``,
+  ``"demucs"``, ``"melgan"``); checkpoints keep the class name;
+* ``audio_channels``, ``sample_rate``, ``length`` (its training length, the
+  default chunk);
+* ``separates`` and ``source_names``: whether it maps a mixture to sources;
+* ``dataset_kind``: ``"stems"`` (a stem folder: mixture and sources) or
+  ``"audio"`` (any folder of signals: files, or the mixtures of a stem folder);
+* ``hop`` and :meth:`~ReferenceModel.valid_length`: its length granularity;
+* :meth:`~ReferenceModel.training_pair`: how a data set batch becomes
+  ``(inputs, targets)`` for the loss ``loss(model(inputs), targets)``;
+* :meth:`~ReferenceModel.process` (audio in, audio out, one chunk) and
+  :meth:`~ReferenceModel.process_long` (a whole signal, chunked with overlap-add).
 
 A model checkpoint is a ``torch.save`` dictionary::
 
@@ -14,85 +29,72 @@ It holds only tensors and plain Python values, so it loads with
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from .._checks import InvalidType, InvalidValue, UserFileError, check_choice, check_positive_int
+from .._io import atomic_torch_save, plain
+from .chunking import DEFAULT_OVERLAP, overlap_add
+
 CHECKPOINT_FORMAT = "neural-upsamplers/model"
 CHECKPOINT_VERSION = 1
 
-# class name -> class; filled by register_model
-MODEL_CLASSES: dict[str, type[ReferenceModel]] = {}
+# THE registry: model name (the command line's --model) -> class; filled by register_model
+MODELS: dict[str, type[ReferenceModel]] = {}
+
+DATASET_KINDS = ("audio", "stems")
 
 
 def register_model(cls: type[ReferenceModel]) -> type[ReferenceModel]:
-    """Class decorator: make ``cls`` loadable from checkpoints by its name."""
-    MODEL_CLASSES[cls.__name__] = cls
+    """Class decorator: make ``cls`` buildable by its ``name`` and loadable from
+    checkpoints (which record its class name)."""
+    if cls.dataset_kind not in DATASET_KINDS:  # pragma: no cover - a programming error
+        raise ValueError(f"{cls.__name__}.dataset_kind must be one of {DATASET_KINDS}")
+    MODELS[cls.name] = cls
     return cls
 
 
-def _plain(value: Any) -> Any:
-    """Configuration values as plain Python (tuples become lists)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"model configuration values must be plain Python values; "
-                    f"received {type(value).__name__}: {value!r}")
+def model_class(name: str) -> type[ReferenceModel]:
+    """The class registered under ``name``; ``InvalidValue`` naming the known ones."""
+    return MODELS[check_choice("model", name, MODELS)]
 
 
-def atomic_torch_save(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """``torch.save`` to a temporary file in the same folder, flushed to disk, then
-    renamed over ``path``: a reader (or a crash) sees the old file or the new one,
-    never a partial one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. platforms without directory fds
-        return path
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return path
+def class_by_checkpoint_name(class_name: Any) -> type[ReferenceModel] | None:
+    """The registered class whose ``__name__`` is ``class_name`` (a checkpoint's
+    ``"class"`` entry), or ``None``."""
+    for cls in MODELS.values():
+        if cls.__name__ == class_name:
+            return cls
+    return None
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a checkpoint written by :meth:`ReferenceModel.save`; ``ValueError``
-    naming the file when it is missing, corrupt or not a model checkpoint."""
+    """Read a checkpoint written by :meth:`ReferenceModel.save`;
+    :class:`~upsamplers._checks.UserFileError` naming the file when it is missing,
+    corrupt or not a model checkpoint."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"checkpoint {path} does not exist")
+        raise UserFileError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"checkpoint {path} cannot be read (corrupt or not a checkpoint: "
-                         f"{reason})") from None
+        raise UserFileError(f"checkpoint {path} cannot be read (corrupt or not a checkpoint: "
+                            f"{reason})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a neural-upsamplers model checkpoint")
+        raise UserFileError(f"{path} is not a neural-upsamplers model checkpoint")
     if payload.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"{path} has checkpoint version {payload.get('version')!r}; this "
-                         f"version of neural-upsamplers reads version {CHECKPOINT_VERSION}")
-    if payload.get("class") not in MODEL_CLASSES:
-        raise ValueError(f"{path} holds a model of class {payload.get('class')!r}; known "
-                         f"classes: {', '.join(sorted(MODEL_CLASSES))}")
+        raise UserFileError(f"{path} has checkpoint version {payload.get('version')!r}; this "
+                            f"version of neural-upsamplers reads version {CHECKPOINT_VERSION}")
+    if class_by_checkpoint_name(payload.get("class")) is None:
+        known = sorted(cls.__name__ for cls in MODELS.values())
+        raise UserFileError(f"{path} holds a model of class {payload.get('class')!r}; known "
+                            f"classes: {', '.join(known)}")
     return payload
 
 
@@ -103,22 +105,170 @@ def load_model(path: str | os.PathLike[str]) -> ReferenceModel:
 
 
 def model_from_checkpoint(payload: Mapping[str, Any]) -> ReferenceModel:
-    """Rebuild a model from a checkpoint dictionary (see :func:`read_checkpoint`)."""
-    cls = MODEL_CLASSES[payload["class"]]
-    model = cls(**payload["config"])
+    """Rebuild a model from a checkpoint dictionary (see :func:`read_checkpoint`);
+    configurations saved under old argument names are read too."""
+    cls = class_by_checkpoint_name(payload["class"])
+    if cls is None:  # pragma: no cover - read_checkpoint checked it
+        raise UserFileError(f"unknown model class {payload['class']!r}")
+    model = cls(**cls.upgrade_config(payload["config"]))
     model.load_state_dict(payload["state_dict"])
     return model
 
 
+def renamed_arguments(owner: str, given: Mapping[str, Any], renames: Mapping[str, str],
+                      current: dict[str, Any], *, stacklevel: int = 3) -> dict[str, Any]:
+    """Map deprecated keyword arguments ``given`` (old name -> value) onto
+    ``current`` (new name -> value) with a ``FutureWarning`` per old name.
+
+    ``current`` holds the new names' values as passed (``None`` when not passed).
+    ``InvalidType`` for an unknown keyword, ``InvalidValue`` when both names are given.
+    """
+    out = dict(current)
+    for old, value in given.items():
+        if old not in renames:
+            raise InvalidType(f"{owner}() got an unexpected keyword argument {old!r}")
+        new = renames[old]
+        if out.get(new) is not None:
+            raise InvalidValue(f"{owner}: pass {new}, not both {new} and its old name {old}")
+        warnings.warn(f"{owner}({old}=...) is deprecated; use {new}=...", FutureWarning,
+                      stacklevel=stacklevel)
+        out[new] = value
+    return out
+
+
 class ReferenceModel(nn.Module):
-    """Base class of the reference models: keeps ``config`` (the constructor's
-    arguments, plain values) so that a checkpoint can rebuild the model."""
+    """Base class of the reference models (see the module docstring for the
+    interface). Keeps ``config`` (the constructor's arguments, plain values) so
+    that a checkpoint can rebuild the model.
+
+    Subclasses set the class attributes, and in ``__init__`` the instance
+    attributes ``audio_channels``, ``sample_rate``, ``length``, ``hop`` (and
+    ``source_names`` for a separator).
+    """
+
+    #: key in :data:`MODELS` and the command line's ``--model``
+    name: ClassVar[str]
+    #: ``True`` when the model maps a mixture ``(B, C, T)`` to sources ``(B, S, C, T)``
+    separates: ClassVar[bool] = False
+    #: the data it learns from: ``"stems"`` (stem folder: ``(mixture, sources)``
+    #: items) or ``"audio"`` (single signals: files, or a stem folder's mixtures)
+    dataset_kind: ClassVar[str] = "audio"
+    #: ``True`` when ``forward`` takes every length (padding inside to
+    #: :meth:`valid_length`), ``False`` when lengths must be multiples of ``hop``
+    pads_input: ClassVar[bool] = False
+    #: old constructor argument name -> new name (read from old checkpoints)
+    renamed_config: ClassVar[dict[str, str]] = {}
 
     config: dict[str, Any]
+    #: channels of the audio the model takes and returns
+    audio_channels: int
+    #: audio rate the model is trained at (inference resamples other rates)
+    sample_rate: int
+    #: the length it is built for: training crop, ``summary`` and default chunk
+    length: int
+    #: length granularity: the product of its upsampling factors; training crops
+    #: (and, unless ``pads_input``, every input) are multiples of it
+    hop: int
+    #: names of the separated sources (empty unless ``separates``)
+    source_names: tuple[str, ...] = ()
 
     def _remember(self, **config: Any) -> None:
-        self.config = _plain(config)
+        self.config = plain(config, strict=True)
 
+    # ---- class-level answers, before a model is built
+    @classmethod
+    def upgrade_config(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` with old argument names replaced by the current ones (no
+        warning: for configurations stored in checkpoints and training runs)."""
+        out = {}
+        for key, value in config.items():
+            new = cls.renamed_config.get(key, key)
+            if new in config and new != key:
+                raise InvalidValue(f"configuration holds both {new} and its old name {key}")
+            out[new] = value
+        return out
+
+    @classmethod
+    def audio_channels_of(cls, options: Mapping[str, Any]) -> int:
+        """The audio channels a model built with constructor ``options`` takes."""
+        return int(cls.upgrade_config(options).get("audio_channels", 1))
+
+    @classmethod
+    def options_for_data(cls, options: Mapping[str, Any], dataset: Any) -> dict[str, Any]:
+        """Constructor ``options`` completed from the training data set (e.g. a
+        separator's sources from the stems of its stem folder)."""
+        return dict(options)
+
+    # ---- lengths
+    def valid_length(self, length: int) -> int:
+        """Smallest multiple of ``hop`` that is ``>= length``."""
+        length = check_positive_int("length", length)
+        return -(-length // self.hop) * self.hop
+
+    def check_multiple_of_hop(self, name: str, value: int) -> int:
+        """``value`` if it is a multiple of ``hop``, else ``InvalidValue`` naming ``name``."""
+        if value % self.hop:
+            raise InvalidValue(f"{name} must be a multiple of {self.hop} for this model; "
+                               f"received {name}={value}")
+        return value
+
+    # ---- data
+    def training_pair(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(inputs, targets)`` of a data set batch, for ``loss(model(inputs),
+        targets)``. Default (an autoencoder): the batch ``(B, C, T)`` is both."""
+        return batch, batch
+
+    def example_input(self, batch: int = 1) -> torch.Tensor:  # pragma: no cover - abstract
+        """A zero input of ``forward`` for ``length`` samples of audio."""
+        raise NotImplementedError
+
+    # ---- audio in, audio out
+    def process(self, audio: torch.Tensor) -> torch.Tensor:
+        """Audio through the model: ``(N, C, T) -> (N, C, T)``, or ``(N, S, C, T)``
+        for a separator. Default: ``forward``."""
+        return self(audio)
+
+    def process_long(
+        self,
+        audio: torch.Tensor,
+        *,
+        chunk: int | None = None,
+        overlap: int | None = None,
+        batch: int = 8,
+        device: torch.device | str | None = None,
+        fold_channels: bool = False,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """A whole signal through :meth:`process`, in chunks of ``chunk`` samples
+        (default ``length``) overlapping by ``overlap`` (default a quarter of the
+        chunk), cross-faded (:func:`~upsamplers.models.chunking.overlap_add`).
+
+        ``device``: where the chunks run (the result comes back to the CPU).
+        ``fold_channels``: run every channel of ``audio`` on its own through a mono
+        model. Chunks must be multiples of ``hop`` unless ``pads_input``.
+
+        Shape: ``(C, T) -> (C, T)``, or ``(S, C, T)`` for a separator.
+        """
+        chunk = self.length if chunk is None else check_positive_int("chunk", chunk)
+        overlap = int(chunk * DEFAULT_OVERLAP) if overlap is None else overlap
+        if not self.pads_input:
+            self.check_multiple_of_hop("chunk", chunk)
+
+        def run(x: torch.Tensor) -> torch.Tensor:
+            if device is not None:
+                x = x.to(device)
+            if fold_channels:  # (N, C, T) -> (N * C, 1, T) -> (N, *S, C, T)
+                y = self.process(x.reshape(-1, 1, x.shape[-1]))
+                y = y.reshape(x.shape[0], x.shape[1], *y.shape[1:-2], x.shape[-1])
+                y = y.movedim(1, -2)
+            else:
+                y = self.process(x)
+            return y.cpu() if device is not None else y
+
+        return overlap_add(run, audio, chunk=chunk, overlap=overlap, batch=batch,
+                           progress=progress)
+
+    # ---- checkpoints
     def checkpoint(self, **extra: Any) -> dict[str, Any]:
         """The checkpoint dictionary of this model, with ``extra`` entries."""
         return {
@@ -140,68 +290,21 @@ class ReferenceModel(nn.Module):
         (``ReferenceModel.load`` accepts every class)."""
         model = load_model(path)
         if not isinstance(model, cls):
-            raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+            raise UserFileError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def example_input(self, batch: int = 1) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
     def summary(self, batch: int = 1) -> str:
         """A table of the layers, their output shapes and parameter counts, for
         :meth:`example_input` (upsamplers are shown as one layer)."""
-        from ..layers import _Upsampler
+        from ._summary import summary_table
 
-        rows: list[tuple[str, str, str, int]] = []
-        hooks = []
-
-        def unit(module: nn.Module) -> bool:
-            return (isinstance(module, (_Upsampler, nn.LSTM))
-                    or getattr(module, "summary_unit", False) or not any(module.children()))
-
-        def visit(prefix: str, module: nn.Module) -> None:
-            for name, child in module.named_children():
-                full = f"{prefix}.{name}" if prefix else name
-                if unit(child):
-                    hooks.append(child.register_forward_hook(record(full)))
-                else:
-                    visit(full, child)
-
-        def record(name: str):
-            def hook(module: nn.Module, inputs: Any, output: Any) -> None:
-                out = output[0] if isinstance(output, tuple) else output
-                shape = "x".join(str(s) for s in out.shape)
-                rows.append((name, type(module).__name__, shape,
-                             sum(p.numel() for p in module.parameters())))
-            return hook
-
-        visit("", self)
-        try:
-            with torch.no_grad():
-                x = self.example_input(batch)
-                y = self(x)
-        finally:
-            for h in hooks:
-                h.remove()
-        out_shape = "x".join(str(s) for s in y.shape)
-        in_shape = "x".join(str(s) for s in x.shape)
-        width = max([len(r[0]) for r in rows] + [5])
-        twidth = max([len(r[1]) for r in rows] + [4])
-        swidth = max([len(r[2]) for r in rows] + [12])
-        lines = [f"{type(self).__name__}: input {in_shape} -> output {out_shape}",
-                 f"{'layer':<{width}}  {'type':<{twidth}}  {'output shape':<{swidth}}  "
-                 f"{'parameters':>10}"]
-        lines.append("-" * len(lines[-1]))
-        for name, kind, shape, params in rows:
-            lines.append(f"{name:<{width}}  {kind:<{twidth}}  {shape:<{swidth}}  {params:>10,}")
-        lines.append(f"total parameters: {self.num_parameters():,}")
-        return "\n".join(lines)
+        return summary_table(self, batch)
 
 
 def check_upsampler_kind(kind: Any) -> str:
-    from .._checks import check_choice
     from ..layers import upsampler_kinds
 
     return check_choice("upsampler", kind, upsampler_kinds())
@@ -211,5 +314,14 @@ def check_options(name: str, options: Any) -> dict[str, Any]:
     if options is None:
         return {}
     if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
-        raise TypeError(f"{name} must be a dict of keyword arguments; received {name}={options!r}")
+        raise InvalidType(f"{name} must be a dict of keyword arguments; "
+                          f"received {name}={options!r}")
     return dict(options)
+
+
+def check_int_sequence(name: str, values: Any) -> list[int]:
+    """A non-empty sequence of positive integers, as a list."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise InvalidType(f"{name} must be a non-empty sequence of positive integers; "
+                          f"received {name}={values!r}")
+    return [check_positive_int(f"{name}[]", v) for v in values]

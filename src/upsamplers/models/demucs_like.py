@@ -3,16 +3,22 @@ decoder upsamplers are swappable."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from .._checks import check_bool, check_positive_int, check_signal
+from .._checks import InvalidValue, check_bool, check_positive_int, check_signal
 from ..layers import make_upsampler
-from .base import ReferenceModel, check_options, check_upsampler_kind, register_model
+from .base import (
+    ReferenceModel,
+    check_options,
+    check_upsampler_kind,
+    register_model,
+    renamed_arguments,
+)
 
 
 class BLSTM(nn.Module):
@@ -49,34 +55,77 @@ def rescale_conv_weights_(module: nn.Module, reference: float) -> None:
                         sub.bias.div_(scale)
 
 
+def _checked_source_names(sources: int, source_names: Any) -> list[str]:
+    if source_names is None:
+        source_names = [f"source{i}" for i in range(sources)]
+    if (isinstance(source_names, str) or not isinstance(source_names, Sequence)
+            or len(source_names) != sources
+            or not all(isinstance(n, str) and n for n in source_names)
+            or len(set(source_names)) != sources):
+        raise InvalidValue(f"source_names must be {sources} distinct names (one per source); "
+                           f"received source_names={source_names!r}")
+    return list(source_names)
+
+
+def _checked_config(**config: Any) -> dict[str, Any]:
+    """The constructor arguments of :class:`DemucsLike`, checked (errors name the
+    argument), in the order of the signature."""
+    out = dict(config)
+    out["upsampler"] = check_upsampler_kind(config["upsampler"])
+    for name in ("sources", "audio_channels", "width", "growth", "depth", "kernel_size",
+                 "factor"):
+        out[name] = check_positive_int(name, config[name])
+    if out["kernel_size"] < out["factor"] or (out["kernel_size"] - out["factor"]) % 2:
+        raise InvalidValue(f"kernel_size must be >= factor with kernel_size - factor even; "
+                           f"received kernel_size={out['kernel_size']}, "
+                           f"factor={out['factor']}")
+    out["lstm_layers"] = check_positive_int("lstm_layers", config["lstm_layers"], minimum=0)
+    rescale = config["rescale"]
+    if isinstance(rescale, bool) or not isinstance(rescale, (int, float)) or rescale < 0:
+        raise InvalidValue(f"rescale must be a number >= 0; received rescale={rescale!r}")
+    out["rescale"] = float(rescale)
+    out["modified"] = check_bool("modified", config["modified"])
+    out["normalize"] = check_bool("normalize", config["normalize"])
+    out["upsampler_options"] = check_options("upsampler_options", config["upsampler_options"])
+    out["length"] = check_positive_int("length", config["length"])
+    out["sample_rate"] = check_positive_int("sample_rate", config["sample_rate"])
+    out["source_names"] = _checked_source_names(out["sources"], config["source_names"])
+    return out
+
+
 @register_model
 class DemucsLike(ReferenceModel):
     """U-Net separator on waveforms, after Demucs (v1/v2).
 
     ::
 
-        encoder i:  Conv1d(k, stride s) -> ReLU -> Conv1d(1x1, 2 ch) -> GLU      (T -> T/s)
+        encoder i:  Conv1d(k, stride r) -> ReLU -> Conv1d(1x1, 2 ch) -> GLU      (T -> T/r)
         bottleneck: optional BLSTM + linear
         decoder i:  (+ skip of encoder i) -> Conv1d(1x1, 2 ch) -> GLU
-                    -> upsampler x s -> ReLU (not after the last)                 (T -> T*s)
+                    -> upsampler x r -> ReLU (not after the last)                 (T -> T*r)
 
-    The encoder convolutions are padded by ``(k - s) / 2`` on both sides, so that
-    a length that is a multiple of ``s ** depth`` is divided exactly; the input is
+    The encoder convolutions are padded by ``(k - r) / 2`` on both sides, so that
+    a length that is a multiple of ``hop = r ** depth`` is divided exactly; the input is
     zero-padded on the right to such a length and the output cropped back.
     The input is normalised by the standard deviation of its mono mix (and the
     output scaled back), as in Demucs v2.
 
     Args:
         upsampler: the decoder's upsampler, any kind :func:`upsamplers.make_upsampler`
-            knows. ``"transposed"`` with the default ``kernel_size=2*stride`` is
+            knows. ``"transposed"`` with the default ``kernel_size=2*factor`` is
             Demucs' own transposed convolution.
         sources: ``S``, number of separated sources.
         audio_channels: ``C``.
-        channels: channels of the first encoder layer; layer ``i`` has
-            ``channels * growth**i``.
+        width: channels of the first encoder layer (default 32); layer ``i`` has
+            ``width * growth**i``. Old name: ``channels``.
         growth: channel growth per layer.
         depth: number of encoder/decoder layers.
-        kernel_size, stride: of the encoder convolutions (default 8 and 4).
+        kernel_size: of the encoder convolutions (default 8).
+        factor: ``r``, the stride of every encoder convolution and the factor of
+            every upsampler (default 4). Old name: ``stride``.
+
+    The old names ``channels`` and ``stride`` still work for one release, with a
+    ``FutureWarning``; checkpoints saved with them load.
         lstm_layers: layers of the BLSTM bottleneck (0: none).
         rescale: reference of the weight rescaling at initialisation (0: none).
         modified: the upsampling-artifacts paper's variant: no biases anywhere
@@ -92,17 +141,23 @@ class DemucsLike(ReferenceModel):
         ``(B, C, T) -> (B, S, C, T)`` for every ``T >= 1``.
     """
 
+    name = "demucs"
+    separates = True
+    dataset_kind = "stems"
+    pads_input = True
+    renamed_config = {"channels": "width", "stride": "factor"}
+
     def __init__(
         self,
         upsampler: str = "transposed",
         *,
         sources: int = 4,
         audio_channels: int = 1,
-        channels: int = 32,
+        width: int | None = None,
         growth: int = 2,
         depth: int = 5,
         kernel_size: int = 8,
-        stride: int = 4,
+        factor: int | None = None,
         lstm_layers: int = 2,
         rescale: float = 0.1,
         modified: bool = False,
@@ -111,81 +166,84 @@ class DemucsLike(ReferenceModel):
         length: int = 16384,
         sample_rate: int = 16000,
         source_names: Sequence[str] | None = None,
+        **renamed: Any,
     ) -> None:
         super().__init__()
-        upsampler = check_upsampler_kind(upsampler)
-        sources = check_positive_int("sources", sources)
-        audio_channels = check_positive_int("audio_channels", audio_channels)
-        channels = check_positive_int("channels", channels)
-        growth = check_positive_int("growth", growth)
-        depth = check_positive_int("depth", depth)
-        kernel_size = check_positive_int("kernel_size", kernel_size)
-        stride = check_positive_int("stride", stride)
-        if kernel_size < stride or (kernel_size - stride) % 2:
-            raise ValueError(f"kernel_size must be >= stride with kernel_size - stride even; "
-                             f"received kernel_size={kernel_size}, stride={stride}")
-        lstm_layers = check_positive_int("lstm_layers", lstm_layers, minimum=0)
-        if isinstance(rescale, bool) or not isinstance(rescale, (int, float)) or rescale < 0:
-            raise ValueError(f"rescale must be a number >= 0; received rescale={rescale!r}")
-        check_bool("modified", modified)
-        check_bool("normalize", normalize)
-        options = check_options("upsampler_options", upsampler_options)
-        length = check_positive_int("length", length)
-        sample_rate = check_positive_int("sample_rate", sample_rate)
-        if source_names is None:
-            source_names = [f"source{i}" for i in range(sources)]
-        if (isinstance(source_names, str) or not isinstance(source_names, Sequence)
-                or len(source_names) != sources
-                or not all(isinstance(n, str) and n for n in source_names)
-                or len(set(source_names)) != sources):
-            raise ValueError(f"source_names must be {sources} distinct names (one per source); "
-                             f"received source_names={source_names!r}")
-        self._remember(upsampler=upsampler, sources=sources, audio_channels=audio_channels,
-                       channels=channels, growth=growth, depth=depth, kernel_size=kernel_size,
-                       stride=stride, lstm_layers=lstm_layers, rescale=float(rescale),
-                       modified=modified, normalize=normalize, upsampler_options=options,
-                       length=length, sample_rate=sample_rate, source_names=list(source_names))
-        self.sample_rate, self.source_names = sample_rate, tuple(source_names)
-        self.sources, self.audio_channels, self.length = sources, audio_channels, length
-        self.stride, self.depth, self.normalize = stride, depth, normalize
-        bias = not modified
-        up_options = {"bias": bias, **options}
+        named = renamed_arguments("DemucsLike", renamed, self.renamed_config,
+                                  {"width": width, "factor": factor})
+        config = _checked_config(
+            upsampler=upsampler, sources=sources, audio_channels=audio_channels,
+            width=32 if named["width"] is None else named["width"], growth=growth, depth=depth,
+            kernel_size=kernel_size, factor=4 if named["factor"] is None else named["factor"],
+            lstm_layers=lstm_layers, rescale=rescale, modified=modified, normalize=normalize,
+            upsampler_options=upsampler_options, length=length, sample_rate=sample_rate,
+            source_names=source_names)
+        self._remember(**config)
+        self.sample_rate, self.source_names = config["sample_rate"], tuple(config["source_names"])
+        self.sources, self.audio_channels = config["sources"], config["audio_channels"]
+        self.length, self.factor, self.depth = config["length"], config["factor"], config["depth"]
+        self.normalize = config["normalize"]
+        self.hop = self.factor ** self.depth
+        self._build(config)
+        if config["rescale"]:
+            rescale_conv_weights_(self, config["rescale"])
 
+    @property
+    def stride(self) -> int:
+        """Deprecated name of :attr:`factor`."""
+        warnings.warn("DemucsLike.stride is deprecated; use factor", FutureWarning,
+                      stacklevel=2)
+        return self.factor
+
+    @classmethod
+    def options_for_data(cls, options: Mapping[str, Any], dataset: Any) -> dict[str, Any]:
+        """``sources`` and ``source_names`` default to the stems of the data set."""
+        out = dict(options)
+        stems = list(dataset.stems or [])
+        out.setdefault("sources", len(stems))
+        out.setdefault("source_names", stems)
+        return out
+
+    def training_pair(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """A stem folder's batch ``(mixture (B, C, T), sources (B, S, C, T))`` is
+        already ``(inputs, targets)``."""
+        mix, sources = batch
+        return mix, sources
+
+    def _build(self, config: dict[str, Any]) -> None:
+        """The encoder, decoder and bottleneck of the checked ``config``."""
+        bias = not config["modified"]
+        up_options = {"bias": bias, **config["upsampler_options"]}
+        kernel_size, factor = config["kernel_size"], config["factor"]
         self.encoder = nn.ModuleList()
         self.decoder = nn.ModuleList()
-        previous = audio_channels
-        width = channels
-        for index in range(depth):
+        previous = config["audio_channels"]
+        width = config["width"]
+        for index in range(config["depth"]):
             layers: list[nn.Module] = [
-                nn.Conv1d(previous, width, kernel_size, stride, padding=(kernel_size - stride) // 2,
-                          bias=bias)]
-            if not (modified and index == 0):
+                nn.Conv1d(previous, width, kernel_size, factor,
+                          padding=(kernel_size - factor) // 2, bias=bias)]
+            if not (config["modified"] and index == 0):
                 layers.append(nn.ReLU())
             layers += [nn.Conv1d(width, 2 * width, 1, bias=bias), nn.GLU(dim=1)]
             self.encoder.append(nn.Sequential(*layers))
-            out = sources * audio_channels if index == 0 else previous
-            decode: list[nn.Module] = [nn.Conv1d(width, 2 * width, 1, bias=bias), nn.GLU(dim=1),
-                                       make_upsampler(upsampler, width, out, stride, **up_options)]
+            out = config["sources"] * config["audio_channels"] if index == 0 else previous
+            decode: list[nn.Module] = [
+                nn.Conv1d(width, 2 * width, 1, bias=bias), nn.GLU(dim=1),
+                make_upsampler(config["upsampler"], width, out, factor, **up_options)]
             if index > 0:
                 decode.append(nn.ReLU())
             self.decoder.insert(0, nn.Sequential(*decode))
             previous = width
-            width *= growth
+            width *= config["growth"]
+        lstm_layers = config["lstm_layers"]
         self.lstm = BLSTM(previous, lstm_layers, bias=bias) if lstm_layers else None
-        if rescale:
-            rescale_conv_weights_(self, float(rescale))
-
-    def valid_length(self, length: int) -> int:
-        """Smallest multiple of ``stride ** depth`` that is ``>= length``."""
-        length = check_positive_int("length", length)
-        hop = self.stride ** self.depth
-        return math.ceil(length / hop) * hop
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
         return torch.zeros(batch, self.audio_channels, self.length)
 
     def upsampling_part(self) -> nn.Module:
-        """The decoder alone, fed with zero skips: ``(B, W, T) -> (B, S * C, T * s^depth)``
+        """The decoder alone, fed with zero skips: ``(B, W, T) -> (B, S * C, T * r^depth)``
         (``W`` the bottleneck width), for the artifact audit."""
         return _DecoderProbe(self)
 
@@ -216,7 +274,7 @@ class DemucsLike(ReferenceModel):
 
 class _DecoderProbe(nn.Module):
     """The decoder of a :class:`DemucsLike` without its skips (they are zero): the
-    part of the model that upsamples. ``(B, W, T) -> (B, S * C, T * stride**depth)``."""
+    part of the model that upsamples. ``(B, W, T) -> (B, S * C, T * factor**depth)``."""
 
     def __init__(self, model: DemucsLike) -> None:
         super().__init__()

@@ -10,9 +10,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import check_positive_int, check_signal
+from .._checks import InvalidValue, check_positive_int, check_signal
 from ..layers import make_upsampler
-from .base import ReferenceModel, check_options, check_upsampler_kind, register_model
+from .base import (
+    ReferenceModel,
+    check_int_sequence,
+    check_options,
+    check_upsampler_kind,
+    register_model,
+)
 
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
@@ -106,6 +112,8 @@ class MelGANLike(ReferenceModel):
         ``(B, 1, T) -> (B, n_mels, T // hop)``.
     """
 
+    name = "melgan"
+
     def __init__(
         self,
         upsampler: str = "transposed",
@@ -121,14 +129,11 @@ class MelGANLike(ReferenceModel):
     ) -> None:
         super().__init__()
         upsampler = check_upsampler_kind(upsampler)
-        if isinstance(factors, (str, bytes)) or not isinstance(factors, Sequence) or not factors:
-            raise TypeError(f"factors must be a non-empty sequence of positive integers; "
-                            f"received factors={factors!r}")
-        factors = [check_positive_int("factors[]", f) for f in factors]
+        factors = check_int_sequence("factors", factors)
         hidden = check_positive_int("hidden", hidden)
         if hidden % 2 ** len(factors):
-            raise ValueError(f"hidden must be divisible by 2 ** len(factors) = "
-                             f"{2 ** len(factors)}; received hidden={hidden}")
+            raise InvalidValue(f"hidden must be divisible by 2 ** len(factors) = "
+                               f"{2 ** len(factors)}; received hidden={hidden}")
         residual_blocks = check_positive_int("residual_blocks", residual_blocks, minimum=0)
         sample_rate = check_positive_int("sample_rate", sample_rate)
         n_fft = check_positive_int("n_fft", n_fft)
@@ -137,15 +142,16 @@ class MelGANLike(ReferenceModel):
         length = check_positive_int("length", length)
         self.hop = int(np.prod(factors))
         if n_fft < self.hop:
-            raise ValueError(f"n_fft must be >= the hop prod(factors) = {self.hop}; "
-                             f"received n_fft={n_fft}")
+            raise InvalidValue(f"n_fft must be >= the hop prod(factors) = {self.hop}; "
+                               f"received n_fft={n_fft}")
         if length % self.hop:
-            raise ValueError(f"length must be a multiple of prod(factors) = {self.hop}; "
-                             f"received length={length}")
+            raise InvalidValue(f"length must be a multiple of prod(factors) = {self.hop}; "
+                               f"received length={length}")
         self._remember(upsampler=upsampler, factors=factors, hidden=hidden,
                        residual_blocks=residual_blocks, sample_rate=sample_rate, n_fft=n_fft,
                        n_mels=n_mels, upsampler_options=options, length=length)
         self.n_mels, self.length, self.sample_rate = n_mels, length, sample_rate
+        self.audio_channels = 1
         self.mel = LogMel(sample_rate, n_fft, self.hop, n_mels)
         layers: list[nn.Module] = [nn.ReflectionPad1d(3), nn.Conv1d(n_mels, hidden, 7)]
         width = hidden
@@ -174,6 +180,22 @@ class MelGANLike(ReferenceModel):
         """Audio through its mel spectrogram and back: ``(B, 1, T) -> (B, 1, T // hop * hop)``."""
         audio = check_signal("audio", audio, channels=1)
         if audio.shape[-1] < self.hop:
-            raise ValueError(f"audio must have at least hop={self.hop} samples; received shape "
-                             f"{tuple(audio.shape)}")
+            raise InvalidValue(f"audio must have at least hop={self.hop} samples; received "
+                               f"shape {tuple(audio.shape)}")
         return self(self.mel(audio))
+
+    @classmethod
+    def audio_channels_of(cls, options: Any) -> int:
+        """Always 1: the generator makes mono audio."""
+        return 1
+
+    def training_pair(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mel(batch), batch)``: ``(B, 1, T) -> ((B, n_mels, T // hop), (B, 1, T))``
+        (the mel spectrogram is not differentiated)."""
+        with torch.no_grad():
+            mel = self.mel(batch)
+        return mel, batch
+
+    def process(self, audio: torch.Tensor) -> torch.Tensor:
+        """Audio through its mel spectrogram and back (:meth:`reconstruct`)."""
+        return self.reconstruct(audio)
