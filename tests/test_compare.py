@@ -403,3 +403,38 @@ def test_round_robin_reports_every_run_in_order():
     assert runs == ["a", "b"] + ["a", "b"] * 3
     assert calls == [0, 1] + [0, 1] * 3
     assert [len(t) for t in times] == [3, 3]
+
+
+def test_a_separator_is_scored_on_its_sources_and_shows_its_first_source(tmp_path):
+    from upsamplers.compare import COMPARE_MODELS
+    from upsamplers.models import MODELS
+
+    assert set(COMPARE_MODELS) <= set(MODELS)
+    root = tmp_path / "stems"
+    for split, count in (("train", 2), ("validation", 1)):
+        for i in range(count):
+            track = root / split / f"track{i}"
+            track.mkdir(parents=True)
+            for j, stem in enumerate(("bass", "voice")):
+                sf.write(track / f"{stem}.wav", 0.5 * chord(1.0, 100 * j + i + 10 * count), RATE)
+    out = tmp_path / "cmp"
+    report = compare(tiny_config(root, model="demucs", kinds=("subpixel",), steps=2,
+                                 naive_timing=False,
+                                 model_options={"width": 4, "depth": 2, "lstm_layers": 0}),
+                     out, progress=False, echo=lambda m: None)
+    row = report["rows"][0]
+    assert row["files"]["source"] == "bass"
+    assert "A separator's output shown is its first source, bass." in (
+        out / "report.md").read_text()
+    model = load_model(out / "variants" / "subpixel" / "model.pt").eval()
+    stems = [sf.read(root / "validation" / "track0" / f"{s}.wav", dtype="float32")[0]
+             for s in ("bass", "voice")]
+    sources = torch.from_numpy(np.stack(stems))[:, None]  # (S, C, T)
+    mixture = sources.sum(0)
+    est = overlap_add(model, mixture, chunk=1024, overlap=256)  # (S, C, T)
+    assert row["si_sdr"] == pytest.approx(float(np.mean(si_sdr(est, sources))), abs=1e-6)
+    assert row["sdr"] == pytest.approx(float(np.mean(sdr(est, sources))), abs=1e-6)
+    written, _ = sf.read(out / "variants" / "subpixel" / "clip.wav", dtype="float32")
+    clip = mixture[..., : RATE // 2]
+    expected = overlap_add(model, clip, chunk=1024, overlap=256)[0, 0].numpy()
+    np.testing.assert_allclose(written, expected, atol=1e-6)

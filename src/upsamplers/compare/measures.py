@@ -1,30 +1,20 @@
-"""What is measured on one model: the artifact audit of its upsampling part, its
-validation scores and inference speed, and its outputs on a clip and on silence."""
+"""What is measured on one model (a :class:`~upsamplers.models.ReferenceModel`):
+the artifact audit of its upsampling part, its validation scores and inference
+speed (:mod:`upsamplers.scoring`), and its outputs on a clip and on silence."""
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..analysis import audit
-from ..inference import overlap_add
-from ..metrics import sdr, si_sdr
+from ..scoring import Signal, score_model
 from .results import AuditSummary, WorstTone
 
-# a validation signal: (name, input (C, T), target: (C, T), or (S, C, T) for a separator)
-Signal = tuple[str, torch.Tensor, torch.Tensor]
 AUDIT_PROBES = ("silence", "ones", "noise")
-
-
-def sync(device: torch.device) -> None:
-    """Wait for the device's queued work (so that wall-clock time measures it)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def worst_tone(report: Any) -> dict[str, Any] | None:
@@ -73,41 +63,16 @@ def audit_summary(model: Any, seconds: float) -> dict[str, Any]:
     return summarize_audit(model, seconds).to_dict()
 
 
-def _on_device(model: Any, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    def run(x: torch.Tensor) -> torch.Tensor:
-        return model(x.to(device)).cpu()
-    return run
-
-
-def _process(model: Any, x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``model`` over a whole signal in chunks of its length, overlapping by a
-    quarter. Shape: ``(C, T) -> (*D, T)``."""
-    chunk = model.length
-    return overlap_add(_on_device(model, device), x, chunk=chunk, overlap=chunk // 4)
-
-
 def score(model: Any, signals: list[Signal], device: torch.device) -> dict[str, Any]:
     """Validation SI-SDR and SDR (means over tracks, and sources for a separator)
-    and the inference real-time factor (processing seconds / audio seconds)."""
-    tracks = []
-    seconds = audio = 0.0
-    for name, mixture, target in signals:
-        sync(device)
-        start = time.perf_counter()
-        estimate = _process(model, mixture, device)
-        sync(device)
-        seconds += time.perf_counter() - start
-        audio += mixture.shape[-1] / model.sample_rate
-        tracks.append({"track": name, "si_sdr": float(np.mean(si_sdr(estimate, target))),
-                       "sdr": float(np.mean(sdr(estimate, target)))})
-
-    def mean(key: str) -> float | None:
-        values = [t[key] for t in tracks if math.isfinite(t[key])]
-        return float(np.mean(values)) if values else None
-
-    return {"si_sdr": mean("si_sdr"), "sdr": mean("sdr"), "tracks": tracks,
-            "inference_seconds": seconds, "audio_seconds": audio,
-            "real_time_factor": seconds / audio}
+    and the inference real-time factor (processing seconds / audio seconds), by
+    :func:`upsamplers.scoring.score_model`."""
+    scores = score_model(model, signals, device=device)
+    return {"si_sdr": scores.track_mean("si_sdr"), "sdr": scores.track_mean("sdr"),
+            "tracks": [{"track": t.track, "si_sdr": t.si_sdr, "sdr": t.sdr}
+                       for t in scores.tracks],
+            "inference_seconds": scores.inference_seconds,
+            "audio_seconds": scores.audio_seconds, "real_time_factor": scores.real_time_factor}
 
 
 def outputs(model: Any, clip: torch.Tensor, device: torch.device) -> dict[str, np.ndarray]:
@@ -115,8 +80,6 @@ def outputs(model: Any, clip: torch.Tensor, device: torch.device) -> dict[str, n
     separator's first source)."""
     out = {}
     for name, x in (("clip", clip), ("silence", torch.zeros_like(clip))):
-        y = _process(model, x, device)
-        if y.dim() == 3:  # (S, C, T): the first source
-            y = y[0]
-        out[name] = y.numpy()
+        y = model.process_long(x, device=device)  # (C, T), or (S, C, T) for a separator
+        out[name] = (y[0] if model.separates else y).numpy()
     return out

@@ -163,7 +163,7 @@ def _compare(config: CompareConfig, out: Path, root: Path, device: torch.device,
     started = time.perf_counter()
     timing = _timing(config, out, root, device, progress, say)
     steps_of = config.variant_steps(timing.median_s)
-    validation = signals(validation_set(config, root), config.model == "demucs")
+    validation = signals(validation_set(config, root))
     clip_name, clip = held_out_clip(validation, config.sample_rate, config.clip_seconds)
     _write_input_clip(out, clip_name, clip, config.sample_rate)
     results: dict[str, VariantResult] = {}

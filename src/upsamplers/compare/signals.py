@@ -10,15 +10,16 @@ from typing import Any
 import torch
 
 from .._checks import InvalidType, UserFileError, UserInputError
-from ..data import StemFolder, default_data_dir, is_stem_folder, open_audio_dataset
+from ..data import default_data_dir, is_stem_folder, open_dataset
+from ..models import model_class
+from ..scoring import Signal, validation_signals
 from .config import CompareConfig
-from .measures import Signal
 
 
 def check_data(config: CompareConfig) -> Path:
     """The data folder, after checking that it exists and holds usable training and
-    validation audio (:class:`~upsamplers._checks.UserFileError` naming it
-    otherwise)."""
+    validation audio for the model (:class:`~upsamplers._checks.UserFileError`
+    naming it otherwise)."""
     if config.data is None:
         try:
             root = default_data_dir()
@@ -34,9 +35,10 @@ def check_data(config: CompareConfig) -> Path:
     if not any(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
         raise UserFileError(f"data folder {root} is empty; it must hold audio files (.wav, "
                             ".flac, .ogg) or stem folders (<track>/<stem>.flac)")
-    if config.model == "demucs" and not is_stem_folder(root):
-        raise UserFileError(f"the demucs model trains on a stem folder (<track>/<stem>.flac); "
-                            f"data={str(root)!r} is not one")
+    model = model_class(config.model)
+    if model.dataset_kind == "stems" and not is_stem_folder(root):
+        raise UserFileError(f"the {model.name} model trains on a stem folder "
+                            f"(<track>/<stem>.flac); data={str(root)!r} is not one")
     for split in ("train", "validation"):
         try:
             validation_set(config, root, split)
@@ -46,31 +48,18 @@ def check_data(config: CompareConfig) -> Path:
 
 
 def validation_set(config: CompareConfig, root: Path, split: str = "validation") -> Any:
-    """The dataset of one split of ``root``, as the model reads it."""
-    channels = int(config.model_options.get(
-        "audio_channels" if config.model == "demucs" else "channels", 1))
-    common = dict(split=split, sample_rate=config.sample_rate, channels=channels,
-                  crop=config.crop, seed=config.seed)
-    if config.model == "demucs":
-        return StemFolder(root, **common)
-    return open_audio_dataset(root, **common)
+    """The data set of one split of ``root``, as the model reads it (its
+    ``dataset_kind`` and audio channels)."""
+    model = model_class(config.model)
+    return open_dataset(model.dataset_kind, root, split=split, sample_rate=config.sample_rate,
+                        channels=model.audio_channels_of(config.model_options),
+                        crop=config.crop, seed=config.seed)
 
 
-def signals(dataset: Any, separator: bool) -> list[Signal]:
-    """Every validation clip whole: ``(name, input (C, T), target)``; the target is
-    the input (``(C, T)``) for an autoencoder, the sources (``(S, C, T)``) for a
-    stem folder's separator."""
-    out = []
-    for index, clip in enumerate(dataset.clips):
-        if hasattr(dataset, "track"):
-            name, mixture, sources = dataset.track(index)
-            if not separator:
-                sources = mixture
-        else:
-            name, mixture = clip.name, torch.from_numpy(dataset.window(clip, 0, clip.frames)[0])
-            sources = mixture
-        out.append((name, mixture, sources))
-    return out
+def signals(dataset: Any) -> list[Signal]:
+    """Every validation clip whole: ``(name, input (C, T), sources (S, C, T))``
+    (:func:`upsamplers.scoring.validation_signals`)."""
+    return list(validation_signals(dataset))
 
 
 def held_out_clip(signals: list[Signal], rate: int, seconds: float) -> tuple[str, torch.Tensor]:

@@ -14,9 +14,14 @@ import torch
 from ..timing import measure_round_robin
 from ..train import ReconstructionLoss, Task
 from .config import CompareConfig
-from .measures import sync
 from .results import StepTiming
 from .variants import VARIANTS
+
+
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (so that wall-clock time measures it)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def _to(batch: Any, device: torch.device) -> Any:
