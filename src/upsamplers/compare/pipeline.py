@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .._checks import check_bool
+from ..analysis.plots import marked_frequencies, spectrogram_png
 from ..data import write_audio
 from ..models import load_model
 from ..train import CHECKPOINT, FINAL, LOG, Task, train
@@ -61,8 +62,6 @@ def _write_outputs(model: Any, variant: Variant, folder: Path, clip: torch.Tenso
                    trained: AuditSummary, device: torch.device) -> dict[str, Any]:
     """Audio and spectrograms of the outputs on the clip and on silence; returns
     their paths (relative to the run folder) and RMS."""
-    from ..analysis.plots import marked_frequencies, spectrogram_png
-
     files: dict[str, Any] = {}
     marks = marked_frequencies(model.sample_rate, [int(f) for f in trained.audit["factors"]])
     for name, audio in outputs(model, clip, device).items():
@@ -151,8 +150,6 @@ def _timing(config: CompareConfig, out: Path, root: Path, device: torch.device, 
 
 def _write_input_clip(out: Path, clip_name: str, clip: torch.Tensor, rate: int) -> None:
     """The held-out clip ``(C, T)`` as audio and spectrogram, beside the outputs."""
-    from ..analysis.plots import spectrogram_png
-
     write_audio(out / "input_clip.wav", clip.numpy(), rate, force=True, subtype="FLOAT")
     spectrogram_png(out / "input_clip.png", clip[0].numpy(), rate,
                     title=f"input: held-out clip ({clip_name})")
@@ -162,10 +159,22 @@ def _compare(config: CompareConfig, out: Path, root: Path, device: torch.device,
              progress: bool, say: Echo) -> dict[str, Any]:
     started = time.perf_counter()
     timing = _timing(config, out, root, device, progress, say)
-    steps_of = config.variant_steps(timing.median_s)
     validation = signals(validation_set(config, root))
     clip_name, clip = held_out_clip(validation, config.sample_rate, config.clip_seconds)
     _write_input_clip(out, clip_name, clip, config.sample_rate)
+    results, reused = _run_variants(config, out, root, config.variant_steps(timing.median_s),
+                                    validation, device, progress, say)
+    report = build_report(config, root, timing, results, clip_name, device,
+                          seconds=time.perf_counter() - started, reused=reused)
+    write_reports(out, report)
+    return report
+
+
+def _run_variants(config: CompareConfig, out: Path, root: Path, steps_of: dict[str, int],
+                  validation: list[Signal], device: torch.device, progress: bool,
+                  say: Echo) -> tuple[dict[str, VariantResult], list[str]]:
+    """Every variant's result, in ``config.kinds`` order: read from its folder when
+    an earlier run finished it (its name is then in the second list), else run."""
     results: dict[str, VariantResult] = {}
     reused: list[str] = []
     bar = None
@@ -195,7 +204,4 @@ def _compare(config: CompareConfig, out: Path, root: Path, device: torch.device,
     finally:
         if bar is not None:
             bar.close()
-    report = build_report(config, root, timing, results, clip_name, device,
-                          seconds=time.perf_counter() - started, reused=reused)
-    write_reports(out, report)
-    return report
+    return results, reused
