@@ -5,29 +5,29 @@ speed (:mod:`upsamplers.scoring`), and its outputs on a clip and on silence."""
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..analysis import audit
+from ..analysis import ArtifactReport, audit
+from ..models import ReferenceModel
 from ..scoring import Signal, score_model
 from .results import AuditSummary, WorstTone
 
 AUDIT_PROBES = ("silence", "ones", "noise")
 
 
-def worst_tone(report: Any) -> dict[str, Any] | None:
+def worst_tone(report: ArtifactReport) -> dict[str, Any] | None:
     """The strongest measured tone of an audit over its probes: level (dB above its
     local floor), frequency (Hz) and probe; ``None`` when no level is finite (e.g.
     an output that is exactly zero)."""
     tone = _worst_tone(report)
-    return None if tone is None else {
-        "level_db": tone.level_db, "frequency_hz": tone.frequency_hz, "probe": tone.probe,
-        "found": tone.found, "relative_db": tone.relative_db}
+    return None if tone is None else asdict(tone)
 
 
-def _worst_tone(report: Any) -> WorstTone | None:
+def _worst_tone(report: ArtifactReport) -> WorstTone | None:
     best = None
     for probe, result in report.probes.items():
         for tone in result.tones.tones:
@@ -40,7 +40,7 @@ def _worst_tone(report: Any) -> WorstTone | None:
                      found=bool(tone.found), relative_db=float(tone.relative_db))
 
 
-def summarize_audit(model: Any, seconds: float) -> AuditSummary:
+def summarize_audit(model: ReferenceModel, seconds: float) -> AuditSummary:
     """Audit of ``model.upsampling_part()`` on silence, ones and noise of
     ``seconds`` of output: the worst tone, the filtering at 0.9 of the input
     Nyquist, the verdicts and the full audit."""
@@ -58,12 +58,12 @@ def summarize_audit(model: Any, seconds: float) -> AuditSummary:
                         audit=report.to_dict())
 
 
-def audit_summary(model: Any, seconds: float) -> dict[str, Any]:
+def audit_summary(model: ReferenceModel, seconds: float) -> dict[str, Any]:
     """:func:`summarize_audit` as a JSON-ready dictionary."""
     return summarize_audit(model, seconds).to_dict()
 
 
-def score(model: Any, signals: list[Signal], device: torch.device) -> dict[str, Any]:
+def score(model: ReferenceModel, signals: list[Signal], device: torch.device) -> dict[str, Any]:
     """Validation SI-SDR and SDR (means over tracks, and sources for a separator)
     and the inference real-time factor (processing seconds / audio seconds), by
     :func:`upsamplers.scoring.score_model`."""
@@ -75,7 +75,8 @@ def score(model: Any, signals: list[Signal], device: torch.device) -> dict[str, 
             "audio_seconds": scores.audio_seconds, "real_time_factor": scores.real_time_factor}
 
 
-def outputs(model: Any, clip: torch.Tensor, device: torch.device) -> dict[str, np.ndarray]:
+def outputs(model: ReferenceModel, clip: torch.Tensor, device: torch.device
+            ) -> dict[str, np.ndarray]:
     """Outputs ``(C, T)`` on the clip ``(C, T)`` and on silence of its length (a
     separator's first source)."""
     out = {}

@@ -19,11 +19,12 @@ import torch
 from .._checks import check_bool
 from ..analysis.plots import marked_frequencies, spectrogram_png
 from ..data import write_audio
-from ..models import load_model
-from ..train import CHECKPOINT, FINAL, LOG, Task, train
+from ..models import ReferenceModel, load_model
+from ..scoring import Signal
+from ..train import CHECKPOINT, FINAL, LOG, Task, TrainConfig, train
 from .config import CompareConfig, check_path
 from .folder import INIT_AUDIT, RESULT, SETTINGS, TIMING, check_out, read_json, write_json
-from .measures import Signal, outputs, score, summarize_audit
+from .measures import outputs, score, summarize_audit
 from .report import write_reports
 from .results import AuditSummary, StepTiming, VariantResult
 from .signals import check_data, held_out_clip, signals, validation_set
@@ -34,7 +35,8 @@ from .variants import VARIANTS, Variant
 Echo = Callable[[str], None]
 
 
-def _init_audit(config: CompareConfig, train_config: Any, folder: Path) -> AuditSummary:
+def _init_audit(config: CompareConfig, train_config: TrainConfig, folder: Path
+                ) -> AuditSummary:
     """The audit of the variant's seeded initial model (``init_audit.json``,
     reused when there)."""
     path = folder / INIT_AUDIT
@@ -58,7 +60,7 @@ def _losses(folder: Path) -> tuple[float | None, float | None, float | None]:
             losses[-1]["loss"] if losses else None)
 
 
-def _write_outputs(model: Any, variant: Variant, folder: Path, clip: torch.Tensor,
+def _write_outputs(model: ReferenceModel, variant: Variant, folder: Path, clip: torch.Tensor,
                    trained: AuditSummary, device: torch.device) -> dict[str, Any]:
     """Audio and spectrograms of the outputs on the clip and on silence; returns
     their paths (relative to the run folder) and RMS."""
