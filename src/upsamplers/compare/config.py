@@ -27,6 +27,8 @@ COMPARE_TRAINING = replace(TrainConfig(), steps=DEFAULT_STEPS, lr=1e-3, stft_wei
 # the fields of CompareConfig that are TrainConfig's fields (and default to COMPARE_TRAINING's)
 TRAINING_FIELDS = ("model", "data", "seed", "batch_size", "crop", "lr", "stft_weight",
                    "sample_rate", "model_options")
+# the registry names (upsamplers.models.MODELS) compare runs: the models that take audio
+# at their input (the mel-input generator is not compared)
 COMPARE_MODELS = ("autoencoder", "demucs")
 
 
