@@ -40,7 +40,7 @@ from upsamplers.train import ReconstructionLoss
 RATE = 16000
 CROP = 16384
 OVERLAP = int(CROP * DEFAULT_OVERLAP)
-DEMUCS = {"channels": 32, "depth": 5, "lstm_layers": 2}  # the class defaults
+DEMUCS = {"width": 32, "depth": 5, "lstm_layers": 2}  # the class defaults
 
 
 def median_seconds(fn: Callable[[], object], repeats: int, warmup: int) -> tuple[float, list]:

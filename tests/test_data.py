@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from upsamplers._checks import UserFileError
 from upsamplers.data import (
     AudioFileError,
     AudioFolder,
@@ -18,6 +19,7 @@ from upsamplers.data import (
     default_data_dir,
     is_stem_folder,
     open_audio_dataset,
+    open_dataset,
     read_audio,
     write_audio,
 )
@@ -216,7 +218,7 @@ def test_missing_root_is_an_error(tmp_path):
 def test_write_audio_is_atomic_and_refuses_to_overwrite(tmp_path):
     path = tmp_path / "out.wav"
     write_audio(path, np.zeros((1, 100), np.float32), 16000)
-    with pytest.raises(FileExistsError, match="--force"):
+    with pytest.raises(UserFileError, match="--force"):
         write_audio(path, np.ones((1, 100), np.float32) * 0.5, 16000)
     assert np.all(sf.read(path)[0] == 0)
     write_audio(path, torch.full((1, 50), 0.5), 16000, force=True)
@@ -238,3 +240,26 @@ def test_stem_folder_detection(tmp_path):
             sf.write(tmp_path / "stems" / track / f"{stem}.wav", tone(0.1, 8000), 8000)
     assert is_stem_folder(tmp_path / "stems")
     assert not is_stem_folder(tmp_path / "absent")
+
+
+def test_whole_signals_and_the_dataset_a_model_kind_needs(tmp_path):
+    root = default_data_dir()
+    stems = open_dataset("stems", root, split="validation", stems=STEMS)
+    assert isinstance(stems, StemFolder) and stems.stems == STEMS
+    mixtures = open_dataset("audio", root, split="validation")
+    assert isinstance(mixtures, MixtureFolder)
+    name, mixture, sources = mixtures.track(0)
+    assert sources.shape[1:] == mixture.shape and name == stems.track(0)[0]
+    # a plain file is a track with one source: itself
+    sf.write(tmp_path / "a.wav", tone(0.5, 16000, channels=2), 16000)
+    plain = open_dataset("audio", tmp_path, split="all", channels=2, crop=1000)
+    assert isinstance(plain, AudioFolder)
+    name, audio, sources = plain.track(0)
+    assert name == "a.wav" and audio.shape == (2, 8000) and sources.shape == (1, 2, 8000)
+    torch.testing.assert_close(sources[0], audio)
+    clip = plain.clips[0]
+    window = plain.window(clip, 7900, 200)  # (S, C, length), zero past the end
+    assert window.shape == (1, 2, 200) and (window[..., 100:] == 0).all()
+    np.testing.assert_array_equal(window[0, :, :100], audio[:, 7900:].numpy())
+    with pytest.raises(ValueError, match="kind must be one of"):
+        open_dataset("video", tmp_path)

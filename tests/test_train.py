@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from upsamplers._checks import UserFileError
 from upsamplers.cli import main
 from upsamplers.inference import overlap_add
 from upsamplers.models import Autoencoder, DemucsLike, load_model
@@ -108,14 +109,24 @@ def test_resume_is_exact(tmp_path):
 def test_a_run_is_never_overwritten_and_resume_checks_settings(tmp_path):
     train(tiny(steps=2), tmp_path, progress=False)
     before = (tmp_path / "model.pt").read_bytes()
-    with pytest.raises(ValueError, match="already holds a training run; pass --resume"):
+    with pytest.raises(UserFileError, match="already holds a training run; pass --resume"):
         train(tiny(steps=2), tmp_path, progress=False)
     with pytest.raises(ValueError, match=r"changed settings: lr=0.1 \(checkpoint: 0.003\)"):
         train(tiny(steps=4, lr=0.1), tmp_path, resume=True, progress=False)
-    with pytest.raises(ValueError, match="cannot resume: .* does not exist"):
+    with pytest.raises(UserFileError, match="cannot resume: .* does not exist"):
         train(tiny(), tmp_path / "new", resume=True, progress=False)
     assert (tmp_path / "model.pt").read_bytes() == before
 
+
+
+def test_a_run_started_with_an_old_model_option_name_resumes_with_the_new_one(tmp_path):
+    old = {"channels": 4, "depth": 2, "lstm_layers": 1}
+    with pytest.warns(FutureWarning, match=r"DemucsLike\(channels=\.\.\.\) is deprecated"):
+        train(tiny("demucs", steps=4, checkpoint_every=1, model_options=old), tmp_path / "a",
+              progress=False)
+    (tmp_path / "a" / "model.pt").unlink()  # as if stopped after the last checkpoint
+    result = train(tiny("demucs", steps=4), tmp_path / "a", resume=True, progress=False)
+    assert result.step == 4 and load_model(tmp_path / "a" / "model.pt").config["width"] == 4
 
 # --------------------------------------------------------------------- interruption
 
@@ -161,7 +172,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, how):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1])["step"] == 20
     assert_same_weights(weights(reference / "model.pt"), weights(out / "model.pt"))
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".*.tmp*"))
 
 
 # --------------------------------------------------------------------- distributed

@@ -18,7 +18,8 @@ with ``scipy.signal.resample_poly`` when their rate differs from
 ``sample_rate``. Bad files (empty, corrupt, unsupported, with the wrong number
 of channels, or shorter than one crop) are skipped with one
 :class:`SkippedFileWarning` each, naming the file; no usable file left is a
-``ValueError``. Nothing under ``root`` is ever written.
+``ValueError`` (:class:`~upsamplers._checks.InvalidValue`). Nothing under
+``root`` is ever written.
 
 Items are fixed-length crops, deterministic in their index:
 
@@ -50,7 +51,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import check_bool, check_choice, check_positive_int
+from ._checks import (
+    InvalidType,
+    InvalidValue,
+    UserFileError,
+    check_bool,
+    check_choice,
+    check_positive_int,
+)
+from ._io import atomic_path
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 SPLITS = ("train", "validation", "all")
@@ -65,7 +74,7 @@ class SkippedFileWarning(UserWarning):
     """An audio file was skipped because it cannot be used; the message names it."""
 
 
-class AudioFileError(ValueError):
+class AudioFileError(UserFileError, ValueError):
     """An audio file cannot be read or does not have the expected form."""
 
 
@@ -82,18 +91,18 @@ def default_data_dir() -> Path:
     """The embedded data set (``data/bach_chorales`` of the repository), or the
     folder named by the ``UPSAMPLERS_DATA`` environment variable.
 
-    Raises ``FileNotFoundError`` with a hint when neither exists (e.g. after a
-    non-editable install, which does not carry ``data/``).
+    Raises :class:`~upsamplers._checks.UserFileError` with a hint when neither
+    exists (e.g. after a non-editable install, which does not carry ``data/``).
     """
     env = os.environ.get(DATA_ENV)
     if env:
         path = Path(env)
         if not path.is_dir():
-            raise FileNotFoundError(f"{DATA_ENV}={env} is not a folder")
+            raise UserFileError(f"{DATA_ENV}={env} is not a folder")
         return path
     path = Path(__file__).resolve().parents[2] / "data" / "bach_chorales"
     if not path.is_dir():
-        raise FileNotFoundError(
+        raise UserFileError(
             f"the embedded data set is not at {path} (it ships with the repository, not the "
             f"wheel); pass --data DIR or set {DATA_ENV}")
     return path
@@ -215,29 +224,25 @@ def write_audio(
 ) -> Path:
     """Write ``audio`` of shape ``(C, T)`` to ``path``, atomically (temporary file
     in the same folder, then rename), refusing to replace an existing file
-    unless ``force``. The format follows the suffix (wav, flac, ogg)."""
+    unless ``force`` (:class:`~upsamplers._checks.UserFileError`). The format
+    follows the suffix (wav, flac, ogg)."""
     sf = _soundfile()
     path = Path(path)
     check_bool("force", force)
     sample_rate = check_positive_int("sample_rate", sample_rate)
     if path.suffix.lower() not in AUDIO_SUFFIXES:
-        raise ValueError(f"output file must end in one of {', '.join(AUDIO_SUFFIXES)}; "
-                         f"received {path}")
+        raise InvalidValue(f"output file must end in one of {', '.join(AUDIO_SUFFIXES)}; "
+                           f"received {path}")
     if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+        raise UserFileError(f"{path} exists; pass --force to overwrite it")
     if isinstance(audio, torch.Tensor):
         audio = audio.detach().cpu().numpy()
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim != 2:
-        raise ValueError(f"audio must have shape (C, T); received shape {audio.shape}")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
-    try:
+        raise InvalidValue(f"audio must have shape (C, T); received shape {audio.shape}")
+    with atomic_path(path) as tmp:
         sf.write(str(tmp), audio.T, sample_rate, subtype=subtype,  # (C, T) -> (T, C)
                  format=path.suffix[1:].upper())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -315,54 +320,123 @@ class _Clip:
     frames: int  # at the target sample rate
 
 
-class _CropDataset(torch.utils.data.Dataset):
-    """Shared machinery of :class:`AudioFolder` and :class:`StemFolder`."""
+def _check_settings(dataset: Any, root: Any, *, split: str, sample_rate: int, channels: int,
+                    crop: int, seed: int, validation_fraction: float, random: bool | None,
+                    cache: bool) -> None:
+    """Check the arguments of a data set and set them as its attributes."""
+    if not isinstance(root, (str, os.PathLike)):
+        raise InvalidType(f"root must be a path to a folder; received root={root!r}")
+    dataset.root = Path(root)
+    if not dataset.root.is_dir():
+        raise InvalidValue(f"root must be an existing folder; received root={str(root)!r}")
+    dataset.split = check_choice("split", split, SPLITS)
+    dataset.sample_rate = check_positive_int("sample_rate", sample_rate)
+    dataset.channels = check_positive_int("channels", channels)
+    dataset.crop = check_positive_int("crop", crop)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidType(f"seed must be an integer; received seed={seed!r}")
+    dataset.seed = seed
+    if not isinstance(validation_fraction, (int, float)) or isinstance(
+            validation_fraction, bool) or not 0 <= validation_fraction < 1:
+        raise InvalidValue("validation_fraction must be a number in [0, 1); "
+                           f"received validation_fraction={validation_fraction!r}")
+    dataset.validation_fraction = float(validation_fraction)
+    dataset.random = (split == "train") if random is None else check_bool("random", random)
+    dataset.cache = check_bool("cache", cache)
 
-    def __init__(
-        self,
-        root: str | os.PathLike[str],
-        *,
-        split: str,
-        sample_rate: int,
-        channels: int,
-        crop: int,
-        seed: int,
-        validation_fraction: float,
-        random: bool | None,
-        cache: bool,
-    ) -> None:
-        if not isinstance(root, (str, os.PathLike)):
-            raise TypeError(f"root must be a path to a folder; received root={root!r}")
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise ValueError(f"root must be an existing folder; received root={str(root)!r}")
-        self.split = check_choice("split", split, SPLITS)
-        self.sample_rate = check_positive_int("sample_rate", sample_rate)
-        self.channels = check_positive_int("channels", channels)
-        self.crop = check_positive_int("crop", crop)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an integer; received seed={seed!r}")
-        self.seed = seed
-        if not isinstance(validation_fraction, (int, float)) or isinstance(
-                validation_fraction, bool) or not 0 <= validation_fraction < 1:
-            raise ValueError("validation_fraction must be a number in [0, 1); "
-                             f"received validation_fraction={validation_fraction!r}")
-        self.validation_fraction = float(validation_fraction)
-        self.random = (split == "train") if random is None else check_bool("random", random)
-        self.cache = check_bool("cache", cache)
-        self._cache: dict[Path, np.ndarray] = {}
+
+def _decodes(info: AudioInfo) -> bool:
+    """Decode the first and the last frames (catches truncated or garbled data)."""
+    sf = _soundfile()
+    try:
+        with sf.SoundFile(str(info.path)) as f:
+            head = f.read(min(info.frames, 4096), dtype="float32")
+            f.seek(max(0, info.frames - 4096))
+            tail = f.read(dtype="float32")
+    except Exception:
+        return False
+    return len(head) > 0 and len(tail) > 0 and bool(np.isfinite(tail).all())
+
+
+class _ClipReader:
+    """The audio of clips at the data set's rate and channel count, files decoded
+    once when ``cache``."""
+
+    def __init__(self, sample_rate: int, channels: int, cache: bool) -> None:
+        self.sample_rate, self.channels, self.cache = sample_rate, channels, cache
+        self.decoded: dict[Path, np.ndarray] = {}
+
+    def load(self, path: Path) -> np.ndarray:
+        """The whole file, ``(C, T)``."""
+        audio = self.decoded.get(path)
+        if audio is None:
+            audio, _ = read_audio(path, sample_rate=self.sample_rate, channels=self.channels)
+            if self.cache:
+                self.decoded[path] = audio
+        return audio
+
+    def window(self, clip: _Clip, start: int, length: int) -> np.ndarray:
+        """``(S, C, length)``: the clip's files from ``start`` (zero-padded past the end)."""
+        out = np.zeros((len(clip.files), self.channels, length), dtype=np.float32)
+        for i, path in enumerate(clip.files):
+            audio = self.load(path)[:, start:start + length]
+            out[i, :, :audio.shape[-1]] = audio
+        return out
+
+
+class _CropIndex:
+    """Where item ``k`` is: ``(clip index, start sample)``. Random crops (a clip
+    drawn with probability proportional to its length, then an offset, from a
+    generator seeded with ``(seed, k)``) or consecutive non-overlapping tiles."""
+
+    def __init__(self, clips: list[_Clip], crop: int, seed: int, random: bool) -> None:
+        self.clips, self.crop, self.seed, self.random = clips, crop, seed, random
+        lengths = np.array([c.frames for c in clips], dtype=np.float64)
+        self.weights = lengths / lengths.sum()
+        self.tiles = [(i, k * crop) for i, c in enumerate(clips) for k in range(c.frames // crop)]
+
+    def locate(self, index: int) -> tuple[int, int]:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise InvalidType(f"index must be an integer; received index={index!r}")
+        if index < 0:
+            raise IndexError(f"index must be >= 0; received index={index}")
+        if self.random:
+            rng = np.random.default_rng([self.seed, int(index)])
+            clip = int(rng.choice(len(self.clips), p=self.weights))
+            start = int(rng.integers(0, self.clips[clip].frames - self.crop + 1))
+            return clip, start
+        if index >= len(self.tiles):
+            raise IndexError(f"index must be < {len(self.tiles)}; received index={index}")
+        return self.tiles[index]
+
+
+class _CropDataset(torch.utils.data.Dataset):
+    """Shared machinery of :class:`AudioFolder` and :class:`StemFolder`: the
+    settings, the catalogue of usable clips (scanned once, bad files skipped with a
+    warning), a :class:`_ClipReader` and a :class:`_CropIndex`."""
+
+    root: Path
+    split: str
+    sample_rate: int
+    channels: int
+    crop: int
+    seed: int
+    validation_fraction: float
+    random: bool
+    cache: bool
+
+    def __init__(self, root: str | os.PathLike[str], **settings: Any) -> None:
+        _check_settings(self, root, **settings)
         self.skipped: list[str] = []
         self.clips = self._scan()
         if not self.clips:
-            raise ValueError(
+            raise InvalidValue(
                 f"no usable audio in {self.root} for split={self.split!r} "
                 f"({len(self.skipped)} file(s) skipped; expected {self._expects()} of at least "
                 f"crop={self.crop} samples at {self.sample_rate} Hz with {self.channels} "
                 f"channel(s))")
-        lengths = np.array([c.frames for c in self.clips], dtype=np.float64)
-        self._weights = lengths / lengths.sum()
-        self._tiles = [(i, k * self.crop) for i, c in enumerate(self.clips)
-                       for k in range(c.frames // self.crop)]
+        self._reader = _ClipReader(self.sample_rate, self.channels, self.cache)
+        self._index = _CropIndex(self.clips, self.crop, self.seed, self.random)
 
     # ---- subclasses say what a clip is
     def _expects(self) -> str:  # pragma: no cover - abstract
@@ -396,6 +470,7 @@ class _CropDataset(torch.utils.data.Dataset):
         warnings.warn(message, SkippedFileWarning, stacklevel=4)
 
     def _check(self, name: str, files: tuple[Path, ...]) -> _Clip | None:
+        """The clip of ``files`` if every file is usable, else ``None`` (skipped)."""
         frames = None
         for path in files:
             try:
@@ -411,65 +486,26 @@ class _CropDataset(torch.utils.data.Dataset):
                 self._skip(path, f"{n} samples at {self.sample_rate} Hz is shorter than one "
                                  f"crop ({self.crop})")
                 return None
-            if not self._decodes(info):
+            if not _decodes(info):
                 self._skip(path, "corrupt: decoding failed")
                 return None
             frames = n if frames is None else min(frames, n)
         assert frames is not None
         return _Clip(name, files, frames)
 
-    @staticmethod
-    def _decodes(info: AudioInfo) -> bool:
-        """Decode the first and the last frames (catches truncated or garbled data)."""
-        sf = _soundfile()
-        try:
-            with sf.SoundFile(str(info.path)) as f:
-                head = f.read(min(info.frames, 4096), dtype="float32")
-                f.seek(max(0, info.frames - 4096))
-                tail = f.read(dtype="float32")
-        except Exception:
-            return False
-        return len(head) > 0 and len(tail) > 0 and bool(np.isfinite(tail).all())
-
     # ---- reading
-    def _load(self, path: Path) -> np.ndarray:
-        audio = self._cache.get(path)
-        if audio is None:
-            audio, _ = read_audio(path, sample_rate=self.sample_rate, channels=self.channels)
-            if self.cache:
-                self._cache[path] = audio
-        return audio
-
     def window(self, clip: _Clip, start: int, length: int) -> np.ndarray:
         """``(S, C, length)``: the clip's files from ``start`` (zero-padded past the
         end); ``S`` is 1 for a plain audio file."""
-        out = np.zeros((len(clip.files), self.channels, length), dtype=np.float32)
-        for i, path in enumerate(clip.files):
-            audio = self._load(path)[:, start:start + length]
-            out[i, :, :audio.shape[-1]] = audio
-        return out
+        return self._reader.window(clip, start, length)
 
     def locate(self, index: int) -> tuple[int, int]:
         """``(clip index, start sample)`` of item ``index``."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index must be an integer; received index={index!r}")
-        if index < 0:
-            raise IndexError(f"index must be >= 0; received index={index}")
-        if self.random:
-            rng = np.random.default_rng([self.seed, int(index)])
-            clip = int(rng.choice(len(self.clips), p=self._weights))
-            start = int(rng.integers(0, self.clips[clip].frames - self.crop + 1))
-            return clip, start
-        if index >= len(self._tiles):
-            raise IndexError(f"index must be < {len(self._tiles)}; received index={index}")
-        return self._tiles[index]
+        return self._index.locate(index)
 
     def __len__(self) -> int:
         """Crops in one pass over the data (consecutive, non-overlapping)."""
-        return len(self._tiles)
-
-    def total_seconds(self) -> float:
-        return sum(c.frames for c in self.clips) / self.sample_rate
+        return len(self._index.tiles)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(root={str(self.root)!r}, split={self.split!r}, "
@@ -567,9 +603,10 @@ class StemFolder(_CropDataset):
     ) -> None:
         if stems is not None:
             if isinstance(stems, str) or not all(isinstance(s, str) and s for s in stems):
-                raise TypeError(f"stems must be a sequence of names; received stems={stems!r}")
+                raise InvalidType(f"stems must be a sequence of names; "
+                                  f"received stems={stems!r}")
             if len(set(stems)) != len(stems) or len(stems) < 1:
-                raise ValueError(f"stems must be distinct names; received stems={stems!r}")
+                raise InvalidValue(f"stems must be distinct names; received stems={stems!r}")
         self.stems: tuple[str, ...] | None = tuple(stems) if stems is not None else None
         super().__init__(root, split=split, sample_rate=sample_rate, channels=channels,
                          crop=crop, seed=seed, validation_fraction=validation_fraction,

@@ -15,7 +15,6 @@ at the model's sample rate.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -91,36 +90,9 @@ def audit_model(model: Any, *, seconds: float = 2.0) -> dict[str, Any]:
     return report.to_dict()
 
 
-def add_subcommand(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "evaluate", help="score a trained model (SI-SDR, SDR) and audit its artifacts",
-        description="SI-SDR and SDR of a checkpoint on the validation split (per source for "
-        "separators), and the artifact audit of its decoder on silence and noise.")
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--data", type=Path, default=None,
-                        help="default: the embedded data set")
-    parser.add_argument("--max-tracks", type=int, default=None)
-    parser.add_argument("--audit-seconds", type=float, default=2.0)
-    parser.add_argument("--out", type=Path, default=None, help="write the JSON report here")
-    parser.add_argument("--force", action="store_true", help="overwrite --out")
-    parser.add_argument("--no-progress", action="store_true")
-    parser.set_defaults(func=_run_cli)
-
-
-def _run_cli(args: Any) -> int:
-    from .data import one_line_warnings
-
-    if args.out is not None and args.out.exists() and not args.force:
-        raise ValueError(f"{args.out} already exists; pass --force to overwrite it")
-    with one_line_warnings():
-        result = evaluate(args.checkpoint, data=args.data, max_tracks=args.max_tracks,
-                          audit_seconds=args.audit_seconds, progress=not args.no_progress)
-    text = json.dumps(result, indent=2)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(f".{args.out.name}.tmp")
-        tmp.write_text(text + "\n")
-        tmp.replace(args.out)
+def summary(result: dict[str, Any]) -> str:
+    """The report of :func:`evaluate` in a few lines: mean scores, per source for a
+    separator, and the audit's verdicts."""
     mean = result["mean"]
     lines = [f"{result['model']} ({result['upsampler']}): SI-SDR "
              f"{_fmt(mean['si_sdr'])} dB, SDR {_fmt(mean['sdr'])} dB over "
@@ -130,8 +102,7 @@ def _run_cli(args: Any) -> int:
                      f"SDR {_fmt(scores['sdr'])} dB")
     for name, verdict in result["audit"]["verdicts"].items():
         lines.append(f"  audit {name}: {verdict['status']} ({verdict['message']})")
-    print("\n".join(lines))
-    return 0
+    return "\n".join(lines)
 
 
 def _fmt(value: float | None) -> str:

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import InvalidValue
+
 SILENCE = 1e-10  # reference energy (sum of squares) below which the score is undefined
 
 
@@ -36,16 +38,16 @@ def _as_pair(estimate: Any, reference: Any) -> tuple[np.ndarray, np.ndarray]:
             pass
         x = np.asarray(x, dtype=np.float64)
         if x.ndim < 1 or x.shape[-1] < 1:
-            raise ValueError(f"{name} must have shape (..., T) with T >= 1; "
-                             f"received shape {x.shape}")
+            raise InvalidValue(f"{name} must have shape (..., T) with T >= 1; "
+                               f"received shape {x.shape}")
         if not np.isfinite(x).all():
-            raise ValueError(f"{name} must be finite; received non-finite values")
+            raise InvalidValue(f"{name} must be finite; received non-finite values")
         return x
 
     e, r = convert("estimate", estimate), convert("reference", reference)
     if e.shape != r.shape:
-        raise ValueError(f"estimate and reference must have the same shape; received "
-                         f"estimate {e.shape} and reference {r.shape}")
+        raise InvalidValue(f"estimate and reference must have the same shape; received "
+                           f"estimate {e.shape} and reference {r.shape}")
     return e, r
 
 
@@ -95,8 +97,8 @@ def sdr(estimate: Any, reference: Any, *, filter_length: int = 512,
     from scipy.linalg import solve_toeplitz
 
     if isinstance(filter_length, bool) or not isinstance(filter_length, int) or filter_length < 1:
-        raise ValueError(f"filter_length must be a positive integer; "
-                         f"received filter_length={filter_length!r}")
+        raise InvalidValue(f"filter_length must be a positive integer; "
+                           f"received filter_length={filter_length!r}")
     e, r = _as_pair(estimate, reference)
     taps = min(filter_length, e.shape[-1])
     flat_e = e.reshape(-1, e.shape[-1])

@@ -36,7 +36,8 @@ from typing import Any
 
 import torch
 
-from ._checks import InvalidValue, check_choice, check_positive_int
+from ._checks import InvalidType, InvalidValue, UserFileError, check_choice, check_positive_int
+from ._io import atomic_write_text
 from .models import (
     MODELS,
     ReferenceModel,
@@ -61,7 +62,7 @@ class TrainConfig:
     """Everything that defines a training run (the command's flags).
 
     ``data=None`` is the embedded data set. ``model_options`` are constructor
-    arguments of the model (e.g. ``{"channels": 8, "depth": 3}`` for Demucs);
+    arguments of the model (e.g. ``{"width": 8, "depth": 3}`` for Demucs);
     ``upsampler_options`` those of its upsamplers (e.g. ``{"init": "icnr"}``).
     """
 
@@ -81,7 +82,7 @@ class TrainConfig:
     upsampler_options: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> TrainConfig:
-        """Check every field; ``TypeError``/``ValueError`` naming the field."""
+        """Check every field; ``InvalidType``/``InvalidValue`` naming the field."""
         check_choice("model", self.model, MODELS)
         from .layers import upsampler_kinds
 
@@ -90,21 +91,21 @@ class TrainConfig:
                      "sample_rate"):
             check_positive_int(name, getattr(self, name))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0; received seed={self.seed!r}")
+            raise InvalidValue(f"seed must be an integer >= 0; received seed={self.seed!r}")
         for name in ("lr", "stft_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
                     math.isfinite(value) and value >= 0) or (name == "lr" and value == 0):
                 allowed = "> 0" if name == "lr" else ">= 0"
-                raise ValueError(f"{name} must be a finite number {allowed}; "
-                                 f"received {name}={value!r}")
+                raise InvalidValue(f"{name} must be a finite number {allowed}; "
+                                   f"received {name}={value!r}")
         for name in ("model_options", "upsampler_options"):
             if not isinstance(getattr(self, name), dict):
-                raise TypeError(f"{name} must be a dict; received {name}="
-                                f"{getattr(self, name)!r}")
+                raise InvalidType(f"{name} must be a dict; received {name}="
+                                  f"{getattr(self, name)!r}")
         if self.data is not None and not Path(self.data).is_dir():
-            raise ValueError(f"data must be a folder of audio; received data={self.data!r} "
-                             "(no such folder)")
+            raise InvalidValue(f"data must be a folder of audio; received data={self.data!r} "
+                               "(no such folder)")
         return self
 
     @classmethod
@@ -112,8 +113,8 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown training setting(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(known))}")
+            raise InvalidValue(f"unknown training setting(s) {', '.join(unknown)}; known: "
+                               f"{', '.join(sorted(known))}")
         return cls(**values)
 
 
@@ -122,7 +123,7 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``-`` or ``_``)."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"config file {path} does not exist")
+        raise UserFileError(f"config file {path} does not exist")
     text = path.read_text()
     try:
         if path.suffix.lower() == ".toml":
@@ -132,13 +133,13 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         else:
             values = json.loads(text)
     except ImportError:  # pragma: no cover - Python 3.10
-        raise ValueError("TOML config files need Python >= 3.11; use JSON") from None
+        raise UserFileError("TOML config files need Python >= 3.11; use JSON") from None
     except ValueError as error:
-        raise ValueError(f"config file {path} is not valid "
-                         f"{'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {error}"
-                         ) from None
+        raise UserFileError(f"config file {path} is not valid "
+                            f"{'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {error}"
+                            ) from None
     if not isinstance(values, dict):
-        raise ValueError(f"config file {path} must hold a table/object of settings")
+        raise UserFileError(f"config file {path} must hold a table/object of settings")
     return {k.replace("-", "_"): v for k, v in values.items()}
 
 
@@ -179,8 +180,9 @@ class MultiResolutionSTFTLoss(torch.nn.Module):
         x, y = estimate.reshape(-1, n), target.reshape(-1, n)  # (N, 1, T) -> (N, T)
         used = [r for r in self.resolutions if r[0] <= n]
         if not used:
-            raise ValueError(f"signals must have at least {min(r[0] for r in self.resolutions)} "
-                             f"samples for the STFT loss; received {n}")
+            raise InvalidValue(f"signals must have at least "
+                               f"{min(r[0] for r in self.resolutions)} samples for the STFT "
+                               f"loss; received {n}")
         total = estimate.new_zeros(())
         for n_fft, hop, win in used:
             xm, ym = self._magnitude(x, n_fft, hop, win), self._magnitude(y, n_fft, hop, win)
@@ -334,7 +336,7 @@ def _catch_signals(flag: _StopFlag) -> Iterator[None]:
             signal.signal(s, handler)
 
 
-# --------------------------------------------------------------------------- the loop
+# --------------------------------------------------------------------------- files
 
 
 def _log_line(path: Path, record: dict[str, Any]) -> None:
@@ -355,14 +357,27 @@ def _truncate_log(path: Path, step: int) -> None:
             continue  # a line cut by a kill
         if record.get("step", 0) <= step:
             kept.append(line)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(k + "\n" for k in kept))
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(k + "\n" for k in kept))
 
 
 def _remove_stale_temporaries(out: Path) -> None:
-    for tmp in out.glob(f".{CHECKPOINT}.*.tmp"):
+    """Temporary checkpoint files left by a killed run (see :mod:`upsamplers._io`)."""
+    for tmp in out.glob(f".{CHECKPOINT}.*.tmp*"):
         tmp.unlink()
+
+
+def _check_out(out: Path, *, resume: bool) -> Path:
+    """The checkpoint path in ``out``, after checking that ``out`` can take the run:
+    a folder, holding a checkpoint if and only if ``resume``."""
+    ckpt_path = out / CHECKPOINT
+    if out.exists() and not out.is_dir():
+        raise UserFileError(f"out must be a folder; received out={str(out)!r} (a file)")
+    if resume and not ckpt_path.is_file():
+        raise UserFileError(f"cannot resume: {ckpt_path} does not exist")
+    if not resume and (ckpt_path.exists() or (out / FINAL).exists()):
+        raise UserFileError(f"{out} already holds a training run; pass --resume to continue it "
+                            "or choose another --out")
+    return ckpt_path
 
 
 def training_state(model: ReferenceModel, optimizer: torch.optim.Optimizer, step: int,
@@ -374,6 +389,96 @@ def training_state(model: ReferenceModel, optimizer: torch.optim.Optimizer, step
         "config": asdict(config),
         "seconds": seconds,
     })
+
+
+def _changed_settings(saved: TrainConfig, config: TrainConfig) -> list[str]:
+    """The settings of :data:`RESUME_FIXED` that differ (model options compared
+    under the model's current argument names)."""
+    upgrade = model_class(config.model).upgrade_config
+    changed = []
+    for key in RESUME_FIXED:
+        old, new = getattr(saved, key), getattr(config, key)
+        if key == "model_options":
+            old, new = upgrade(old), upgrade(new)
+        if old != new:
+            changed.append(key)
+    return changed
+
+
+@dataclass
+class _State:
+    """What a run starts from: the model, its optimizer, the step and the seconds
+    already trained."""
+
+    model: ReferenceModel
+    optimizer: torch.optim.Optimizer
+    step: int = 0
+    seconds: float = 0.0
+
+
+def _resume(config: TrainConfig, ckpt_path: Path) -> _State:
+    """The state saved in ``ckpt_path`` (weights, Adam, torch RNG, step), after
+    checking that the run's settings did not change."""
+    payload = read_checkpoint(ckpt_path)
+    state = payload.get("training")
+    if not isinstance(state, dict):
+        raise UserFileError(f"{ckpt_path} is a model checkpoint without training state")
+    saved = TrainConfig.from_dict(state["config"])
+    changed = _changed_settings(saved, config)
+    if changed:
+        raise InvalidValue("cannot resume with changed settings: " + ", ".join(
+            f"{k}={getattr(config, k)!r} (checkpoint: {getattr(saved, k)!r})"
+            for k in changed))
+    model = model_from_checkpoint(payload)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    step = int(state["step"])
+    if step > config.steps:
+        raise InvalidValue(f"the checkpoint is at step {step}, past steps={config.steps}")
+    return _State(model, optimizer, step, float(state.get("seconds", 0.0)))
+
+
+def _start(config: TrainConfig, task: Task, ckpt_path: Path, *, resume: bool) -> _State:
+    """A new model and optimizer, or the resumed ones."""
+    model = task.build_model()
+    state = _State(model, torch.optim.Adam(model.parameters(), lr=config.lr))
+    return _resume(config, ckpt_path) if resume else state
+
+
+def _to_device(state: _State, dist_info: Distributed) -> tuple[torch.device, torch.nn.Module]:
+    """Move the model and Adam's state to this process's device; the module to
+    train (wrapped in DistributedDataParallel with several processes)."""
+    device = _device(dist_info)
+    state.model.to(device)
+    if device.type != "cpu":  # move Adam's state along
+        for value in state.optimizer.state.values():
+            for k, v in value.items():
+                if isinstance(v, torch.Tensor) and k != "step":
+                    value[k] = v.to(device)
+    if dist_info.world == 1:
+        return device, state.model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return device, DistributedDataParallel(
+        state.model, device_ids=[dist_info.local_rank] if device.type == "cuda" else None)
+
+
+def _open_log(out: Path, config: TrainConfig, *, resume: bool, state: _State,
+              dist_info: Distributed, device: torch.device) -> Path:
+    """Create ``out`` and write ``config.json`` and the log's first line (rank 0)."""
+    log_path = out / LOG
+    if dist_info.main:
+        out.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(out)
+        if resume:
+            _truncate_log(log_path, state.step)
+        atomic_write_text(out / CONFIG, json.dumps(asdict(config), indent=2) + "\n")
+        _log_line(log_path, {"event": "resume" if resume else "start", "step": state.step,
+                             "config": asdict(config), "world_size": dist_info.world,
+                             "device": str(device),
+                             "parameters": state.model.num_parameters()})
+    return log_path
 
 
 @dataclass
@@ -396,6 +501,141 @@ class TrainResult:
         d.pop("history")
         d["out"], d["checkpoint"] = str(self.out), str(self.checkpoint)
         return d
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _all_mean(value: float, parts: dict[str, float], device: torch.device, world: int
+              ) -> tuple[float, dict[str, float]]:
+    """The loss and its parts averaged over the processes (for the log)."""
+    if world == 1:
+        return value, parts
+    import torch.distributed as dist
+
+    names = sorted(parts)
+    reduced = torch.tensor([value] + [parts[k] for k in names], device=device)
+    dist.all_reduce(reduced)
+    values = (reduced / world).tolist()
+    return values[0], dict(zip(names, values[1:], strict=True))
+
+
+def _any_rank(stop: bool, device: torch.device, world: int) -> bool:
+    """Whether any process wants to stop (every rank stops at the same step)."""
+    if world == 1:
+        return stop
+    import torch.distributed as dist
+
+    vote = torch.tensor([1.0 if stop else 0.0], device=device)
+    dist.all_reduce(vote)
+    return bool(vote.item() > 0)
+
+
+class _Loop:
+    """The training loop of one process: steps, logging, checkpoints, stop."""
+
+    def __init__(self, config: TrainConfig, task: Task, state: _State, net: torch.nn.Module,
+                 device: torch.device, dist_info: Distributed, out: Path) -> None:
+        self.config, self.task, self.state, self.net = config, task, state, net
+        self.device, self.dist, self.out = device, dist_info, out
+        self.ckpt_path, self.log_path = out / CHECKPOINT, out / LOG
+        self.criterion = ReconstructionLoss(config.stft_weight).to(device)
+        self.history: list[dict[str, Any]] = []
+        self.first_loss: float | None = None
+        self.last_loss: float | None = None
+        self.samples = 0
+        self.start = time.perf_counter()
+
+    def save(self, elapsed: float) -> None:
+        """Checkpoint the current step (rank 0)."""
+        if self.dist.main:
+            state = self.state
+            atomic_torch_save(training_state(state.model, state.optimizer, state.step,
+                                             self.config, elapsed), self.ckpt_path)
+            _log_line(self.log_path, {"event": "checkpoint", "step": state.step})
+
+    def step(self) -> tuple[float, dict[str, float]]:
+        """One optimiser step on batch ``step``; the loss and its parts."""
+        config, state = self.config, self.state
+        base = state.step * config.batch_size
+        indices = [base + j for j in range(config.batch_size)
+                   if j % self.dist.world == self.dist.rank]
+        batch = self.task.batch(indices)
+        batch = tuple(b.to(self.device) for b in batch) if isinstance(batch, tuple) \
+            else batch.to(self.device)
+        state.optimizer.zero_grad(set_to_none=True)
+        loss, parts = self.task.loss(self.net, batch, self.criterion)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"the loss is not finite at step {state.step + 1} "
+                                     f"({float(loss)}); lower --lr")
+        loss.backward()
+        state.optimizer.step()
+        state.step += 1
+        self.samples += config.batch_size // self.dist.world * self.dist.world
+        return _all_mean(float(loss.detach()), parts, self.device, self.dist.world)
+
+    def record(self, value: float, parts: dict[str, float], bar: Any) -> float:
+        """Log the step (rank 0); the seconds of this process so far."""
+        step = self.state.step
+        self.first_loss = value if self.first_loss is None else self.first_loss
+        self.last_loss = value
+        elapsed = time.perf_counter() - self.start
+        rate = self.samples / elapsed if elapsed > 0 else 0.0
+        if self.dist.main:
+            record = {"step": step, "loss": value, **parts, "samples_per_s": round(rate, 2),
+                      "seconds": round(self.state.seconds + elapsed, 3)}
+            self.history.append(record)
+            if step % self.config.log_every == 0 or step == self.config.steps:
+                _log_line(self.log_path, record)
+            if bar is not None:
+                bar.set_postfix(loss=f"{value:.4f}", samples_s=f"{rate:.1f}")
+                bar.update(1)
+        return elapsed
+
+    def run(self, flag: _StopFlag, bar: Any) -> bool:
+        """Steps until ``steps`` or a stop signal; ``True`` when interrupted."""
+        config, state = self.config, self.state
+        while state.step < config.steps:
+            value, parts = self.step()
+            elapsed = self.record(value, parts, bar)
+            if state.step % config.checkpoint_every == 0 and state.step < config.steps:
+                self.save(state.seconds + elapsed)
+            stop = _any_rank(flag.signal is not None, self.device, self.dist.world)
+            if stop and state.step < config.steps:
+                return True
+        return False
+
+    def finish(self, interrupted: bool, say: Callable[[str], None]) -> float:
+        """Save the last checkpoint, and the final model unless interrupted; the
+        seconds trained in all."""
+        elapsed = self.state.seconds + time.perf_counter() - self.start
+        self.save(elapsed)
+        if self.dist.main:
+            if interrupted:
+                _log_line(self.log_path, {"event": "interrupted", "step": self.state.step})
+                say(f"interrupted: saved step {self.state.step} to {self.ckpt_path}; "
+                    "continue with --resume")
+            else:
+                self.state.model.save(self.out / FINAL)
+        return elapsed
+
+    def result(self, interrupted: bool, elapsed: float) -> TrainResult:
+        run_seconds = time.perf_counter() - self.start
+        return TrainResult(
+            out=self.out, step=self.state.step, steps=self.config.steps,
+            interrupted=interrupted, first_loss=self.first_loss, last_loss=self.last_loss,
+            samples_per_second=self.samples / run_seconds if run_seconds else 0.0,
+            seconds=elapsed, checkpoint=self.ckpt_path, history=self.history)
+
+
+def _progress_bar(config: TrainConfig, step: int, dist_info: Distributed, progress: bool
+                  ) -> Any:
+    if not (progress and dist_info.main):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=config.steps, initial=step, unit="step", dynamic_ncols=True,
+                desc=f"{config.model}/{config.upsampler}")
 
 
 def train(
@@ -425,250 +665,30 @@ def train(
     dist_info = _init_distributed()
     say = echo or (lambda message: print(message, file=sys.stderr, flush=True))
     if config.batch_size % dist_info.world:
-        raise ValueError(f"batch_size must be a multiple of the number of processes "
-                         f"({dist_info.world}); received batch_size={config.batch_size}")
-    ckpt_path = out / CHECKPOINT
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out must be a folder; received out={str(out)!r} (a file)")
-    if resume and not ckpt_path.is_file():
-        raise ValueError(f"cannot resume: {ckpt_path} does not exist")
-    if not resume and (ckpt_path.exists() or (out / FINAL).exists()):
-        raise ValueError(f"{out} already holds a training run; pass --resume to continue it "
-                         "or choose another --out")
-
+        raise InvalidValue(f"batch_size must be a multiple of the number of processes "
+                           f"({dist_info.world}); received batch_size={config.batch_size}")
+    ckpt_path = _check_out(out, resume=resume)
     torch.manual_seed(config.seed)
     task = Task(config)
-    model = task.build_model()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    step = 0
-    seconds_before = 0.0
-    if resume:
-        payload = read_checkpoint(ckpt_path)
-        state = payload.get("training")
-        if not isinstance(state, dict):
-            raise ValueError(f"{ckpt_path} is a model checkpoint without training state")
-        saved = TrainConfig.from_dict(state["config"])
-        changed = [k for k in RESUME_FIXED if getattr(saved, k) != getattr(config, k)]
-        if changed:
-            raise ValueError("cannot resume with changed settings: " + ", ".join(
-                f"{k}={getattr(config, k)!r} (checkpoint: {getattr(saved, k)!r})"
-                for k in changed))
-        model = model_from_checkpoint(payload)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        step = int(state["step"])
-        seconds_before = float(state.get("seconds", 0.0))
-        if step > config.steps:
-            raise ValueError(f"the checkpoint is at step {step}, past steps={config.steps}")
-
-    device = _device(dist_info)
-    model.to(device)
-    if device.type != "cpu":  # move Adam's state along
-        for value in optimizer.state.values():
-            for k, v in value.items():
-                if isinstance(v, torch.Tensor) and k != "step":
-                    value[k] = v.to(device)
-    net: torch.nn.Module = model
-    if dist_info.world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(
-            model, device_ids=[dist_info.local_rank] if device.type == "cuda" else None)
-    criterion = ReconstructionLoss(config.stft_weight).to(device)
-
-    log_path = out / LOG
-    if dist_info.main:
-        out.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temporaries(out)
-        if resume:
-            _truncate_log(log_path, step)
-        (out / CONFIG).write_text(json.dumps(asdict(config), indent=2) + "\n")
-        _log_line(log_path, {"event": "resume" if resume else "start", "step": step,
-                             "config": asdict(config), "world_size": dist_info.world,
-                             "device": str(device),
-                             "parameters": model.num_parameters()})
-
-    def save(at_step: int, elapsed: float) -> None:
-        if dist_info.main:
-            atomic_torch_save(training_state(model, optimizer, at_step, config, elapsed),
-                              ckpt_path)
-            _log_line(log_path, {"event": "checkpoint", "step": at_step})
-
-    bar = None
-    if progress and dist_info.main:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=config.steps, initial=step, unit="step", dynamic_ncols=True,
-                   desc=f"{config.model}/{config.upsampler}")
-    flag = _StopFlag()
-    history: list[dict[str, Any]] = []
-    first_loss = last_loss = None
-    samples = 0
-    start = time.perf_counter()
-    interrupted = False
+    state = _start(config, task, ckpt_path, resume=resume)
+    device, net = _to_device(state, dist_info)
+    _open_log(out, config, resume=resume, state=state, dist_info=dist_info, device=device)
+    loop = _Loop(config, task, state, net, device, dist_info, out)
+    bar = _progress_bar(config, state.step, dist_info, progress)
+    flag = _StopFlag()  # looked up here: a test replaces it
     net.train()
-    per_rank = config.batch_size // dist_info.world
     try:
         with _catch_signals(flag):
-            while step < config.steps:
-                base = step * config.batch_size
-                indices = [base + j for j in range(config.batch_size)
-                           if j % dist_info.world == dist_info.rank]
-                batch = task.batch(indices)
-                batch = tuple(b.to(device) for b in batch) if isinstance(batch, tuple) \
-                    else batch.to(device)
-                optimizer.zero_grad(set_to_none=True)
-                loss, parts = task.loss(net, batch, criterion)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"the loss is not finite at step {step + 1} "
-                                             f"({float(loss)}); lower --lr")
-                loss.backward()
-                optimizer.step()
-                step += 1
-                samples += per_rank * dist_info.world
-                value = float(loss.detach())
-                if dist_info.world > 1:  # the losses of the whole batch, for the log
-                    import torch.distributed as dist
-
-                    names = sorted(parts)
-                    reduced = torch.tensor([value] + [parts[k] for k in names], device=device)
-                    dist.all_reduce(reduced)
-                    reduced = (reduced / dist_info.world).tolist()
-                    value = reduced[0]
-                    parts = dict(zip(names, reduced[1:], strict=True))
-                first_loss = value if first_loss is None else first_loss
-                last_loss = value
-                elapsed = time.perf_counter() - start
-                rate = samples / elapsed if elapsed > 0 else 0.0
-                if dist_info.main:
-                    record = {"step": step, "loss": value, **parts,
-                              "samples_per_s": round(rate, 2),
-                              "seconds": round(seconds_before + elapsed, 3)}
-                    history.append(record)
-                    if step % config.log_every == 0 or step == config.steps:
-                        _log_line(log_path, record)
-                    if bar is not None:
-                        bar.set_postfix(loss=f"{value:.4f}", samples_s=f"{rate:.1f}")
-                        bar.update(1)
-                if step % config.checkpoint_every == 0 and step < config.steps:
-                    save(step, seconds_before + elapsed)
-                stop = flag.signal is not None
-                if dist_info.world > 1:  # every rank stops at the same step
-                    import torch.distributed as dist
-
-                    vote = torch.tensor([1.0 if stop else 0.0], device=device)
-                    dist.all_reduce(vote)
-                    stop = bool(vote.item() > 0)
-                if stop and step < config.steps:
-                    interrupted = True
-                    break
-        elapsed = seconds_before + time.perf_counter() - start
-        save(step, elapsed)
-        if dist_info.main:
-            if interrupted:
-                _log_line(log_path, {"event": "interrupted", "step": step})
-                say(f"interrupted: saved step {step} to {ckpt_path}; continue with --resume")
-            else:
-                model.save(out / FINAL)
+            interrupted = loop.run(flag, bar)
+        elapsed = loop.finish(interrupted, say)
     finally:
         if bar is not None:
             bar.close()
-    run_seconds = time.perf_counter() - start
-    result = TrainResult(
-        out=out, step=step, steps=config.steps, interrupted=interrupted, first_loss=first_loss,
-        last_loss=last_loss, samples_per_second=samples / run_seconds if run_seconds else 0.0,
-        seconds=elapsed, checkpoint=ckpt_path, history=history)
+    result = loop.result(interrupted, elapsed)
     if dist_info.main:
-        _log_line(log_path, {"event": "end", **result.summary()})
+        _log_line(out / LOG, {"event": "end", **result.summary()})
     if dist_info.world > 1:
         import torch.distributed as dist
 
         dist.barrier()
     return result
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def _key_value(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` with VALUE read as JSON when it parses (numbers, lists, true),
-    else as a string."""
-    if "=" not in text:
-        raise ValueError(f"options must be KEY=VALUE; received {text!r}")
-    key, raw = text.split("=", 1)
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    return key.strip().replace("-", "_"), value
-
-
-def add_subcommand(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train a reference model (autoencoder, demucs, melgan) with any upsampler",
-        description="Train a reference model with Adam on L1 + multi-resolution STFT loss. "
-        "Checkpoints are written atomically every --checkpoint-every steps and at the end; "
-        "Ctrl-C saves and stops; --resume continues exactly. Runs under torchrun with "
-        "DistributedDataParallel. Settings: defaults < --config file < flags.",
-    )
-    parser.add_argument("--config", type=Path, help="JSON (or TOML) file of settings")
-    parser.add_argument("--model", choices=sorted(MODELS), default=None,
-                        help="default: autoencoder")
-    parser.add_argument("--upsampler", default=None,
-                        help="upsampler kind (any that make_upsampler knows); default transposed")
-    parser.add_argument("--data", default=None,
-                        help="folder of audio or of stems; default: the embedded data set")
-    parser.add_argument("--steps", type=int, default=None, help="default 1000")
-    parser.add_argument("--batch-size", type=int, default=None, help="default 8")
-    parser.add_argument("--lr", type=float, default=None, help="Adam learning rate, default 3e-4")
-    parser.add_argument("--seed", type=int, default=None, help="default 0")
-    parser.add_argument("--checkpoint-every", type=int, default=None, help="default 100")
-    parser.add_argument("--log-every", type=int, default=None, help="default 10")
-    parser.add_argument("--crop", type=int, default=None, help="samples per item, default 16384")
-    parser.add_argument("--sample-rate", type=int, default=None, help="default 16000")
-    parser.add_argument("--stft-weight", type=float, default=None, help="default 1.0")
-    parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="model constructor argument, e.g. channels=8 (repeatable)")
-    parser.add_argument("--upsampler-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="upsampler argument, e.g. init=icnr (repeatable)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run saved in --out")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(func=_run_cli)
-
-
-FLAG_FIELDS = ("model", "upsampler", "data", "steps", "batch_size", "lr", "seed",
-               "checkpoint_every", "log_every", "crop", "sample_rate", "stft_weight")
-
-
-def config_from_args(args: Any) -> TrainConfig:
-    """Defaults, then the ``--config`` file, then the flags given."""
-    values: dict[str, Any] = {}
-    if args.config is not None:
-        values.update(load_config_file(args.config))
-    for name in FLAG_FIELDS:
-        value = getattr(args, name)
-        if value is not None:
-            values[name] = value
-    for flag, name in (("model_option", "model_options"),
-                       ("upsampler_option", "upsampler_options")):
-        extra = dict(_key_value(t) for t in getattr(args, flag))
-        if extra:
-            values[name] = {**values.get(name, {}), **extra}
-    if values.get("data") is not None:
-        values["data"] = str(values["data"])
-    return TrainConfig.from_dict(values).validate()
-
-
-def _run_cli(args: Any) -> int:
-    from .data import one_line_warnings
-
-    config = config_from_args(args)
-    with one_line_warnings():
-        result = train(config, args.out, resume=args.resume, progress=not args.no_progress)
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(json.dumps(result.summary()))
-    return 130 if result.interrupted else 0

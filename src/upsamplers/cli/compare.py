@@ -9,7 +9,7 @@ from typing import Any
 
 from ..compare import COMPARE_MODELS, DEFAULT_STEPS, VARIANTS, CompareConfig, compare
 from ..data import one_line_warnings
-from ..train import _key_value
+from .train import key_value
 
 DEFAULTS = CompareConfig()
 
@@ -84,7 +84,7 @@ def _run_cli(args: argparse.Namespace) -> int:
         model=args.model, data=args.data, kinds=tuple(args.kinds), steps=args.steps,
         minutes=args.minutes, seed=args.seed, batch_size=args.batch_size, crop=args.crop,
         lr=args.lr, stft_weight=args.stft_weight,
-        model_options=dict(_key_value(t) for t in args.model_option),
+        model_options=dict(key_value(t) for t in args.model_option),
         naive_timing=not args.no_naive_timing, timing_steps=args.timing_steps,
         audit_seconds=args.audit_seconds, clip_seconds=args.clip_seconds, device=args.device,
         threads=args.threads)

@@ -1,7 +1,115 @@
-"""The ``upsamplers train`` sub-command (argparse only)."""
+"""The ``upsamplers train`` sub-command: arguments, settings, and the call of
+:func:`upsamplers.train.train`.
+
+Settings come from the defaults of :class:`~upsamplers.train.TrainConfig`, then
+the ``--config`` file, then the flags given.
+"""
 
 from __future__ import annotations
 
-from ..train import add_subcommand
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
 
-__all__ = ["add_subcommand"]
+from .._checks import InvalidValue
+from ..train import TrainConfig, load_config_file, train
+
+# flags that set a TrainConfig field of the same name (dashes for underscores)
+FLAG_FIELDS = ("model", "upsampler", "data", "steps", "batch_size", "lr", "seed",
+               "checkpoint_every", "log_every", "crop", "sample_rate", "stft_weight")
+
+_HELP = {
+    "upsampler": "upsampler kind (any that make_upsampler knows)",
+    "data": "folder of audio or of stems; default: the embedded data set",
+    "lr": "Adam learning rate",
+    "crop": "samples per item",
+}
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON when it parses (numbers, lists, true),
+    else as a string; dashes in KEY become underscores."""
+    if "=" not in text:
+        raise InvalidValue(f"options must be KEY=VALUE; received {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip().replace("-", "_"), value
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of :data:`FLAG_FIELDS`, unset (``None``) by default so that
+    the ``--config`` file can give it; the help shows the dataclass default."""
+    from ..models import MODELS
+
+    for name in FLAG_FIELDS:
+        default = getattr(TrainConfig, name)
+        kind = type(default) if isinstance(default, (int, float)) else None
+        help_text = _HELP.get(name, "")
+        if default is not None:
+            help_text = f"{help_text}; default {default}" if help_text else f"default {default}"
+        options: dict[str, Any] = {"default": None, "help": help_text}
+        if kind is not None:
+            options["type"] = kind
+        if name == "model":
+            options["choices"] = sorted(MODELS)
+        parser.add_argument(f"--{name.replace('_', '-')}", **options)
+
+
+def add_subcommand(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a reference model (autoencoder, demucs, melgan) with any upsampler",
+        description="Train a reference model with Adam on L1 + multi-resolution STFT loss. "
+        "Checkpoints are written atomically every --checkpoint-every steps and at the end; "
+        "Ctrl-C saves and stops; --resume continues exactly. Runs under torchrun with "
+        "DistributedDataParallel. Settings: defaults < --config file < flags.",
+    )
+    parser.add_argument("--config", type=Path, help="JSON (or TOML) file of settings")
+    _add_setting_flags(parser)
+    parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="model constructor argument, e.g. widths=[8,16] (repeatable)")
+    parser.add_argument("--upsampler-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="upsampler argument, e.g. init=icnr (repeatable)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run saved in --out")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run)
+
+
+def config_from_args(args: Any) -> TrainConfig:
+    """Defaults, then the ``--config`` file, then the flags given."""
+    values: dict[str, Any] = {}
+    if args.config is not None:
+        values.update(load_config_file(args.config))
+    for name in FLAG_FIELDS:
+        value = getattr(args, name)
+        if value is not None:
+            values[name] = value
+    for flag, name in (("model_option", "model_options"),
+                       ("upsampler_option", "upsampler_options")):
+        extra = dict(key_value(t) for t in getattr(args, flag))
+        if extra:
+            values[name] = {**values.get(name, {}), **extra}
+    if values.get("data") is not None:
+        values["data"] = str(values["data"])
+    return TrainConfig.from_dict(values).validate()
+
+
+def _run(args: Any) -> int:
+    from ..data import one_line_warnings
+
+    config = config_from_args(args)
+    with one_line_warnings():
+        result = train(config, args.out, resume=args.resume, progress=not args.no_progress)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(result.summary()))
+    return 130 if result.interrupted else 0
+
+
+__all__ = ["FLAG_FIELDS", "add_subcommand", "config_from_args", "key_value"]
