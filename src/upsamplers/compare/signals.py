@@ -21,10 +21,7 @@ def check_data(config: CompareConfig) -> Path:
     validation audio for the model (:class:`~upsamplers._checks.UserFileError`
     naming it otherwise)."""
     if config.data is None:
-        try:
-            root = default_data_dir()
-        except FileNotFoundError as error:
-            raise UserFileError(str(error)) from None
+        root = default_data_dir()
     else:
         if not isinstance(config.data, (str, os.PathLike)):
             raise InvalidType(f"data must be a path to a folder; received data={config.data!r}")
@@ -42,7 +39,7 @@ def check_data(config: CompareConfig) -> Path:
     for split in ("train", "validation"):
         try:
             validation_set(config, root, split)
-        except (UserInputError, ValueError) as error:
+        except UserInputError as error:
             raise UserFileError(f"data {root}: {error}") from None
     return root
 
