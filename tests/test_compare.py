@@ -303,8 +303,13 @@ def test_config_errors_name_the_argument(tmp_path):
         CompareConfig(kinds=()).validate()
     with pytest.raises(InvalidType, match="kinds must be a sequence of variant names"):
         CompareConfig(kinds=5).validate()
-    with pytest.raises(TypeError, match="model_options must be a dict"):
+    with pytest.raises(InvalidType, match="model_options must be a dict"):
         CompareConfig(model_options=[1]).validate()
+    # the training settings are checked as training checks them, with compare's messages
+    with pytest.raises(InvalidValue, match=r"lr must be a finite number > 0; received lr=0\b"):
+        CompareConfig(lr=0).validate()
+    with pytest.raises(InvalidValue, match="seed must be an integer >= 0; received seed=-1"):
+        CompareConfig(seed=-1).validate()
     with pytest.raises(UserFileError, match="data must be an existing folder"):
         compare(CompareConfig(data=str(tmp_path / "nowhere")), tmp_path / "out")
     with pytest.raises(ValueError, match="model must be one of .*received model='melgan'"):
