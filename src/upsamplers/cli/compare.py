@@ -15,6 +15,7 @@ DEFAULTS = CompareConfig()
 
 
 def add_subcommand(subparsers: Any) -> None:
+    """Add ``compare`` to the ``upsamplers`` command's sub-parsers."""
     parser = subparsers.add_parser(
         "compare", help="rank upsamplers on real audio by quality, speed and artifacts",
         description="Train the chosen model once per upsampler variant (same budget, seed and "

@@ -18,7 +18,7 @@ from .._io import plain
 from ..timing import machine_description
 from .config import CompareConfig
 from .results import StepTiming, VariantResult
-from .variants import REFERENCE, VARIANTS
+from .variants import NAIVE_OF, REFERENCE, VARIANTS
 
 PARITY = 1.25  # "at parity": step time within a factor 1.25 of subpixel's
 
@@ -38,7 +38,7 @@ def speed_claims(median: dict[str, float]) -> dict[str, Any]:
         fast = max(ref, median["transposed"])
         out["naive_slower"] = bool(fast < min(naive.values()))
     if ref is not None:
-        for name in ("nearest", "linear", "sinc"):
+        for name in NAIVE_OF:  # the polyphase interpolation kinds
             if name in median:
                 ratio = median[name] / ref
                 out["parity"][name] = {"ratio": ratio,
@@ -47,8 +47,8 @@ def speed_claims(median: dict[str, float]) -> dict[str, Any]:
     return out
 
 
-
 def _verdict(row: dict[str, Any], rank: int | None, count: int) -> str:
+    """One line on a trained row: its SI-SDR rank, step time, tones and filtering."""
     parts = []
     if row["si_sdr"] is not None:
         parts.append(f"SI-SDR {row['si_sdr']:.1f} dB (#{rank} of {count})")
