@@ -44,9 +44,9 @@ from .models import (
     atomic_torch_save,
     build_model,
     model_class,
+    model_from_checkpoint,
     read_checkpoint,
 )
-from .models.base import model_from_checkpoint
 
 CHECKPOINT = "checkpoint.pt"
 FINAL = "model.pt"
