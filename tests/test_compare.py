@@ -7,17 +7,22 @@ import pytest
 import soundfile as sf
 import torch
 
+from upsamplers._checks import InvalidType, InvalidValue, UserFileError
 from upsamplers.analysis import audit
-from upsamplers.cli import main
+from upsamplers.cli import get_parser, main
 from upsamplers.compare import (
+    COMPARE_TRAINING,
+    TRAINING_FIELDS,
     VARIANTS,
     CompareConfig,
+    StepTiming,
+    VariantResult,
     audit_summary,
     compare,
     reading,
     speed_claims,
 )
-from upsamplers.compare_report import COLUMNS
+from upsamplers.compare.report import COLUMNS
 from upsamplers.inference import overlap_add
 from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import load_model
@@ -293,7 +298,20 @@ def test_report_refused_without_force_by_the_cli(data, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["report.md"]
 
 
-def test_config_errors_name_the_argument():
+def test_config_errors_name_the_argument(tmp_path):
+    with pytest.raises(InvalidValue, match="kinds must name at least one variant"):
+        CompareConfig(kinds=()).validate()
+    with pytest.raises(InvalidType, match="kinds must be a sequence of variant names"):
+        CompareConfig(kinds=5).validate()
+    with pytest.raises(InvalidType, match="model_options must be a dict"):
+        CompareConfig(model_options=[1]).validate()
+    # the training settings are checked as training checks them, with compare's messages
+    with pytest.raises(InvalidValue, match=r"lr must be a finite number > 0; received lr=0\b"):
+        CompareConfig(lr=0).validate()
+    with pytest.raises(InvalidValue, match="seed must be an integer >= 0; received seed=-1"):
+        CompareConfig(seed=-1).validate()
+    with pytest.raises(UserFileError, match="data must be an existing folder"):
+        compare(CompareConfig(data=str(tmp_path / "nowhere")), tmp_path / "out")
     with pytest.raises(ValueError, match="model must be one of .*received model='melgan'"):
         CompareConfig(model="melgan").validate()
     with pytest.raises(TypeError, match="steps must be a positive integer; received steps=2.5"):
@@ -335,3 +353,93 @@ def test_durations_are_the_measured_ones(data, tmp_path):
                     force=True, progress=False, echo=lambda m: None)
     assert again["reused"] == ["subpixel"] and again["work_seconds"] == report["work_seconds"]
     assert "(1 variant(s) reused from an earlier run)" in (out / "report.md").read_text()
+    # the typed results read back from their files give the files' content, key for key
+    assert list(VariantResult.from_dict(result).to_dict().items()) == list(result.items())
+    assert list(StepTiming.from_dict(timing).to_dict().items()) == list(timing.items())
+    assert again["variants"]["subpixel"] == result
+
+
+def test_compare_trains_with_train_config_changed_in_three_settings(tmp_path):
+    from dataclasses import fields, replace
+
+    from upsamplers.train import TrainConfig
+
+    train_fields = {f.name for f in fields(TrainConfig)}
+    assert set(TRAINING_FIELDS) <= train_fields & {f.name for f in fields(CompareConfig)}
+    assert COMPARE_TRAINING == replace(TrainConfig(), steps=300, lr=1e-3, stft_weight=0.0)
+    default = CompareConfig()
+    for name in TRAINING_FIELDS:
+        assert getattr(default, name) == getattr(COMPARE_TRAINING, name), name
+    assert default.training() == COMPARE_TRAINING
+    config = CompareConfig(lr=5e-4, crop=2048, model_options={"widths": [4, 8]})
+    run = config.variant_training(VARIANTS["subpixel-icnr"], 7, tmp_path)
+    assert run == replace(TrainConfig(), steps=7, lr=5e-4, stft_weight=0.0, crop=2048,
+                          model_options={"widths": [4, 8]}, upsampler="subpixel",
+                          upsampler_options={"init": "icnr"}, data=str(tmp_path),
+                          checkpoint_every=7, log_every=7)
+    assert run.model_options is not config.model_options
+
+
+def test_command_defaults_are_the_config_defaults(tmp_path):
+    args = get_parser().parse_args(["compare", "--out", str(tmp_path)])
+    default = CompareConfig()
+    for name in ("model", "data", "steps", "minutes", "seed", "batch_size", "crop", "lr",
+                 "stft_weight", "audit_seconds", "clip_seconds", "timing_steps", "threads",
+                 "device"):
+        assert getattr(args, name) == getattr(default, name), name
+    assert tuple(args.kinds) == default.kinds
+    assert (not args.no_naive_timing) == default.naive_timing
+
+
+def test_old_report_module_still_works_and_warns():
+    from upsamplers.compare import report
+
+    with pytest.warns(FutureWarning, match="upsamplers.compare.report.COLUMNS"):
+        from upsamplers.compare_report import COLUMNS as old
+    assert old is report.COLUMNS is COLUMNS
+
+
+def test_round_robin_reports_every_run_in_order():
+    from upsamplers.timing import measure_round_robin
+
+    calls, runs = [], []
+    fns = [lambda: runs.append("a"), lambda: runs.append("b")]
+    times = measure_round_robin(fns, repeats=3, warmup=1, on_run=calls.append)
+    assert runs == ["a", "b"] + ["a", "b"] * 3
+    assert calls == [0, 1] + [0, 1] * 3
+    assert [len(t) for t in times] == [3, 3]
+
+
+def test_a_separator_is_scored_on_its_sources_and_shows_its_first_source(tmp_path):
+    from upsamplers.compare import COMPARE_MODELS
+    from upsamplers.models import MODELS
+
+    assert set(COMPARE_MODELS) <= set(MODELS)
+    root = tmp_path / "stems"
+    for split, count in (("train", 2), ("validation", 1)):
+        for i in range(count):
+            track = root / split / f"track{i}"
+            track.mkdir(parents=True)
+            for j, stem in enumerate(("bass", "voice")):
+                sf.write(track / f"{stem}.wav", 0.5 * chord(1.0, 100 * j + i + 10 * count), RATE)
+    out = tmp_path / "cmp"
+    report = compare(tiny_config(root, model="demucs", kinds=("subpixel",), steps=2,
+                                 naive_timing=False,
+                                 model_options={"width": 4, "depth": 2, "lstm_layers": 0}),
+                     out, progress=False, echo=lambda m: None)
+    row = report["rows"][0]
+    assert row["files"]["source"] == "bass"
+    assert "A separator's output shown is its first source, bass." in (
+        out / "report.md").read_text()
+    model = load_model(out / "variants" / "subpixel" / "model.pt").eval()
+    stems = [sf.read(root / "validation" / "track0" / f"{s}.wav", dtype="float32")[0]
+             for s in ("bass", "voice")]
+    sources = torch.from_numpy(np.stack(stems))[:, None]  # (S, C, T)
+    mixture = sources.sum(0)
+    est = overlap_add(model, mixture, chunk=1024, overlap=256)  # (S, C, T)
+    assert row["si_sdr"] == pytest.approx(float(np.mean(si_sdr(est, sources))), abs=1e-6)
+    assert row["sdr"] == pytest.approx(float(np.mean(sdr(est, sources))), abs=1e-6)
+    written, _ = sf.read(out / "variants" / "subpixel" / "clip.wav", dtype="float32")
+    clip = mixture[..., : RATE // 2]
+    expected = overlap_add(model, clip, chunk=1024, overlap=256)[0, 0].numpy()
+    np.testing.assert_allclose(written, expected, atol=1e-6)

@@ -29,18 +29,26 @@ def measure(fn: Callable[[], object], *, repeats: int, warmup: int) -> list[floa
     return times
 
 
-def measure_round_robin(fns: Sequence[Callable[[], object]], *, repeats: int,
-                        warmup: int) -> list[list[float]]:
-    """Like :func:`measure` for several functions, one run of each per round."""
-    for fn in fns:
+def measure_round_robin(fns: Sequence[Callable[[], object]], *, repeats: int, warmup: int,
+                        on_run: Callable[[int], object] | None = None) -> list[list[float]]:
+    """Like :func:`measure` for several functions, one run of each per round.
+
+    ``on_run(i)``, when given, is called after every run of ``fns[i]`` (warm-up
+    runs included, outside the timed span), e.g. to advance a progress bar.
+    """
+    for index, fn in enumerate(fns):
         for _ in range(warmup):
             fn()
+            if on_run is not None:
+                on_run(index)
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        for fn, out in zip(fns, times, strict=True):
+        for index, (fn, out) in enumerate(zip(fns, times, strict=True)):
             start = time.perf_counter()
             fn()
             out.append(time.perf_counter() - start)
+            if on_run is not None:
+                on_run(index)
     return times
 
 

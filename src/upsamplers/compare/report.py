@@ -1,0 +1,149 @@
+"""The reports of :func:`upsamplers.compare.compare`: ``report.md``, ``report.json``
+and ``report.html``, all rendered from one JSON-ready report dictionary (built by
+:func:`upsamplers.compare.build_report`), so the three agree.
+
+Cells: ``-`` for a figure that was not measured (a timing-only row is not trained),
+``n/a`` for one measured but undefined (no finite tone level: an output that is
+exactly zero has no floor to stand above).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from .._io import atomic_write_text
+
+COLUMNS = (
+    ("variant", "variant"),
+    ("parameters", "parameters"),
+    ("step_ms", "train step (ms, median)"),
+    ("step_ratio", "step vs subpixel"),
+    ("real_time_factor", "inference RTF"),
+    ("si_sdr", "SI-SDR (dB)"),
+    ("sdr", "SDR (dB)"),
+    ("tone_init", "worst tone at init (dB above floor @ Hz)"),
+    ("tone_trained", "worst tone trained (dB above floor @ Hz)"),
+    ("attenuation_09_db", "noise response at 0.9 Nyquist (dB re low band)"),
+    ("verdict", "verdict"),
+)
+
+
+def cell(row: dict[str, Any], key: str) -> str:
+    """The text of one table cell (shared by the markdown and HTML tables)."""
+    value = row[key]
+    if key in ("variant", "verdict"):
+        return str(value)
+    if key == "parameters":
+        return f"{value:,}"
+    if not row["trained"] and key not in ("step_ms", "step_ratio"):
+        return "-"
+    if value is None:
+        return "n/a"
+    if key == "step_ms":
+        return f"{value:.1f}"
+    if key == "step_ratio":
+        return f"{value:.2f}x"
+    if key == "real_time_factor":
+        return f"{value:.4f}"
+    if key in ("tone_init", "tone_trained"):
+        return (f"{value['level_db']:+.1f} dB @ {value['frequency_hz']:.0f} Hz ({value['probe']}; "
+                f"{value['relative_db']:.1f} dB re total)")
+    return f"{value:.2f}"
+
+
+def _durations(report: dict[str, Any]) -> str:
+    text = f"This invocation: {report['seconds']:.0f} s"
+    if report["reused"]:
+        text += f" ({len(report['reused'])} variant(s) reused from an earlier run)"
+    if report["work_seconds"] is not None:
+        text += (f"; timing phase and every variant (training, scoring, audits, files): "
+                 f"{report['work_seconds']:.0f} s")
+    return text + "."
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """``report.md``: settings, machine, the table, the reading and where the
+    outputs are."""
+    m = report["machine"]
+    s = report["settings"]
+    lines = [
+        "# Upsampler comparison", "",
+        f"Model `{s['model']}` trained on `{s['data']}` with {s['budget']} (batch "
+        f"{s['batch_size']} x {s['crop']} samples, lr {s['lr']:g}, STFT weight "
+        f"{s['stft_weight']:g}, seed {s['seed']}); validation split scored whole.", "",
+        f"Machine: {m['processor']} ({m['cpus']} CPUs, {m['threads']} torch threads), "
+        f"device {m['device']}" + (f" ({m['gpu']})" if m["gpu"] else "")
+        + f", torch {m['torch']}. " + _durations(report), "",
+        "| " + " | ".join(title for _, title in COLUMNS) + " |",
+        "|" + "|".join("---" for _ in COLUMNS) + "|",
+    ]
+    for row in report["rows"]:
+        lines.append("| " + " | ".join(cell(row, key).replace("|", "/") for key, _ in COLUMNS)
+                     + " |")
+    lines += [
+        "",
+        f"Step time: {report['timing']['method']}. Inference RTF: processing seconds per "
+        "second of audio (below 1 is faster than real time). Tones and filtering: audit of "
+        "the upsampling part on silence, ones and noise (worst measured tone over the "
+        "probes; noise response at 0.9 of the input Nyquist re its level near DC). "
+        "`-`: not measured (timing-only row); `n/a`: no finite value (e.g. an output that "
+        "is exactly zero) or, for filtering, too few audit seconds to resolve it.", "",
+        "## Reading", "",
+    ]
+    lines += [f"- {line}" for line in report["reading"]]
+    lines += ["", "## Outputs", "",
+              "Spectrograms and audio of each variant's output on the held-out clip "
+              f"({report['held_out_clip']}) and on silence: see `report.html`, or "
+              "`variants/<variant>/clip.png`, `silence.png`, `clip.wav`, `silence.wav`."
+              + (f" A separator's output shown is its first source, "
+                 f"{report['rows'][0]['files']['source']}." if report["rows"][0]["files"].get(
+                     "source") else ""), ""]
+    return "\n".join(lines)
+
+
+def html_page(report: dict[str, Any]) -> str:
+    """``report.html``: the markdown's introduction, the table, the reading, and
+    every trained variant's spectrograms and audio players (relative paths)."""
+    e = html.escape
+    md_head = markdown(report).split("\n| ")[0]
+    intro = "".join(f"<p>{e(p)}</p>" for p in md_head.split("\n\n")[1:] if p.strip())
+    head = "".join(f"<th>{e(title)}</th>" for _, title in COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{e(cell(row, key))}</td>" for key, _ in COLUMNS)
+                   + "</tr>" for row in report["rows"])
+    reading = "".join(f"<li>{e(line)}</li>" for line in report["reading"])
+    cards = [
+        "<div class='card'><h3>input (held-out clip)</h3>"
+        "<img src='input_clip.png' alt='input spectrogram'>"
+        "<audio controls preload='none' src='input_clip.wav'></audio></div>"]
+    for row in report["rows"]:
+        files = row["files"]
+        if not files:
+            continue
+        cards.append(
+            f"<div class='card'><h3>{e(row['variant'])}</h3>"
+            f"<p>held-out clip</p><img src='{e(files['clip_png'])}' alt='clip spectrogram'>"
+            f"<audio controls preload='none' src='{e(files['clip_wav'])}'></audio>"
+            f"<p>silence</p><img src='{e(files['silence_png'])}' alt='silence spectrogram'>"
+            f"<audio controls preload='none' src='{e(files['silence_wav'])}'></audio></div>")
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Upsampler comparison</title>"
+        "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;"
+        "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}"
+        ".grid{display:flex;flex-wrap:wrap;gap:12px}.card{width:360px}"
+        ".card img{width:100%}.card audio{width:100%}</style></head><body>"
+        f"<h1>Upsampler comparison</h1>{intro}<table><tr>{head}</tr>{body}</table>"
+        f"<h2>Reading</h2><ul>{reading}</ul><h2>Outputs</h2><div class='grid'>"
+        + "".join(cards) + "</div></body></html>\n")
+
+
+def write_reports(out: Path, report: dict[str, Any]) -> list[Path]:
+    """Write ``report.json``, ``report.md`` and ``report.html`` atomically."""
+    paths = []
+    for name, text in (("report.json", json.dumps(report, indent=2) + "\n"),
+                       ("report.md", markdown(report)), ("report.html", html_page(report))):
+        atomic_write_text(out / name, text)
+        paths.append(out / name)
+    return paths
