@@ -38,18 +38,12 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# TRANSITIONAL: while the jobs move their user errors to UserInputError, plain
-# ValueError/TypeError/OSError are still reported as user errors. The final
-# handler catches UserInputError only.
-_USER_ERRORS: tuple[type[BaseException], ...] = (UserInputError, ValueError, TypeError, OSError)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = get_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except _USER_ERRORS as error:
+    except UserInputError as error:
         message = str(error) or type(error).__name__
         print(f"upsamplers {args.command}: error: {message}", file=sys.stderr)
         return 2
