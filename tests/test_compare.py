@@ -28,13 +28,13 @@ from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import load_model
 
 RATE = 16000
-ARGS = ["--kinds", "subpixel", "nearest", "--steps", "3", "--crop", "1024", "--batch-size", "2",
+ARGS = ["--variants", "subpixel", "nearest", "--steps", "3", "--crop", "1024", "--batch-size", "2",
         "--timing-steps", "2", "--audit-seconds", "2", "--clip-seconds", "0.5",
         "--model-option", "widths=[4, 8]", "--no-progress"]
 
 
 def tiny_config(data, **overrides):
-    values = dict(data=str(data), kinds=("subpixel", "nearest"), steps=3, crop=1024,
+    values = dict(data=str(data), variants=("subpixel", "nearest"), steps=3, crop=1024,
                   batch_size=2, timing_steps=2, audit_seconds=2.0, clip_seconds=0.5,
                   model_options={"widths": [4, 8]})
     values.update(overrides)
@@ -243,7 +243,8 @@ def test_speed_claims_are_stated_only_as_measured():
     ("missing", "data must be an existing folder of audio; received data='.*nowhere'"),
     ("empty", "data folder .* is empty"),
     ("unusable", "no usable audio"),
-    ("kind", "unknown kind 'bilinear'; kinds must be among transposed, .*received kinds="),
+    ("kind", "unknown variant 'bilinear'; variants must be among transposed, .*received "
+             "variants="),
     ("both", "give steps or minutes, not both"),
     ("foreign", "out must be a new or empty folder"),
 ])
@@ -299,10 +300,10 @@ def test_report_refused_without_force_by_the_cli(data, tmp_path, capsys):
 
 
 def test_config_errors_name_the_argument(tmp_path):
-    with pytest.raises(InvalidValue, match="kinds must name at least one variant"):
-        CompareConfig(kinds=()).validate()
-    with pytest.raises(InvalidType, match="kinds must be a sequence of variant names"):
-        CompareConfig(kinds=5).validate()
+    with pytest.raises(InvalidValue, match="variants must name at least one variant"):
+        CompareConfig(variants=()).validate()
+    with pytest.raises(InvalidType, match="variants must be a sequence of variant names"):
+        CompareConfig(variants=5).validate()
     with pytest.raises(InvalidType, match="model_options must be a dict"):
         CompareConfig(model_options=[1]).validate()
     # the training settings are checked as training checks them, with compare's messages
@@ -319,15 +320,15 @@ def test_config_errors_name_the_argument(tmp_path):
     with pytest.raises(ValueError, match="minutes must be a finite number > 0; received "
                                          "minutes=0"):
         CompareConfig(minutes=0).validate()
-    with pytest.raises(ValueError, match="kinds must be distinct"):
-        CompareConfig(kinds=("subpixel", "subpixel")).validate()
-    with pytest.raises(TypeError, match="kinds must be a sequence"):
-        CompareConfig(kinds="subpixel").validate()
+    with pytest.raises(ValueError, match="variants must be distinct"):
+        CompareConfig(variants=("subpixel", "subpixel")).validate()
+    with pytest.raises(TypeError, match="variants must be a sequence"):
+        CompareConfig(variants="subpixel").validate()
 
 
 def test_minutes_budget_gives_steps_from_the_measured_step_time(data, tmp_path):
     out = tmp_path / "cmp"
-    report = compare(tiny_config(data, kinds=("subpixel",), steps=None, minutes=0.005,
+    report = compare(tiny_config(data, variants=("subpixel",), steps=None, minutes=0.005,
                                  naive_timing=False), out, progress=False, echo=lambda m: None)
     median = json.loads((out / "timing.json").read_text())["median_s"]["subpixel"]
     steps = max(1, int(0.005 * 60 / median))
@@ -340,7 +341,7 @@ def test_minutes_budget_gives_steps_from_the_measured_step_time(data, tmp_path):
 
 def test_durations_are_the_measured_ones(data, tmp_path):
     out = tmp_path / "cmp"
-    report = compare(tiny_config(data, kinds=("subpixel",), naive_timing=False), out,
+    report = compare(tiny_config(data, variants=("subpixel",), naive_timing=False), out,
                      progress=False, echo=lambda m: None)
     timing = json.loads((out / "timing.json").read_text())
     result = json.loads((out / "variants" / "subpixel" / "result.json").read_text())
@@ -349,7 +350,7 @@ def test_durations_are_the_measured_ones(data, tmp_path):
     assert report["work_seconds"] <= report["seconds"] and report["reused"] == []
     md = (out / "report.md").read_text()
     assert f"This invocation: {report['seconds']:.0f} s;" in md
-    again = compare(tiny_config(data, kinds=("subpixel",), naive_timing=False), out,
+    again = compare(tiny_config(data, variants=("subpixel",), naive_timing=False), out,
                     force=True, progress=False, echo=lambda m: None)
     assert again["reused"] == ["subpixel"] and again["work_seconds"] == report["work_seconds"]
     assert "(1 variant(s) reused from an earlier run)" in (out / "report.md").read_text()
@@ -387,7 +388,7 @@ def test_command_defaults_are_the_config_defaults(tmp_path):
                  "stft_weight", "audit_seconds", "clip_seconds", "timing_steps", "threads",
                  "device"):
         assert getattr(args, name) == getattr(default, name), name
-    assert tuple(args.kinds) == default.kinds
+    assert tuple(args.variants) == default.variants
     assert (not args.no_naive_timing) == default.naive_timing
 
 
@@ -423,7 +424,7 @@ def test_a_separator_is_scored_on_its_sources_and_shows_its_first_source(tmp_pat
             for j, stem in enumerate(("bass", "voice")):
                 sf.write(track / f"{stem}.wav", 0.5 * chord(1.0, 100 * j + i + 10 * count), RATE)
     out = tmp_path / "cmp"
-    report = compare(tiny_config(root, model="demucs", kinds=("subpixel",), steps=2,
+    report = compare(tiny_config(root, model="demucs", variants=("subpixel",), steps=2,
                                  naive_timing=False,
                                  model_options={"width": 4, "depth": 2, "lstm_layers": 0}),
                      out, progress=False, echo=lambda m: None)
@@ -443,3 +444,29 @@ def test_a_separator_is_scored_on_its_sources_and_shows_its_first_source(tmp_pat
     clip = mixture[..., : RATE // 2]
     expected = overlap_add(model, clip, chunk=1024, overlap=256)[0, 0].numpy()
     np.testing.assert_allclose(written, expected, atol=1e-6)
+
+
+def test_the_old_name_kinds_still_works_and_warns(tmp_path):
+    with pytest.warns(FutureWarning, match=r"CompareConfig\(kinds=...\) is now"):
+        config = CompareConfig(kinds=("subpixel",))
+    assert config.variants == ("subpixel",)
+    with pytest.raises(TypeError, match="not both variants and kinds"):
+        CompareConfig(variants=("nearest",), kinds=("subpixel",))
+    with pytest.warns(FutureWarning, match="--kinds is now --variants"):
+        args = get_parser().parse_args(["compare", "--kinds", "linear", "--out", str(tmp_path)])
+    assert args.variants == ["linear"]
+    import upsamplers.compare as package
+
+    with pytest.warns(FutureWarning, match="DEFAULT_KINDS is now DEFAULT_VARIANTS"):
+        assert package.DEFAULT_KINDS == package.DEFAULT_VARIANTS
+
+
+def test_a_run_written_with_the_old_settings_key_resumes(data, tmp_path):
+    out = tmp_path / "cmp"
+    config = tiny_config(data, variants=("subpixel",), naive_timing=False)
+    compare(config, out, progress=False, echo=lambda m: None)
+    settings = json.loads((out / "compare.json").read_text())
+    settings["kinds"] = settings.pop("variants")  # as 0.1 wrote it
+    (out / "compare.json").write_text(json.dumps(settings))
+    again = compare(config, out, force=True, progress=False, echo=lambda m: None)
+    assert again["reused"] == ["subpixel"]

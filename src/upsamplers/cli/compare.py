@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ def add_subcommand(subparsers: Any) -> None:
                         "default: the embedded data set")
     parser.add_argument("--model", default=DEFAULTS.model,
                         help=f"one of {', '.join(COMPARE_MODELS)} (default {DEFAULTS.model})")
-    parser.add_argument("--kinds", nargs="+", default=list(DEFAULTS.kinds), metavar="KIND",
-                        help=f"variants among {', '.join(VARIANTS)}; default: "
-                        f"{' '.join(DEFAULTS.kinds)}")
+    parser.add_argument("--variants", "--kinds", nargs="+", default=list(DEFAULTS.variants),
+                        metavar="VARIANT", action=_VariantsAction,
+                        help=f"among {', '.join(VARIANTS)}; default: "
+                        f"{' '.join(DEFAULTS.variants)} (--kinds: the name before 0.2)")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=DEFAULTS.steps,
                         help=f"training steps per variant (default {DEFAULT_STEPS})")
@@ -74,6 +76,17 @@ def _add_measure_options(parser: argparse.ArgumentParser) -> None:
                         help="default: cuda when available, else cpu")
 
 
+class _VariantsAction(argparse.Action):
+    """``--variants``; ``--kinds``, its name before 0.2, still works and warns."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        if option_string == "--kinds":
+            warnings.warn("upsamplers compare --kinds is now --variants; --kinds stops working "
+                          "in the next release", FutureWarning, stacklevel=2)
+        setattr(namespace, self.dest, values)
+
+
 def _scientific(value: float) -> str:
     """``1e-3`` for 0.001: a learning rate as people write it."""
     mantissa, exponent = f"{value:e}".split("e")
@@ -82,7 +95,7 @@ def _scientific(value: float) -> str:
 
 def _run_cli(args: argparse.Namespace) -> int:
     config = CompareConfig(
-        model=args.model, data=args.data, kinds=tuple(args.kinds), steps=args.steps,
+        model=args.model, data=args.data, variants=tuple(args.variants), steps=args.steps,
         minutes=args.minutes, seed=args.seed, batch_size=args.batch_size, crop=args.crop,
         lr=args.lr, stft_weight=args.stft_weight,
         model_options=dict(key_value(t) for t in args.model_option),

@@ -57,12 +57,22 @@ from .pipeline import compare, run_variant
 from .results import AuditSummary, StepTiming, VariantResult, WorstTone
 from .step_timing import time_training_steps
 from .summary import PARITY, build_report, reading, speed_claims
-from .variants import DEFAULT_KINDS, NAIVE_OF, REFERENCE, VARIANTS, Variant
+from .variants import DEFAULT_VARIANTS, NAIVE_OF, REFERENCE, VARIANTS, Variant
 
 __all__ = [
-    "COMPARE_MODELS", "COMPARE_TRAINING", "DEFAULT_KINDS", "DEFAULT_STEPS", "NAIVE_OF", "PARITY",
+    "COMPARE_MODELS", "COMPARE_TRAINING", "DEFAULT_STEPS", "DEFAULT_VARIANTS", "NAIVE_OF", "PARITY",
     "REFERENCE", "REPORT_FILES", "RESULT", "SETTINGS", "TIMING", "TRAINING_FIELDS",
     "AuditSummary", "CompareConfig", "StepTiming", "Variant", "VariantResult", "VARIANTS",
     "WorstTone", "audit_summary", "build_report", "compare", "reading", "run_variant", "score",
     "speed_claims", "summarize_audit", "time_training_steps", "worst_tone",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "DEFAULT_KINDS":  # its name before 0.2; kept for one release
+        import warnings
+
+        warnings.warn("upsamplers.compare.DEFAULT_KINDS is now DEFAULT_VARIANTS",
+                      FutureWarning, stacklevel=2)
+        return DEFAULT_VARIANTS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

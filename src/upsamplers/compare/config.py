@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, field, replace
+import warnings
+from dataclasses import InitVar, asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import torch
 
 from .._checks import InvalidType, InvalidValue, check_bool, check_choice, check_positive_int
 from ..train import TrainConfig
-from .variants import DEFAULT_KINDS, NAIVE_OF, REFERENCE, VARIANTS, Variant
+from .variants import DEFAULT_VARIANTS, NAIVE_OF, REFERENCE, VARIANTS, Variant
 
 DEFAULT_STEPS = 300
 # How compare trains, where it differs from `upsamplers train`: 300 steps, and the L1 loss
@@ -36,6 +37,8 @@ COMPARE_MODELS = ("autoencoder", "demucs")
 class CompareConfig:
     """Settings of a compare run (the command's flags).
 
+    ``variants`` are names of :data:`~upsamplers.compare.variants.VARIANTS` (a layer
+    kind with its options, e.g. ``"subpixel-icnr"``), one report row each.
     ``steps`` and ``minutes`` are per variant; give at most one (default
     ``steps=300``). ``data=None`` is the embedded data set. ``threads``: CPU
     threads of torch during the run (default 1: these small models gain little from
@@ -49,7 +52,7 @@ class CompareConfig:
 
     model: str = COMPARE_TRAINING.model
     data: str | None = COMPARE_TRAINING.data
-    kinds: tuple[str, ...] = DEFAULT_KINDS
+    variants: tuple[str, ...] = DEFAULT_VARIANTS
     steps: int | None = None
     minutes: float | None = None
     seed: int = COMPARE_TRAINING.seed
@@ -66,12 +69,25 @@ class CompareConfig:
     clip_seconds: float = 4.0
     device: str | None = None
     threads: int = 1
+    # Before 0.2 the variants were called kinds (a kind is a layer family; a variant
+    # is a compare row: a kind with its options). Kept for one release; it warns.
+    kinds: InitVar[tuple[str, ...] | None] = None
+
+    def __post_init__(self, kinds: tuple[str, ...] | None) -> None:
+        if kinds is None:
+            return
+        if self.variants != DEFAULT_VARIANTS:
+            raise InvalidType(f"give variants, not both variants and kinds; received "
+                              f"variants={self.variants!r}, kinds={kinds!r}")
+        warnings.warn("CompareConfig(kinds=...) is now CompareConfig(variants=...); kinds "
+                      "stops working in the next release", FutureWarning, stacklevel=3)
+        self.variants = kinds
 
     def validate(self) -> CompareConfig:
         """Check every field; :class:`~upsamplers._checks.InvalidValue` /
         :class:`~upsamplers._checks.InvalidType` naming the field."""
         check_choice("model", self.model, COMPARE_MODELS)
-        self.kinds = _checked_kinds(self.kinds)
+        self.variants = _checked_variants(self.variants)
         if self.steps is not None and self.minutes is not None:
             raise InvalidValue(f"give steps or minutes, not both; received steps={self.steps!r}, "
                                f"minutes={self.minutes!r}")
@@ -116,38 +132,39 @@ class CompareConfig:
         """Steps of every trained variant: the step budget, or under a time budget
         the minutes over the variant's median step time ``median_s[name]`` (s)."""
         if self.minutes is None:
-            return {name: int(self.budget_steps or DEFAULT_STEPS) for name in self.kinds}
-        return {name: max(1, int(self.minutes * 60 / median_s[name])) for name in self.kinds}
+            return {name: int(self.budget_steps or DEFAULT_STEPS) for name in self.variants}
+        return {name: max(1, int(self.minutes * 60 / median_s[name])) for name in self.variants}
 
     def timed_variants(self) -> list[str]:
         """The trained variants, subpixel (the reference of the ratios) and the naive
         forms of the interpolation kinds, in that order, without repeats."""
-        names = list(self.kinds)
-        extra = [REFERENCE] + ([NAIVE_OF[k] for k in self.kinds if k in NAIVE_OF]
+        names = list(self.variants)
+        extra = [REFERENCE] + ([NAIVE_OF[k] for k in self.variants if k in NAIVE_OF]
                                if self.naive_timing else [])
         return names + [n for n in extra if n not in names]
 
     def settings(self) -> dict[str, Any]:
         """What must match for a run to be resumed (everything but the device)."""
         d = asdict(self)
-        d["kinds"] = list(self.kinds)
+        d["variants"] = list(self.variants)
         d.pop("device")
         d.pop("threads")
         return d
 
 
-def _checked_kinds(kinds: Any) -> tuple[str, ...]:
-    if isinstance(kinds, str) or not isinstance(kinds, (tuple, list)):
-        raise InvalidType(f"kinds must be a sequence of variant names; received kinds={kinds!r}")
-    if not kinds:
-        raise InvalidValue("kinds must name at least one variant; received kinds=()")
-    for kind in kinds:
-        if kind not in VARIANTS:
-            raise InvalidValue(f"unknown kind {kind!r}; kinds must be among "
-                               f"{', '.join(VARIANTS)}; received kinds={list(kinds)!r}")
-    if len(set(kinds)) != len(kinds):
-        raise InvalidValue(f"kinds must be distinct; received kinds={list(kinds)!r}")
-    return tuple(kinds)
+def _checked_variants(variants: Any) -> tuple[str, ...]:
+    if isinstance(variants, str) or not isinstance(variants, (tuple, list)):
+        raise InvalidType(f"variants must be a sequence of variant names; received "
+                          f"variants={variants!r}")
+    if not variants:
+        raise InvalidValue("variants must name at least one variant; received variants=()")
+    for name in variants:
+        if name not in VARIANTS:
+            raise InvalidValue(f"unknown variant {name!r}; variants must be among "
+                               f"{', '.join(VARIANTS)}; received variants={list(variants)!r}")
+    if len(set(variants)) != len(variants):
+        raise InvalidValue(f"variants must be distinct; received variants={list(variants)!r}")
+    return tuple(variants)
 
 
 def _check_positive_float(name: str, value: Any) -> float:

@@ -48,6 +48,8 @@ def check_out(out: Path, config: CompareConfig, force: bool) -> None:
         if not isinstance(saved, dict):
             raise UserFileError(f"{settings} does not hold the settings of a compare run; "
                                 "choose another --out")
+        if "kinds" in saved and "variants" not in saved:  # written before 0.2
+            saved["variants"] = saved.pop("kinds")
         current = plain(config.settings())
         changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
         if changed:

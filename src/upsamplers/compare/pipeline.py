@@ -175,7 +175,7 @@ def _compare(config: CompareConfig, out: Path, root: Path, device: torch.device,
 def _run_variants(config: CompareConfig, out: Path, root: Path, steps_of: dict[str, int],
                   validation: list[Signal], device: torch.device, progress: bool,
                   say: Echo) -> tuple[dict[str, VariantResult], list[str]]:
-    """Every variant's result, in ``config.kinds`` order: read from its folder when
+    """Every variant's result, in ``config.variants`` order: read from its folder when
     an earlier run finished it (its name is then in the second list), else run."""
     results: dict[str, VariantResult] = {}
     reused: list[str] = []
@@ -183,13 +183,13 @@ def _run_variants(config: CompareConfig, out: Path, root: Path, steps_of: dict[s
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(config.kinds), unit="variant", desc="compare", position=0,
+        bar = tqdm(total=len(config.variants), unit="variant", desc="compare", position=0,
                    dynamic_ncols=True)
     try:
-        for index, name in enumerate(config.kinds):
+        for index, name in enumerate(config.variants):
             folder = out / "variants" / name
             if bar is not None:
-                bar.set_description(f"compare [{index + 1}/{len(config.kinds)}] {name}")
+                bar.set_description(f"compare [{index + 1}/{len(config.variants)}] {name}")
             if (folder / RESULT).is_file():
                 results[name] = VariantResult.from_dict(read_json(folder / RESULT))
                 reused.append(name)

@@ -37,8 +37,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("sinc-naive", "sinc", (("impl", "naive"),),
             "windowed-sinc interpolation + conv, naive (high-rate) form"),
 )}
-DEFAULT_KINDS = ("transposed", "transposed-nearest", "subpixel", "subpixel-icnr", "nearest",
-                 "linear", "sinc")
+DEFAULT_VARIANTS = ("transposed", "transposed-nearest", "subpixel", "subpixel-icnr", "nearest",
+                    "linear", "sinc")
 # the naive form timed beside each polyphase interpolation kind
 NAIVE_OF = {"nearest": "nearest-naive", "linear": "linear-naive", "sinc": "sinc-naive"}
 # the variant every step time is divided by
