@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ._checks import InvalidValue, check_positive_int
+from .analysis import audit
+from .data import default_data_dir, is_stem_folder, open_dataset
+from .models import load_model
 from .scoring import TrackScore, score_model, validation_signals
 
 
@@ -26,8 +29,6 @@ def _validation_data(model: Any, root: Path) -> Any:
     """The validation split of ``root`` that ``model`` is scored on: a stem folder
     for a separator (its stems in the model's order), else the signals of ``root``
     (the mixtures of a stem folder, or every file of a plain folder)."""
-    from .data import is_stem_folder, open_dataset
-
     if model.dataset_kind == "stems" and not is_stem_folder(root):
         raise InvalidValue(f"a separator is evaluated on a stem folder; {root} is not one")
     options: dict[str, Any] = dict(split="validation", sample_rate=model.sample_rate,
@@ -54,9 +55,6 @@ def evaluate(
 ) -> dict[str, Any]:
     """Scores of ``checkpoint`` on the validation split of ``data`` (default: the
     embedded set) and its artifact audit. Returns a JSON-ready dictionary."""
-    from .data import default_data_dir
-    from .models import load_model
-
     model = load_model(checkpoint).eval()
     root = Path(data) if data is not None else default_data_dir()
     if max_tracks is not None:
@@ -83,8 +81,6 @@ def evaluate(
 
 def audit_model(model: Any, *, seconds: float = 2.0) -> dict[str, Any]:
     """The artifact audit of ``model.upsampling_part()`` on silence and noise."""
-    from .analysis import audit
-
     report = audit(model.upsampling_part(), float(model.sample_rate),
                    inputs=("silence", "noise"), seconds=seconds)
     return report.to_dict()

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 
 from ._checks import InvalidValue, UserFileError
+from .data import audio_info, read_audio, resample, write_audio
+from .models import MODELS, load_model
 from .models.chunking import DEFAULT_OVERLAP, crossfade_window, overlap_add
 
 __all__ = ["DEFAULT_OVERLAP", "crossfade_window", "overlap_add", "reconstruct_file",
@@ -41,8 +43,6 @@ def _check_paths(inputs: list[Path], outputs: list[Path], force: bool) -> None:
 
 def _prepare(model: Any, path: Path) -> tuple[torch.Tensor, int, int]:
     """Read ``path`` at the model's rate: ``((C_file, T_model), file rate, file length)``."""
-    from .data import audio_info, read_audio
-
     info = audio_info(path)
     audio, _ = read_audio(path, sample_rate=model.sample_rate)
     return torch.from_numpy(audio), info.sample_rate, info.frames
@@ -50,8 +50,6 @@ def _prepare(model: Any, path: Path) -> tuple[torch.Tensor, int, int]:
 
 def _back(audio: torch.Tensor, model_rate: int, rate: int, frames: int) -> np.ndarray:
     """``(..., T_model)`` at the model's rate to ``(..., frames)`` at ``rate``."""
-    from .data import resample
-
     out = resample(audio.numpy(), model_rate, rate)
     if out.shape[-1] < frames:
         out = np.concatenate([out, np.zeros((*out.shape[:-1], frames - out.shape[-1]),
@@ -73,8 +71,6 @@ def _per_channel(model: Any, audio: torch.Tensor) -> bool:
 def _load(checkpoint: str | os.PathLike[str], *, separates: bool) -> Any:
     """The model of ``checkpoint``, in eval mode; ``InvalidValue`` when it is not the
     kind the command needs."""
-    from .models import MODELS, load_model
-
     model = load_model(checkpoint).eval()
     if model.separates != separates:
         fitting = [cls.__name__ for cls in MODELS.values() if cls.separates == separates]
@@ -92,8 +88,6 @@ def reconstruct_file(checkpoint: str | os.PathLike[str], source: str | os.PathLi
                      progress: bool = False) -> Path:
     """Run an autoencoder (or a MelGAN-like generator) checkpoint on ``source`` and
     write ``target`` with the same length, rate and channels."""
-    from .data import write_audio
-
     source, target = Path(source), Path(target)
     _check_paths([source], [target], force)
     model = _load(checkpoint, separates=False)
@@ -109,8 +103,6 @@ def separate_file(checkpoint: str | os.PathLike[str], source: str | os.PathLike[
                   suffix: str = ".wav", progress: bool = False) -> list[Path]:
     """Run a separator checkpoint on ``source``; write ``folder/<source name><suffix>``
     per source, each with the input's length, rate and channels."""
-    from .data import write_audio
-
     source, folder = Path(source), Path(folder)
     if suffix not in (".wav", ".flac"):
         raise InvalidValue(f"suffix must be '.wav' or '.flac'; received suffix={suffix!r}")

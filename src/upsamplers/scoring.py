@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .metrics import sdr, si_sdr
+
 METRICS = ("si_sdr", "sdr")
 
 # a validation signal: (name, input (C, T), sources (S, C, T); for a plain audio
@@ -91,8 +93,6 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
                  ) -> TrackScore:
     """Score ``model`` (a :class:`~upsamplers.models.ReferenceModel`) on one
     validation ``signal`` ``(name, input (C, T), sources (S, C, T))``."""
-    from .metrics import sdr, si_sdr
-
     name, mixture, sources = signal
     _sync(device)
     start = time.perf_counter()

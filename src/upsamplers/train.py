@@ -38,6 +38,8 @@ import torch
 
 from ._checks import InvalidType, InvalidValue, UserFileError, check_choice, check_positive_int
 from ._io import atomic_write_text
+from .data import default_data_dir, open_dataset
+from .layers import upsampler_kinds
 from .models import (
     MODELS,
     ReferenceModel,
@@ -84,8 +86,6 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Check every field; ``InvalidType``/``InvalidValue`` naming the field."""
         check_choice("model", self.model, MODELS)
-        from .layers import upsampler_kinds
-
         check_choice("upsampler", self.upsampler, upsampler_kinds())
         for name in ("steps", "batch_size", "checkpoint_every", "log_every", "crop",
                      "sample_rate"):
@@ -228,8 +228,6 @@ class Task:
     model class (:class:`~upsamplers.models.ReferenceModel`)."""
 
     def __init__(self, config: TrainConfig) -> None:
-        from .data import default_data_dir, open_dataset
-
         self.config = config
         self.model_class = model_class(config.model)
         root = Path(config.data) if config.data is not None else default_data_dir()

@@ -10,6 +10,7 @@ from typing import Any
 
 from .._checks import UserFileError
 from .._io import atomic_write_text
+from ..data import one_line_warnings
 from ..evaluate import evaluate, summary
 
 _DEFAULTS = {name: p.default for name, p in inspect.signature(evaluate).parameters.items()}
@@ -32,8 +33,6 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def _run(args: Any) -> int:
-    from ..data import one_line_warnings
-
     if args.out is not None and args.out.exists() and not args.force:
         raise UserFileError(f"{args.out} already exists; pass --force to overwrite it")
     with one_line_warnings():

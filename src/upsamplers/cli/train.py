@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import InvalidValue
+from ..data import one_line_warnings
+from ..models import MODELS
 from ..train import TrainConfig, load_config_file, train
 
 # flags that set a TrainConfig field of the same name (dashes for underscores)
@@ -44,8 +46,6 @@ def key_value(text: str) -> tuple[str, Any]:
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per field of :data:`FLAG_FIELDS`, unset (``None``) by default so that
     the ``--config`` file can give it; the help shows the dataclass default."""
-    from ..models import MODELS
-
     for name in FLAG_FIELDS:
         default = getattr(TrainConfig, name)
         kind = type(default) if isinstance(default, (int, float)) else None
@@ -102,8 +102,6 @@ def config_from_args(args: Any) -> TrainConfig:
 
 
 def _run(args: Any) -> int:
-    from ..data import one_line_warnings
-
     config = config_from_args(args)
     with one_line_warnings():
         result = train(config, args.out, resume=args.resume, progress=not args.no_progress)

@@ -39,6 +39,8 @@ from torch import nn
 
 from .._checks import InvalidType, InvalidValue, UserFileError, check_choice, check_positive_int
 from .._io import atomic_torch_save, plain
+from ..layers import upsampler_kinds
+from ._summary import summary_table
 from .chunking import DEFAULT_OVERLAP, overlap_add
 
 CHECKPOINT_FORMAT = "neural-upsamplers/model"
@@ -299,14 +301,10 @@ class ReferenceModel(nn.Module):
     def summary(self, batch: int = 1) -> str:
         """A table of the layers, their output shapes and parameter counts, for
         :meth:`example_input` (upsamplers are shown as one layer)."""
-        from ._summary import summary_table
-
         return summary_table(self, batch)
 
 
 def check_upsampler_kind(kind: Any) -> str:
-    from ..layers import upsampler_kinds
-
     return check_choice("upsampler", kind, upsampler_kinds())
 
 
