@@ -24,9 +24,10 @@ Needs: ``pip install music21 soundfile scipy numpy`` and, on Debian/Ubuntu,
 ``apt-get install fluidsynth fluid-soundfont-gm``. Nothing is downloaded: the
 scores ship inside the music21 package.
 
-The small set shipped in ``data/bach_chorales`` was made with::
+The small set shipped in ``src/upsamplers/datasets/bach_chorales`` (inside the
+package and its wheel) was made with::
 
-    python scripts/make_dataset.py --out data/bach_chorales --max-seconds 16
+    python scripts/make_dataset.py --out src/upsamplers/datasets/bach_chorales --max-seconds 16
 
 and a larger one (44.1 kHz stereo, 300 chorales) is made with::
 

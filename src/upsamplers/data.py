@@ -88,11 +88,12 @@ def _soundfile() -> Any:
 
 
 def default_data_dir() -> Path:
-    """The embedded data set (``data/bach_chorales`` of the repository), or the
-    folder named by the ``UPSAMPLERS_DATA`` environment variable.
+    """The embedded data set (``upsamplers/datasets/bach_chorales``, shipped inside
+    the package and its wheel), or the folder named by the ``UPSAMPLERS_DATA``
+    environment variable.
 
     Raises :class:`~upsamplers._checks.UserFileError` with a hint when neither
-    exists (e.g. after a non-editable install, which does not carry ``data/``).
+    exists (e.g. a package built without its data files).
     """
     env = os.environ.get(DATA_ENV)
     if env:
@@ -100,11 +101,11 @@ def default_data_dir() -> Path:
         if not path.is_dir():
             raise UserFileError(f"{DATA_ENV}={env} is not a folder")
         return path
-    path = Path(__file__).resolve().parents[2] / "data" / "bach_chorales"
+    path = Path(__file__).resolve().parent / "datasets" / "bach_chorales"
     if not path.is_dir():
         raise UserFileError(
-            f"the embedded data set is not at {path} (it ships with the repository, not the "
-            f"wheel); pass --data DIR or set {DATA_ENV}")
+            f"the embedded data set is not at {path} (this installation lacks the package's "
+            f"data files); pass --data DIR or set {DATA_ENV}")
     return path
 
 
