@@ -263,3 +263,39 @@ def test_whole_signals_and_the_dataset_a_model_kind_needs(tmp_path):
     np.testing.assert_array_equal(window[0, :, :100], audio[:, 7900:].numpy())
     with pytest.raises(ValueError, match="kind must be one of"):
         open_dataset("video", tmp_path)
+
+
+# --------------------------------------------------------------------------- decoded length
+
+
+@pytest.fixture
+def vorbis_header_too_long(monkeypatch):
+    """A header that claims 104 frames more than decode, as some Vorbis files do
+    (the libsndfile here writes exact headers, so the header is stubbed)."""
+    real = sf.info
+
+    def info(path, *args, **kwargs):
+        found = real(path, *args, **kwargs)
+        if str(path).endswith(".ogg"):
+            found.frames += 104
+        return found
+
+    monkeypatch.setattr(sf, "info", info)
+
+
+def test_the_length_of_a_file_is_what_decodes_not_its_header(tmp_path, vorbis_header_too_long):
+    from upsamplers.inference import reconstruct_file
+    from upsamplers.models import Autoencoder
+
+    frames, rate = 5000, 16000
+    source = tmp_path / "data" / "clip.ogg"
+    source.parent.mkdir()
+    sf.write(source, tone(frames / rate, rate), rate, format="OGG", subtype="VORBIS")
+    assert sf.info(source).frames == frames + 104  # the stub is in place
+    assert read_audio(source)[0].shape == (1, frames)
+    dataset = AudioFolder(source.parent, split="all", sample_rate=rate, crop=1024)
+    assert dataset.clips[0].frames == frames
+    assert dataset.track(0)[1].shape == (1, frames)  # no 104 zeros appended
+    ckpt = Autoencoder(widths=(4,), length=1024, sample_rate=rate).save(tmp_path / "ae.pt")
+    out = reconstruct_file(ckpt, source, tmp_path / "out.wav")
+    assert sf.info(out).frames == frames

@@ -15,8 +15,10 @@ moves old ones) into validation.
 
 Files are read with ``soundfile`` (its wheels bundle libsndfile) and resampled
 with ``scipy.signal.resample_poly`` when their rate differs from
-``sample_rate``. Bad files (empty, corrupt, unsupported, with the wrong number
-of channels, or shorter than one crop) are skipped with one
+``sample_rate``. A file's length is the number of frames that decode, not its
+header's count (some Vorbis files claim more frames than they hold). Bad files
+(empty, corrupt, unsupported, with the wrong number of channels, or shorter than
+one crop) are skipped with one
 :class:`SkippedFileWarning` each, naming the file; no usable file left is a
 ``ValueError`` (:class:`~upsamplers._checks.InvalidValue`). Nothing under
 ``root`` is ever written.
@@ -150,7 +152,12 @@ def resample(audio: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What :func:`audio_info` learns from a file's header."""
+    """What :func:`audio_info` learns from a file's header.
+
+    ``frames`` is the header's count, which can differ from the number of frames
+    that decode (Vorbis); :func:`read_audio` returns what decodes, and that is the
+    length every reader of this package uses.
+    """
 
     path: Path
     sample_rate: int
@@ -196,7 +203,9 @@ def read_audio(
             count raises ``AudioFileError``.
 
     Returns:
-        ``(audio, rate)``: ``audio`` of shape ``(C, T)`` in ``[-1, 1]`` and its rate.
+        ``(audio, rate)``: ``audio`` of shape ``(C, T)`` in ``[-1, 1]`` and its rate;
+        ``T`` counts the frames that decode (before any resampling), which can be
+        fewer than the header's :attr:`AudioInfo.frames` (Vorbis).
     """
     sf = _soundfile()
     info = audio_info(path)
@@ -281,6 +290,16 @@ def _split_roots(root: Path, split: str) -> list[Path] | None:
     return [names[n] for n in SPLIT_FOLDERS[split] if n in names]
 
 
+def audio_files(root: str | os.PathLike[str]) -> list[Path]:
+    """Every ``.wav``/``.flac``/``.ogg`` file under ``root`` (recursively, hidden
+    files left out), sorted; :class:`~upsamplers._checks.UserFileError` when
+    ``root`` is not a folder."""
+    folder = Path(root)
+    if not folder.is_dir():
+        raise UserFileError(f"{folder} is not a folder")
+    return _audio_files(folder)
+
+
 def _audio_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*")
                   if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
@@ -346,17 +365,25 @@ def _check_settings(dataset: Any, root: Any, *, split: str, sample_rate: int, ch
     dataset.cache = check_bool("cache", cache)
 
 
-def _decodes(info: AudioInfo) -> bool:
-    """Decode the first and the last frames (catches truncated or garbled data)."""
+def _decoded_frames(info: AudioInfo) -> int | None:
+    """Frames that decode, found by decoding the first and the last 4096 frames
+    (catches truncated or garbled data); ``None`` when decoding fails.
+
+    The header's count can exceed what decodes (Vorbis files whose last page
+    ends early: ``sf.info`` reports e.g. 104 frames more), so the length is where
+    decoding the tail stops, not the header's ``frames``.
+    """
     sf = _soundfile()
     try:
         with sf.SoundFile(str(info.path)) as f:
             head = f.read(min(info.frames, 4096), dtype="float32")
-            f.seek(max(0, info.frames - 4096))
+            start = f.seek(max(0, info.frames - 4096))
             tail = f.read(dtype="float32")
     except Exception:
-        return False
-    return len(head) > 0 and len(tail) > 0 and bool(np.isfinite(tail).all())
+        return None
+    if len(head) == 0 or len(tail) == 0 or not np.isfinite(tail).all():
+        return None
+    return int(start) + len(tail)
 
 
 class _ClipReader:
@@ -482,13 +509,14 @@ class _CropDataset(torch.utils.data.Dataset):
             if info.channels != self.channels:
                 self._skip(path, f"has {info.channels} channel(s); expected {self.channels}")
                 return None
-            n = int(np.ceil(info.frames * self.sample_rate / info.sample_rate))
+            decoded = _decoded_frames(info)
+            if decoded is None:
+                self._skip(path, "corrupt: decoding failed")
+                return None
+            n = int(np.ceil(decoded * self.sample_rate / info.sample_rate))
             if n < self.crop:
                 self._skip(path, f"{n} samples at {self.sample_rate} Hz is shorter than one "
                                  f"crop ({self.crop})")
-                return None
-            if not _decodes(info):
-                self._skip(path, "corrupt: decoding failed")
                 return None
             frames = n if frames is None else min(frames, n)
         assert frames is not None

@@ -1,11 +1,26 @@
-"""Evaluation of a trained model: SI-SDR and SDR on the validation split, and
-the artifact audit of its upsampling part on silence and noise.
+"""Evaluation of a trained model: SI-SDR and SDR on audio, and the artifact audit
+of its upsampling part on silence and noise.
 
-* autoencoder / MelGAN-like: each validation signal (the mixtures of a stem
-  folder) is reconstructed whole, in overlapping chunks, and scored against
-  itself;
-* Demucs-like: each validation track is separated and every source scored
-  against its stem (per source, and averaged).
+What is scored (``split``, default ``"auto"``):
+
+* a **plain folder** of audio files (``--data FOLDER`` that is not a stem
+  folder): *every* file under it, whole, with no train/validation split. Any
+  length (shorter than the model's chunk too), any channel count (a mono model
+  processes and scores each channel on its own), any sample rate: the file is
+  resampled to the model's rate, the model runs on that, and the output is
+  scored against that resampled input, at the model's rate (so the figure is the
+  model's, not the resampler's). A file that cannot be read (or whose channel
+  count a multi-channel model cannot take) is skipped with one warning line
+  naming it; no usable file is a :class:`~upsamplers._checks.UserFileError`;
+* the **embedded data set** and **stem folders**: their validation split, as
+  the data sets of :mod:`upsamplers.data` define it (``validation/`` sub-folder
+  or a hashed share); ``split="all"`` scores every track instead, and
+  ``split="validation"`` on a plain folder scores its validation split the old
+  way (crops of the model's length, the model's channel count).
+
+How: an autoencoder / MelGAN-like model reconstructs each signal whole, in
+overlapping chunks, scored against itself; a Demucs-like separator separates each
+track and every source is scored against its stem (per source, and averaged).
 
 Scores are those of :mod:`upsamplers.scoring` (whole-signal, float64; a silent
 reference is left out of the means). The audit is
@@ -15,63 +30,168 @@ at the model's sample rate.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._checks import InvalidValue, check_positive_int
+import numpy as np
+import torch
+
+from ._checks import InvalidValue, UserFileError, check_choice, check_positive_int
 from .analysis import audit
-from .data import default_data_dir, is_stem_folder, open_dataset
+from .data import (
+    AudioFileError,
+    SkippedFileWarning,
+    audio_files,
+    default_data_dir,
+    is_stem_folder,
+    open_dataset,
+    read_audio,
+    resample,
+)
 from .models import load_model
-from .scoring import TrackScore, score_model, validation_signals
+from .scoring import Signal, TrackScore, score_model, validation_signals
+
+SPLITS = ("auto", "validation", "all")
 
 
-def _validation_data(model: Any, root: Path) -> Any:
-    """The validation split of ``root`` that ``model`` is scored on: a stem folder
-    for a separator (its stems in the model's order), else the signals of ``root``
-    (the mixtures of a stem folder, or every file of a plain folder)."""
+def _every_file(model: Any, root: Path, split: str) -> bool:
+    """Whether ``root`` is scored file by file (a plain folder, unless ``split`` asks
+    for its validation split)."""
+    if not root.is_dir():
+        raise UserFileError(f"--data {root} is not a folder")
+    if model.dataset_kind == "stems" or is_stem_folder(root):
+        return False
+    return split != "validation"
+
+
+def _validation_data(model: Any, root: Path, split: str) -> Any:
+    """The split of ``root`` that ``model`` is scored on (``"auto"`` is the
+    validation split): a stem folder for a separator (its stems in the model's
+    order), else the signals of ``root`` (the mixtures of a stem folder, or the
+    files of a plain folder)."""
     if model.dataset_kind == "stems" and not is_stem_folder(root):
         raise InvalidValue(f"a separator is evaluated on a stem folder; {root} is not one")
-    options: dict[str, Any] = dict(split="validation", sample_rate=model.sample_rate,
+    options: dict[str, Any] = dict(split="validation" if split == "auto" else split,
+                                   sample_rate=model.sample_rate,
                                    channels=model.audio_channels, crop=model.length)
     if model.separates:
         options["stems"] = list(model.source_names)
     return open_dataset(model.dataset_kind, root, **options)
 
 
-def _track_record(track: TrackScore) -> dict[str, Any]:
+class FolderSignals:
+    """Every audio file under ``root`` (its first ``count``), as whole signals at
+    ``model``'s rate: ``(relative path, audio (C, T), audio as one source (1, C, T))``.
+
+    ``files``: the files to read; ``info``: per scored file, its ``sample_rate``
+    (Hz), ``channels`` and ``samples`` (decoded length at its own rate);
+    ``skipped``: one message per file left out (also warned as
+    :class:`~upsamplers.data.SkippedFileWarning`).
+    """
+
+    def __init__(self, model: Any, root: Path, count: int | None = None) -> None:
+        self.model, self.root = model, root
+        files = audio_files(root)
+        if not files:
+            raise UserFileError(f"no audio files (.wav, .flac, .ogg) under {root}")
+        self.files = files if count is None else files[:count]
+        self.info: dict[str, dict[str, Any]] = {}
+        self.skipped: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __iter__(self) -> Iterator[Signal]:
+        for path in self.files:
+            signal = self._read(path)
+            if signal is not None:
+                yield signal
+
+    def _skip(self, path: Path, reason: str) -> None:
+        message = f"skipping {path}: {reason}"
+        self.skipped.append(message)
+        warnings.warn(message, SkippedFileWarning, stacklevel=3)
+
+    def _read(self, path: Path) -> Signal | None:
+        wanted = self.model.audio_channels
+        try:
+            audio, rate = read_audio(path)  # (C, T) as decoded, at the file's rate
+        except AudioFileError as error:
+            self._skip(path, str(error).split(": ", 1)[-1])
+            return None
+        if audio.shape[0] != wanted and wanted != 1:
+            self._skip(path, f"has {audio.shape[0]} channel(s); the model takes {wanted}")
+            return None
+        if not np.isfinite(audio).all():
+            self._skip(path, "holds non-finite samples")
+            return None
+        name = path.relative_to(self.root).as_posix()
+        self.info[name] = {"sample_rate": rate, "channels": int(audio.shape[0]),
+                           "samples": int(audio.shape[-1])}
+        x = torch.from_numpy(np.ascontiguousarray(resample(audio, rate, self.model.sample_rate)))
+        return name, x, x[None]
+
+
+def _track_record(track: TrackScore, info: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One entry of the report's ``tracks``."""
     if track.sources is not None:
         return {"track": track.track, "sources": track.sources}
-    return {"track": track.track, "si_sdr": track.si_sdr, "sdr": track.sdr}
+    return {"track": track.track, **info.get(track.track, {}), "si_sdr": track.si_sdr,
+            "sdr": track.sdr}
+
+
+def _signals(model: Any, root: Path, split: str, max_tracks: int | None
+             ) -> tuple[Any, int, FolderSignals | None]:
+    """``(signals, how many at most, the folder reader or None)``."""
+    if _every_file(model, root, split):
+        folder = FolderSignals(model, root, max_tracks)
+        return folder, len(folder), folder
+    dataset = _validation_data(model, root, split)
+    total = len(dataset.clips) if max_tracks is None else min(max_tracks, len(dataset.clips))
+    return validation_signals(dataset, max_tracks), total, None
 
 
 def evaluate(
     checkpoint: str | Path,
     *,
     data: str | Path | None = None,
+    split: str = "auto",
     max_tracks: int | None = None,
     audit_seconds: float = 2.0,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Scores of ``checkpoint`` on the validation split of ``data`` (default: the
-    embedded set) and its artifact audit. Returns a JSON-ready dictionary."""
+    """Scores of ``checkpoint`` on ``data`` (default: the embedded set) and its
+    artifact audit. ``split``: ``"auto"`` (every file of a plain folder, the
+    validation split of a stem folder), ``"validation"`` or ``"all"`` (see the
+    module docstring); ``max_tracks``: score only the first ones. Returns a
+    JSON-ready dictionary; ``tracks`` holds the per-file (per-track) figures in dB,
+    ``mean`` their means."""
     model = load_model(checkpoint).eval()
     root = Path(data) if data is not None else default_data_dir()
+    split = check_choice("split", split, SPLITS)
     if max_tracks is not None:
         max_tracks = check_positive_int("max_tracks", max_tracks)
-    dataset = _validation_data(model, root)
-    signals: Any = validation_signals(dataset, max_tracks)
+    signals, total, folder = _signals(model, root, split, max_tracks)
     if progress:
         from tqdm.auto import tqdm
 
-        count = len(dataset.clips) if max_tracks is None else min(max_tracks, len(dataset.clips))
-        signals = tqdm(signals, total=count, unit="track", desc="evaluating")
+        signals = tqdm(signals, total=total, unit="track", desc="evaluating")
     scores = score_model(model, signals)
+    if folder is not None and not scores.tracks:
+        raise UserFileError(f"no usable audio file under {root} "
+                            f"({len(folder.skipped)} file(s) skipped)")
     result: dict[str, Any] = {
         "checkpoint": str(checkpoint), "model": type(model).__name__,
         "upsampler": model.config.get("upsampler"), "data": str(root),
-        "sample_rate": model.sample_rate, "tracks": [_track_record(t) for t in scores.tracks],
+        "scored": "every file" if folder is not None else (
+            "validation split" if split == "auto" else f"{split} split"),
+        "sample_rate": model.sample_rate,
+        "tracks": [_track_record(t, folder.info if folder else {}) for t in scores.tracks],
     }
+    if folder is not None:
+        result["skipped"] = folder.skipped
     if scores.per_source is not None:
         result["per_source"] = scores.per_source
     result["mean"] = scores.mean
@@ -86,13 +206,30 @@ def audit_model(model: Any, *, seconds: float = 2.0) -> dict[str, Any]:
     return report.to_dict()
 
 
+def _track_line(track: dict[str, Any]) -> str:
+    where = ""
+    if "sample_rate" in track:
+        where = (f" ({track['sample_rate']} Hz, {track['channels']} ch, "
+                 f"{track['samples'] / track['sample_rate']:.2f} s)")
+    return (f"  {track['track']}{where}: SI-SDR {_fmt(track.get('si_sdr'))} dB, "
+            f"SDR {_fmt(track.get('sdr'))} dB")
+
+
 def summary(result: dict[str, Any]) -> str:
-    """The report of :func:`evaluate` in a few lines: mean scores, per source for a
-    separator, and the audit's verdicts."""
+    """The report of :func:`evaluate` in a few lines: mean scores, the figures of
+    each file (of a plain folder), per source for a separator, and the audit's
+    verdicts."""
     mean = result["mean"]
-    lines = [f"{result['model']} ({result['upsampler']}): SI-SDR "
-             f"{_fmt(mean['si_sdr'])} dB, SDR {_fmt(mean['sdr'])} dB over "
-             f"{len(result['tracks'])} validation track(s)"]
+    scored = result.get("scored", "validation split")
+    what = (f"{len(result['tracks'])} file(s), every file of {result['data']}, scored at "
+            f"{result['sample_rate']} Hz" if scored == "every file"
+            else f"{len(result['tracks'])} track(s) of the {scored}")
+    lines = [f"{result['model']} ({result['upsampler']}): mean SI-SDR "
+             f"{_fmt(mean['si_sdr'])} dB, SDR {_fmt(mean['sdr'])} dB over {what}"]
+    if scored == "every file":
+        lines.extend(_track_line(track) for track in result["tracks"])
+        if result.get("skipped"):
+            lines.append(f"  {len(result['skipped'])} file(s) skipped (see the warnings)")
     for source, scores in result.get("per_source", {}).items():
         lines.append(f"  {source}: SI-SDR {_fmt(scores['si_sdr'])} dB, "
                      f"SDR {_fmt(scores['sdr'])} dB")

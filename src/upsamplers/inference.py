@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ._checks import InvalidValue, UserFileError
-from .data import audio_info, read_audio, resample, write_audio
+from .data import read_audio, resample, write_audio
 from .models import MODELS, load_model
 from .models.chunking import DEFAULT_OVERLAP, crossfade_window, overlap_add
 
@@ -42,10 +42,13 @@ def _check_paths(inputs: list[Path], outputs: list[Path], force: bool) -> None:
 
 
 def _prepare(model: Any, path: Path) -> tuple[torch.Tensor, int, int]:
-    """Read ``path`` at the model's rate: ``((C_file, T_model), file rate, file length)``."""
-    info = audio_info(path)
-    audio, _ = read_audio(path, sample_rate=model.sample_rate)
-    return torch.from_numpy(audio), info.sample_rate, info.frames
+    """Read ``path`` at the model's rate: ``((C_file, T_model), file rate, file length)``;
+    the length is that of the decoded audio, not the header's (they differ for
+    some Vorbis files)."""
+    audio, rate = read_audio(path)
+    frames = audio.shape[-1]
+    audio = resample(audio, rate, model.sample_rate)
+    return torch.from_numpy(np.ascontiguousarray(audio)), rate, frames
 
 
 def _back(audio: torch.Tensor, model_rate: int, rate: int, frames: int) -> np.ndarray:

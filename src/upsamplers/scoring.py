@@ -6,6 +6,8 @@ model's ``length``, a quarter overlap, cross-faded) and is scored with
 :mod:`upsamplers.metrics` (whole-signal, float64):
 
 * a model that does not separate is scored against its input;
+* a signal with several channels through a mono model is processed (and
+  scored) one channel at a time;
 * a separator is scored per source against the stems; its track score is the
   mean over sources and channels.
 
@@ -92,11 +94,13 @@ def _sync(device: torch.device | str | None) -> None:
 def score_signal(model: Any, signal: Signal, *, device: torch.device | str | None = None
                  ) -> TrackScore:
     """Score ``model`` (a :class:`~upsamplers.models.ReferenceModel`) on one
-    validation ``signal`` ``(name, input (C, T), sources (S, C, T))``."""
+    validation ``signal`` ``(name, input (C, T), sources (S, C, T))``; a signal with
+    more channels than a mono model takes goes through it one channel at a time."""
     name, mixture, sources = signal
+    fold = model.audio_channels == 1 and mixture.shape[0] > 1
     _sync(device)
     start = time.perf_counter()
-    estimate = model.process_long(mixture, device=device)  # (C, T) or (S, C, T)
+    estimate = model.process_long(mixture, device=device, fold_channels=fold)  # (*S, C, T)
     _sync(device)
     seconds = time.perf_counter() - start
     target = sources if model.separates else mixture

@@ -11,7 +11,7 @@ from typing import Any
 from .._checks import UserFileError
 from .._io import atomic_write_text
 from ..data import one_line_warnings
-from ..evaluate import evaluate, summary
+from ..evaluate import SPLITS, evaluate, summary
 
 _DEFAULTS = {name: p.default for name, p in inspect.signature(evaluate).parameters.items()}
 
@@ -19,12 +19,24 @@ _DEFAULTS = {name: p.default for name, p in inspect.signature(evaluate).paramete
 def add_subcommand(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "evaluate", help="score a trained model (SI-SDR, SDR) and audit its artifacts",
-        description="SI-SDR and SDR of a checkpoint on the validation split (per source for "
-        "separators), and the artifact audit of its decoder on silence and noise.")
+        description="SI-SDR and SDR of a checkpoint (per file, and their mean; per source "
+        "for separators), and the artifact audit of its decoder on silence and noise. "
+        "--data FOLDER of plain audio files scores EVERY file under it (no train/validation "
+        "split): any length, any channel count (one channel at a time through a mono "
+        "model), any sample rate (resampled to the model's rate and scored there). "
+        "Unreadable files are skipped with one warning line each. The embedded data set "
+        "and stem folders are scored on their validation split.")
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--data", type=Path, default=_DEFAULTS["data"],
-                        help="default: the embedded data set")
-    parser.add_argument("--max-tracks", type=int, default=_DEFAULTS["max_tracks"])
+                        help="a folder of audio files (every file is scored) or a stem "
+                        "folder (its validation split); default: the embedded data set")
+    parser.add_argument("--split", choices=SPLITS, default=_DEFAULTS["split"],
+                        help="auto (default): every file of a plain folder, the validation "
+                        "split of a stem folder or the embedded set; validation: only the "
+                        "validation split (validation/ sub-folder or a hashed 10%% share); "
+                        "all: every file or track")
+    parser.add_argument("--max-tracks", type=int, default=_DEFAULTS["max_tracks"],
+                        help="score only the first N files (tracks)")
     parser.add_argument("--audit-seconds", type=float, default=_DEFAULTS["audit_seconds"])
     parser.add_argument("--out", type=Path, default=None, help="write the JSON report here")
     parser.add_argument("--force", action="store_true", help="overwrite --out")
@@ -36,7 +48,8 @@ def _run(args: Any) -> int:
     if args.out is not None and args.out.exists() and not args.force:
         raise UserFileError(f"{args.out} already exists; pass --force to overwrite it")
     with one_line_warnings():
-        result = evaluate(args.checkpoint, data=args.data, max_tracks=args.max_tracks,
+        result = evaluate(args.checkpoint, data=args.data, split=args.split,
+                          max_tracks=args.max_tracks,
                           audit_seconds=args.audit_seconds, progress=not args.no_progress)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
