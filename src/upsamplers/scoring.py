@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .health import OutputLevel, pooled_level, signal_level
 from .metrics import sdr, si_sdr
 
 METRICS = ("si_sdr", "sdr")
@@ -48,7 +49,9 @@ class TrackScore:
 
     ``si_sdr``/``sdr``: the mean over channels (and sources, for a separator);
     ``sources``: per source name, ``{"si_sdr": ..., "sdr": ...}`` (means over
-    channels), for a separator only; ``seconds``: time spent processing it.
+    channels), for a separator only; ``seconds``: time spent processing it;
+    ``level``: sums of squares of the output and of the target, their sample
+    count and whether the output is all finite (:func:`upsamplers.health.signal_level`).
     """
 
     track: str
@@ -57,6 +60,7 @@ class TrackScore:
     sources: dict[str, dict[str, float]] | None = None
     seconds: float = 0.0
     audio_seconds: float = 0.0
+    level: tuple[float, float, int, bool] | None = None
 
 
 @dataclass
@@ -85,6 +89,11 @@ class Scores:
         rounding, except for a separator with a non-finite per-source score)."""
         return finite_mean(getattr(t, metric) for t in self.tracks)
 
+    def output_level(self) -> OutputLevel:
+        """The output's RMS against the target's, pooled over every track
+        (:class:`upsamplers.health.OutputLevel`)."""
+        return pooled_level(t.level for t in self.tracks if t.level is not None)
+
 
 def _sync(device: torch.device | str | None) -> None:
     if device is not None and torch.device(device).type == "cuda":
@@ -110,7 +119,7 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
         per_source = {source: {"si_sdr": float(si[i].mean()), "sdr": float(sd[i].mean())}
                       for i, source in enumerate(model.source_names)}
     return TrackScore(name, float(np.mean(si)), float(np.mean(sd)), per_source, seconds,
-                      mixture.shape[-1] / model.sample_rate)
+                      mixture.shape[-1] / model.sample_rate, signal_level(estimate, target))
 
 
 def score_model(model: Any, signals: Iterable[Signal], *,

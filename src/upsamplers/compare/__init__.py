@@ -18,6 +18,12 @@ its options, e.g. ``subpixel-icnr``) the chosen reference model is trained with
   tone (dB above its local floor, with its frequency and probe) and the noise
   response at 0.9 of the input Nyquist (filtering);
 * the outputs on a held-out clip and on silence, as wav files and spectrograms.
+* **status**: ``failed`` when the validation output (pooled over every track,
+  source, channel and sample) is more than 30 dB below the target's RMS, exactly
+  zero, or non-finite (:mod:`upsamplers.health`), with its cause (dead ReLU
+  units per layer on the validation inputs, non-finite weights); ``ok``
+  otherwise. A failed variant is not ranked and gets no artifact verdict (its
+  audit figures are kept, its verdicts withheld).
 
 Budget: ``steps`` per variant, or ``minutes`` of training per variant (turned
 into a step count per variant from its measured step time, so every variant

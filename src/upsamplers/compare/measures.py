@@ -5,13 +5,14 @@ speed (:mod:`upsamplers.scoring`), and its outputs on a clip and on silence."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..analysis import ArtifactReport, audit
+from ..health import failure_cause
 from ..models import ReferenceModel
 from ..scoring import Signal, score_model
 from .results import AuditSummary, WorstTone
@@ -64,15 +65,37 @@ def audit_summary(model: ReferenceModel, seconds: float) -> dict[str, Any]:
 
 
 def score(model: ReferenceModel, signals: list[Signal], device: torch.device) -> dict[str, Any]:
-    """Validation SI-SDR and SDR (means over tracks, and sources for a separator)
-    and the inference real-time factor (processing seconds / audio seconds), by
-    :func:`upsamplers.scoring.score_model`."""
+    """Validation SI-SDR and SDR (means over tracks, and sources for a separator),
+    the inference real-time factor (processing seconds / audio seconds) and the
+    output's level re the target's (``output_level``, an
+    :class:`upsamplers.health.OutputLevel`), by :func:`upsamplers.scoring.score_model`."""
     scores = score_model(model, signals, device=device)
     return {"si_sdr": scores.track_mean("si_sdr"), "sdr": scores.track_mean("sdr"),
             "tracks": [{"track": t.track, "si_sdr": t.si_sdr, "sdr": t.sdr}
                        for t in scores.tracks],
             "inference_seconds": scores.inference_seconds,
-            "audio_seconds": scores.audio_seconds, "real_time_factor": scores.real_time_factor}
+            "audio_seconds": scores.audio_seconds, "real_time_factor": scores.real_time_factor,
+            "output_level": scores.output_level()}
+
+
+def why_failed(model: ReferenceModel, signals: list[Signal], failure: str,
+               device: torch.device) -> dict[str, Any]:
+    """The cause of a failed variant: ``failure`` (why its output failed, a
+    sentence) and what the model shows on the validation inputs
+    (:func:`upsamplers.health.failure_cause`: dead ReLU units per layer, non-finite
+    weights)."""
+    inputs = [mixture for _, mixture, _ in signals]  # (C, T) each
+    cause = failure_cause(model, inputs, run=lambda x: model.process_long(x, device=device))
+    return {"failure": failure, **cause}
+
+
+def withhold_verdicts(summary: AuditSummary, failure: str) -> AuditSummary:
+    """``summary`` without its verdicts (those of the audit included), with a note
+    saying why: a model whose training failed gets no artifact verdict."""
+    note = f"verdicts withheld: training failed ({failure})"
+    audit_dict = {**summary.audit, "verdicts": {},
+                  "notes": [*summary.audit.get("notes", []), note]}
+    return replace(summary, verdicts={}, audit=audit_dict)
 
 
 def outputs(model: ReferenceModel, clip: torch.Tensor, device: torch.device

@@ -24,7 +24,7 @@ from ..scoring import Signal
 from ..train import CHECKPOINT, FINAL, LOG, Task, TrainConfig, train
 from .config import CompareConfig, check_path
 from .folder import INIT_AUDIT, RESULT, SETTINGS, TIMING, check_out, read_json, write_json
-from .measures import outputs, score, summarize_audit
+from .measures import outputs, score, summarize_audit, why_failed, withhold_verdicts
 from .report import write_reports
 from .results import AuditSummary, StepTiming, VariantResult
 from .signals import check_data, held_out_clip, signals, validation_set
@@ -98,6 +98,10 @@ def run_variant(config: CompareConfig, variant: Variant, folder: Path, steps: in
     model = load_model(folder / FINAL).eval().to(device)
     scores = score(model, signals, device)
     trained = summarize_audit(model, config.audit_seconds)
+    failure = scores["output_level"].failure()
+    cause = None if failure is None else why_failed(model, signals, failure, device)
+    if failure is not None:
+        trained = withhold_verdicts(trained, failure)
     clip = held_out_clip(signals, model.sample_rate, config.clip_seconds)[1]
     files = _write_outputs(model, variant, folder, clip, trained, device)
     train_seconds, first_loss, last_loss = _losses(folder)
@@ -107,7 +111,8 @@ def run_variant(config: CompareConfig, variant: Variant, folder: Path, steps: in
         train_seconds=train_seconds, first_loss=first_loss, last_loss=last_loss,
         si_sdr=scores["si_sdr"], sdr=scores["sdr"], real_time_factor=scores["real_time_factor"],
         tracks=scores["tracks"], init=init, trained=trained, files=files,
-        wall_seconds=time.perf_counter() - begun)
+        wall_seconds=time.perf_counter() - begun, status="ok" if failure is None else "failed",
+        cause=cause, output_level=scores["output_level"].to_dict())
     write_json(folder / RESULT, result.to_dict())
     return result
 
@@ -190,11 +195,12 @@ def _run_variants(config: CompareConfig, out: Path, root: Path, steps_of: dict[s
             folder = out / "variants" / name
             if bar is not None:
                 bar.set_description(f"compare [{index + 1}/{len(config.variants)}] {name}")
-            if (folder / RESULT).is_file():
-                results[name] = VariantResult.from_dict(read_json(folder / RESULT))
+            saved = read_json(folder / RESULT) if (folder / RESULT).is_file() else None
+            if saved is not None and "status" in saved:
+                results[name] = VariantResult.from_dict(saved)
                 reused.append(name)
                 say(f"{name}: finished in an earlier run; reused")
-            else:
+            else:  # a result written before statuses existed is measured again
                 result = run_variant(config, VARIANTS[name], folder, steps_of[name], root,
                                      validation, device, progress=progress, echo=say)
                 if result is None:

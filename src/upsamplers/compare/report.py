@@ -4,7 +4,8 @@ and ``report.html``, all rendered from one JSON-ready report dictionary (built b
 
 Cells: ``-`` for a figure that was not measured (a timing-only row is not trained),
 ``n/a`` for one measured but undefined (no finite tone level: an output that is
-exactly zero has no floor to stand above).
+exactly zero has no floor to stand above). A failed variant's verdict cell says
+``failed``, why and the cause found, and holds no artifact verdict.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_write_text
+from ..health import FAILED_BELOW_DB
 
 COLUMNS = (
     ("variant", "variant"),
+    ("status", "status"),
     ("parameters", "parameters"),
     ("step_ms", "train step (ms, median)"),
     ("step_ratio", "step vs subpixel"),
@@ -36,6 +39,8 @@ def cell(row: dict[str, Any], key: str) -> str:
     value = row[key]
     if key in ("variant", "verdict"):
         return str(value)
+    if key == "status":
+        return "-" if value is None else str(value)
     if key == "parameters":
         return f"{value:,}"
     if not row["trained"] and key not in ("step_ms", "step_ratio"):
@@ -90,7 +95,12 @@ def markdown(report: dict[str, Any]) -> str:
         "the upsampling part on silence, ones and noise (worst measured tone over the "
         "probes; noise response at 0.9 of the input Nyquist re its level near DC). "
         "`-`: not measured (timing-only row); `n/a`: no finite value (e.g. an output that "
-        "is exactly zero) or, for filtering, too few audit seconds to resolve it.", "",
+        "is exactly zero) or, for filtering, too few audit seconds to resolve it. "
+        f"Status: `failed` when the validation output is more than {FAILED_BELOW_DB:g} dB "
+        "below the target's RMS, exactly zero, or non-finite (its cause in the verdict: dead "
+        "ReLU units, i.e. channels whose output is zero on every validation input, and "
+        "non-finite weights); a failed variant is not ranked and gets no artifact verdict; "
+        "`ok` otherwise.", "",
         "## Reading", "",
     ]
     lines += [f"- {line}" for line in report["reading"]]

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .._io import plain
+from ..health import Status
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,13 @@ class VariantResult:
     before and after training; ``files``: outputs written, relative to the run
     folder, with their RMS; ``wall_seconds``: wall time of the invocation that
     finished the variant (a resumed variant's earlier training is in
-    ``train_seconds`` only).
+    ``train_seconds`` only); ``status``: ``"ok"`` or ``"failed"`` (see
+    :mod:`upsamplers.health`: a validation output more than 30 dB below the
+    target's RMS, exactly zero, or non-finite); ``cause``: for a failed variant,
+    why (``failure``, a sentence), what the model shows (``summary``,
+    ``dead_relu`` per ReLU layer, ``nonfinite_parameters``), else ``None``;
+    ``output_level``: the validation output's RMS re the target's
+    (:class:`upsamplers.health.OutputLevel` as a dictionary).
     """
 
     variant: str
@@ -115,6 +122,13 @@ class VariantResult:
     trained: AuditSummary
     files: dict[str, Any] = field(default_factory=dict)
     wall_seconds: float | None = None
+    status: Status = "ok"
+    cause: dict[str, Any] | None = None
+    output_level: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}

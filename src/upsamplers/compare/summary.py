@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from .._io import plain
+from ..health import FAILED_BELOW_DB
 from ..timing import machine_description
 from .config import CompareConfig
 from .results import StepTiming, VariantResult
@@ -47,8 +48,25 @@ def speed_claims(median: dict[str, float]) -> dict[str, Any]:
     return out
 
 
+def _failed_verdict(row: dict[str, Any]) -> str:
+    """One line on a failed row: why, the cause found, its (unranked) SI-SDR and
+    its step time; no artifact verdict."""
+    cause = row["cause"] or {}
+    parts = [f"failed: {cause.get('failure', 'training failed')}"]
+    if cause.get("summary"):
+        parts.append(f"cause: {cause['summary']}")
+    if row["si_sdr"] is not None:
+        parts.append(f"SI-SDR {row['si_sdr']:.1f} dB (not ranked)")
+    if row["step_ratio"] is not None:
+        parts.append(f"{row['step_ratio']:.2f}x subpixel's step time")
+    return "; ".join(parts + ["no artifact verdict"])
+
+
 def _verdict(row: dict[str, Any], rank: int | None, count: int) -> str:
-    """One line on a trained row: its SI-SDR rank, step time, tones and filtering."""
+    """One line on a trained row: its SI-SDR rank, step time, tones and filtering
+    (for a failed row, :func:`_failed_verdict`)."""
+    if row["status"] == "failed":
+        return _failed_verdict(row)
     parts = []
     if row["si_sdr"] is not None:
         parts.append(f"SI-SDR {row['si_sdr']:.1f} dB (#{rank} of {count})")
@@ -78,6 +96,8 @@ def _row(name: str, result: VariantResult | None, timing: StepTiming) -> dict[st
     return {
         "variant": name, "kind": variant.kind, "options": variant.upsampler_options,
         "trained": trained is not None,
+        "status": trained["status"] if trained else None,
+        "cause": trained["cause"] if trained else None,
         "parameters": trained["parameters"] if trained else timing.parameters[name],
         "step_ms": step * 1e3 if step is not None else None,
         "step_ratio": step / ref if step is not None and ref else None,
@@ -109,8 +129,8 @@ def build_report(config: CompareConfig, root: Path, timing: StepTiming,
                  *, seconds: float, reused: Sequence[str] = ()) -> dict[str, Any]:
     """All figures of a compare run, the rows of its table and its reading."""
     rows = [_row(name, results.get(name), timing) for name in config.timed_variants()]
-    ranked = sorted((r for r in rows if r["trained"] and r["si_sdr"] is not None),
-                    key=lambda r: -r["si_sdr"])
+    ranked = sorted((r for r in rows if r["trained"] and r["status"] != "failed"
+                     and r["si_sdr"] is not None), key=lambda r: -r["si_sdr"])
     for row in rows:
         rank = ranked.index(row) + 1 if row in ranked else None
         row["si_sdr_rank"] = rank
@@ -138,11 +158,24 @@ def _work_seconds(timing: StepTiming, results: dict[str, VariantResult]) -> floa
     return None if any(p is None for p in parts) else float(sum(parts))
 
 
+def _failed_reading(failed: list[dict[str, Any]]) -> str:
+    """The sentence naming the failed variants and why."""
+    def why(row: dict[str, Any]) -> str:
+        cause = row["cause"] or {}
+        return (f"{row['variant']} ({cause.get('failure', 'training failed')}; "
+                f"{cause.get('summary', 'no cause found')})")
+    return ("Training failed (validation output more than "
+            f"{FAILED_BELOW_DB:g} dB below the target's RMS, exactly zero, or non-finite): "
+            + "; ".join(why(r) for r in failed)
+            + ". A failed variant is not ranked and gets no artifact verdict.")
+
+
 def reading(report: dict[str, Any]) -> list[str]:
     """Sentences computed from the figures: quality, speed (the article's claims,
     stated as measured), tones and filtering."""
     rows = report["rows"]
-    trained = [r for r in rows if r["trained"]]
+    failed = [r for r in rows if r["trained"] and r["status"] == "failed"]
+    trained = [r for r in rows if r["trained"] and r["status"] != "failed"]
     lines = []
     scored = sorted((r for r in trained if r["si_sdr"] is not None), key=lambda r: -r["si_sdr"])
     if scored:
@@ -152,6 +185,8 @@ def reading(report: dict[str, Any]) -> list[str]:
             text += (f"; worst: {worst['variant']} ({worst['si_sdr']:.2f} dB), a spread of "
                      f"{best['si_sdr'] - worst['si_sdr']:.2f} dB")
         lines.append(text + f", after {report['settings']['budget']}.")
+    if failed:
+        lines.append(_failed_reading(failed))
     timed = {r["variant"]: r["step_ratio"] for r in rows if r["step_ratio"] is not None}
     if timed:
         fastest = min(timed, key=timed.__getitem__)
@@ -188,8 +223,9 @@ def reading(report: dict[str, Any]) -> list[str]:
                 f"{r['tone_trained']['frequency_hz']:.0f} Hz)" if r["tone_trained"]
                 else r["variant"] for r in toned) + ".")
         else:
-            lines.append("No variant has tonal artifacts after training (audit tonal verdict "
-                         "pass or warn for all).")
+            lines.append(("No variant that trained has" if failed else "No variant has")
+                         + " tonal artifacts after training (audit tonal verdict pass or warn "
+                         "for all" + (", failed variants have none" if failed else "") + ").")
         filt = [r for r in trained if r["attenuation_09_db"] is not None]
         if filt:
             most = min(filt, key=lambda r: r["attenuation_09_db"])
