@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,6 +12,7 @@ import torch.nn.functional as F
 from keras import ops
 
 from upsamplers import SubPixel1d
+from upsamplers.data import default_data_dir
 from upsamplers.keras import (
     ICNR,
     KINDS,
@@ -24,7 +24,7 @@ from upsamplers.keras import (
 )
 
 BACKEND = os.environ["KERAS_BACKEND"]
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = default_data_dir()  # the embedded data set, inside the package
 
 
 def _np(x):
@@ -158,7 +158,7 @@ def test_every_kind_gives_exactly_t_times_factor(kind):
 
 
 def _audio_clips(length: int, count: int) -> np.ndarray:
-    """Clips of the project's embedded audio (data/), as (count, length, 1)."""
+    """Clips of the project's embedded audio (``default_data_dir()``), as (count, length, 1)."""
     import soundfile
 
     files = sorted(DATA.rglob("*.flac"))
