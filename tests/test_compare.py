@@ -23,7 +23,6 @@ from upsamplers.compare import (
     speed_claims,
 )
 from upsamplers.compare.report import COLUMNS
-from upsamplers.inference import overlap_add
 from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import load_model
 
@@ -116,7 +115,7 @@ def test_end_to_end_files_columns_and_measured_numbers(data, tmp_path, capsys):
         assert md[name][title["parameters"]] == f"{model.num_parameters():,}"
         # quality, recomputed from the saved model on the validation file
         x = torch.from_numpy(val)[None]
-        est = overlap_add(model, x, chunk=1024, overlap=256)
+        est = model.process_long(x)  # exact: one whole pass (tests/test_chunking.py)
         assert row["si_sdr"] == pytest.approx(float(si_sdr(est, x)[0]), abs=1e-6)
         assert row["sdr"] == pytest.approx(float(sdr(est, x)[0]), abs=1e-6)
         assert md[name][title["si_sdr"]] == f"{row['si_sdr']:.2f}"
@@ -126,8 +125,7 @@ def test_end_to_end_files_columns_and_measured_numbers(data, tmp_path, capsys):
         # the clip output written is the model's output on the held-out clip
         written, rate = sf.read(folder / "clip.wav", dtype="float32")
         assert rate == RATE
-        expected = overlap_add(model, torch.from_numpy(clip_in)[None], chunk=1024,
-                               overlap=256)[0].numpy()
+        expected = model.process_long(torch.from_numpy(clip_in)[None])[0].numpy()
         np.testing.assert_allclose(written, expected, atol=1e-6)
         silence, _ = sf.read(folder / "silence.wav", dtype="float32")
         assert silence.shape == clip_in.shape
@@ -437,12 +435,12 @@ def test_a_separator_is_scored_on_its_sources_and_shows_its_first_source(tmp_pat
              for s in ("bass", "voice")]
     sources = torch.from_numpy(np.stack(stems))[:, None]  # (S, C, T)
     mixture = sources.sum(0)
-    est = overlap_add(model, mixture, chunk=1024, overlap=256)  # (S, C, T)
+    est = model.process_long(mixture)  # (S, C, T), exact chunking
     assert row["si_sdr"] == pytest.approx(float(np.mean(si_sdr(est, sources))), abs=1e-6)
     assert row["sdr"] == pytest.approx(float(np.mean(sdr(est, sources))), abs=1e-6)
     written, _ = sf.read(out / "variants" / "subpixel" / "clip.wav", dtype="float32")
     clip = mixture[..., : RATE // 2]
-    expected = overlap_add(model, clip, chunk=1024, overlap=256)[0, 0].numpy()
+    expected = model.process_long(clip)[0, 0].numpy()
     np.testing.assert_allclose(written, expected, atol=1e-6)
 
 

@@ -1,4 +1,6 @@
-"""Inference on audio of any length: chunked with overlap-add.
+"""Inference on audio of any length, in chunks: exact (each chunk's centre, the
+overlap covering the receptive field) where the model allows, cross-faded
+otherwise or with an explicit ``overlap`` (:meth:`ReferenceModel.process_long`).
 
 ``upsamplers reconstruct --checkpoint CKPT IN OUT`` runs an autoencoder (or a
 MelGAN-like generator through its mel spectrogram) on a file;

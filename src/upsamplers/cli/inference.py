@@ -32,9 +32,13 @@ def add_subcommand(subparsers: Any) -> None:
     for parser, func in ((rec, _run_reconstruct), (sep, _run_separate)):
         parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
         parser.add_argument("--chunk", type=int, default=_DEFAULTS["chunk"],
-                            help="samples per chunk (default: the model's training length)")
+                            help="samples per chunk (default: the model's training length, "
+                            "longer if its receptive field needs it)")
         parser.add_argument("--overlap", type=int, default=_DEFAULTS["overlap"],
-                            help="samples of overlap (default: a quarter of the chunk)")
+                            help="samples of cross-faded overlap (default: none for a "
+                            "convolutional model, whose chunks overlap by its receptive field "
+                            "and give one whole-signal pass exactly; a quarter of the chunk "
+                            "for a model with an LSTM)")
         parser.add_argument("--no-progress", action="store_true")
         parser.set_defaults(func=func)
 

@@ -29,7 +29,7 @@ from .base import (
     model_from_checkpoint,
     read_checkpoint,
 )
-from .chunking import crossfade_window, overlap_add
+from .chunking import centre_chunks, crossfade_window, overlap_add
 from .demucs_like import DemucsLike
 from .melgan_like import LogMel, MelGANLike, mel_filterbank
 
@@ -63,6 +63,7 @@ __all__ = [
     "ReferenceModel",
     "atomic_torch_save",
     "build_model",
+    "centre_chunks",
     "crossfade_window",
     "load_model",
     "mel_filterbank",

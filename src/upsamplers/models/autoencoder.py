@@ -20,6 +20,7 @@ from .base import (
     register_model,
     renamed_arguments,
 )
+from .chunking import Span, layer_span, receptive_field
 
 
 def _encoder(audio_channels: int, widths: list[int], factor: int, kernel_size: int
@@ -151,6 +152,17 @@ class Autoencoder(ReferenceModel):
     def upsampling_part(self) -> nn.Module:
         """The decoder: ``(B, W_N, T / r^N) -> (B, C, T)``, for the artifact audit."""
         return self.decoder
+
+    @property
+    def receptive_field(self) -> int:
+        """Input samples on either side of an output sample that can change it,
+        computed from the encoder convolutions and the upsamplers' phase kernels.
+        The model is convolutional throughout (its code has ``T / r^N`` steps, not a
+        fixed length), so long signals are chunked exactly."""
+        def inputs(span: Span) -> Span:  # output span -> input span
+            return layer_span(layer_span(span, self.decoder), self.encoder)
+
+        return receptive_field(inputs, self.hop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, T) -> (B, C, T)``: reconstruction of ``x``."""

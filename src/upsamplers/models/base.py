@@ -13,8 +13,12 @@ A model declares
 * ``hop`` and :meth:`~ReferenceModel.valid_length`: its length granularity;
 * :meth:`~ReferenceModel.training_pair`: how a data set batch becomes
   ``(inputs, targets)`` for the loss ``loss(model(inputs), targets)``;
+* ``receptive_field`` (computed from its layers, ``None`` when unbounded),
+  ``exact_chunking`` and :meth:`~ReferenceModel.signal_statistics`: whether, and
+  with what context, a long signal can be chunked exactly;
 * :meth:`~ReferenceModel.process` (audio in, audio out, one chunk) and
-  :meth:`~ReferenceModel.process_long` (a whole signal, chunked with overlap-add).
+  :meth:`~ReferenceModel.process_long` (a whole signal, chunked: exactly, keeping
+  each chunk's centre, where the model allows, else cross-faded).
 
 A model checkpoint is a ``torch.save`` dictionary::
 
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,7 +45,7 @@ from .._checks import InvalidType, InvalidValue, UserFileError, check_choice, ch
 from .._io import atomic_torch_save, plain
 from ..layers import upsampler_kinds
 from ._summary import summary_table
-from .chunking import DEFAULT_OVERLAP, overlap_add
+from .chunking import DEFAULT_OVERLAP, centre_chunks, overlap_add
 
 CHECKPOINT_FORMAT = "neural-upsamplers/model"
 CHECKPOINT_VERSION = 1
@@ -224,10 +228,45 @@ class ReferenceModel(nn.Module):
         """A zero input of ``forward`` for ``length`` samples of audio."""
         raise NotImplementedError
 
+    # ---- chunked processing of long signals
+    @property
+    def receptive_field(self) -> int | None:
+        """Input samples on either side of an output sample that can change it (the
+        larger side; the zero padding of every layer included), computed from the
+        layers; ``None`` when an output can read the whole input (a recurrent
+        layer, a bottleneck of fixed length): then chunking cannot be exact.
+        Default ``None``."""
+        return None
+
+    @property
+    def exact_chunking(self) -> bool:
+        """Whether :meth:`process_long` (with no explicit ``overlap``) gives what one
+        whole-signal pass gives, to float rounding: the model is convolutional
+        (:attr:`receptive_field` is known) and whatever it computes from its whole
+        input is given by :meth:`signal_statistics`."""
+        return self.receptive_field is not None
+
+    @property
+    def chunk_context(self) -> int | None:
+        """Samples dropped at each side of an inner chunk by exact chunking:
+        :attr:`receptive_field` rounded up to a multiple of ``hop`` (``None`` when
+        it is unknown)."""
+        field = self.receptive_field
+        return None if field is None else -(-field // self.hop) * self.hop
+
+    def signal_statistics(self, audio: torch.Tensor) -> torch.Tensor | None:
+        """What the model computes from the whole of its input (e.g. the level it
+        normalises by), for ``audio`` ``(B, C, T)``: a ``(B, ...)`` tensor that
+        :meth:`process` takes as ``statistics`` so that every chunk of a long
+        signal uses the whole signal's. Default ``None`` (it computes none)."""
+        return None
+
     # ---- audio in, audio out
-    def process(self, audio: torch.Tensor) -> torch.Tensor:
+    def process(self, audio: torch.Tensor, statistics: torch.Tensor | None = None
+                ) -> torch.Tensor:
         """Audio through the model: ``(N, C, T) -> (N, C, T)``, or ``(N, S, C, T)``
-        for a separator. Default: ``forward``."""
+        for a separator. ``statistics``: :meth:`signal_statistics` of the signal
+        the chunk belongs to (``None``: of ``audio`` itself). Default: ``forward``."""
         return self(audio)
 
     def process_long(
@@ -242,33 +281,87 @@ class ReferenceModel(nn.Module):
         progress: bool = False,
     ) -> torch.Tensor:
         """A whole signal through :meth:`process`, in chunks of ``chunk`` samples
-        (default ``length``) overlapping by ``overlap`` (default a quarter of the
-        chunk), cross-faded (:func:`~upsamplers.models.chunking.overlap_add`).
+        (default ``length``).
+
+        * With ``overlap`` ``None`` and :attr:`exact_chunking`: exactly one
+          whole-signal pass (``process`` of the signal zero-padded to
+          :meth:`valid_length`, cropped), to float rounding. Chunks overlap by
+          ``2 * chunk_context`` and only their centres are kept
+          (:func:`~upsamplers.models.chunking.centre_chunks`); every chunk gets the
+          whole signal's :meth:`signal_statistics`. ``chunk`` must be a multiple of
+          ``hop`` (rounded up to one if ``pads_input``); the default grows to
+          ``2 * chunk_context + length`` when ``length`` is not longer than twice
+          the context; a ``chunk`` given that is not is an ``InvalidValue``.
+        * Otherwise (an explicit ``overlap``, or a model that cannot be chunked
+          exactly): chunks overlapping by ``overlap`` (default a quarter of the
+          chunk), cross-faded (:func:`~upsamplers.models.chunking.overlap_add`);
+          chunks must be multiples of ``hop`` unless ``pads_input``.
 
         ``device``: where the chunks run (the result comes back to the CPU).
         ``fold_channels``: run every channel of ``audio`` on its own through a mono
-        model. Chunks must be multiples of ``hop`` unless ``pads_input``.
+        model.
 
         Shape: ``(C, T) -> (C, T)``, or ``(S, C, T)`` for a separator.
         """
-        chunk = self.length if chunk is None else check_positive_int("chunk", chunk)
+        if chunk is not None:
+            chunk = check_positive_int("chunk", chunk)
+        if overlap is None and self.exact_chunking:
+            return self._process_exact(audio, chunk, batch=batch, device=device,
+                                       fold_channels=fold_channels, progress=progress)
+        chunk = self.length if chunk is None else chunk
         overlap = int(chunk * DEFAULT_OVERLAP) if overlap is None else overlap
         if not self.pads_input:
             self.check_multiple_of_hop("chunk", chunk)
+        run = self._chunk_runner(device, fold_channels, None)
+        return overlap_add(run, audio, chunk=chunk, overlap=overlap, batch=batch,
+                           progress=progress)
+
+    def _process_exact(self, audio: torch.Tensor, chunk: int | None, *, batch: int,
+                       device: torch.device | str | None, fold_channels: bool,
+                       progress: bool) -> torch.Tensor:
+        """:meth:`process_long` by :func:`~upsamplers.models.chunking.centre_chunks`."""
+        context = self.chunk_context
+        assert context is not None
+        if chunk is None:
+            chunk = self.valid_length(self.length)
+            if chunk <= 2 * context:
+                chunk = self.valid_length(2 * context + self.length)
+        else:
+            chunk = self.valid_length(chunk) if self.pads_input else (
+                self.check_multiple_of_hop("chunk", chunk))
+            if chunk <= 2 * context:
+                raise InvalidValue(
+                    f"chunk must be longer than {2 * context} samples (twice the model's "
+                    f"receptive field, {context} samples, on each side) for exact chunking; "
+                    f"received chunk={chunk} (pass an overlap to cross-fade shorter chunks)")
+        whole = audio.reshape(-1, 1, audio.shape[-1]) if fold_channels else audio[None]
+        statistics = self.signal_statistics(whole.to(device) if device is not None else whole)
+        run = self._chunk_runner(device, fold_channels, statistics)
+        return centre_chunks(run, audio, chunk=chunk, context=context, hop=self.hop,
+                             batch=batch, pad=not self.pads_input, progress=progress)
+
+    def _chunk_runner(self, device: torch.device | str | None, fold_channels: bool,
+                      statistics: torch.Tensor | None
+                      ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The function that chunking applies: ``(N, C, L) -> (N, C, L)`` or
+        ``(N, S, C, L)``, with ``statistics`` ``(B, ...)`` of the whole signal
+        (``B = C`` when folding channels, else 1) handed to every chunk."""
 
         def run(x: torch.Tensor) -> torch.Tensor:
             if device is not None:
                 x = x.to(device)
+            stats = None
+            if statistics is not None:  # row n * C + c of a folded batch is channel c
+                stats = statistics.repeat(x.shape[0], *[1] * (statistics.dim() - 1))
             if fold_channels:  # (N, C, T) -> (N * C, 1, T) -> (N, *S, C, T)
-                y = self.process(x.reshape(-1, 1, x.shape[-1]))
+                y = self.process(x.reshape(-1, 1, x.shape[-1]), statistics=stats)
                 y = y.reshape(x.shape[0], x.shape[1], *y.shape[1:-2], x.shape[-1])
                 y = y.movedim(1, -2)
             else:
-                y = self.process(x)
+                y = self.process(x, statistics=stats)
             return y.cpu() if device is not None else y
 
-        return overlap_add(run, audio, chunk=chunk, overlap=overlap, batch=batch,
-                           progress=progress)
+        return run
 
     # ---- checkpoints
     def checkpoint(self, **extra: Any) -> dict[str, Any]:

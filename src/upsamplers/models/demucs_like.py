@@ -19,6 +19,7 @@ from .base import (
     register_model,
     renamed_arguments,
 )
+from .chunking import Span, layer_span, receptive_field, span_union
 
 
 class BLSTM(nn.Module):
@@ -247,15 +248,59 @@ class DemucsLike(ReferenceModel):
         (``W`` the bottleneck width), for the artifact audit."""
         return _DecoderProbe(self)
 
-    def forward(self, mix: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T) -> (B, S, C, T)``: the estimated sources of ``mix``."""
+    @property
+    def receptive_field(self) -> int | None:
+        """Input samples on either side of an output sample that can change it,
+        computed from the encoder convolutions, the skips and the upsamplers' phase
+        kernels; ``None`` with an LSTM bottleneck (``lstm_layers > 0``), which reads
+        the whole input: long signals are then cross-faded, not chunked exactly.
+        The input normalisation is not in it: it is the whole signal's
+        (:meth:`signal_statistics`)."""
+        if self.lstm is not None:
+            return None
+        return receptive_field(self._input_span, self.hop)
+
+    def _input_span(self, span: Span) -> Span:
+        """Input samples that the outputs ``span`` read (LSTM-free model)."""
+        needed = []  # needed[k]: span of encoder k's output (skip k) that is read
+        for decode in reversed(self.decoder):  # from the output down to the bottleneck
+            span = layer_span(span, decode)
+            needed.append(span)
+        for k in reversed(range(len(self.encoder))):
+            span = layer_span(span_union(span, needed[k]), self.encoder[k])
+        return span
+
+    def signal_statistics(self, audio: torch.Tensor) -> torch.Tensor | None:
+        """``(B, C, T) -> (B, 2)``: the mean and standard deviation of the mono mix
+        that ``forward`` normalises by (``None`` unless ``normalize``). Given to every
+        chunk of a long signal, so that chunks are normalised as the whole is (as
+        Demucs does)."""
+        if not self.normalize:
+            return None
+        mono = audio.mean(dim=1)  # (B, C, T) -> (B, T)
+        mean = mono.mean(dim=-1)
+        std = mono.std(dim=-1) if audio.shape[-1] > 1 else torch.ones_like(mean)
+        return torch.stack([mean, std], dim=-1)
+
+    def process(self, audio: torch.Tensor, statistics: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """``forward``, normalised by ``statistics`` when given."""
+        return self(audio, statistics=statistics)
+
+    def forward(self, mix: torch.Tensor, statistics: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """``(B, C, T) -> (B, S, C, T)``: the estimated sources of ``mix``.
+
+        ``statistics``: ``(B, 2)`` as :meth:`signal_statistics` returns, to normalise
+        by instead of ``mix``'s own (a chunk of a longer signal)."""
         mix = check_signal("mix", mix, channels=self.audio_channels)
         length = mix.shape[-1]
         x = mix
         if self.normalize:
-            mono = mix.mean(dim=1, keepdim=True)
-            mean = mono.mean(dim=-1, keepdim=True)
-            std = mono.std(dim=-1, keepdim=True) if length > 1 else torch.ones_like(mean)
+            if statistics is None:
+                statistics = self.signal_statistics(mix)
+            assert statistics is not None
+            mean, std = statistics[:, 0, None, None], statistics[:, 1, None, None]
             x = (x - mean) / (1e-5 + std)
         x = nn.functional.pad(x, (0, self.valid_length(length) - length))
         skips = []

@@ -19,6 +19,7 @@ from .base import (
     check_upsampler_kind,
     register_model,
 )
+from .chunking import Span, conv_span, layer_span, receptive_field, span_union
 
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
@@ -56,6 +57,11 @@ class LogMel(nn.Module):
         self.register_buffer("filters", torch.from_numpy(
             mel_filterbank(sample_rate, n_fft, n_mels)).float(), persistent=False)
 
+    def input_span(self, span: Span) -> Span:
+        """Audio samples that the frames ``span`` read: frame ``f`` is samples
+        ``f * hop - (n_fft - hop) // 2 + [0, n_fft - 1]``."""
+        return conv_span(span, self.n_fft, stride=self.hop, padding=(self.n_fft - self.hop) // 2)
+
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         pad = (self.n_fft - self.hop) // 2
         x = nn.functional.pad(audio, (pad, self.n_fft - self.hop - pad), mode="reflect")
@@ -77,6 +83,12 @@ class ResidualStack(nn.Module):
                 nn.LeakyReLU(0.2), nn.ReflectionPad1d(dilation),
                 nn.Conv1d(channels, channels, 3, dilation=dilation),
                 nn.LeakyReLU(0.2), nn.Conv1d(channels, channels, 1)))
+
+    def input_span(self, span: Span) -> Span:
+        """Samples that the outputs ``span`` read (each block: itself and its branch)."""
+        for block in reversed(self.blocks):
+            span = span_union(span, layer_span(span, block))
+        return span
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
@@ -151,6 +163,7 @@ class MelGANLike(ReferenceModel):
                        residual_blocks=residual_blocks, sample_rate=sample_rate, n_fft=n_fft,
                        n_mels=n_mels, upsampler_options=options, length=length)
         self.n_mels, self.length, self.sample_rate = n_mels, length, sample_rate
+        self.n_fft = n_fft
         self.audio_channels = 1
         self.mel = LogMel(sample_rate, n_fft, self.hop, n_mels)
         layers: list[nn.Module] = [nn.ReflectionPad1d(3), nn.Conv1d(n_mels, hidden, 7)]
@@ -196,6 +209,53 @@ class MelGANLike(ReferenceModel):
             mel = self.mel(batch)
         return mel, batch
 
-    def process(self, audio: torch.Tensor) -> torch.Tensor:
-        """Audio through its mel spectrogram and back (:meth:`reconstruct`)."""
+    @property
+    def receptive_field(self) -> int:
+        """Audio samples on either side of an output sample that can change it,
+        computed from the mel frames, the convolutions, residual stacks and the
+        upsamplers' phase kernels (the generator is convolutional throughout, so
+        long signals are chunked exactly)."""
+        def inputs(span: Span) -> Span:  # audio out -> audio in
+            return layer_span(layer_span(span, self.generator), self.mel)
+
+        return receptive_field(inputs, self.hop)
+
+    @property
+    def shortest_input(self) -> int:
+        """The fewest audio samples (a multiple of ``hop``) that every reflection
+        padding accepts (each needs more samples than it pads)."""
+        frames = 1
+        while not self._runs_on(frames):
+            frames += 1
+        return frames * self.hop
+
+    def _runs_on(self, frames: int) -> bool:
+        """Whether the mel front end and the generator's reflection paddings accept
+        ``frames`` frames."""
+        if frames * self.hop <= self.n_fft - self.hop - (self.n_fft - self.hop) // 2:
+            return False
+        length = frames
+        for layer in self.generator:
+            if isinstance(layer, nn.ReflectionPad1d):
+                if length <= max(layer.padding):
+                    return False
+                length += sum(layer.padding)
+            elif isinstance(layer, nn.Conv1d):
+                length -= layer.dilation[0] * (layer.kernel_size[0] - 1)
+            elif isinstance(layer, ResidualStack):
+                if any(length <= 3 ** i for i in range(len(layer.blocks))):
+                    return False
+            elif hasattr(layer, "factor"):  # an upsampler
+                length *= layer.factor
+        return True
+
+    def process(self, audio: torch.Tensor, statistics: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """Audio through its mel spectrogram and back (:meth:`reconstruct`); audio
+        shorter than :attr:`shortest_input` is zero-padded to it and the output
+        cropped back. ``statistics`` is unused (the model computes none)."""
+        length = audio.shape[-1]
+        if length < self.shortest_input:
+            padded = nn.functional.pad(audio, (0, self.shortest_input - length))
+            return self.reconstruct(padded)[..., :length // self.hop * self.hop]
         return self.reconstruct(audio)
