@@ -59,19 +59,18 @@ def _model(tmp_path, channels=1):
 
 def _expected(model, path):
     """SI-SDR and SDR of ``model`` on ``path``, computed without ``upsamplers.evaluate``:
-    soundfile, scipy's resampler, the model run on each channel on its own (one
-    zero-padded forward pass when it fits one chunk), torchmetrics' SI-SDR."""
+    soundfile, scipy's resampler, the model run on each channel on its own in one
+    forward pass over the whole channel (zero-padded to a valid length; evaluate's
+    chunked processing equals it, tests/test_chunking.py), torchmetrics' SI-SDR."""
     data, rate = sf.read(path, dtype="float32", always_2d=True)
     ratio = Fraction(RATE, rate)
     x = resample_poly(data.T, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32)
     outputs = []
     with torch.no_grad():
-        for channel in torch.from_numpy(x):  # (T,)
-            if channel.shape[-1] <= CHUNK:
-                padded = torch.nn.functional.pad(channel, (0, CHUNK - channel.shape[-1]))
-                outputs.append(model(padded[None, None])[0, 0, :channel.shape[-1]])
-            else:
-                outputs.append(model.process_long(channel[None])[0])
+        for channel in torch.from_numpy(x):  # (T,): one pass over the whole channel
+            length = channel.shape[-1]
+            padded = torch.nn.functional.pad(channel, (0, model.valid_length(length) - length))
+            outputs.append(model(padded[None, None])[0, 0, :length])
     estimate = torch.stack(outputs).double()
     reference = torch.from_numpy(x).double()
     si = scale_invariant_signal_distortion_ratio(estimate, reference, zero_mean=False)

@@ -22,7 +22,6 @@ from upsamplers.health import (
     pooled_level,
     signal_level,
 )
-from upsamplers.inference import overlap_add
 from upsamplers.models import load_model
 from upsamplers.train import Task
 
@@ -219,7 +218,10 @@ def test_a_healthy_tiny_run_is_ok_and_its_level_is_the_models(data, tmp_path):  
     val, _ = sf.read(data / "validation" / "clip0.wav", dtype="float32")
     x = torch.from_numpy(val)[None].double()
     model = load_model(out / "variants" / "subpixel" / "model.pt").eval()
-    est = overlap_add(model, x.float(), chunk=1024, overlap=256).double()
+    length = x.shape[-1]  # one pass over the whole signal (chunked scoring equals it)
+    padded = torch.nn.functional.pad(x.float(), (0, model.valid_length(length) - length))
+    with torch.no_grad():
+        est = model(padded[None])[0, :, :length].double()
     expected = 20 * math.log10(float(est.pow(2).mean().sqrt() / x.pow(2).mean().sqrt()))
     level = report["variants"]["subpixel"]["output_level"]["level_db"]
     assert level == pytest.approx(expected, abs=1e-5) and level > -FAILED_BELOW_DB
