@@ -87,16 +87,16 @@ def check_signal(name: str, x: Any, *, channels: int | None = None) -> torch.Ten
     """
     if not isinstance(x, torch.Tensor):
         raise InvalidType(f"{name} must be a torch.Tensor of shape (B, C, T); "
-                        f"received {type(x).__name__}")
+                          f"received {type(x).__name__}")
     if x.dim() != 3:
         raise InvalidValue(f"{name} must have shape (B, C, T) (3 dimensions); "
-                         f"received shape {tuple(x.shape)}")
+                           f"received shape {tuple(x.shape)}")
     if not (x.is_floating_point() or x.is_complex()):
         raise InvalidType(f"{name} must be a floating-point tensor; received dtype={x.dtype}")
     if x.shape[-1] < 1:
         raise InvalidValue(f"{name} must have at least one time step (T >= 1); "
-                         f"received shape {tuple(x.shape)}")
+                           f"received shape {tuple(x.shape)}")
     if channels is not None and x.shape[1] != channels:
         raise InvalidValue(f"{name} must have {channels} channels (dimension 1 of (B, C, T)); "
-                         f"received shape {tuple(x.shape)}")
+                           f"received shape {tuple(x.shape)}")
     return x

@@ -79,21 +79,25 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def plain(value: Any, *, strict: bool = False) -> Any:
+def plain(value: Any, *, strict: bool = False, infinities: bool = False) -> Any:
     """``value`` as plain Python: mappings with string keys, lists for tuples,
     numbers for numpy scalars, ``None`` for non-finite floats.
 
-    With ``strict=True`` nothing is converted (floats stay as they are) and
-    anything but plain values (an object, a tensor, a numpy scalar) raises
+    With ``infinities=True`` a measured infinity stays visible as the string
+    ``"inf"`` / ``"-inf"`` (e.g. ``-inf`` dB for an exact zero); only NaN becomes
+    ``None``. With ``strict=True`` nothing is converted (floats stay as they are)
+    and anything but plain values (an object, a tensor, a numpy scalar) raises
     ``TypeError``: model configurations must rebuild exactly.
     """
     if isinstance(value, Mapping):
-        return {str(k): plain(v, strict=strict) for k, v in value.items()}
+        return {str(k): plain(v, strict=strict, infinities=infinities) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain(v, strict=strict) for v in value]
+        return [plain(v, strict=strict, infinities=infinities) for v in value]
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0 and not strict:
         value = value.item()  # numpy (or torch) scalar
     if isinstance(value, float) and not math.isfinite(value) and not strict:
+        if infinities and not math.isnan(value):
+            return "-inf" if value < 0 else "inf"
         return None
     if value is None or isinstance(value, (bool, int, float, str)):
         return value

@@ -53,8 +53,7 @@ import numpy as np
 from scipy import signal as sps
 
 from .._checks import InvalidType, InvalidValue
-from .._io import atomic_write_text
-from ._jsonable import jsonable
+from .._io import atomic_write_text, plain
 from ._validate import check_audio, check_factors, check_int, check_positive_float, check_rate
 from .kernels import PredictedTone, predicted_constant_tones
 from .linting import lint
@@ -204,7 +203,7 @@ class ArtifactReport:
                 {"frequency_hz": c.frequency, "predicted_db": c.predicted_db,
                  "measured_db": c.measured_db, "difference_db": c.difference_db}
                 for c in self.predicted]
-        return jsonable(d)
+        return plain(d, infinities=True)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

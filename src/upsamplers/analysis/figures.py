@@ -40,8 +40,7 @@ import numpy as np
 from scipy import signal as sps
 
 from .._checks import InvalidValue
-from .._io import atomic_write_text
-from ._jsonable import jsonable
+from .._io import atomic_write_text, plain
 from .plots import marked_frequencies, spectrogram_png
 from .replicas import replica_energy
 from .response import (
@@ -102,7 +101,7 @@ class FigureResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "columns": self.columns,
-                "rows": [[jsonable(v) for v in row] for row in self.rows],
+                "rows": [[plain(v, infinities=True) for v in row] for row in self.rows],
                 "checks": [vars(c) for c in self.checks], "passed": self.passed,
                 "pngs": [str(p) for p in self.pngs]}
 

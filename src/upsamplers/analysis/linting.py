@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._checks import InvalidType
-from ._jsonable import jsonable
+from .._io import plain
 from ._validate import check_rate
 from .kernels import phase_gain_spread_db
 from .response import interpolation_response
@@ -100,7 +100,7 @@ class LintReport:
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "sample_rate": self.sample_rate,
                 "total_factor": self.total_factor, "notes": list(self.notes),
-                "findings": [jsonable(asdict(f)) for f in self.findings]}
+                "findings": [plain(asdict(f), infinities=True) for f in self.findings]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
