@@ -11,9 +11,19 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
+
+from ._checks import UserFileError
+
+
+def refuse_overwrite(paths: Iterable[str | os.PathLike[str]], force: bool) -> None:
+    """Raise :class:`~upsamplers._checks.UserFileError` naming those of ``paths``
+    that exist, unless ``force``: no output replaces a user's file unasked."""
+    existing = [str(p) for p in paths if Path(p).exists()]
+    if existing and not force:
+        raise UserFileError(f"{', '.join(existing)} already exist; pass --force to overwrite")
 
 
 def temporary_path(path: str | os.PathLike[str]) -> Path:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ._checks import InvalidValue, UserFileError
+from ._io import refuse_overwrite
 from .data import read_audio, resample, write_audio
 from .models import MODELS, load_model
 from .models.chunking import DEFAULT_OVERLAP, crossfade_window, overlap_add
@@ -37,10 +38,7 @@ def _check_paths(inputs: list[Path], outputs: list[Path], force: bool) -> None:
     for path in outputs:
         if os.path.realpath(path) in resolved:
             raise UserFileError(f"output {path} is the input file; it is never overwritten")
-    existing = [str(p) for p in outputs if p.exists()]
-    if existing and not force:
-        raise UserFileError(f"{', '.join(existing)} already exist(s); pass --force to "
-                            "overwrite")
+    refuse_overwrite(outputs, force)
 
 
 def _prepare(model: Any, path: Path) -> tuple[torch.Tensor, int, int]:

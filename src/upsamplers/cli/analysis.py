@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._io import refuse_overwrite
 from ..analysis import auditing, figures, linting
 from ..analysis._validate import check_rate
 from ..analysis.targets import load_target
-from ._outputs import refuse_overwrite
 
 
 def _factors(text: str) -> tuple[int, ...]:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import bench
+from .._io import refuse_overwrite
 from ..timing import machine_description
-from ._outputs import refuse_overwrite
 
 
 def _shape(text: str) -> bench.Shape:

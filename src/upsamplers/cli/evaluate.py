@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .._checks import UserFileError
-from .._io import atomic_write_text
+from .._io import atomic_write_text, refuse_overwrite
 from ..data import one_line_warnings
 from ..evaluate import SPLITS, evaluate, summary
 
@@ -45,8 +44,8 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def _run(args: Any) -> int:
-    if args.out is not None and args.out.exists() and not args.force:
-        raise UserFileError(f"{args.out} already exists; pass --force to overwrite it")
+    if args.out is not None:
+        refuse_overwrite([args.out], args.force)
     with one_line_warnings():
         result = evaluate(args.checkpoint, data=args.data, split=args.split,
                           max_tracks=args.max_tracks,
