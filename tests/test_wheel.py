@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT / "src" / "upsamplers" / "datasets" / "bach_chorales"
+DATASETS = DATASET.parent  # every embedded set: chorales, speech, music, speech_music
 
 
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -43,9 +44,14 @@ def test_wheel_carries_the_data_and_compare_runs_from_anywhere(tmp_path):
     shipped = sorted(str(p.relative_to(DATASET.parents[2])).replace(os.sep, "/")
                      for p in DATASET.rglob("*") if p.is_file())
     assert len(shipped) > 40 and any(name.endswith(".flac") for name in shipped)
+    embedded = sorted(str(p.relative_to(DATASETS.parents[1])).replace(os.sep, "/")
+                      for p in DATASETS.rglob("*") if p.is_file())
+    for folder in ("speech/train/", "speech/validation/", "music/train/",
+                   "music/validation/", "speech_music/mix.json"):
+        assert any(f"datasets/{folder}" in name for name in embedded), folder
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    assert [name for name in shipped if name not in names] == []
+    assert [name for name in shipped + embedded if name not in names] == []
 
     # a fresh environment: the wheel alone on the path, first; torch & co. reused
     target = tmp_path / "site"
@@ -56,7 +62,9 @@ def test_wheel_carries_the_data_and_compare_runs_from_anywhere(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "UPSAMPLERS_DATA"}
     env.update(PYTHONPATH=str(target), OMP_NUM_THREADS="1")
     where = _run([sys.executable, "-c", "import upsamplers, upsamplers.data as d; "
-                  "print(upsamplers.__file__); print(d.default_data_dir())"],
+                  "print(upsamplers.__file__); print(d.default_data_dir()); "
+                  "print(d.open_dataset('stems', d.embedded_data_dir('speech_music'), "
+                  "split='validation').root)"],
                  cwd=elsewhere, env=env).stdout.split()
     assert all(Path(p).is_relative_to(target) for p in where), where
 

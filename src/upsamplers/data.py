@@ -7,6 +7,11 @@ Two layouts are understood:
 * **stem folders** (MUSDB-style): every folder holding one file per source,
   ``<track>/<stem>.flac``; the mixture is the sum of the stems (a stored
   ``mixture.*`` file is ignored): :class:`StemFolder`.
+* **mix folders**: a folder holding ``mix.json``, ``{"sources": {"speech":
+  "../speech", "music": "../music"}}``, whose sources are other folders of audio,
+  mixed on the fly (independent random crops of each source; the mixture is
+  their sum), so no audio is stored twice: :class:`MixedSources`. It is read
+  wherever a stem folder is (:func:`is_stem_folder` is true for it).
 
 Either layout may be split into ``train/`` and ``validation/`` (or ``valid/``,
 ``test/``) sub-folders; when it is not, a deterministic split puts a fraction
@@ -33,13 +38,17 @@ Items are fixed-length crops, deterministic in their index:
 * ``split="validation"`` (or ``random=False``): the clips cut into consecutive
   non-overlapping crops (the remainder shorter than a crop is dropped).
 
-Shapes: an :class:`AudioFolder` item is ``(C, crop)``; a :class:`StemFolder`
-item is a pair ``(mixture (C, crop), sources (S, C, crop))``.
+Shapes: an :class:`AudioFolder` item is ``(C, crop)``; a :class:`StemFolder` or
+:class:`MixedSources` item is a pair ``(mixture (C, crop), sources (S, C, crop))``.
+
+The embedded data sets ship inside the package (:data:`EMBEDDED`,
+:func:`embedded_data_dir`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import warnings
@@ -70,6 +79,15 @@ MIXTURE_NAMES = ("mixture",)
 DEFAULT_CROP = 16384
 DEFAULT_SAMPLE_RATE = 16000
 DATA_ENV = "UPSAMPLERS_DATA"
+MIX_FILE = "mix.json"
+# the data sets shipped inside the package (upsamplers/datasets/<folder>); see README "Data"
+EMBEDDED = {
+    "chorales": "bach_chorales",  # synthesised: four-part Bach chorales, one stem per part
+    "speech": "speech",  # recorded speech: spoken alphabets, 12 speakers (klettres-data)
+    "music": "music",  # recorded instruments: guitar, piano, tabla, drums... (sonic-pi-samples)
+    "speech_music": "speech_music",  # speech vs music: a mix folder over the two above
+}
+DEFAULT_EMBEDDED = "chorales"
 
 
 class SkippedFileWarning(UserWarning):
@@ -89,10 +107,28 @@ def _soundfile() -> Any:
     return soundfile
 
 
+def embedded_data_dir(name: str) -> Path:
+    """The folder of the embedded data set ``name`` (one of :data:`EMBEDDED`:
+    ``"chorales"``, ``"speech"``, ``"music"``, ``"speech_music"``), shipped inside
+    the package and its wheel.
+
+    Raises :class:`~upsamplers._checks.InvalidValue` naming the allowed names for
+    another ``name``, and :class:`~upsamplers._checks.UserFileError` with a hint
+    when the folder is missing (a package built without its data files).
+    """
+    name = check_choice("name", name, tuple(EMBEDDED))
+    path = Path(__file__).resolve().parent / "datasets" / EMBEDDED[name]
+    if not path.is_dir():
+        raise UserFileError(
+            f"the embedded data set {name!r} is not at {path} (this installation lacks the "
+            f"package's data files); pass --data DIR or set {DATA_ENV}")
+    return path
+
+
 def default_data_dir() -> Path:
-    """The embedded data set (``upsamplers/datasets/bach_chorales``, shipped inside
-    the package and its wheel), or the folder named by the ``UPSAMPLERS_DATA``
-    environment variable.
+    """The default embedded data set (the chorales, ``upsamplers/datasets/bach_chorales``,
+    shipped inside the package and its wheel), or the folder named by the
+    ``UPSAMPLERS_DATA`` environment variable.
 
     Raises :class:`~upsamplers._checks.UserFileError` with a hint when neither
     exists (e.g. a package built without its data files).
@@ -103,12 +139,7 @@ def default_data_dir() -> Path:
         if not path.is_dir():
             raise UserFileError(f"{DATA_ENV}={env} is not a folder")
         return path
-    path = Path(__file__).resolve().parent / "datasets" / "bach_chorales"
-    if not path.is_dir():
-        raise UserFileError(
-            f"the embedded data set is not at {path} (this installation lacks the package's "
-            f"data files); pass --data DIR or set {DATA_ENV}")
-    return path
+    return embedded_data_dir(DEFAULT_EMBEDDED)
 
 
 @contextmanager
@@ -309,10 +340,13 @@ def _audio_files(folder: Path) -> list[Path]:
 def is_stem_folder(root: str | os.PathLike[str]) -> bool:
     """Whether ``root`` is laid out as ``[split/]<track>/<stem>.<ext>``: no audio at
     the top of a split, and every track folder holds the same two or more stem
-    names (``mixture`` aside)."""
+    names (``mixture`` aside); or is a mix folder (:func:`is_mix_folder`), read the
+    same way."""
     root = Path(root)
     if not root.is_dir():
         return False
+    if is_mix_folder(root):
+        return True
     tops = _split_roots(root, "all") or [root]
     tracks = [d for top in tops for d in top.iterdir() if d.is_dir()]
     if not tracks or any(_audio_files_here(top) for top in tops):
@@ -683,27 +717,200 @@ class MixtureFolder(StemFolder):
         return super().__getitem__(index)[0]
 
 
+# --------------------------------------------------------------------------- mix folders
+
+
+def is_mix_folder(root: str | os.PathLike[str]) -> bool:
+    """Whether ``root`` is a folder holding ``mix.json`` (:class:`MixedSources`)."""
+    if not isinstance(root, (str, os.PathLike)):
+        return False
+    return (Path(root) / MIX_FILE).is_file()
+
+
+def read_mix_file(root: str | os.PathLike[str]) -> tuple[dict[str, Path], tuple[float, float]]:
+    """The sources of the mix folder ``root`` and its gain range.
+
+    ``mix.json`` holds ``{"sources": {NAME: FOLDER, ...}, "gain_db": [LOW, HIGH]}``:
+    two or more named folders of audio (paths relative to ``root``) and,
+    optionally, the range of the random gain (dB, uniform) that training crops
+    of each source get (default ``[0, 0]``: none). Returns ``({name: folder},
+    (low, high))``; :class:`~upsamplers._checks.UserFileError` naming the file
+    when it is malformed or a source folder is missing.
+    """
+    path = Path(root) / MIX_FILE
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise UserFileError(f"{path}: not a readable JSON file ({_reason(error)})") from None
+    sources = spec.get("sources") if isinstance(spec, dict) else None
+    if (not isinstance(sources, dict) or len(sources) < 2
+            or not all(isinstance(k, str) and k and isinstance(v, str) and v
+                       for k, v in sources.items())):
+        raise UserFileError(f'{path}: expected {{"sources": {{NAME: FOLDER, ...}}}} with at '
+                            f"least two named folders; received {spec!r}")
+    gain = spec.get("gain_db", [0.0, 0.0])
+    if (not isinstance(gain, list) or len(gain) != 2
+            or not all(isinstance(g, (int, float)) and not isinstance(g, bool) for g in gain)
+            or gain[0] > gain[1]):
+        raise UserFileError(f"{path}: gain_db must be [LOW, HIGH] in dB with LOW <= HIGH; "
+                            f"received gain_db={gain!r}")
+    folders = {name: (Path(root) / folder) for name, folder in sources.items()}
+    for name, folder in folders.items():
+        if not folder.is_dir():
+            raise UserFileError(f"{path}: source {name!r} is not a folder ({folder})")
+    return folders, (float(gain[0]), float(gain[1]))
+
+
+class MixedSources(torch.utils.data.Dataset):
+    """Mixtures of independent sources, made on the fly from the folders named in a
+    mix folder's ``mix.json`` (:func:`read_mix_file`); nothing is stored twice.
+
+    * training items (``random``, the default for ``split="train"``): item ``k``
+      takes, for each source in turn, a random crop of that source's ``split``
+      (a file drawn with probability proportional to its length, then an
+      offset) and a random gain in ``gain_db``, from one generator seeded with
+      ``(seed, k)``: deterministic in ``(seed, k)``, any ``k >= 0``;
+    * tracks (:attr:`clips`, :meth:`track`, and the items when not ``random``):
+      track ``i`` pairs file ``i`` of every source's ``split`` (sorted by path),
+      each cut to the shortest of them, at unit gain; there are as many tracks
+      as the source with the fewest files has.
+
+    Args:
+        root: the mix folder.
+        stems: the sources, in the order of the output (default: the order of
+            ``mix.json``); each must be named there.
+        split, sample_rate, channels, crop, seed, validation_fraction, random, cache:
+            as for :class:`StemFolder`; they apply to every source folder.
+
+    Shape:
+        ``dataset[k]`` is ``(mixture, sources)``: float32 tensors ``(C, crop)`` and
+        ``(S, C, crop)`` with ``mixture == sources.sum(0)``.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        stems: Sequence[str] | None = None,
+        split: str = "train",
+        sample_rate: int = DEFAULT_SAMPLE_RATE,
+        channels: int = 1,
+        crop: int = DEFAULT_CROP,
+        seed: int = 0,
+        validation_fraction: float = 0.1,
+        random: bool | None = None,
+        cache: bool = True,
+    ) -> None:
+        _check_settings(self, root, split=split, sample_rate=sample_rate, channels=channels,
+                        crop=crop, seed=seed, validation_fraction=validation_fraction,
+                        random=random, cache=cache)
+        folders, self.gain_db = read_mix_file(self.root)
+        self.stems = self._choose(folders, stems)
+        self.sources = [AudioFolder(folders[name], split=split, sample_rate=sample_rate,
+                                    channels=channels, crop=crop, seed=seed,
+                                    validation_fraction=validation_fraction, random=False,
+                                    cache=cache) for name in self.stems]
+        self.skipped = [m for source in self.sources for m in source.skipped]
+        tracks = min(len(source.clips) for source in self.sources)  # pairs: file i of each
+        self.clips = [_Clip("+".join(Path(c.name).stem for c in group),
+                            tuple(c.files[0] for c in group), min(c.frames for c in group))
+                      for group in zip(*(source.clips[:tracks] for source in self.sources),
+                                       strict=True)]
+        self._reader = _ClipReader(self.sample_rate, self.channels, self.cache)
+        self._tiles = _CropIndex(self.clips, self.crop, self.seed, random=False)
+
+    @staticmethod
+    def _choose(folders: dict[str, Path], stems: Sequence[str] | None) -> tuple[str, ...]:
+        if stems is None:
+            return tuple(folders)
+        if isinstance(stems, str) or not all(isinstance(s, str) and s for s in stems):
+            raise InvalidType(f"stems must be a sequence of names; received stems={stems!r}")
+        unknown = [s for s in stems if s not in folders]
+        if unknown or len(set(stems)) != len(stems) or not stems:
+            raise InvalidValue(f"stems must be distinct names among {', '.join(folders)}; "
+                               f"received stems={list(stems)!r}")
+        return tuple(stems)
+
+    def _random_item(self, index: int) -> np.ndarray:
+        """``(S, C, crop)``: independent random crops, one per source, with gains."""
+        rng = np.random.default_rng([self.seed, int(index)])
+        out = np.empty((len(self.sources), self.channels, self.crop), dtype=np.float32)
+        low, high = self.gain_db
+        for i, source in enumerate(self.sources):
+            weights = np.array([c.frames for c in source.clips], dtype=np.float64)
+            clip = source.clips[int(rng.choice(len(weights), p=weights / weights.sum()))]
+            start = int(rng.integers(0, clip.frames - self.crop + 1))
+            gain = 10 ** (rng.uniform(low, high) / 20)
+            out[i] = source.window(clip, start, self.crop)[0] * np.float32(gain)
+        return out
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise InvalidType(f"index must be an integer; received index={index!r}")
+        if index < 0:
+            raise IndexError(f"index must be >= 0; received index={index}")
+        if self.random:
+            sources = self._random_item(int(index))
+        else:
+            clip, start = self._tiles.locate(index)
+            sources = self._reader.window(self.clips[clip], start, self.crop)
+        tensor = torch.from_numpy(sources)
+        return tensor.sum(0), tensor
+
+    def track(self, index: int) -> tuple[str, torch.Tensor, torch.Tensor]:
+        """Whole track ``index`` (see the class docstring): ``(name, mixture (C, T),
+        sources (S, C, T))``, ``T`` the shortest of its files."""
+        clip = self.clips[index]
+        sources = torch.from_numpy(self._reader.window(clip, 0, clip.frames))
+        return clip.name, sources.sum(0), sources
+
+    def __len__(self) -> int:
+        """Random crops: the crops in one pass over the largest source; tracks: their
+        consecutive crops."""
+        if self.random:
+            return max(len(source) for source in self.sources)
+        return len(self._tiles.tiles)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(root={str(self.root)!r}, stems={self.stems}, "
+                f"split={self.split!r}, tracks={len(self.clips)}, crops={len(self)}, "
+                f"gain_db={self.gain_db}, random={self.random})")
+
+
+class MixedSignals(MixedSources):
+    """A :class:`MixedSources` whose items are the mixtures only: ``(C, crop)``."""
+
+    def __getitem__(self, index: int) -> torch.Tensor:  # type: ignore[override]
+        return super().__getitem__(index)[0]
+
+
 def open_audio_dataset(
     root: str | os.PathLike[str] | None = None, **options: Any
-) -> AudioFolder | MixtureFolder:
+) -> AudioFolder | MixtureFolder | MixedSignals:
     """Crops of single signals from ``root`` (default: the embedded data set): the
-    mixtures of a stem folder, else every file of a plain folder.
+    mixtures of a stem or mix folder, else every file of a plain folder.
 
     Shape: items ``(C, crop)``.
     """
     root = default_data_dir() if root is None else Path(root)
+    if is_mix_folder(root):
+        return MixedSignals(root, **options)
     if is_stem_folder(root):
         return MixtureFolder(root, **options)
     return AudioFolder(root, **options)
 
 
 def open_dataset(kind: str, root: str | os.PathLike[str] | None = None, **options: Any
-                 ) -> StemFolder | AudioFolder | MixtureFolder:
+                 ) -> StemFolder | AudioFolder | MixtureFolder | MixedSources:
     """The data set of ``kind`` (a model's ``dataset_kind``) in ``root`` (default:
-    the embedded data set): ``"stems"``, a :class:`StemFolder` (items ``(mixture,
-    sources)``); ``"audio"``, single signals (:func:`open_audio_dataset`).
-    ``options`` are those of the data set classes."""
+    the embedded data set): ``"stems"``, a :class:`StemFolder` or, for a mix
+    folder, a :class:`MixedSources` (items ``(mixture, sources)``); ``"audio"``,
+    single signals (:func:`open_audio_dataset`). ``options`` are those of the
+    data set classes."""
     kind = check_choice("kind", kind, ("audio", "stems"))
     if kind == "stems":
-        return StemFolder(default_data_dir() if root is None else root, **options)
+        root = default_data_dir() if root is None else root
+        if is_mix_folder(root):
+            return MixedSources(root, **options)
+        return StemFolder(root, **options)
     return open_audio_dataset(root, **options)
