@@ -160,7 +160,8 @@ def test_bad_forward_input_is_a_clear_error():
 
 def test_one_registry_by_name_and_checkpoints_keep_the_class_name(tmp_path):
     assert {name: cls.__name__ for name, cls in MODELS.items()} == {
-        "autoencoder": "Autoencoder", "demucs": "DemucsLike", "melgan": "MelGANLike"}
+        "autoencoder": "Autoencoder", "demucs": "DemucsLike", "melgan": "MelGANLike",
+        "unet": "BandwidthUNet"}
     for name, cls in MODELS.items():
         assert cls.name == name
     model = build_model("melgan", "nearest", hidden=16, factors=(4, 4), n_fft=64, n_mels=8,

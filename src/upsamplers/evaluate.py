@@ -1,5 +1,6 @@
-"""Evaluation of a trained model: SI-SDR and SDR on audio, and the artifact audit
-of its upsampling part on silence and noise.
+"""Evaluation of a trained model: its metrics on audio (SI-SDR and SDR, or what
+the model declares: SNR and log-spectral distance for bandwidth extension), and
+the artifact audit of its upsampling part on silence and noise.
 
 What is scored (``split``, default ``"auto"``):
 
@@ -20,7 +21,9 @@ What is scored (``split``, default ``"auto"``):
 
 How: an autoencoder / MelGAN-like model reconstructs each signal whole, in
 overlapping chunks, scored against itself; a Demucs-like separator separates each
-track and every source is scored against its stem (per source, and averaged).
+track and every source is scored against its stem (per source, and averaged); a
+bandwidth extension model is given each signal low-passed and decimated
+(``model.degrade``) and its output is scored against the signal.
 
 Scores are those of :mod:`upsamplers.scoring` (whole-signal, float64; a silent
 reference is left out of the means). The audit is
@@ -51,7 +54,7 @@ from .data import (
     resample,
 )
 from .models import load_model
-from .scoring import Signal, TrackScore, score_model, validation_signals
+from .scoring import METRIC_INFO, Signal, TrackScore, score_model, validation_signals
 
 SPLITS = ("auto", "validation", "all")
 
@@ -138,8 +141,7 @@ def _track_record(track: TrackScore, info: dict[str, dict[str, Any]]) -> dict[st
     """One entry of the report's ``tracks``."""
     if track.sources is not None:
         return {"track": track.track, "sources": track.sources}
-    return {"track": track.track, **info.get(track.track, {}), "si_sdr": track.si_sdr,
-            "sdr": track.sdr}
+    return {"track": track.track, **info.get(track.track, {}), **track.values}
 
 
 def _signals(model: Any, root: Path, split: str, max_tracks: int | None
@@ -166,8 +168,9 @@ def evaluate(
     artifact audit. ``split``: ``"auto"`` (every file of a plain folder, the
     validation split of a stem folder), ``"validation"`` or ``"all"`` (see the
     module docstring); ``max_tracks``: score only the first ones. Returns a
-    JSON-ready dictionary; ``tracks`` holds the per-file (per-track) figures in dB,
-    ``mean`` their means."""
+    JSON-ready dictionary; ``metrics`` names the model's metrics (primary first)
+    and ``metric_info`` their label, unit, direction and meaning; ``tracks`` holds
+    the per-file (per-track) figures, ``mean`` their means."""
     model = load_model(checkpoint).eval()
     root = Path(data) if data is not None else default_data_dir()
     split = check_choice("split", split, SPLITS)
@@ -188,6 +191,8 @@ def evaluate(
         "scored": "every file" if folder is not None else (
             "validation split" if split == "auto" else f"{split} split"),
         "sample_rate": model.sample_rate,
+        "metrics": list(scores.metrics),
+        "metric_info": {m: METRIC_INFO[m]._asdict() for m in scores.metrics},
         "tracks": [_track_record(t, folder.info if folder else {}) for t in scores.tracks],
     }
     if folder is not None:
@@ -206,33 +211,42 @@ def audit_model(model: Any, *, seconds: float = 2.0) -> dict[str, Any]:
     return report.to_dict()
 
 
-def _track_line(track: dict[str, Any]) -> str:
+def _figures(values: dict[str, Any], metrics: list[str]) -> str:
+    """``"SI-SDR 1.00 dB, SDR 2.00 dB"``: ``values`` of ``metrics`` with their units."""
+    parts = []
+    for name in metrics:
+        info = METRIC_INFO[name]
+        parts.append(f"{info.label} {_fmt(values.get(name))} {info.unit}")
+    return ", ".join(parts)
+
+
+def _track_line(track: dict[str, Any], metrics: list[str]) -> str:
     where = ""
     if "sample_rate" in track:
         where = (f" ({track['sample_rate']} Hz, {track['channels']} ch, "
                  f"{track['samples'] / track['sample_rate']:.2f} s)")
-    return (f"  {track['track']}{where}: SI-SDR {_fmt(track.get('si_sdr'))} dB, "
-            f"SDR {_fmt(track.get('sdr'))} dB")
+    return f"  {track['track']}{where}: {_figures(track, metrics)}"
 
 
 def summary(result: dict[str, Any]) -> str:
-    """The report of :func:`evaluate` in a few lines: mean scores, the figures of
+    """The report of :func:`evaluate` in a few lines: mean scores (the model's
+    metrics, with their units), the figures of
     each file (of a plain folder), per source for a separator, and the audit's
     verdicts."""
     mean = result["mean"]
+    metrics = result.get("metrics", ["si_sdr", "sdr"])
     scored = result.get("scored", "validation split")
     what = (f"{len(result['tracks'])} file(s), every file of {result['data']}, scored at "
             f"{result['sample_rate']} Hz" if scored == "every file"
             else f"{len(result['tracks'])} track(s) of the {scored}")
-    lines = [f"{result['model']} ({result['upsampler']}): mean SI-SDR "
-             f"{_fmt(mean['si_sdr'])} dB, SDR {_fmt(mean['sdr'])} dB over {what}"]
+    lines = [f"{result['model']} ({result['upsampler']}): mean "
+             f"{_figures(mean, metrics)} over {what}"]
     if scored == "every file":
-        lines.extend(_track_line(track) for track in result["tracks"])
+        lines.extend(_track_line(track, metrics) for track in result["tracks"])
         if result.get("skipped"):
             lines.append(f"  {len(result['skipped'])} file(s) skipped (see the warnings)")
     for source, scores in result.get("per_source", {}).items():
-        lines.append(f"  {source}: SI-SDR {_fmt(scores['si_sdr'])} dB, "
-                     f"SDR {_fmt(scores['sdr'])} dB")
+        lines.append(f"  {source}: {_figures(scores, metrics)}")
     for name, verdict in result["audit"]["verdicts"].items():
         lines.append(f"  audit {name}: {verdict['status']} ({verdict['message']})")
     return "\n".join(lines)

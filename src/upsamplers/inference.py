@@ -3,7 +3,9 @@ overlap covering the receptive field) where the model allows, cross-faded
 otherwise or with an explicit ``overlap`` (:meth:`ReferenceModel.process_long`).
 
 ``upsamplers reconstruct --checkpoint CKPT IN OUT`` runs an autoencoder (or a
-MelGAN-like generator through its mel spectrogram) on a file;
+MelGAN-like generator through its mel spectrogram) on a file; a bandwidth
+extension model (``unet``) is given the file low-passed and decimated (what it is
+scored on, :meth:`ReferenceModel.scoring_pair`) and writes its full-band estimate;
 ``upsamplers separate --checkpoint CKPT IN OUTDIR`` writes one file per source of
 a Demucs-like separator. Outputs have the length, sample rate and channel count
 of the input: the audio is resampled to the model's rate and back when they
@@ -89,14 +91,17 @@ def reconstruct_file(checkpoint: str | os.PathLike[str], source: str | os.PathLi
                      target: str | os.PathLike[str], *, force: bool = False,
                      chunk: int | None = None, overlap: int | None = None,
                      progress: bool = False) -> Path:
-    """Run an autoencoder (or a MelGAN-like generator) checkpoint on ``source`` and
-    write ``target`` with the same length, rate and channels."""
+    """Run an autoencoder (or a MelGAN-like generator, or a bandwidth extension model
+    on the degraded file) checkpoint on ``source`` and write ``target`` with the
+    same length, rate and channels."""
     source, target = Path(source), Path(target)
     _check_paths([source], [target], force)
     model = _load(checkpoint, separates=False)
     audio, rate, frames = _prepare(model, source)
-    out = model.process_long(audio, chunk=chunk, overlap=overlap,
+    inputs, _ = model.scoring_pair(audio, audio[None])  # the model's input for the file
+    out = model.process_long(inputs, chunk=chunk, overlap=overlap,
                              fold_channels=_per_channel(model, audio), progress=progress)
+    out = out[..., :audio.shape[-1]]
     return write_audio(target, _back(out, model.sample_rate, rate, frames), rate, force=force)
 
 

@@ -1,4 +1,5 @@
-"""Separation and reconstruction quality: SI-SDR and SDR (BSS-eval style).
+"""Separation and reconstruction quality: SI-SDR and SDR (BSS-eval style), and
+the figures of audio super-resolution: SNR and log-spectral distance (LSD).
 
 Both are computed in float64 with numpy/scipy, one signal at a time, so their
 results do not depend on torch's thread settings (batched
@@ -11,6 +12,10 @@ results do not depend on torch's thread settings (batched
   museval / fast-bss-eval): the estimate is projected on the reference filtered
   by every FIR filter of ``filter_length`` taps; ``s_target`` is that
   projection and ``SDR = 10 log10(|s_target|^2 / |e - s_target|^2)``.
+* :func:`snr`: ``10 log10(|s|^2 / |s - e|^2)``, in dB (not scale-invariant).
+* :func:`lsd`: log-spectral distance (Kuleshov et al., 2017): the RMS over
+  frequency bins of the difference of the log10 power spectra, averaged over
+  STFT frames; optionally over a band of frequencies only.
 
 Inputs are ``(..., T)`` arrays or tensors (estimate first, as torchmetrics
 does); the result has shape ``(...)``. A silent reference gives ``nan``.
@@ -116,3 +121,75 @@ def sdr(estimate: Any, reference: Any, *, filter_length: int = 512,
         with np.errstate(divide="ignore"):
             out[i] = 10 * np.log10(max(target, 0.0) / max(residual, 1e-300))
     return out.reshape(e.shape[:-1])
+
+
+def snr(estimate: Any, reference: Any) -> np.ndarray:
+    """Signal-to-noise ratio in dB, over the last axis:
+    ``10 log10(sum(s^2) / sum((s - e)^2))`` for reference ``s`` and estimate ``e``
+    (``+inf`` for an exact estimate, ``nan`` for a silent reference).
+
+    Shape: ``(..., T), (..., T) -> (...)``.
+    """
+    e, r = _as_pair(estimate, reference)
+    energy = (r * r).sum(-1)
+    error = ((r - e) ** 2).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 10 * np.log10(energy / error)
+    return np.where(energy > SILENCE, out, np.nan)
+
+
+#: added to every power spectrum bin before its log10, in :func:`lsd`
+LSD_EPSILON = 1e-10
+
+
+def _log_power(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """``log10(|STFT|^2 + LSD_EPSILON)`` of ``(..., T)``: periodic Hann window of
+    ``n_fft`` samples, frames every ``hop`` samples, centred (the signal is
+    zero-padded by ``n_fft // 2`` on each side), no normalisation.
+    Shape ``(..., frames, n_fft // 2 + 1)`` with ``frames = 1 + T // hop``."""
+    padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)])
+    frames = 1 + x.shape[-1] // hop
+    index = hop * np.arange(frames)[:, None] + np.arange(n_fft)[None, :]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    spectrum = np.fft.rfft(padded[..., index] * window, axis=-1)
+    return np.log10(np.abs(spectrum) ** 2 + LSD_EPSILON)
+
+
+def lsd(estimate: Any, reference: Any, *, sample_rate: float, n_fft: int = 2048,
+        hop: int = 512, band: tuple[float, float] | None = None) -> np.ndarray:
+    """Log-spectral distance over the last axis (lower is better; 0 for an exact
+    estimate), as Kuleshov et al. (2017) define it::
+
+        X[l, k] = log10(|STFT(s)[l, k]|^2 + 1e-10)       (and Y[l, k] of the estimate)
+        LSD = mean over frames l of sqrt(mean over bins k of (X[l, k] - Y[l, k])^2)
+
+    STFT: periodic Hann window of ``n_fft`` samples, hop ``hop``, frames centred
+    (zero padding of ``n_fft // 2`` on each side), unnormalised; the epsilon is
+    :data:`LSD_EPSILON` (absolute, on the power of a full-scale signal of
+    amplitude 1). The unit is log10 of power: 1 is a 10 dB difference.
+    ``band=(f_lo, f_hi)`` in Hz keeps the bins with ``f_lo <= k * sample_rate /
+    n_fft <= f_hi`` (e.g. the band above the input's Nyquist frequency of a
+    super-resolution model); ``InvalidValue`` when it holds no bin.
+
+    Shape: ``(..., T), (..., T) -> (...)``.
+    """
+    n_fft = _positive_int("n_fft", n_fft)
+    hop = _positive_int("hop", hop)
+    if not sample_rate > 0:
+        raise InvalidValue(f"sample_rate must be > 0; received sample_rate={sample_rate!r}")
+    e, r = _as_pair(estimate, reference)
+    diff = _log_power(r, n_fft, hop) - _log_power(e, n_fft, hop)
+    if band is not None:
+        freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
+        keep = (freqs >= band[0]) & (freqs <= band[1])
+        if not keep.any():
+            raise InvalidValue(f"band={band!r} holds no frequency bin of a {n_fft}-point STFT "
+                               f"at {sample_rate} Hz")
+        diff = diff[..., keep]
+    return np.sqrt((diff ** 2).mean(-1)).mean(-1)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidValue(f"{name} must be a positive integer; received {name}={value!r}")
+    return int(value)

@@ -1,11 +1,18 @@
-"""Scores of a model on whole validation signals: the one place where SI-SDR and
-SDR of a trained model are computed (``evaluate`` and ``compare`` use it).
+"""Scores of a model on whole validation signals: the one place where the scores
+of a trained model are computed (``evaluate`` and ``compare`` use it).
 
-Every signal goes through :meth:`ReferenceModel.process_long` (chunks of the
-model's ``length``, a quarter overlap, cross-faded) and is scored with
+A model declares what it is scored with, ``model.metrics`` (names of
+:data:`METRIC_INFO`; the first is its primary metric, :func:`primary_metric`):
+SI-SDR and SDR by default, SNR and log-spectral distance for bandwidth
+extension. Every signal is turned into ``(input, target)`` by
+:meth:`ReferenceModel.scoring_pair`, the input goes through
+:meth:`ReferenceModel.process_long` (exact chunking where the model allows,
+else cross-faded chunks) and the output is scored with
 :mod:`upsamplers.metrics` (whole-signal, float64):
 
-* a model that does not separate is scored against its input;
+* a model that does not separate is scored against its input (a bandwidth
+  extension model: against the full-rate signal whose degraded version it was
+  given);
 * a signal with several channels through a mono model is processed (and
   scored) one channel at a time;
 * a separator is scored per source against the stems; its track score is the
@@ -21,16 +28,72 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from .health import OutputLevel, pooled_level, signal_level
-from .metrics import sdr, si_sdr
+from .metrics import lsd, sdr, si_sdr, snr
 
+
+class MetricInfo(NamedTuple):
+    """What a metric's figure means: its ``label`` in reports, ``unit``,
+    ``higher_is_better`` and a one-sentence ``description``."""
+
+    label: str
+    unit: str
+    higher_is_better: bool
+    description: str
+
+
+#: every metric a model may declare in ``metrics``
+METRIC_INFO: dict[str, MetricInfo] = {
+    "si_sdr": MetricInfo("SI-SDR", "dB", True,
+                         "Scale-invariant signal-to-distortion ratio: the target's power over "
+                         "the error's after the best scaling of the target."),
+    "sdr": MetricInfo("SDR", "dB", True,
+                      "BSS-eval signal-to-distortion ratio: the error left after the best "
+                      "512-tap filter of the target, relative to that filtered target."),
+    "snr": MetricInfo("SNR", "dB", True,
+                      "Signal-to-noise ratio: the target's power over the power of the "
+                      "difference between output and target (no scaling allowed)."),
+    "lsd": MetricInfo("LSD", "log10 power", False,
+                      "Log-spectral distance: RMS over frequency of the difference of the "
+                      "log10 power spectra (1 = 10 dB), averaged over 2048-point STFT "
+                      "frames."),
+    "lsd_high": MetricInfo("LSD high", "log10 power", False,
+                           "Log-spectral distance over the band the input lacks, from its "
+                           "Nyquist frequency (sample_rate / (2 * rate_ratio)) up."),
+}
+
+#: the metrics of a model that does not declare its own
 METRICS = ("si_sdr", "sdr")
+
+
+def primary_metric(model: Any) -> str:
+    """The metric ``model`` is trained and ranked by: the first of its ``metrics``."""
+    return tuple(getattr(model, "metrics", METRICS))[0]
+
+
+def metric_values(model: Any, metric: str, estimate: Any, target: Any) -> np.ndarray:
+    """``metric`` (a name of :data:`METRIC_INFO`) of ``estimate`` against ``target``
+    ``(..., T)`` at ``model``'s rate, per signal: shape ``(...)``."""
+    if metric == "si_sdr":
+        return si_sdr(estimate, target)
+    if metric == "sdr":
+        return sdr(estimate, target)
+    if metric == "snr":
+        return snr(estimate, target)
+    rate = float(model.sample_rate)
+    if metric == "lsd":
+        return lsd(estimate, target, sample_rate=rate)
+    if metric == "lsd_high":
+        return lsd(estimate, target, sample_rate=rate,
+                   band=(rate / (2 * getattr(model, "rate_ratio", 1)), rate / 2))
+    raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRIC_INFO)}")
+
 
 # a validation signal: (name, input (C, T), sources (S, C, T); for a plain audio
 # file the sources are the input itself, (1, C, T))
@@ -45,29 +108,39 @@ def finite_mean(values: Iterable[float | None]) -> float | None:
 
 @dataclass
 class TrackScore:
-    """Scores of one validation signal, in dB.
+    """Scores of one validation signal.
 
-    ``si_sdr``/``sdr``: the mean over channels (and sources, for a separator);
-    ``sources``: per source name, ``{"si_sdr": ..., "sdr": ...}`` (means over
-    channels), for a separator only; ``seconds``: time spent processing it;
-    ``level``: sums of squares of the output and of the target, their sample
-    count and whether the output is all finite (:func:`upsamplers.health.signal_level`).
+    ``values``: per metric of the model (its ``metrics``), the mean over channels
+    (and sources, for a separator), in the metric's unit (:data:`METRIC_INFO`);
+    ``sources``: per source name, ``{metric: ...}`` (means over channels), for a
+    separator only; ``seconds``: time spent processing it; ``level``: sums of
+    squares of the output and of the target, their sample count and whether the
+    output is all finite (:func:`upsamplers.health.signal_level`).
+    ``si_sdr`` / ``sdr``: those values (``nan`` for a model not scored with them).
     """
 
     track: str
-    si_sdr: float
-    sdr: float
+    values: dict[str, float] = field(default_factory=dict)
     sources: dict[str, dict[str, float]] | None = None
     seconds: float = 0.0
     audio_seconds: float = 0.0
     level: tuple[float, float, int, bool] | None = None
+
+    @property
+    def si_sdr(self) -> float:
+        return self.values.get("si_sdr", math.nan)
+
+    @property
+    def sdr(self) -> float:
+        return self.values.get("sdr", math.nan)
 
 
 @dataclass
 class Scores:
     """Scores of a model on a set of validation signals.
 
-    ``mean``: ``{"si_sdr": dB or None, "sdr": ...}`` (see the module docstring);
+    ``metrics``: the model's metrics, primary first; ``mean``: per metric, the
+    mean (``None`` when no figure is finite; see the module docstring);
     ``per_source``: per source, the means over tracks (separators only);
     ``inference_seconds`` / ``audio_seconds``: processing time and audio duration,
     summed over tracks.
@@ -76,6 +149,7 @@ class Scores:
     tracks: list[TrackScore]
     mean: dict[str, float | None]
     per_source: dict[str, dict[str, float | None]] | None = None
+    metrics: tuple[str, ...] = METRICS
     inference_seconds: float = 0.0
     audio_seconds: float = 0.0
 
@@ -87,7 +161,7 @@ class Scores:
     def track_mean(self, metric: str) -> float | None:
         """Mean over tracks of the track scores ``metric`` (equal to ``mean`` up to
         rounding, except for a separator with a non-finite per-source score)."""
-        return finite_mean(getattr(t, metric) for t in self.tracks)
+        return finite_mean(t.values.get(metric) for t in self.tracks)
 
     def output_level(self) -> OutputLevel:
         """The output's RMS against the target's, pooled over every track
@@ -103,23 +177,27 @@ def _sync(device: torch.device | str | None) -> None:
 def score_signal(model: Any, signal: Signal, *, device: torch.device | str | None = None
                  ) -> TrackScore:
     """Score ``model`` (a :class:`~upsamplers.models.ReferenceModel`) on one
-    validation ``signal`` ``(name, input (C, T), sources (S, C, T))``; a signal with
-    more channels than a mono model takes goes through it one channel at a time."""
-    name, mixture, sources = signal
-    fold = model.audio_channels == 1 and mixture.shape[0] > 1
+    validation ``signal`` ``(name, audio (C, T), sources (S, C, T))`` with its
+    ``metrics``: the model's :meth:`scoring_pair` gives its input and the target;
+    an input with more channels than a mono model takes goes through it one
+    channel at a time; the output is cropped to the target's length."""
+    name, audio, sources = signal
+    inputs, target = model.scoring_pair(audio, sources)
+    fold = model.audio_channels == 1 and inputs.shape[0] > 1
     _sync(device)
     start = time.perf_counter()
-    estimate = model.process_long(mixture, device=device, fold_channels=fold)  # (*S, C, T)
+    estimate = model.process_long(inputs, device=device, fold_channels=fold)  # (*S, C, T)
     _sync(device)
     seconds = time.perf_counter() - start
-    target = sources if model.separates else mixture
-    si, sd = si_sdr(estimate, target), sdr(estimate, target)
+    estimate = estimate[..., :target.shape[-1]]
+    values = {m: metric_values(model, m, estimate, target) for m in model.metrics}
     per_source = None
     if model.separates:
-        per_source = {source: {"si_sdr": float(si[i].mean()), "sdr": float(sd[i].mean())}
+        per_source = {source: {m: float(v[i].mean()) for m, v in values.items()}
                       for i, source in enumerate(model.source_names)}
-    return TrackScore(name, float(np.mean(si)), float(np.mean(sd)), per_source, seconds,
-                      mixture.shape[-1] / model.sample_rate, signal_level(estimate, target))
+    return TrackScore(name, {m: float(np.mean(v)) for m, v in values.items()}, per_source,
+                      seconds, audio.shape[-1] / model.sample_rate,
+                      signal_level(estimate, target))
 
 
 def score_model(model: Any, signals: Iterable[Signal], *,
@@ -127,14 +205,15 @@ def score_model(model: Any, signals: Iterable[Signal], *,
     """Score ``model`` on every validation signal of ``signals`` (see the module
     docstring); ``device`` is where the model runs."""
     tracks = [score_signal(model, signal, device=device) for signal in signals]
+    metrics = tuple(model.metrics)
     per_source = None
     if model.separates:
         per_source = {s: {m: finite_mean(t.sources[s][m] for t in tracks if t.sources)
-                          for m in METRICS} for s in model.source_names}
-        mean = {m: finite_mean(v[m] for v in per_source.values()) for m in METRICS}
+                          for m in metrics} for s in model.source_names}
+        mean = {m: finite_mean(v[m] for v in per_source.values()) for m in metrics}
     else:
-        mean = {m: finite_mean(getattr(t, m) for t in tracks) for m in METRICS}
-    return Scores(tracks, mean, per_source,
+        mean = {m: finite_mean(t.values.get(m) for t in tracks) for m in metrics}
+    return Scores(tracks, mean, per_source, metrics,
                   inference_seconds=sum(t.seconds for t in tracks),
                   audio_seconds=sum(t.audio_seconds for t in tracks))
 

@@ -17,9 +17,13 @@ _DEFAULTS = {name: p.default for name, p in inspect.signature(evaluate).paramete
 
 def add_subcommand(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "evaluate", help="score a trained model (SI-SDR, SDR) and audit its artifacts",
-        description="SI-SDR and SDR of a checkpoint (per file, and their mean; per source "
-        "for separators), and the artifact audit of its decoder on silence and noise. "
+        "evaluate", help="score a trained model (its metrics: SI-SDR and SDR, or SNR and LSD "
+        "for bandwidth extension) and audit its artifacts",
+        description="The model's metrics on a checkpoint (per file, and their mean; per "
+        "source for separators): SI-SDR and SDR, or for a bandwidth extension model "
+        "(--model unet) SNR and log-spectral distance, full band and above the input's "
+        "Nyquist frequency, of its output given each file low-passed and decimated; and "
+        "the artifact audit of its decoder on silence and noise. "
         "--data FOLDER of plain audio files scores EVERY file under it (no train/validation "
         "split): any length, any channel count (one channel at a time through a mono "
         "model), any sample rate (resampled to the model's rate and scored there). "

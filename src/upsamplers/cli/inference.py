@@ -32,7 +32,7 @@ def add_subcommand(subparsers: Any) -> None:
     for parser, func in ((rec, _run_reconstruct), (sep, _run_separate)):
         parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
         parser.add_argument("--chunk", type=int, default=_DEFAULTS["chunk"],
-                            help="samples per chunk (default: the model's training length, "
+                            help="input samples per chunk (default: the model's training length, "
                             "longer if its receptive field needs it)")
         parser.add_argument("--overlap", type=int, default=_DEFAULTS["overlap"],
                             help="samples of cross-faded overlap (default: none for a "

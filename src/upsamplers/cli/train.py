@@ -63,7 +63,7 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
 def add_subcommand(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train a reference model (autoencoder, demucs, melgan) with any upsampler",
+        help="train a reference model (autoencoder, demucs, melgan, unet) with any upsampler",
         description="Train a reference model with Adam on L1 + multi-resolution STFT loss. "
         "Checkpoints are written atomically every --checkpoint-every steps and at the end; "
         "Ctrl-C saves and stops; --resume continues exactly. Runs under torchrun with "

@@ -4,7 +4,9 @@
   raw-audio autoencoder;
 * :class:`DemucsLike` (``"demucs"``): a Demucs-like waveform source separator;
 * :class:`MelGANLike` (``"melgan"``): a MelGAN-like generator from log-mel
-  spectrograms.
+  spectrograms;
+* :class:`BandwidthUNet` (``"unet"``): x4 bandwidth extension (audio
+  super-resolution) with a U-Net with skips, after Kuleshov et al. (2017).
 
 Every model implements the :class:`ReferenceModel` interface (see
 :mod:`upsamplers.models.base`), which is all that training, evaluation,
@@ -32,11 +34,12 @@ from .base import (
 from .chunking import centre_chunks, crossfade_window, overlap_add
 from .demucs_like import DemucsLike
 from .melgan_like import LogMel, MelGANLike, mel_filterbank
+from .unet import BandwidthUNet
 
 
 def build_model(name: str, upsampler: str = "transposed", **config: Any) -> ReferenceModel:
     """Build a model by its registry name (``"autoencoder"``, ``"demucs"``,
-    ``"melgan"``) with the upsampler ``kind`` and constructor arguments."""
+    ``"melgan"``, ``"unet"``) with the upsampler ``kind`` and constructor arguments."""
     return model_class(name)(upsampler, **config)
 
 
@@ -57,6 +60,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "MODELS",
     "Autoencoder",
+    "BandwidthUNet",
     "DemucsLike",
     "LogMel",
     "MelGANLike",

@@ -11,8 +11,14 @@ A model declares
 * ``dataset_kind``: ``"stems"`` (a stem folder: mixture and sources) or
   ``"audio"`` (any folder of signals: files, or the mixtures of a stem folder);
 * ``hop`` and :meth:`~ReferenceModel.valid_length`: its length granularity;
+* ``rate_ratio``: output samples per input sample (1, except for a model that
+  raises the rate, such as bandwidth extension: its input is the audio at
+  ``sample_rate / rate_ratio``, its output at ``sample_rate``);
 * :meth:`~ReferenceModel.training_pair`: how a data set batch becomes
   ``(inputs, targets)`` for the loss ``loss(model(inputs), targets)``;
+* ``metrics`` (the first is the primary one) and
+  :meth:`~ReferenceModel.scoring_pair`: how :mod:`upsamplers.scoring` scores it
+  on whole validation signals;
 * ``receptive_field`` (computed from its layers, ``None`` when unbounded),
   ``exact_chunking`` and :meth:`~ReferenceModel.signal_statistics`: whether, and
   with what context, a long signal can be chunked exactly;
@@ -164,17 +170,26 @@ class ReferenceModel(nn.Module):
     pads_input: ClassVar[bool] = False
     #: old constructor argument name -> new name (read from old checkpoints)
     renamed_config: ClassVar[dict[str, str]] = {}
+    #: what :mod:`upsamplers.scoring` computes for it (names of
+    #: ``upsamplers.scoring.METRIC_INFO``); the first is the primary metric (training
+    #: curves, rankings)
+    metrics: ClassVar[tuple[str, ...]] = ("si_sdr", "sdr")
 
     config: dict[str, Any]
     #: channels of the audio the model takes and returns
     audio_channels: int
     #: audio rate the model is trained at (inference resamples other rates)
     sample_rate: int
-    #: the length it is built for: training crop, ``summary`` and default chunk
+    #: the length it is built for, in output samples: training crop, ``summary``
+    #: and default chunk (``length // rate_ratio`` input samples)
     length: int
-    #: length granularity: the product of its upsampling factors; training crops
-    #: (and, unless ``pads_input``, every input) are multiples of it
+    #: length granularity, in output samples: the product of its upsampling
+    #: factors; training crops are multiples of it, and, unless ``pads_input``,
+    #: every input is a multiple of :attr:`input_hop` (``hop // rate_ratio``)
     hop: int
+    #: output samples per input sample: 1, except for a model that raises the rate
+    #: (it divides ``hop``)
+    rate_ratio: int = 1
     #: names of the separated sources (empty unless ``separates``)
     source_names: tuple[str, ...] = ()
 
@@ -211,6 +226,18 @@ class ReferenceModel(nn.Module):
         length = check_positive_int("length", length)
         return -(-length // self.hop) * self.hop
 
+    @property
+    def input_hop(self) -> int:
+        """Length granularity of the input, in input samples: ``hop // rate_ratio``
+        (``hop`` for a model that keeps the rate)."""
+        return self.hop // self.rate_ratio
+
+    def valid_input_length(self, length: int) -> int:
+        """Smallest multiple of :attr:`input_hop` that is ``>= length`` (input
+        samples; :meth:`valid_length` for a model that keeps the rate)."""
+        length = check_positive_int("length", length)
+        return -(-length // self.input_hop) * self.input_hop
+
     def check_multiple_of_hop(self, name: str, value: int) -> int:
         """``value`` if it is a multiple of ``hop``, else ``InvalidValue`` naming ``name``."""
         if value % self.hop:
@@ -227,6 +254,14 @@ class ReferenceModel(nn.Module):
     def example_input(self, batch: int = 1) -> torch.Tensor:  # pragma: no cover - abstract
         """A zero input of ``forward`` for ``length`` samples of audio."""
         raise NotImplementedError
+
+    def scoring_pair(self, signal: torch.Tensor, sources: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(model input (C, T'), target)`` of a whole validation signal ``(C, T)``
+        with its ``sources`` ``(S, C, T)``, for :mod:`upsamplers.scoring`. Default:
+        the signal is the input; the target is ``sources`` for a separator, else
+        the signal itself (an autoencoder reconstructs it)."""
+        return signal, sources if self.separates else signal
 
     # ---- chunked processing of long signals
     @property
@@ -248,11 +283,11 @@ class ReferenceModel(nn.Module):
 
     @property
     def chunk_context(self) -> int | None:
-        """Samples dropped at each side of an inner chunk by exact chunking:
-        :attr:`receptive_field` rounded up to a multiple of ``hop`` (``None`` when
-        it is unknown)."""
+        """Input samples dropped at each side of an inner chunk by exact chunking:
+        :attr:`receptive_field` rounded up to a multiple of :attr:`input_hop`
+        (``None`` when it is unknown)."""
         field = self.receptive_field
-        return None if field is None else -(-field // self.hop) * self.hop
+        return None if field is None else -(-field // self.input_hop) * self.input_hop
 
     def signal_statistics(self, audio: torch.Tensor) -> torch.Tensor | None:
         """What the model computes from the whole of its input (e.g. the level it
@@ -264,8 +299,8 @@ class ReferenceModel(nn.Module):
     # ---- audio in, audio out
     def process(self, audio: torch.Tensor, statistics: torch.Tensor | None = None
                 ) -> torch.Tensor:
-        """Audio through the model: ``(N, C, T) -> (N, C, T)``, or ``(N, S, C, T)``
-        for a separator. ``statistics``: :meth:`signal_statistics` of the signal
+        """Audio through the model: ``(N, C, T) -> (N, C, T * rate_ratio)``, or
+        ``(N, S, C, T)`` for a separator. ``statistics``: :meth:`signal_statistics` of the signal
         the chunk belongs to (``None``: of ``audio`` itself). Default: ``forward``."""
         return self(audio)
 
@@ -280,8 +315,8 @@ class ReferenceModel(nn.Module):
         fold_channels: bool = False,
         progress: bool = False,
     ) -> torch.Tensor:
-        """A whole signal through :meth:`process`, in chunks of ``chunk`` samples
-        (default ``length``).
+        """A whole signal through :meth:`process`, in chunks of ``chunk`` input samples
+        (default ``length // rate_ratio``).
 
         * With ``overlap`` ``None`` and :attr:`exact_chunking`: exactly one
           whole-signal pass (``process`` of the signal zero-padded to
@@ -289,32 +324,41 @@ class ReferenceModel(nn.Module):
           ``2 * chunk_context`` and only their centres are kept
           (:func:`~upsamplers.models.chunking.centre_chunks`); every chunk gets the
           whole signal's :meth:`signal_statistics`. ``chunk`` must be a multiple of
-          ``hop`` (rounded up to one if ``pads_input``); the default grows to
-          ``2 * chunk_context + length`` when ``length`` is not longer than twice
-          the context; a ``chunk`` given that is not is an ``InvalidValue``.
+          :attr:`input_hop` (rounded up to one if ``pads_input``); the default grows
+          to ``2 * chunk_context`` plus the default when that is not longer than
+          twice the context; a ``chunk`` given that is not is an ``InvalidValue``.
         * Otherwise (an explicit ``overlap``, or a model that cannot be chunked
           exactly): chunks overlapping by ``overlap`` (default a quarter of the
           chunk), cross-faded (:func:`~upsamplers.models.chunking.overlap_add`);
-          chunks must be multiples of ``hop`` unless ``pads_input``.
+          chunks must be multiples of :attr:`input_hop` unless ``pads_input``.
 
         ``device``: where the chunks run (the result comes back to the CPU).
         ``fold_channels``: run every channel of ``audio`` on its own through a mono
         model.
 
-        Shape: ``(C, T) -> (C, T)``, or ``(S, C, T)`` for a separator.
+        Shape: ``(C, T) -> (C, T * rate_ratio)``, or ``(S, C, T)`` for a separator.
         """
         if chunk is not None:
             chunk = check_positive_int("chunk", chunk)
         if overlap is None and self.exact_chunking:
             return self._process_exact(audio, chunk, batch=batch, device=device,
                                        fold_channels=fold_channels, progress=progress)
-        chunk = self.length if chunk is None else chunk
+        chunk = self.length // self.rate_ratio if chunk is None else chunk
         overlap = int(chunk * DEFAULT_OVERLAP) if overlap is None else overlap
         if not self.pads_input:
-            self.check_multiple_of_hop("chunk", chunk)
+            self._check_input_chunk(chunk)
         run = self._chunk_runner(device, fold_channels, None)
         return overlap_add(run, audio, chunk=chunk, overlap=overlap, batch=batch,
-                           progress=progress)
+                           progress=progress, ratio=self.rate_ratio)
+
+    def _check_input_chunk(self, chunk: int) -> int:
+        """``chunk`` (input samples) if it is a multiple of :attr:`input_hop`."""
+        if self.rate_ratio == 1:
+            return self.check_multiple_of_hop("chunk", chunk)
+        if chunk % self.input_hop:
+            raise InvalidValue(f"chunk must be a multiple of {self.input_hop} input samples "
+                               f"for this model; received chunk={chunk}")
+        return chunk
 
     def _process_exact(self, audio: torch.Tensor, chunk: int | None, *, batch: int,
                        device: torch.device | str | None, fold_channels: bool,
@@ -323,12 +367,13 @@ class ReferenceModel(nn.Module):
         context = self.chunk_context
         assert context is not None
         if chunk is None:
-            chunk = self.valid_length(self.length)
+            default = self.length // self.rate_ratio
+            chunk = self.valid_input_length(default)
             if chunk <= 2 * context:
-                chunk = self.valid_length(2 * context + self.length)
+                chunk = self.valid_input_length(2 * context + default)
         else:
-            chunk = self.valid_length(chunk) if self.pads_input else (
-                self.check_multiple_of_hop("chunk", chunk))
+            chunk = self.valid_input_length(chunk) if self.pads_input else (
+                self._check_input_chunk(chunk))
             if chunk <= 2 * context:
                 raise InvalidValue(
                     f"chunk must be longer than {2 * context} samples (twice the model's "
@@ -337,14 +382,15 @@ class ReferenceModel(nn.Module):
         whole = audio.reshape(-1, 1, audio.shape[-1]) if fold_channels else audio[None]
         statistics = self.signal_statistics(whole.to(device) if device is not None else whole)
         run = self._chunk_runner(device, fold_channels, statistics)
-        return centre_chunks(run, audio, chunk=chunk, context=context, hop=self.hop,
-                             batch=batch, pad=not self.pads_input, progress=progress)
+        return centre_chunks(run, audio, chunk=chunk, context=context, hop=self.input_hop,
+                             batch=batch, pad=not self.pads_input, progress=progress,
+                             ratio=self.rate_ratio)
 
     def _chunk_runner(self, device: torch.device | str | None, fold_channels: bool,
                       statistics: torch.Tensor | None
                       ) -> Callable[[torch.Tensor], torch.Tensor]:
-        """The function that chunking applies: ``(N, C, L) -> (N, C, L)`` or
-        ``(N, S, C, L)``, with ``statistics`` ``(B, ...)`` of the whole signal
+        """The function that chunking applies: ``(N, C, L) -> (N, C, L * rate_ratio)``
+        or ``(N, S, C, L)``, with ``statistics`` ``(B, ...)`` of the whole signal
         (``B = C`` when folding channels, else 1) handed to every chunk."""
 
         def run(x: torch.Tensor) -> torch.Tensor:
@@ -355,7 +401,7 @@ class ReferenceModel(nn.Module):
                 stats = statistics.repeat(x.shape[0], *[1] * (statistics.dim() - 1))
             if fold_channels:  # (N, C, T) -> (N * C, 1, T) -> (N, *S, C, T)
                 y = self.process(x.reshape(-1, 1, x.shape[-1]), statistics=stats)
-                y = y.reshape(x.shape[0], x.shape[1], *y.shape[1:-2], x.shape[-1])
+                y = y.reshape(x.shape[0], x.shape[1], *y.shape[1:-2], y.shape[-1])
                 y = y.movedim(1, -2)
             else:
                 y = self.process(x, statistics=stats)

@@ -46,16 +46,20 @@ def overlap_add(
     overlap: int,
     batch: int = 8,
     progress: bool = False,
+    ratio: int = 1,
 ) -> torch.Tensor:
     """Apply ``fn`` to ``x`` in chunks of ``chunk`` samples overlapping by
     ``overlap``, cross-fading the outputs (weighted overlap-add, normalised by
     the sum of the weights, so ``fn = identity`` returns ``x`` exactly).
 
-    ``fn`` maps ``(N, C, chunk) -> (N, *D, chunk)``. The signal is zero-padded at
-    the end to a whole number of hops.
+    ``fn`` maps ``(N, C, chunk) -> (N, *D, chunk * ratio)``: ``ratio`` output samples
+    per input sample (1 unless the model changes the rate; ``chunk`` and
+    ``overlap`` count input samples). The signal is zero-padded at the end to a
+    whole number of hops.
 
-    Shape: ``(C, T) -> (*D, T)``.
+    Shape: ``(C, T) -> (*D, T * ratio)``.
     """
+    ratio = check_positive_int("ratio", ratio)
     chunk = check_positive_int("chunk", chunk)
     overlap = check_positive_int("overlap", overlap, minimum=0)
     if overlap >= chunk:
@@ -66,9 +70,10 @@ def overlap_add(
     count = max(1, math.ceil(max(length - chunk, 0) / hop) + 1)
     padded = torch.nn.functional.pad(x, (0, (count - 1) * hop + chunk - length))
     starts = [i * hop for i in range(count)]
-    window = crossfade_window(chunk, overlap if count > 1 else 0)
+    size = chunk * ratio  # output samples of one chunk
+    window = crossfade_window(size, overlap * ratio if count > 1 else 0)
     out: torch.Tensor | None = None
-    weight = torch.zeros(padded.shape[-1], dtype=torch.float64)
+    weight = torch.zeros(padded.shape[-1] * ratio, dtype=torch.float64)
     iterator: Any = range(0, count, batch)
     if progress:
         from tqdm.auto import tqdm
@@ -78,15 +83,15 @@ def overlap_add(
         for first in iterator:
             group = starts[first:first + batch]
             y = fn(torch.stack([padded[..., s:s + chunk] for s in group]))
-            if y.shape[-1] != chunk:
+            if y.shape[-1] != size:
                 raise ValueError(f"the model returned {y.shape[-1]} samples for {chunk}")
             if out is None:
-                out = torch.zeros(*y.shape[1:-1], padded.shape[-1], dtype=torch.float64)
+                out = torch.zeros(*y.shape[1:-1], weight.shape[-1], dtype=torch.float64)
             for s, piece in zip(group, y, strict=True):
-                out[..., s:s + chunk] += piece.double() * window
-                weight[s:s + chunk] += window
+                out[..., s * ratio:s * ratio + size] += piece.double() * window
+                weight[s * ratio:s * ratio + size] += window
     assert out is not None
-    return (out / weight)[..., :length].float()
+    return (out / weight)[..., :length * ratio].float()
 
 
 # ---- exact chunking: overlap by the receptive field, keep each chunk's centre
@@ -150,19 +155,25 @@ def layer_span(span: Span, module: nn.Module) -> Span:
     raise TypeError(f"the receptive field of {type(module).__name__} is not known")
 
 
-def receptive_field(input_span: Callable[[Span], Span], hop: int) -> int:
-    """The receptive field of a model that is periodic in time with period ``hop``:
-    the most input samples, on either side of an output sample, that can change it.
+def receptive_field(input_span: Callable[[Span], Span], hop: int, ratio: int = 1) -> int:
+    """The receptive field of a model that is periodic in time with period ``hop``
+    output samples: the most input samples, on either side of an output sample,
+    that can change it.
 
     ``input_span`` maps a span of output samples to the span of input samples they
     read (through every layer: :func:`conv_span`, :func:`upsampler_span`,
-    :func:`span_union` for skips). Every phase of one period is asked.
+    :func:`span_union` for skips). Every phase of one period is asked. ``ratio``:
+    output samples per input sample (a model that raises the rate); output
+    sample ``t`` sits at input sample ``t // ratio``, and the reach is counted
+    from there, in input samples.
     """
     hop = check_positive_int("hop", hop)
+    ratio = check_positive_int("ratio", ratio)
     reach = 0
     for t in range(hop):
         first, last = input_span((t, t))
-        reach = max(reach, t - first, last - t)
+        centre = t // ratio
+        reach = max(reach, centre - first, last - centre)
     return reach
 
 
@@ -176,6 +187,7 @@ def centre_chunks(
     batch: int = 8,
     pad: bool = True,
     progress: bool = False,
+    ratio: int = 1,
 ) -> torch.Tensor:
     """Apply ``fn`` to ``x`` in chunks of ``chunk`` samples that overlap by
     ``2 * context`` and keep only each chunk's centre: the first ``context`` and
@@ -192,12 +204,16 @@ def centre_chunks(
     normalising), and the last chunk is shorter by what padding would add. A
     signal of at most ``chunk`` samples (padded) is one pass.
 
-    ``fn`` maps ``(N, C, L) -> (N, *D, L)``; ``chunk`` and ``context`` must be
-    multiples of ``hop``, ``chunk > 2 * context``.
+    ``fn`` maps ``(N, C, L) -> (N, *D, L * ratio)``: ``ratio`` output samples per
+    input sample (1 unless the model raises the rate; ``chunk``, ``context`` and
+    ``hop`` count input samples, and the kept centres are the outputs of the
+    kept inputs). ``chunk`` and ``context`` must be multiples of ``hop``,
+    ``chunk > 2 * context``.
 
-    Shape: ``(C, T) -> (*D, T)``.
+    Shape: ``(C, T) -> (*D, T * ratio)``.
     """
     hop = check_positive_int("hop", hop)
+    ratio = check_positive_int("ratio", ratio)
     chunk = check_positive_int("chunk", chunk)
     context = check_positive_int("context", context, minimum=0)
     for name, value in (("chunk", chunk), ("context", context)):
@@ -213,17 +229,17 @@ def centre_chunks(
         x = torch.nn.functional.pad(x, (0, padded_length - length))
     with torch.inference_mode():
         if padded_length <= chunk:
-            return fn(x[None])[0][..., :length]
+            return fn(x[None])[0][..., :length * ratio]
         return _run_centres(fn, x, _centre_pieces(padded_length, chunk, context), chunk,
-                            batch, progress)[..., :length]
+                            batch, progress, ratio)[..., :length * ratio]
 
 
 def _run_centres(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
                  pieces: list[tuple[int, int, int]], chunk: int, batch: int,
-                 progress: bool) -> torch.Tensor:
-    """The centres ``pieces`` (of :func:`_centre_pieces`) of ``fn`` over ``x``
-    ``(C, T)``, joined: ``(*D, T)``. The last piece is run alone on what is left of
-    ``x`` (shorter than ``chunk`` when ``x`` was not padded)."""
+                 progress: bool, ratio: int) -> torch.Tensor:
+    """The centres ``pieces`` (of :func:`_centre_pieces`, in input samples) of ``fn``
+    over ``x`` ``(C, T)``, joined: ``(*D, T * ratio)``. The last piece is run alone
+    on what is left of ``x`` (shorter than ``chunk`` when ``x`` was not padded)."""
     out: torch.Tensor | None = None
     inner = pieces[:-1]
     groups = [inner[i:i + batch] for i in range(0, len(inner), batch)] + [pieces[-1:]]
@@ -234,12 +250,13 @@ def _run_centres(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
         iterator = tqdm(groups, unit="batch", desc="chunks", leave=False)
     for group in iterator:
         y = fn(torch.stack([x[..., s:s + chunk] for s, _, _ in group]))
-        if y.shape[-1] != min(chunk, x.shape[-1] - group[0][0]):
+        if y.shape[-1] != min(chunk, x.shape[-1] - group[0][0]) * ratio:
             raise ValueError(f"the model returned {y.shape[-1]} samples for {chunk}")
         if out is None:
-            out = y.new_zeros(*y.shape[1:-1], x.shape[-1])
+            out = y.new_zeros(*y.shape[1:-1], x.shape[-1] * ratio)
         for (start, keep_from, keep_to), piece in zip(group, y, strict=True):
-            out[..., keep_from:keep_to] = piece[..., keep_from - start:keep_to - start]
+            out[..., keep_from * ratio:keep_to * ratio] = (
+                piece[..., (keep_from - start) * ratio:(keep_to - start) * ratio])
     assert out is not None
     return out
 
