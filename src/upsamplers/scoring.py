@@ -223,3 +223,18 @@ def validation_signals(dataset: Any, count: int | None = None) -> Iterable[Signa
     ``count``; default all): ``(name, input (C, T), sources (S, C, T))``."""
     total = len(dataset.clips) if count is None else min(count, len(dataset.clips))
     return (dataset.track(index) for index in range(total))
+
+
+def primary_metric(model: Any) -> str:
+    """The name of ``model``'s primary metric (higher is better, dB): the first of
+    its ``metrics``, ``"si_sdr"`` for a model that declares none."""
+    return str(getattr(model, "metrics", ("si_sdr",))[0])
+
+
+def primary_score(model: Any, signals: Iterable[Signal], device: torch.device | str | None = None
+                  ) -> float | None:
+    """``model``'s primary metric (:func:`primary_metric`) on ``signals``: the mean
+    over tracks of its finite track scores (:meth:`Scores.track_mean`), in dB;
+    ``None`` when no track has a finite score (e.g. an all-zero output)."""
+    value = score_model(model, signals, device=device).track_mean(primary_metric(model))
+    return value if value is not None and math.isfinite(value) else None

@@ -13,11 +13,32 @@ Distributed: under ``torchrun --nproc_per_node=P`` every process takes the items
 of ``P``) and DistributedDataParallel averages the gradients, which makes the
 update that of the whole batch. Only rank 0 writes checkpoints and logs.
 
+Evaluation and plateau (``eval_every > 0``; the default ``0`` never evaluates):
+the model is scored on fixed validation audio (the first validation signals of
+the data, cut to ``eval_seconds`` in all) with its primary metric
+(:func:`upsamplers.scoring.primary_score`, dB, higher is better) before the first
+step, every ``eval_every`` steps and at the last step. A non-finite score (e.g.
+an all-zero output) is recorded as ``None`` and counts as ``-inf``. After an
+evaluation at step ``s`` the run stops, ``converged``, when
+:func:`plateau_reached`: ``s >= min_steps``, at least :data:`MIN_EVALUATIONS`
+evaluations after step 0, and, with ``w = plateau_fraction * s``, the best value
+at the steps in ``(s - w, s]`` exceeds the best at the steps ``<= s - w`` by less
+than ``plateau_db`` dB. ``steps`` is the budget: a run that reaches it ends
+``converged`` if its last window gained less than ``plateau_db``, else
+``improving`` (:func:`final_status`). Evaluation does not change training: it
+runs without gradients, in eval mode, with the random state saved and restored,
+so the weights after ``N`` steps are the same with and without it. The curve is
+part of the checkpoint's training state, so a resumed run gives the same curve
+and stops at the same step. :func:`learning_curve` and :func:`run_status` read
+them back from a run folder.
+
 Files in ``OUT``: ``checkpoint.pt`` (the latest state: a model checkpoint
 with a ``training`` entry, loadable by :func:`upsamplers.models.load_model`),
 ``model.pt`` (the final model), ``log.jsonl`` (one JSON object per logged step,
-plus ``start``, ``checkpoint``, ``interrupted`` and ``end`` events) and
-``config.json``.
+plus ``start``, ``checkpoint``, ``eval`` (``step``, ``metric``, ``value`` in dB or
+``null``, ``seconds`` spent), ``interrupted`` and ``end`` (with ``status``:
+``"converged"``, ``"improving"``, or ``null`` when not evaluated or
+interrupted, and ``stopped_at``) events) and ``config.json``.
 """
 
 from __future__ import annotations
@@ -36,7 +57,14 @@ from typing import Any
 
 import torch
 
-from ._checks import InvalidType, InvalidValue, UserFileError, check_choice, check_positive_int
+from ._checks import (
+    InvalidType,
+    InvalidValue,
+    UserFileError,
+    check_choice,
+    check_positive_int,
+    check_real,
+)
 from ._io import atomic_write_text
 from .data import default_data_dir, open_dataset
 from .layers import upsampler_kinds
@@ -49,6 +77,7 @@ from .models import (
     model_from_checkpoint,
     read_checkpoint,
 )
+from .scoring import Signal, primary_metric, primary_score, validation_signals
 
 CHECKPOINT = "checkpoint.pt"
 FINAL = "model.pt"
@@ -56,7 +85,13 @@ LOG = "log.jsonl"
 CONFIG = "config.json"
 # settings that must not change when a run is resumed
 RESUME_FIXED = ("model", "upsampler", "data", "batch_size", "lr", "seed", "crop", "sample_rate",
-                "model_options", "upsampler_options", "stft_weight")
+                "model_options", "upsampler_options", "stft_weight", "eval_every",
+                "eval_seconds")
+# evaluations after step 0 that a plateau needs
+MIN_EVALUATIONS = 4
+STATUSES = ("converged", "improving")
+# a learning curve: (step, primary metric in dB, or None where it was not finite)
+Curve = list[tuple[int, float | None]]
 
 
 @dataclass
@@ -66,6 +101,13 @@ class TrainConfig:
     ``data=None`` is the embedded data set. ``model_options`` are constructor
     arguments of the model (e.g. ``{"width": 8, "depth": 3}`` for Demucs);
     ``upsampler_options`` those of its upsamplers (e.g. ``{"init": "icnr"}``).
+
+    ``steps`` is the budget (the most steps). ``eval_every``: steps between
+    evaluations on the validation audio (``0``: never, and no plateau stop);
+    ``eval_seconds``: how much validation audio each evaluation scores (the
+    first validation signals, cut to that many seconds in all; fewer if the data
+    holds less); ``plateau_db``, ``plateau_fraction``, ``min_steps``: the plateau
+    criterion (see the module docstring and :func:`plateau_reached`).
     """
 
     model: str = "autoencoder"
@@ -82,6 +124,11 @@ class TrainConfig:
     stft_weight: float = 1.0
     model_options: dict[str, Any] = field(default_factory=dict)
     upsampler_options: dict[str, Any] = field(default_factory=dict)
+    eval_every: int = 0
+    eval_seconds: float = 20.0
+    plateau_db: float = 0.1
+    plateau_fraction: float = 0.2
+    min_steps: int = 0
 
     def validate(self) -> TrainConfig:
         """Check every field; ``InvalidType``/``InvalidValue`` naming the field."""
@@ -99,6 +146,7 @@ class TrainConfig:
                 allowed = "> 0" if name == "lr" else ">= 0"
                 raise InvalidValue(f"{name} must be a finite number {allowed}; "
                                    f"received {name}={value!r}")
+        self._validate_plateau()
         for name in ("model_options", "upsampler_options"):
             if not isinstance(getattr(self, name), dict):
                 raise InvalidType(f"{name} must be a dict; received {name}="
@@ -107,6 +155,19 @@ class TrainConfig:
             raise InvalidValue(f"data must be a folder of audio; received data={self.data!r} "
                                "(no such folder)")
         return self
+
+    def _validate_plateau(self) -> None:
+        """Check the evaluation and plateau settings."""
+        for name in ("eval_every", "min_steps"):
+            check_positive_int(name, getattr(self, name), minimum=0)
+        check_real("eval_seconds", self.eval_seconds, low=0, low_open=True)
+        check_real("plateau_db", self.plateau_db, low=0)
+        check_real("plateau_fraction", self.plateau_fraction, low=0, high=1, low_open=True)
+
+    @property
+    def evaluates(self) -> bool:
+        """Whether the run evaluates itself (and may stop on a plateau)."""
+        return self.eval_every > 0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -141,6 +202,68 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise UserFileError(f"config file {path} must hold a table/object of settings")
     return {k.replace("-", "_"): v for k, v in values.items()}
+
+
+# --------------------------------------------------------------------------- plateau
+
+
+def _level(value: float | None) -> float:
+    """A curve value as a number: ``None`` or non-finite is ``-inf``."""
+    return -math.inf if value is None or not math.isfinite(value) else float(value)
+
+
+def _check_curve(curve: Curve, fraction: float) -> None:
+    check_real("fraction", fraction, low=0, high=1, low_open=True)
+    steps = [step for step, _ in curve]
+    if any(b <= a for a, b in zip(steps, steps[1:], strict=False)) or any(s < 0 for s in steps):
+        raise InvalidValue(f"a curve's steps must be >= 0 and increasing; received {steps}")
+
+
+def window_gain(curve: Curve, fraction: float) -> float | None:
+    """What the last window of ``curve`` gained, in dB: with ``s`` the curve's last
+    step and ``w = fraction * s``, the best value at the steps in ``(s - w, s]``
+    minus the best value at the steps ``<= s - w`` (``None`` and non-finite
+    values count as ``-inf``; two ``-inf`` bests gain ``0``). ``None`` when
+    no evaluation is at or before ``s - w`` (nothing to compare with).
+
+    ``curve``: ``(step, value)`` pairs, steps increasing; ``fraction`` in (0, 1].
+    """
+    _check_curve(curve, fraction)
+    if not curve:
+        return None
+    last = curve[-1][0]
+    edge = last - fraction * last
+    before = [_level(v) for step, v in curve if step <= edge]
+    inside = [_level(v) for step, v in curve if step > edge]
+    if not before or not inside:  # nothing to compare with, or a curve at step 0 only
+        return None
+    best_inside, best_before = max(inside), max(before)
+    return 0.0 if best_inside == best_before else best_inside - best_before
+
+
+def plateau_reached(curve: Curve, fraction: float, db: float, min_steps: int) -> bool:
+    """Whether a run whose evaluations so far are ``curve`` has converged: its last
+    step ``s >= min_steps``, it holds at least :data:`MIN_EVALUATIONS` evaluations
+    at steps ``> 0``, and its last window (``fraction`` of ``s``) gained less
+    than ``db`` dB (:func:`window_gain`). A curve that is ``None`` (non-finite)
+    throughout is flat at ``-inf``: converged."""
+    check_real("db", db, low=0)
+    check_positive_int("min_steps", min_steps, minimum=0)
+    gain = window_gain(curve, fraction)
+    if not curve or curve[-1][0] < min_steps:
+        return False
+    if sum(1 for step, _ in curve if step > 0) < MIN_EVALUATIONS:
+        return False
+    return gain is not None and gain < db
+
+
+def final_status(curve: Curve, fraction: float, db: float) -> str:
+    """The status of a run that used its whole budget: ``"converged"`` when its last
+    window gained less than ``db`` dB (:func:`window_gain`), else
+    ``"improving"`` (still gaining, or too few evaluations to tell)."""
+    check_real("db", db, low=0)
+    gain = window_gain(curve, fraction)
+    return "converged" if gain is not None and gain < db else "improving"
 
 
 # --------------------------------------------------------------------------- losses
@@ -255,6 +378,30 @@ class Task:
         torch.manual_seed(self.config.seed)
         return build_model(self.config.model, self.config.upsampler, **self.model_options)
 
+    def validation_signals(self, model: ReferenceModel, seconds: float) -> list[Signal]:
+        """The first validation signals of the data, the last one cut so that they
+        hold ``seconds`` of audio in all (or all of them, if they hold less):
+        ``(name, input (C, T), sources (S, C, T))``, in the model's source order."""
+        root = Path(self.config.data) if self.config.data is not None else default_data_dir()
+        options: dict[str, Any] = dict(split="validation", sample_rate=self.config.sample_rate,
+                                       channels=self.channels, crop=self.config.crop,
+                                       seed=self.config.seed)
+        if model.separates:
+            options["stems"] = list(model.source_names)
+        try:
+            dataset = open_dataset(self.model_class.dataset_kind, root, **options)
+        except InvalidValue as error:
+            raise InvalidValue(f"eval_every needs validation audio: {error}") from None
+        left = max(1, round(seconds * self.config.sample_rate))
+        signals: list[Signal] = []
+        for name, mixture, sources in validation_signals(dataset):
+            take = min(left, mixture.shape[-1])
+            signals.append((name, mixture[..., :take], sources[..., :take]))
+            left -= take
+            if left == 0:
+                break
+        return signals
+
     def batch(self, indices: list[int]) -> Any:
         items = [self.dataset[i] for i in indices]
         if isinstance(items[0], tuple):
@@ -358,6 +505,45 @@ def _truncate_log(path: Path, step: int) -> None:
     atomic_write_text(path, "".join(k + "\n" for k in kept))
 
 
+def _log_records(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records of ``folder``'s ``log.jsonl`` (lines cut by a kill left out)."""
+    path = Path(folder) / LOG
+    if not path.is_file():
+        raise UserFileError(f"{folder} holds no training run ({LOG} is missing)")
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def learning_curve(folder: str | os.PathLike[str]) -> Curve:
+    """The evaluations of the run in ``folder`` (its ``eval`` log events):
+    ``(step, primary metric in dB or None)``, steps increasing; empty for a run
+    that does not evaluate."""
+    values: dict[int, float | None] = {}
+    for record in _log_records(folder):
+        if record.get("event") == "eval":
+            value = record.get("value")
+            values[int(record["step"])] = None if value is None else float(value)
+    return sorted(values.items())
+
+
+def run_status(folder: str | os.PathLike[str]) -> str | None:
+    """``"converged"`` or ``"improving"`` (see :func:`final_status`) for a finished
+    run in ``folder`` that evaluated itself; ``None`` while it is not finished
+    (running, interrupted, killed) or when it did not evaluate."""
+    records = _log_records(folder)
+    if not records or records[-1].get("event") != "end" or records[-1].get("interrupted"):
+        return None
+    status = records[-1].get("status")
+    return status if status in STATUSES else None
+
+
 def _remove_stale_temporaries(out: Path) -> None:
     """Temporary checkpoint files left by a killed run (see :mod:`upsamplers._io`)."""
     for tmp in out.glob(f".{CHECKPOINT}.*.tmp*"):
@@ -379,13 +565,18 @@ def _check_out(out: Path, *, resume: bool) -> Path:
 
 
 def training_state(model: ReferenceModel, optimizer: torch.optim.Optimizer, step: int,
-                   config: TrainConfig, seconds: float) -> dict[str, Any]:
+                   config: TrainConfig, seconds: float, curve: Curve | None = None
+                   ) -> dict[str, Any]:
+    """The checkpoint of a run at ``step``: the model's, with a ``training`` entry
+    (Adam's state, the torch random state, the settings, the seconds trained and
+    the learning curve so far as ``[step, value]`` pairs)."""
     return model.checkpoint(training={
         "step": step,
         "optimizer": optimizer.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "config": asdict(config),
         "seconds": seconds,
+        "curve": [[s, v] for s, v in (curve or [])],
     })
 
 
@@ -412,6 +603,7 @@ class _State:
     optimizer: torch.optim.Optimizer
     step: int = 0
     seconds: float = 0.0
+    curve: Curve = field(default_factory=list)
 
 
 def _resume(config: TrainConfig, ckpt_path: Path) -> _State:
@@ -434,7 +626,8 @@ def _resume(config: TrainConfig, ckpt_path: Path) -> _State:
     step = int(state["step"])
     if step > config.steps:
         raise InvalidValue(f"the checkpoint is at step {step}, past steps={config.steps}")
-    return _State(model, optimizer, step, float(state.get("seconds", 0.0)))
+    curve = [(int(s), None if v is None else float(v)) for s, v in state.get("curve", [])]
+    return _State(model, optimizer, step, float(state.get("seconds", 0.0)), curve)
 
 
 def _start(config: TrainConfig, task: Task, ckpt_path: Path, *, resume: bool) -> _State:
@@ -481,7 +674,13 @@ def _open_log(out: Path, config: TrainConfig, *, resume: bool, state: _State,
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns (rank 0's view)."""
+    """What :func:`train` returns (rank 0's view).
+
+    ``status``: ``"converged"`` or ``"improving"`` for a run that evaluated itself
+    and ended (see :func:`final_status`), else ``None``; ``stopped_at``: the step
+    it ended at (``None`` when interrupted); ``curve``: its evaluations,
+    ``(step, dB or None)``.
+    """
 
     out: Path
     step: int
@@ -493,10 +692,16 @@ class TrainResult:
     seconds: float
     checkpoint: Path
     history: list[dict[str, Any]] = field(default_factory=list)
+    status: str | None = None
+    stopped_at: int | None = None
+    curve: Curve = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
+        """The result as plain values, without the step history and the curve
+        (both are in the log)."""
         d = asdict(self)
         d.pop("history")
+        d.pop("curve")
         d["out"], d["checkpoint"] = str(self.out), str(self.checkpoint)
         return d
 
@@ -529,13 +734,43 @@ def _any_rank(stop: bool, device: torch.device, world: int) -> bool:
     return bool(vote.item() > 0)
 
 
+def _broadcast_value(value: float | None, device: torch.device, world: int) -> float | None:
+    """Rank 0's ``value`` on every process (``None`` travels as NaN)."""
+    if world == 1:
+        return value
+    import torch.distributed as dist
+
+    shared = torch.tensor([math.nan if value is None else value], dtype=torch.float64,
+                          device=device)
+    dist.broadcast(shared, src=0)
+    result = float(shared.item())
+    return result if math.isfinite(result) else None
+
+
+def _score_untouched(model: ReferenceModel, signals: list[Signal], device: torch.device
+                     ) -> float | None:
+    """:func:`~upsamplers.scoring.primary_score` of ``model`` on ``signals``, without
+    gradients, in eval mode, leaving the model's mode and the torch random state
+    (CPU and this CUDA device) as they were."""
+    was_training = model.training
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), torch.no_grad():
+        model.eval()
+        try:
+            return primary_score(model, signals, device)
+        finally:
+            model.train(was_training)
+
+
 class _Loop:
-    """The training loop of one process: steps, logging, checkpoints, stop."""
+    """The training loop of one process: steps, logging, evaluations, checkpoints,
+    stop."""
 
     def __init__(self, config: TrainConfig, task: Task, state: _State, net: torch.nn.Module,
-                 device: torch.device, dist_info: Distributed, out: Path) -> None:
+                 device: torch.device, dist_info: Distributed, out: Path,
+                 signals: list[Signal]) -> None:
         self.config, self.task, self.state, self.net = config, task, state, net
-        self.device, self.dist, self.out = device, dist_info, out
+        self.device, self.dist, self.out, self.signals = device, dist_info, out, signals
         self.ckpt_path, self.log_path = out / CHECKPOINT, out / LOG
         self.criterion = ReconstructionLoss(config.stft_weight).to(device)
         self.history: list[dict[str, Any]] = []
@@ -543,14 +778,49 @@ class _Loop:
         self.last_loss: float | None = None
         self.samples = 0
         self.start = time.perf_counter()
+        self.eval_seconds = 0.0  # spent evaluating (left out of the training rate)
+        self.metric = primary_metric(state.model)
+        curve = state.curve  # a resumed run that had already converged trains no more
+        self.converged = bool(config.evaluates and curve and curve[-1][0] == state.step
+                              and self.plateau())
+
+    def plateau(self) -> bool:
+        """Whether the curve so far meets the plateau criterion."""
+        c = self.config
+        return plateau_reached(self.state.curve, c.plateau_fraction, c.plateau_db, c.min_steps)
 
     def save(self, elapsed: float) -> None:
         """Checkpoint the current step (rank 0)."""
         if self.dist.main:
             state = self.state
             atomic_torch_save(training_state(state.model, state.optimizer, state.step,
-                                             self.config, elapsed), self.ckpt_path)
+                                             self.config, elapsed, state.curve), self.ckpt_path)
             _log_line(self.log_path, {"event": "checkpoint", "step": state.step})
+
+    def evaluate(self) -> None:
+        """Score the model at the current step (rank 0; every rank gets the value),
+        log it, and check the plateau."""
+        begun = time.perf_counter()
+        value = (_score_untouched(self.state.model, self.signals, self.device)
+                 if self.dist.main else None)
+        value = _broadcast_value(value, self.device, self.dist.world)
+        self.state.curve.append((self.state.step, value))
+        seconds = time.perf_counter() - begun
+        self.eval_seconds += seconds
+        if self.dist.main:
+            _log_line(self.log_path, {"event": "eval", "step": self.state.step,
+                                      "metric": self.metric, "value": value,
+                                      "seconds": round(seconds, 3)})
+        self.converged = self.plateau()
+
+    def status(self, interrupted: bool) -> str | None:
+        """The run's status once it ended (``None`` if interrupted or not evaluated)."""
+        if interrupted or not self.config.evaluates:
+            return None
+        if self.converged:
+            return "converged"
+        return final_status(self.state.curve, self.config.plateau_fraction,
+                            self.config.plateau_db)
 
     def step(self) -> tuple[float, dict[str, float]]:
         """One optimiser step on batch ``step``; the loss and its parts."""
@@ -578,7 +848,8 @@ class _Loop:
         self.first_loss = value if self.first_loss is None else self.first_loss
         self.last_loss = value
         elapsed = time.perf_counter() - self.start
-        rate = self.samples / elapsed if elapsed > 0 else 0.0
+        training = elapsed - self.eval_seconds
+        rate = self.samples / training if training > 0 else 0.0
         if self.dist.main:
             record = {"step": step, "loss": value, **parts, "samples_per_s": round(rate, 2),
                       "seconds": round(self.state.seconds + elapsed, 3)}
@@ -591,15 +862,22 @@ class _Loop:
         return elapsed
 
     def run(self, flag: _StopFlag, bar: Any) -> bool:
-        """Steps until ``steps`` or a stop signal; ``True`` when interrupted."""
+        """Steps until ``steps``, a plateau or a stop signal; ``True`` when
+        interrupted."""
         config, state = self.config, self.state
-        while state.step < config.steps:
+        if config.evaluates and not state.curve:
+            self.evaluate()  # the model before training
+        while state.step < config.steps and not self.converged:
             value, parts = self.step()
             elapsed = self.record(value, parts, bar)
-            if state.step % config.checkpoint_every == 0 and state.step < config.steps:
+            if config.evaluates and (state.step % config.eval_every == 0
+                                     or state.step == config.steps):
+                self.evaluate()
+            going_on = state.step < config.steps and not self.converged
+            if state.step % config.checkpoint_every == 0 and going_on:
                 self.save(state.seconds + elapsed)
             stop = _any_rank(flag.signal is not None, self.device, self.dist.world)
-            if stop and state.step < config.steps:
+            if stop and going_on:
                 return True
         return False
 
@@ -618,12 +896,14 @@ class _Loop:
         return elapsed
 
     def result(self, interrupted: bool, elapsed: float) -> TrainResult:
-        run_seconds = time.perf_counter() - self.start
+        run_seconds = time.perf_counter() - self.start - self.eval_seconds
         return TrainResult(
             out=self.out, step=self.state.step, steps=self.config.steps,
             interrupted=interrupted, first_loss=self.first_loss, last_loss=self.last_loss,
-            samples_per_second=self.samples / run_seconds if run_seconds else 0.0,
-            seconds=elapsed, checkpoint=self.ckpt_path, history=self.history)
+            samples_per_second=self.samples / run_seconds if run_seconds > 0 else 0.0,
+            seconds=elapsed, checkpoint=self.ckpt_path, history=self.history,
+            status=self.status(interrupted), stopped_at=None if interrupted else self.state.step,
+            curve=list(self.state.curve))
 
 
 def _progress_bar(config: TrainConfig, step: int, dist_info: Distributed, progress: bool
@@ -644,18 +924,23 @@ def train(
     progress: bool = True,
     echo: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Train ``config.model`` for ``config.steps`` steps, writing into ``out``.
+    """Train ``config.model`` for ``config.steps`` steps, or until its validation
+    metric reaches a plateau when ``config.eval_every > 0`` (see the module
+    docstring), writing into ``out``.
 
     Args:
         config: the run's settings (validated here).
         out: output folder; it must not hold a checkpoint unless ``resume``.
         resume: continue from ``out/checkpoint.pt`` (its settings must match
-            ``config``, except ``steps``, ``checkpoint_every`` and ``log_every``).
+            ``config``, except ``steps``, ``checkpoint_every``, ``log_every`` and
+            the plateau criterion ``plateau_db``, ``plateau_fraction``,
+            ``min_steps``).
         progress: show a tqdm progress bar (rank 0).
         echo: where to print messages (rank 0); default: stderr.
 
     Returns:
-        a :class:`TrainResult`. Ctrl-C (SIGINT) or SIGTERM stops after the step in
+        a :class:`TrainResult` (with the run's ``status``, ``stopped_at`` and
+        learning ``curve``). Ctrl-C (SIGINT) or SIGTERM stops after the step in
         progress, saves a checkpoint and returns with ``interrupted=True``.
     """
     config.validate()
@@ -669,9 +954,11 @@ def train(
     torch.manual_seed(config.seed)
     task = Task(config)
     state = _start(config, task, ckpt_path, resume=resume)
+    signals = (task.validation_signals(state.model, config.eval_seconds)
+               if config.evaluates and dist_info.main else [])
     device, net = _to_device(state, dist_info)
     _open_log(out, config, resume=resume, state=state, dist_info=dist_info, device=device)
-    loop = _Loop(config, task, state, net, device, dist_info, out)
+    loop = _Loop(config, task, state, net, device, dist_info, out, signals)
     bar = _progress_bar(config, state.step, dist_info, progress)
     flag = _StopFlag()  # looked up here: a test replaces it
     net.train()

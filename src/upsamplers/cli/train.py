@@ -20,13 +20,25 @@ from ..train import TrainConfig, load_config_file, train
 
 # flags that set a TrainConfig field of the same name (dashes for underscores)
 FLAG_FIELDS = ("model", "upsampler", "data", "steps", "batch_size", "lr", "seed",
-               "checkpoint_every", "log_every", "crop", "sample_rate", "stft_weight")
+               "checkpoint_every", "log_every", "crop", "sample_rate", "stft_weight",
+               "eval_every", "eval_seconds", "plateau_db", "plateau_fraction", "min_steps")
 
 _HELP = {
     "upsampler": "upsampler kind (any that make_upsampler knows)",
     "data": "folder of audio or of stems; default: the embedded data set",
     "lr": "Adam learning rate",
     "crop": "samples per item",
+    "steps": "the budget: most optimiser steps (fewer if a plateau stops the run)",
+    "eval_every": "steps between evaluations of the model's primary metric (dB) on the "
+                  "validation audio, also before the first and at the last step; 0: never "
+                  "(and no plateau stop)",
+    "eval_seconds": "seconds of validation audio scored at each evaluation (the first "
+                    "validation signals, the same for the whole run)",
+    "plateau_db": "plateau: stop when the last --plateau-fraction of the steps gained less "
+                  "than this many dB",
+    "plateau_fraction": "the window of the plateau criterion, as a fraction of the steps "
+                        "done, in (0, 1]",
+    "min_steps": "no plateau stop before this step",
 }
 
 
@@ -67,7 +79,14 @@ def add_subcommand(subparsers: Any) -> None:
         description="Train a reference model with Adam on L1 + multi-resolution STFT loss. "
         "Checkpoints are written atomically every --checkpoint-every steps and at the end; "
         "Ctrl-C saves and stops; --resume continues exactly. Runs under torchrun with "
-        "DistributedDataParallel. Settings: defaults < --config file < flags.",
+        "DistributedDataParallel. With --eval-every K > 0 the run scores itself on the "
+        "validation audio every K steps (log.jsonl 'eval' events) and stops on a plateau: "
+        "after an evaluation at step s >= --min-steps, with at least 4 evaluations after "
+        "step 0, when the best value at the steps in (s - w, s], w = --plateau-fraction * s, "
+        "exceeds the best value at the steps <= s - w by less than --plateau-db dB "
+        "(status 'converged'); a run that reaches --steps first is 'improving' if its last "
+        "window still gained --plateau-db or more, else 'converged'. "
+        "Settings: defaults < --config file < flags.",
     )
     parser.add_argument("--config", type=Path, help="JSON (or TOML) file of settings")
     _add_setting_flags(parser)
