@@ -225,12 +225,6 @@ def validation_signals(dataset: Any, count: int | None = None) -> Iterable[Signa
     return (dataset.track(index) for index in range(total))
 
 
-def primary_metric(model: Any) -> str:
-    """The name of ``model``'s primary metric (higher is better, dB): the first of
-    its ``metrics``, ``"si_sdr"`` for a model that declares none."""
-    return str(getattr(model, "metrics", ("si_sdr",))[0])
-
-
 def primary_score(model: Any, signals: Iterable[Signal], device: torch.device | str | None = None
                   ) -> float | None:
     """``model``'s primary metric (:func:`primary_metric`) on ``signals``: the mean
