@@ -1,5 +1,4 @@
 import json
-import math
 import re
 
 import numpy as np
@@ -8,34 +7,44 @@ import soundfile as sf
 import torch
 
 from upsamplers._checks import InvalidType, InvalidValue, UserFileError
-from upsamplers.analysis import audit
 from upsamplers.cli import get_parser, main
 from upsamplers.compare import (
-    COMPARE_TRAINING,
+    TASKS,
     TRAINING_FIELDS,
     VARIANTS,
     CompareConfig,
     StepTiming,
     VariantResult,
-    audit_summary,
     compare,
     reading,
+    recommendation,
     speed_claims,
 )
-from upsamplers.compare.report import COLUMNS
+from upsamplers.compare.report import columns
 from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import load_model
+from upsamplers.train import learning_curve
 
 RATE = 16000
-ARGS = ["--variants", "subpixel", "nearest", "--steps", "3", "--crop", "1024", "--batch-size", "2",
-        "--timing-steps", "2", "--audit-seconds", "2", "--clip-seconds", "0.5",
-        "--model-option", "widths=[4, 8]", "--no-progress"]
+# a tiny run: 4 steps, evaluated at every step; plateau_db=1000 makes every run
+# converge at its 4th evaluation (a gain below 1000 dB), so the ranking is defined.
+# With these widths and lr every seed's output ends above the failure level (narrower
+# models, or lr 1e-3, leave some seeds' outputs more than 30 dB below their targets
+# after 4 steps)
+TINY = dict(variants=("subpixel", "nearest"), steps=4, crop=1024, batch_size=2, timing_steps=2,
+            audit_seconds=2.0, clip_seconds=0.5, model_options={"widths": [8, 8]}, seeds=2,
+            lr=1e-2,
+            eval_every=1, eval_seconds=1.0, min_steps=4, plateau_db=1000.0, jobs=1,
+            task="autoencoder")
+ARGS = ["--task", "autoencoder", "--variants", "subpixel", "nearest", "--steps", "4", "--crop",
+        "1024", "--batch-size", "2", "--timing-steps", "2", "--audit-seconds", "2",
+        "--clip-seconds", "0.5", "--model-option", "widths=[8, 8]", "--lr", "1e-2", "--seeds", "2",
+        "--eval-every", "1", "--eval-seconds", "1", "--min-steps", "4", "--plateau-db", "1000",
+        "--jobs", "1", "--no-progress"]
 
 
 def tiny_config(data, **overrides):
-    values = dict(data=str(data), variants=("subpixel", "nearest"), steps=3, crop=1024,
-                  batch_size=2, timing_steps=2, audit_seconds=2.0, clip_seconds=0.5,
-                  model_options={"widths": [4, 8]})
+    values = dict(TINY, data=str(data))
     values.update(overrides)
     return CompareConfig(**values)
 
@@ -60,117 +69,111 @@ def data(tmp_path):
     return root
 
 
-def table(md):
-    lines = [line for line in md.splitlines() if line.startswith("|")]
-    header = [c.strip() for c in lines[0].strip("|").split("|")]
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+def table(md, title):
+    """The markdown table under the heading ``title``: header and rows."""
+    section = md.split(f"## {title}\n", 1)[1]
+    block = []
+    for line in section.splitlines():  # the first table of the section
+        if line.startswith("|"):
+            block.append(line)
+        elif block:
+            break
+    header = [c.strip() for c in block[0].strip("|").split("|")]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block[2:]]
     return header, rows
 
 
-def test_end_to_end_files_columns_and_measured_numbers(data, tmp_path, capsys):
+def test_end_to_end_runs_seeds_statistics_and_measured_numbers(data, tmp_path, capsys):
     out = tmp_path / "cmp"
     assert main(["compare", "--data", str(data), "--out", str(out), *ARGS]) == 0
     printed = capsys.readouterr().out
-    assert "report.md" in printed
+    assert "report.md" in printed and "Use " in printed
     for name in ("report.md", "report.json", "report.html", "compare.json", "timing.json",
-                 "input_clip.wav", "input_clip.png"):
+                 "input_clip.wav", "input_clip.png", "curves.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
-    for variant in ("subpixel", "nearest"):
-        for name in ("result.json", "model.pt", "clip.wav", "silence.wav", "clip.png",
-                     "silence.png", "init_audit.json"):
-            assert (out / "variants" / variant / name).is_file(), (variant, name)
-    assert not (out / "variants" / "nearest-naive").exists()  # timing only
-
     report = json.loads((out / "report.json").read_text())
-    timing = json.loads((out / "timing.json").read_text())
     rows = {r["variant"]: r for r in report["rows"]}
     assert list(rows) == ["subpixel", "nearest", "nearest-naive"]
-    header, md_rows = table((out / "report.md").read_text())
-    assert header == [title for _, title in COLUMNS]
-    assert [r[0] for r in md_rows] == list(rows)
-    assert all(len(r) == len(COLUMNS) for r in md_rows)
-    md = {r[0]: dict(zip(header, r, strict=True)) for r in md_rows}
-    title = dict(COLUMNS)
-
-    clip_in, _ = sf.read(out / "input_clip.wav", dtype="float32")
+    assert not rows["nearest-naive"]["trained"]
     val, _ = sf.read(data / "validation" / "clip0.wav", dtype="float32")
-    assert np.array_equal(clip_in, val[:RATE // 2])
-    sub_ms = timing["median_s"]["subpixel"] * 1e3
-    for name, row in rows.items():
-        step_ms = timing["median_s"][name] * 1e3
-        assert row["step_ms"] == pytest.approx(step_ms, rel=1e-12)
-        assert row["step_ratio"] == pytest.approx(step_ms / sub_ms, rel=1e-12)
-        assert md[name][title["step_ms"]] == f"{step_ms:.1f}"
-        assert md[name][title["step_ratio"]] == f"{step_ms / sub_ms:.2f}x"
-        if name == "nearest-naive":
-            assert not row["trained"]
-            assert all(md[name][title[k]] == "-" for k in
-                       ("real_time_factor", "si_sdr", "sdr", "tone_init", "tone_trained",
-                        "attenuation_09_db"))
-            continue
-        folder = out / "variants" / name
-        model = load_model(folder / "model.pt").eval()
-        assert model.config["upsampler"] == VARIANTS[name].kind
-        assert row["parameters"] == model.num_parameters() == timing["parameters"][name]
-        assert md[name][title["parameters"]] == f"{model.num_parameters():,}"
-        # quality, recomputed from the saved model on the validation file
-        x = torch.from_numpy(val)[None]
-        est = model.process_long(x)  # exact: one whole pass (tests/test_chunking.py)
-        assert row["si_sdr"] == pytest.approx(float(si_sdr(est, x)[0]), abs=1e-6)
-        assert row["sdr"] == pytest.approx(float(sdr(est, x)[0]), abs=1e-6)
-        assert md[name][title["si_sdr"]] == f"{row['si_sdr']:.2f}"
-        assert md[name][title["sdr"]] == f"{row['sdr']:.2f}"
-        assert 0 < row["real_time_factor"] < 100
-        assert md[name][title["real_time_factor"]] == f"{row['real_time_factor']:.4f}"
-        # the clip output written is the model's output on the held-out clip
-        written, rate = sf.read(folder / "clip.wav", dtype="float32")
-        assert rate == RATE
-        expected = model.process_long(torch.from_numpy(clip_in)[None])[0].numpy()
-        np.testing.assert_allclose(written, expected, atol=1e-6)
-        silence, _ = sf.read(folder / "silence.wav", dtype="float32")
-        assert silence.shape == clip_in.shape
-        # artifacts: the audit of the trained decoder, re-run here
-        rep = audit(model.upsampling_part(), RATE, inputs=("silence", "ones", "noise"),
-                    seconds=2.0)
-        levels = [(t.level_db, t.frequency) for p in rep.probes.values()
-                  for t in p.tones.tones if math.isfinite(t.level_db)]
-        worst = max(levels)
-        tone = row["tone_trained"]
-        assert tone["level_db"] == pytest.approx(worst[0], abs=1e-9)
-        assert tone["frequency_hz"] == pytest.approx(worst[1])
-        assert md[name][title["tone_trained"]].startswith(f"{worst[0]:+.1f} dB @ {worst[1]:.0f} Hz")
-        i = rep.filtering.fractions.index(0.9)
-        assert row["attenuation_09_db"] == pytest.approx(rep.filtering.attenuation_db[i],
-                                                         abs=1e-9)
-        assert md[name][title["attenuation_09_db"]] == f"{row['attenuation_09_db']:.2f}"
-        assert row["tone_init"] is not None
-        # too short an audit cannot tell 0.9 of Nyquist from the reference band: n/a
-        assert audit_summary(model, 0.25)["attenuation_09_db"] is None
-        assert md[name][title["verdict"]] == row["verdict"]
-        assert f"SI-SDR {row['si_sdr']:.1f} dB" in row["verdict"]
-    # the reading is computed from the figures and printed in the markdown
+    x = torch.from_numpy(val)[None]
+    for name in ("subpixel", "nearest"):
+        row = rows[name]
+        assert row["status"] == "converged" and [s["seed"] for s in row["seeds"]] == [0, 1]
+        per_seed = []
+        for seed in (0, 1):
+            folder = out / "runs" / name / f"seed-{seed}"
+            for file in ("result.json", "model.pt", "config.json", "log.jsonl", "clip.wav",
+                         "silence.wav", "clip.png", "silence.png", "init_audit.json"):
+                assert (folder / file).is_file(), (name, seed, file)
+            model = load_model(folder / "model.pt").eval()
+            assert model.config["upsampler"] == VARIANTS[name].kind
+            est = model.process_long(x)  # exact: one whole pass
+            result = json.loads((folder / "result.json").read_text())
+            assert result["seed"] == seed and result["stopped_at"] == 4
+            assert result["metrics"]["si_sdr"] == pytest.approx(float(si_sdr(est, x)[0]),
+                                                                abs=1e-6)
+            assert result["metrics"]["sdr"] == pytest.approx(float(sdr(est, x)[0]), abs=1e-6)
+            assert result["curve"] == [list(p) for p in learning_curve(folder)]
+            assert [p[0] for p in result["curve"]] == [0, 1, 2, 3, 4]
+            per_seed.append(result["metrics"]["si_sdr"])
+            assert report["variants"][name]["seeds"][seed] == result
+        # the two seeds differ, and the statistics are theirs
+        assert per_seed[0] != per_seed[1]
+        stats = row["stats"]["si_sdr"]
+        assert stats["values"] == per_seed
+        assert stats["mean"] == pytest.approx(np.mean(per_seed), abs=1e-12)
+        assert stats["spread"] == pytest.approx(np.std(per_seed, ddof=1), abs=1e-12)
+        assert stats["ci95"] == pytest.approx(12.706 * np.std(per_seed, ddof=1) / 2 ** 0.5,
+                                              rel=1e-3)
+    # the markdown table is the report's rows, cell by cell
+    header, md_rows = table((out / "report.md").read_text(), "Results")
+    assert header == [title for _, title in columns(report)]
+    assert [r[0] for r in md_rows] == list(rows)
+    cells = {r[0]: dict(zip(header, r, strict=True)) for r in md_rows}
+    si_title = dict(columns(report))["metric:si_sdr"]
+    for name in ("subpixel", "nearest"):
+        s = rows[name]["stats"]["si_sdr"]
+        assert cells[name][si_title] == f"{s['mean']:.2f} ± {s['spread']:.2f}"
+    # ranks: converged variants, ties when the means are within the summed spreads
+    a, b = (rows[n]["stats"]["si_sdr"] for n in ("subpixel", "nearest"))
+    tie = abs(a["mean"] - b["mean"]) <= a["spread"] + b["spread"]
+    ranks = sorted(rows[n]["rank"] for n in ("subpixel", "nearest"))
+    assert ranks == ([1, 1] if tie else [1, 2])
     assert report["reading"] == reading(report)
+    assert report["recommendation"] == recommendation(report)
+    md = (out / "report.md").read_text()
     for line in report["reading"]:
-        assert f"- {line}" in (out / "report.md").read_text()
-    ratio = rows["nearest"]["step_ratio"]
-    assert f"Polyphase nearest interpolation: {ratio:.2f}x" in " ".join(report["reading"])
+        assert f"- {line}" in md
+    assert report["recommendation"] in md and "## Every seed" in md
     # the HTML shows the table, pictures and players, by relative paths that exist
     page = (out / "report.html").read_text()
-    for _, column in COLUMNS:
-        assert f"<th>{column}</th>" in page
     sources = re.findall(r"<(?:img|audio)[^>]* src='([^']+)'", page)
-    assert len(re.findall(r"<audio", page)) == 5 and len(re.findall(r"<img", page)) == 5
+    assert len(re.findall(r"<audio", page)) == 5 and len(re.findall(r"<img", page)) == 6
     for src in sources:
         assert not src.startswith("/") and (out / src).is_file(), src
 
 
-def test_interrupted_run_resumes_only_unfinished_variants(data, tmp_path, monkeypatch, capsys):
+def test_results_do_not_depend_on_the_number_of_jobs(data, tmp_path):
+    one = compare(tiny_config(data, naive_timing=False), tmp_path / "one", progress=False,
+                  echo=lambda m: None)
+    two = compare(tiny_config(data, naive_timing=False, jobs=2), tmp_path / "two",
+                  progress=False, echo=lambda m: None)
+    assert two["jobs"] == 2 and one["jobs"] == 1
+    for name in ("subpixel", "nearest"):
+        first, second = one["variants"][name]["seeds"], two["variants"][name]["seeds"]
+        for a, b in zip(first, second, strict=True):
+            assert a["metrics"] == b["metrics"] and a["curve"] == b["curve"]
+            assert a["last_loss"] == b["last_loss"]
+
+
+def test_interrupted_run_resumes_only_unfinished_runs(data, tmp_path, monkeypatch, capsys):
     import signal
 
     import upsamplers.train as train_module
 
-    reference = compare(tiny_config(data), tmp_path / "reference", progress=False,
-                        echo=lambda m: None)
+    config = tiny_config(data, seeds=1)
+    reference = compare(config, tmp_path / "reference", progress=False, echo=lambda m: None)
 
     class CtrlCAtOnce(train_module._StopFlag):
         def __init__(self):
@@ -178,52 +181,120 @@ def test_interrupted_run_resumes_only_unfinished_variants(data, tmp_path, monkey
             self.signal = signal.SIGINT  # as if Ctrl-C came during the first step
 
     out = tmp_path / "cmp"
-    args = ["compare", "--data", str(data), "--out", str(out), *ARGS]
+    args = ["compare", "--data", str(data), "--out", str(out), *ARGS, "--seeds", "1"]
     with monkeypatch.context() as patch:
         patch.setattr(train_module, "_StopFlag", CtrlCAtOnce)
         assert main(args) == 130
-    assert "interrupted: saved step 1" in capsys.readouterr().err
-    subpixel = out / "variants" / "subpixel"
+    assert "interrupted" in capsys.readouterr().err
+    subpixel = out / "runs" / "subpixel" / "seed-0"
     assert (subpixel / "checkpoint.pt").is_file() and not (subpixel / "result.json").exists()
-    assert not (out / "variants" / "nearest").exists()
+    assert not (out / "runs" / "nearest").exists()
     assert not any((out / name).exists() for name in ("report.md", "report.json", "report.html"))
 
-    messages = []
-    second = compare(tiny_config(data), out, progress=False, echo=messages.append)
+    second = compare(config, out, progress=False, echo=lambda m: None)
     assert '"event": "resume", "step": 1' in (subpixel / "log.jsonl").read_text()
-    rows = {r["variant"]: r for r in second["rows"]}
-    for name, row in ((r["variant"], r) for r in reference["rows"]):
-        if row["trained"]:  # the resumed run reaches the weights of the uninterrupted one
-            assert rows[name]["si_sdr"] == pytest.approx(row["si_sdr"], abs=1e-6), name
-            assert rows[name]["tone_trained"] == pytest.approx(row["tone_trained"]), name
+    for name in ("subpixel", "nearest"):  # the resumed run reaches the uninterrupted weights
+        assert second["variants"][name]["seeds"][0]["metrics"] == pytest.approx(
+            reference["variants"][name]["seeds"][0]["metrics"], abs=1e-6)
+        np.testing.assert_allclose(np.array(second["variants"][name]["seeds"][0]["curve"]),
+                                   np.array(reference["variants"][name]["seeds"][0]["curve"]),
+                                   atol=1e-6)
 
     # a report is there now: refused without --force, and nothing is touched
-    finished = {name: (out / "variants" / name / "result.json") for name in ("subpixel",
-                                                                             "nearest")}
-    before = {name: (p.read_bytes(), p.stat().st_mtime_ns) for name, p in finished.items()}
+    done = {n: out / "runs" / n / "seed-0" / "result.json" for n in ("subpixel", "nearest")}
+    before = {n: (p.read_bytes(), p.stat().st_mtime_ns) for n, p in done.items()}
     report_before = (out / "report.md").read_bytes()
     with pytest.raises(ValueError, match="already holds a report"):
-        compare(tiny_config(data), out, progress=False)
+        compare(config, out, progress=False)
     assert (out / "report.md").read_bytes() == report_before
-    with pytest.raises(ValueError, match="other settings.*steps=4"):
-        compare(tiny_config(data, steps=4), out, force=True, progress=False)
-    # with --force the report is rewritten and the finished variants are reused as they are
+    with pytest.raises(ValueError, match="other settings.*steps=5"):
+        compare(tiny_config(data, seeds=1, steps=5), out, force=True, progress=False)
+    # with --force the report is rewritten and the finished runs are reused as they are
     messages = []
-    third = compare(tiny_config(data), out, force=True, progress=False, echo=messages.append)
-    assert [m for m in messages if "reused" in m] == [
-        "subpixel: finished in an earlier run; reused", "nearest: finished in an earlier run; "
-        "reused"]
-    assert {name: (p.read_bytes(), p.stat().st_mtime_ns) for name, p in finished.items()} \
-        == before
+    third = compare(config, out, force=True, progress=False, echo=messages.append)
+    assert "2 run(s) finished in an earlier invocation; reused" in messages
+    assert third["reused"] == ["subpixel/seed-0", "nearest/seed-0"]
+    assert {n: (p.read_bytes(), p.stat().st_mtime_ns) for n, p in done.items()} == before
     assert third["rows"] == second["rows"]
+
+
+def report_of(rows, metric="si_sdr", speed=None):
+    """A report dictionary with the fields reading() and recommendation() read."""
+    return {"rows": rows, "metric": metric, "speed_claims": speed,
+            "metric_info": {metric: {"unit": "dB", "higher_is_better": True,
+                                     "description": metric}},
+            "published": {"rows": [], "our_range_db": None}}
+
+
+def trained_row(name, status, mean, spread, rank=None, ties=(), ratio=1.0, tonal="pass",
+                seeds=3, failed=0, improving=0):
+    return {"variant": name, "trained": True, "status": status, "rank": rank,
+            "ties": list(ties), "step_ratio": ratio, "verdicts": {"tonal": tonal},
+            "stats": {"si_sdr": {"mean": mean, "spread": spread}},
+            "seeds": [{}] * seeds, "failed_seeds": failed, "improving_seeds": improving,
+            "causes": [{"failure": "its output is exactly zero",
+                        "summary": "every unit dead in ReLU layer(s) 3"}] if failed else [],
+            "attenuation_09_db": None}
+
+
+def test_recommendation_ranks_only_converged_variants_and_names_ties():
+    rows = [trained_row("subpixel", "converged", 10.0, 0.3, rank=1, ties=["nearest"],
+                        ratio=1.0),
+            trained_row("nearest", "converged", 9.8, 0.2, rank=1, ties=["subpixel"],
+                        ratio=0.8),
+            trained_row("transposed", "improving", 14.0, 0.1, improving=2),
+            trained_row("linear", "failed", -60.0, 1.0, failed=1)]
+    text = recommendation(report_of(rows))
+    # the improving variant's better figure does not make it the pick
+    assert text.startswith("Use nearest: subpixel, nearest tie for the best validation si_sdr")
+    assert "of those it trains fastest (0.80x subpixel's step time)" in text
+    assert "transposed was still improving when the budget ended with 2 of 3 seeds" in text
+    assert "linear failed with 1 of 3 seeds (its output is exactly zero (every unit dead" in text
+    lines = reading(report_of(rows))
+    assert lines[0].startswith("Converged variants by validation si_sdr")
+    assert "#1= subpixel (10.00 ± 0.30 dB), #1= nearest (9.80 ± 0.20 dB)" in lines[0]
+    assert "transposed" not in lines[0] and "linear" not in lines[0]
+    # a clear winner, and a tonal one passed over when a tie offers a clean one
+    rows[1] = trained_row("nearest", "converged", 8.0, 0.2, rank=2, ratio=0.8)
+    rows[0]["ties"] = []
+    assert recommendation(report_of(rows)).startswith(
+        "Use subpixel: it has the best validation si_sdr (10.00 ± 0.30 dB over 3 seeds), "
+        "outside the seed spread")
+    rows = [trained_row("subpixel", "converged", 10.0, 0.3, rank=1, ties=["nearest"],
+                        ratio=0.5, tonal="fail"),
+            trained_row("nearest", "converged", 9.8, 0.2, rank=1, ties=["subpixel"], ratio=0.8)]
+    text = recommendation(report_of(rows))
+    assert text.startswith("Use nearest") and "preferred to subpixel, whose audits find" in text
+    # nothing converged: no recommendation
+    rows = [trained_row("subpixel", "improving", 10.0, 0.3, improving=3)]
+    assert recommendation(report_of(rows)).startswith("No recommendation from this run: no "
+                                                      "variant converged (subpixel improving)")
+
+
+def test_statistics_ties_and_ranks():
+    from scipy import stats as scipy_stats
+
+    from upsamplers.compare.aggregate import Statistic, statistic, tied
+
+    values = [1.0, 2.5, None, 4.0]
+    s = statistic(values)
+    finite = [1.0, 2.5, 4.0]
+    assert s.mean == pytest.approx(np.mean(finite)) and s.values == tuple(values)
+    assert s.spread == pytest.approx(np.std(finite, ddof=1))
+    low, high = scipy_stats.t.interval(0.95, 2, loc=np.mean(finite),
+                                       scale=scipy_stats.sem(finite))
+    assert s.ci95 == pytest.approx((high - low) / 2)
+    assert statistic([3.0]) == Statistic((3.0,), 3.0, None, None)
+    assert statistic([None]).mean is None
+    assert tied(Statistic((), 1.0, 0.3, None), Statistic((), 1.5, 0.2, None))
+    assert not tied(Statistic((), 1.0, 0.2, None), Statistic((), 1.5, 0.2, None))
 
 
 def test_speed_claims_are_stated_only_as_measured():
     def lines(median):
-        report = {"rows": [{"variant": n, "trained": False, "step_ratio": t / median["subpixel"],
-                            "si_sdr": None} for n, t in median.items()],
-                  "speed_claims": speed_claims(median), "settings": {"budget": "x"}}
-        return " ".join(reading(report))
+        rows = [{"variant": n, "trained": False, "step_ratio": t / median["subpixel"]}
+                for n, t in median.items()]
+        return " ".join(reading(report_of(rows, speed=speed_claims(median))))
 
     holds = {"subpixel": 1.0, "transposed": 1.1, "nearest": 1.05, "nearest-naive": 2.5,
              "linear-naive": 2.0}
@@ -322,70 +393,85 @@ def test_config_errors_name_the_argument(tmp_path):
         CompareConfig(variants=("subpixel", "subpixel")).validate()
     with pytest.raises(TypeError, match="variants must be a sequence"):
         CompareConfig(variants="subpixel").validate()
+    with pytest.raises(ValueError, match="task must be one of 'separate', 'bandwidth', "
+                                         "'autoencoder'; received task='speech'"):
+        CompareConfig(task="speech").validate()
+    with pytest.raises(ValueError, match="seeds must be a positive integer; received seeds=0"):
+        CompareConfig(seeds=0).validate()
+    with pytest.raises(ValueError, match="jobs must be a positive integer; received jobs=0"):
+        CompareConfig(jobs=0).validate()
 
 
 def test_minutes_budget_gives_steps_from_the_measured_step_time(data, tmp_path):
     out = tmp_path / "cmp"
     report = compare(tiny_config(data, variants=("subpixel",), steps=None, minutes=0.005,
-                                 naive_timing=False), out, progress=False, echo=lambda m: None)
+                                 naive_timing=False, seeds=1, min_steps=10_000), out,
+                     progress=False, echo=lambda m: None)
     median = json.loads((out / "timing.json").read_text())["median_s"]["subpixel"]
     steps = max(1, int(0.005 * 60 / median))
-    assert report["rows"][0]["steps"] == steps
-    end = [json.loads(line) for line in (out / "variants" / "subpixel" / "log.jsonl")
-           .read_text().splitlines() if '"end"' in line]
-    assert end[-1]["step"] == steps
-    assert "0.005 min of training per variant" in (out / "report.md").read_text()
+    assert report["rows"][0]["seeds"][0]["steps"] == steps
+    assert report["rows"][0]["seeds"][0]["stopped_at"] == steps
+    assert "0.005 min of training per run" in (out / "report.md").read_text()
 
 
 def test_durations_are_the_measured_ones(data, tmp_path):
+    config = tiny_config(data, variants=("subpixel",), naive_timing=False, seeds=1)
     out = tmp_path / "cmp"
-    report = compare(tiny_config(data, variants=("subpixel",), naive_timing=False), out,
-                     progress=False, echo=lambda m: None)
+    report = compare(config, out, progress=False, echo=lambda m: None)
     timing = json.loads((out / "timing.json").read_text())
-    result = json.loads((out / "variants" / "subpixel" / "result.json").read_text())
+    result = json.loads((out / "runs" / "subpixel" / "seed-0" / "result.json").read_text())
     assert 0 < timing["seconds"] and 0 < result["wall_seconds"]
     assert report["work_seconds"] == pytest.approx(timing["seconds"] + result["wall_seconds"])
     assert report["work_seconds"] <= report["seconds"] and report["reused"] == []
     md = (out / "report.md").read_text()
-    assert f"This invocation: {report['seconds']:.0f} s;" in md
-    again = compare(tiny_config(data, variants=("subpixel",), naive_timing=False), out,
-                    force=True, progress=False, echo=lambda m: None)
-    assert again["reused"] == ["subpixel"] and again["work_seconds"] == report["work_seconds"]
-    assert "(1 variant(s) reused from an earlier run)" in (out / "report.md").read_text()
+    assert f"This invocation: {report['seconds']:.0f} s with 1 worker(s);" in md
+    again = compare(config, out, force=True, progress=False, echo=lambda m: None)
+    assert again["reused"] == ["subpixel/seed-0"]
+    assert again["work_seconds"] == report["work_seconds"]
+    assert "(1 run(s) reused from an earlier invocation)" in (out / "report.md").read_text()
     # the typed results read back from their files give the files' content, key for key
     assert list(VariantResult.from_dict(result).to_dict().items()) == list(result.items())
     assert list(StepTiming.from_dict(timing).to_dict().items()) == list(timing.items())
-    assert again["variants"]["subpixel"] == result
+    assert again["variants"]["subpixel"]["seeds"][0] == result
 
 
-def test_compare_trains_with_train_config_changed_in_three_settings(tmp_path):
-    from dataclasses import fields, replace
+def test_the_task_gives_the_training_and_flags_override_it(tmp_path):
+    from dataclasses import fields
 
     from upsamplers.train import TrainConfig
 
     train_fields = {f.name for f in fields(TrainConfig)}
     assert set(TRAINING_FIELDS) <= train_fields & {f.name for f in fields(CompareConfig)}
-    assert COMPARE_TRAINING == replace(TrainConfig(), steps=300, lr=1e-3, stft_weight=0.0)
+    for name, task in TASKS.items():
+        config = CompareConfig(task=name)
+        assert config.model == task.model and config.model_options == task.model_options
+        assert config.max_steps == task.training["steps"]
+        for field in TRAINING_FIELDS:
+            if field in task.training:
+                assert getattr(config, field) == task.training[field], (name, field)
     default = CompareConfig()
-    for name in TRAINING_FIELDS:
-        assert getattr(default, name) == getattr(COMPARE_TRAINING, name), name
-    assert default.training() == COMPARE_TRAINING
-    config = CompareConfig(lr=5e-4, crop=2048, model_options={"widths": [4, 8]})
-    run = config.variant_training(VARIANTS["subpixel-icnr"], 7, tmp_path)
-    assert run == replace(TrainConfig(), steps=7, lr=5e-4, stft_weight=0.0, crop=2048,
-                          model_options={"widths": [4, 8]}, upsampler="subpixel",
-                          upsampler_options={"init": "icnr"}, data=str(tmp_path),
-                          checkpoint_every=7, log_every=7)
+    assert default.task == "separate" and default.seeds == 3 and default.seed_list == [0, 1, 2]
+    config = CompareConfig(task="autoencoder", lr=5e-4, crop=2048,
+                           model_options={"widths": [4, 8]})
+    run = config.variant_training(VARIANTS["subpixel-icnr"], 7, tmp_path, seed=5)
+    assert (run.lr, run.crop, run.steps, run.seed, run.upsampler) == (5e-4, 2048, 7, 5,
+                                                                      "subpixel")
+    assert run.upsampler_options == {"init": "icnr"} and run.model_options == {"widths": [4, 8]}
+    assert run.eval_every == TASKS["autoencoder"].training["eval_every"]
     assert run.model_options is not config.model_options
+    # another model than the task's gets no task model options
+    assert CompareConfig(task="separate", model="autoencoder").model_options == {}
 
 
 def test_command_defaults_are_the_config_defaults(tmp_path):
     args = get_parser().parse_args(["compare", "--out", str(tmp_path)])
     default = CompareConfig()
-    for name in ("model", "data", "steps", "minutes", "seed", "batch_size", "crop", "lr",
-                 "stft_weight", "audit_seconds", "clip_seconds", "timing_steps", "threads",
-                 "device"):
+    for name in ("task", "seeds", "seed", "minutes", "audit_seconds", "clip_seconds",
+                 "timing_steps", "threads", "device", "jobs"):
         assert getattr(args, name) == getattr(default, name), name
+    from upsamplers.cli.compare import _config
+
+    assert _config(args) == default
     assert tuple(args.variants) == default.variants
     assert (not args.no_naive_timing) == default.naive_timing
 
@@ -393,9 +479,9 @@ def test_command_defaults_are_the_config_defaults(tmp_path):
 def test_old_report_module_still_works_and_warns():
     from upsamplers.compare import report
 
-    with pytest.warns(FutureWarning, match="upsamplers.compare.report.COLUMNS"):
-        from upsamplers.compare_report import COLUMNS as old
-    assert old is report.COLUMNS is COLUMNS
+    with pytest.warns(FutureWarning, match="upsamplers.compare.report.columns"):
+        from upsamplers.compare_report import columns as old
+    assert old is report.columns is columns
 
 
 def test_round_robin_reports_every_run_in_order():
@@ -409,39 +495,52 @@ def test_round_robin_reports_every_run_in_order():
     assert [len(t) for t in times] == [3, 3]
 
 
-def test_a_separator_is_scored_on_its_sources_and_shows_its_first_source(tmp_path):
-    from upsamplers.compare import COMPARE_MODELS
-    from upsamplers.models import MODELS
-
-    assert set(COMPARE_MODELS) <= set(MODELS)
-    root = tmp_path / "stems"
+def stem_folder(root):
     for split, count in (("train", 2), ("validation", 1)):
         for i in range(count):
             track = root / split / f"track{i}"
             track.mkdir(parents=True)
             for j, stem in enumerate(("bass", "voice")):
                 sf.write(track / f"{stem}.wav", 0.5 * chord(1.0, 100 * j + i + 10 * count), RATE)
+    return root
+
+
+def test_a_separator_is_scored_on_its_sources_beside_the_published_figures(tmp_path):
+    from upsamplers.compare import COMPARE_MODELS
+    from upsamplers.compare.published import PONS_2021
+    from upsamplers.models import MODELS
+
+    assert set(COMPARE_MODELS) <= set(MODELS)
+    root = stem_folder(tmp_path / "stems")
     out = tmp_path / "cmp"
-    report = compare(tiny_config(root, model="demucs", variants=("subpixel",), steps=2,
-                                 naive_timing=False,
+    report = compare(tiny_config(root, task="separate", variants=("subpixel", "nearest"),
+                                 seeds=1, naive_timing=False,
                                  model_options={"width": 4, "depth": 2, "lstm_layers": 0}),
                      out, progress=False, echo=lambda m: None)
     row = report["rows"][0]
     assert row["files"]["source"] == "bass"
-    assert "A separator's output shown is its first source, bass." in (
-        out / "report.md").read_text()
-    model = load_model(out / "variants" / "subpixel" / "model.pt").eval()
+    model = load_model(out / "runs" / "subpixel" / "seed-0" / "model.pt").eval()
     stems = [sf.read(root / "validation" / "track0" / f"{s}.wav", dtype="float32")[0]
              for s in ("bass", "voice")]
     sources = torch.from_numpy(np.stack(stems))[:, None]  # (S, C, T)
     mixture = sources.sum(0)
     est = model.process_long(mixture)  # (S, C, T), exact chunking
-    assert row["si_sdr"] == pytest.approx(float(np.mean(si_sdr(est, sources))), abs=1e-6)
-    assert row["sdr"] == pytest.approx(float(np.mean(sdr(est, sources))), abs=1e-6)
-    written, _ = sf.read(out / "variants" / "subpixel" / "clip.wav", dtype="float32")
+    seed = report["variants"]["subpixel"]["seeds"][0]
+    assert seed["metrics"]["si_sdr"] == pytest.approx(float(np.mean(si_sdr(est, sources))),
+                                                      abs=1e-6)
+    assert seed["metrics"]["sdr"] == pytest.approx(float(np.mean(sdr(est, sources))), abs=1e-6)
+    written, _ = sf.read(out / "runs" / "subpixel" / "seed-0" / "clip.wav", dtype="float32")
     clip = mixture[..., : RATE // 2]
-    expected = model.process_long(clip)[0, 0].numpy()
-    np.testing.assert_allclose(written, expected, atol=1e-6)
+    np.testing.assert_allclose(written, model.process_long(clip)[0, 0].numpy(), atol=1e-6)
+    # Pons et al.'s figures beside ours, with the differences of setting
+    md = (out / "report.md").read_text()
+    header, rows = table(md, "Beside the published figures")
+    assert header == ["variant", "published SDR (dB)", "ours: si_sdr", "our status"]
+    assert [r[:2] for r in rows] == [["subpixel", f"{PONS_2021['sdr']['subpixel']:.2f}"],
+                                     ["nearest", f"{PONS_2021['sdr']['nearest']:.2f}"]]
+    assert rows[0][2] == f"{seed['metrics']['si_sdr']:.2f}"
+    for line in PONS_2021["setting"]:
+        assert f"- {line}" in md
 
 
 def test_the_old_name_kinds_still_works_and_warns(tmp_path):
@@ -459,12 +558,44 @@ def test_the_old_name_kinds_still_works_and_warns(tmp_path):
         assert package.DEFAULT_KINDS == package.DEFAULT_VARIANTS
 
 
-def test_a_run_written_with_the_old_settings_key_resumes(data, tmp_path):
-    out = tmp_path / "cmp"
-    config = tiny_config(data, variants=("subpixel",), naive_timing=False)
-    compare(config, out, progress=False, echo=lambda m: None)
-    settings = json.loads((out / "compare.json").read_text())
-    settings["kinds"] = settings.pop("variants")  # as 0.1 wrote it
-    (out / "compare.json").write_text(json.dumps(settings))
-    again = compare(config, out, force=True, progress=False, echo=lambda m: None)
-    assert again["reused"] == ["subpixel"]
+def test_collect_builds_the_report_from_train_runs_made_elsewhere(data, tmp_path):
+    """Runs trained with ``upsamplers train`` (as on a cluster) give the report
+    compare gives, and their folders are only read."""
+    runs = []
+    for kind in ("subpixel", "nearest"):
+        for seed in (0, 1):
+            folder = tmp_path / "cluster" / f"{kind}-{seed}"
+            assert main(["train", "--model", "autoencoder", "--upsampler", kind, "--data",
+                         str(data), "--steps", "4", "--batch-size", "2", "--crop", "1024",
+                         "--lr", "1e-2", "--stft-weight", "0", "--seed", str(seed),
+                         "--model-option", "widths=[8, 8]", "--eval-every", "1",
+                         "--eval-seconds", "1", "--min-steps", "4", "--plateau-db", "1000",
+                         "--out", str(folder), "--no-progress"]) == 0
+            runs.append(folder)
+    before = {p: p.read_bytes() for f in runs for p in f.rglob("*") if p.is_file()}
+    out = tmp_path / "report"
+    assert main(["compare", "--collect", *map(str, runs), "--out", str(out), "--data",
+                 str(data), "--audit-seconds", "2", "--clip-seconds", "0.5",
+                 "--timing-steps", "2", "--no-naive-timing", "--no-progress"]) == 0
+    assert {p: p.read_bytes() for f in runs for p in f.rglob("*") if p.is_file()} == before
+    collected = json.loads((out / "report.json").read_text())
+    trained = compare(tiny_config(data, naive_timing=False), tmp_path / "cmp", progress=False,
+                      echo=lambda m: None)
+    for name in ("subpixel", "nearest"):
+        for a, b in zip(collected["variants"][name]["seeds"], trained["variants"][name]["seeds"],
+                        strict=True):
+            assert a["seed"] == b["seed"]
+            np.testing.assert_allclose(np.array(a["curve"]), np.array(b["curve"]), atol=1e-6)
+            assert a["metrics"] == pytest.approx(b["metrics"], abs=1e-6)
+        assert collected["variants"][name]["status"] == trained["variants"][name]["status"]
+    assert (out / "runs" / "subpixel" / "seed-1" / "clip.wav").is_file()
+    # runs that differ in more than the upsampler and the seed are refused
+    other = tmp_path / "cluster" / "wide"
+    assert main(["train", "--model", "autoencoder", "--upsampler", "linear", "--data", str(data),
+                 "--steps", "1", "--batch-size", "2", "--crop", "1024", "--model-option",
+                 "widths=[4, 8]", "--out", str(other), "--no-progress"]) == 0
+    with pytest.raises(UserFileError, match="the runs to collect differ in model_options"):
+        from upsamplers.compare import collect
+
+        collect([runs[0], other], tmp_path / "refused", progress=False, echo=lambda m: None)
+    assert not (tmp_path / "refused").exists()

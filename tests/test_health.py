@@ -11,7 +11,7 @@ import torch
 from test_compare import chord, data, tiny_config  # noqa: F401  (data: a fixture)
 from torch import nn
 
-import upsamplers.compare.pipeline as pipeline
+import upsamplers.compare.runs as runs
 from upsamplers.compare import compare, reading
 from upsamplers.health import (
     FAILED_BELOW_DB,
@@ -136,15 +136,19 @@ def zero_the(kind, monkeypatch):
 
 
 def check_failed_row(row, report, cause_text):
-    assert row["status"] == "failed" and row["si_sdr_rank"] is None
-    assert row["verdicts"] == {} and "pass" not in row["verdict"]
-    assert row["verdict"].startswith("failed: ") and "no artifact verdict" in row["verdict"]
-    assert cause_text in row["cause"]["failure"]
+    assert row["status"] == "failed" and row["rank"] is None
+    assert row["verdicts"] == {} and row["tones"] is None and row["attenuation_09_db"] is None
+    assert row["failed_seeds"] == len(row["seeds"])
+    assert any(cause_text in c["failure"] for c in row["causes"])
     saved = report["variants"][row["variant"]]
-    assert saved["status"] == "failed" and saved["cause"] == row["cause"]
-    assert saved["trained"]["verdicts"] == {} and saved["trained"]["audit"]["verdicts"] == {}
-    assert any(row["variant"] in line and line.startswith("Training failed")
+    assert saved["status"] == "failed" and saved["rank"] is None
+    for seed in saved["seeds"]:
+        assert seed["status"] == "failed" and seed["cause"] in row["causes"]
+        assert seed["trained"]["verdicts"] == {} and seed["trained"]["audit"]["verdicts"] == {}
+        assert seed["tones"] is None
+    assert any(line.startswith("Not ranked: ") and f"{row['variant']} failed with" in line
                for line in report["reading"])
+    assert f"{row['variant']} failed with" in report["recommendation"]
 
 
 def test_a_dead_model_is_failed_unranked_and_has_no_tonal_verdict(data, tmp_path,  # noqa: F811
@@ -156,36 +160,38 @@ def test_a_dead_model_is_failed_unranked_and_has_no_tonal_verdict(data, tmp_path
     dead, healthy = rows["nearest"], rows["subpixel"]
     check_failed_row(dead, report, "its output is exactly zero")
     # every ReLU of the zeroed model is dead (zero in, zero out, zero gradient)
-    assert dead["cause"]["dead_relu"] and all(
-        layer["fraction"] == 1.0 for layer in dead["cause"]["dead_relu"].values())
-    assert "every unit dead in ReLU layer(s)" in dead["cause"]["summary"]
+    for cause in dead["causes"]:
+        assert cause["dead_relu"] and all(
+            layer["fraction"] == 1.0 for layer in cause["dead_relu"].values())
+        assert "every unit dead in ReLU layer(s)" in cause["summary"]
     # the healthy variant is ranked alone and keeps its artifact verdicts
-    assert healthy["status"] == "ok" and healthy["cause"] is None
-    assert healthy["si_sdr_rank"] == 1 and "(#1 of 1)" in healthy["verdict"]
+    assert healthy["status"] == "converged" and healthy["causes"] == []
+    assert healthy["rank"] == 1 and healthy["ties"] == []
     assert healthy["verdicts"]["tonal"] in ("pass", "warn", "fail")
-    assert report["reading"][0].startswith("Best validation SI-SDR: subpixel")
-    assert "worst:" not in report["reading"][0]
+    assert report["reading"][0].startswith("Converged variants by validation si_sdr")
+    assert "nearest" not in report["reading"][0]
+    assert report["recommendation"].startswith("Use subpixel")
     assert report["reading"] == reading(report)
     md = (out / "report.md").read_text()
-    assert "| nearest | failed |" in md and "| subpixel | ok |" in md
-    assert "| nearest-naive | - |" in md
-    assert dead["verdict"] in md and dead["cause"]["summary"] in md
-    assert dead["cause"]["summary"] in (out / "report.html").read_text()
-    assert json.loads((out / "variants" / "nearest" / "result.json").read_text())[
+    assert "| nearest | failed | - |" in md and "| subpixel | converged | 1 |" in md
+    assert "| nearest-naive | - | - |" in md
+    assert dead["causes"][0]["summary"] in md
+    assert dead["causes"][0]["summary"] in (out / "report.html").read_text()
+    assert json.loads((out / "runs" / "nearest" / "seed-0" / "result.json").read_text())[
         "status"] == "failed"
 
 
 def scaled_copy(gains, monkeypatch):
     """Load every trained model so that its output is ``gain * input`` (its
     target) for the gain of its upsampler kind."""
-    load = pipeline.load_model
+    load = runs.load_model
 
     def loaded(path):
         model = load(path)
         gain = gains[model.config["upsampler"]]
         model.register_forward_hook(lambda module, args, output: gain * args[0])
         return model
-    monkeypatch.setattr(pipeline, "load_model", loaded)
+    monkeypatch.setattr(runs, "load_model", loaded)
 
 
 def test_a_near_silent_output_is_failed_even_when_its_shape_is_perfect(data, tmp_path,  # noqa: F811
@@ -196,49 +202,35 @@ def test_a_near_silent_output_is_failed_even_when_its_shape_is_perfect(data, tmp
     rows = {r["variant"]: r for r in report["rows"]}
     silent, quiet = rows["subpixel"], rows["nearest"]
     check_failed_row(silent, report, "40.0 dB below the target's")
-    assert report["variants"]["subpixel"]["output_level"]["level_db"] == pytest.approx(
-        -40.0, abs=1e-4)
-    assert silent["si_sdr"] > 50  # a perfect copy by SI-SDR, yet failed: it is not ranked
-    assert quiet["status"] == "ok" and quiet["si_sdr_rank"] == 1
-    assert report["variants"]["nearest"]["output_level"]["level_db"] == pytest.approx(
-        -20.0, abs=1e-4)
+    for seed in report["variants"]["subpixel"]["seeds"]:
+        assert seed["output_level"]["level_db"] == pytest.approx(-40.0, abs=1e-4)
+        assert seed["metrics"]["si_sdr"] > 50  # a perfect copy by SI-SDR, yet failed
+    assert quiet["status"] == "converged" and quiet["rank"] == 1
+    for seed in report["variants"]["nearest"]["seeds"]:
+        assert seed["output_level"]["level_db"] == pytest.approx(-20.0, abs=1e-4)
 
 
-def test_a_healthy_tiny_run_is_ok_and_its_level_is_the_models(data, tmp_path):  # noqa: F811
+def test_a_healthy_tiny_run_is_converged_and_its_level_is_the_models(data, tmp_path):  # noqa: F811
     out = tmp_path / "cmp"
-    report = compare(tiny_config(data, variants=("subpixel",), naive_timing=False), out,
-                     progress=False, echo=lambda m: None)
+    report = compare(tiny_config(data, variants=("subpixel",), naive_timing=False, seeds=1),
+                     out, progress=False, echo=lambda m: None)
     row = report["rows"][0]
-    assert row["status"] == "ok" and row["cause"] is None and row["si_sdr_rank"] == 1
+    assert row["status"] == "converged" and row["causes"] == [] and row["rank"] == 1
     assert row["verdicts"]["tonal"] in ("pass", "warn", "fail")
-    assert not any(line.startswith("Training failed") for line in report["reading"])
+    assert not any(line.startswith("Not ranked") for line in report["reading"])
     # the level, recomputed from the saved model on the validation file
     import soundfile as sf
 
     val, _ = sf.read(data / "validation" / "clip0.wav", dtype="float32")
     x = torch.from_numpy(val)[None].double()
-    model = load_model(out / "variants" / "subpixel" / "model.pt").eval()
+    model = load_model(out / "runs" / "subpixel" / "seed-0" / "model.pt").eval()
     length = x.shape[-1]  # one pass over the whole signal (chunked scoring equals it)
     padded = torch.nn.functional.pad(x.float(), (0, model.valid_length(length) - length))
     with torch.no_grad():
         est = model(padded[None])[0, :, :length].double()
     expected = 20 * math.log10(float(est.pow(2).mean().sqrt() / x.pow(2).mean().sqrt()))
-    level = report["variants"]["subpixel"]["output_level"]["level_db"]
+    level = report["variants"]["subpixel"]["seeds"][0]["output_level"]["level_db"]
     assert level == pytest.approx(expected, abs=1e-5) and level > -FAILED_BELOW_DB
-
-
-def test_a_result_written_before_statuses_is_measured_again(data, tmp_path):  # noqa: F811
-    out = tmp_path / "cmp"
-    config = tiny_config(data, variants=("subpixel",), naive_timing=False)
-    compare(config, out, progress=False, echo=lambda m: None)
-    path = out / "variants" / "subpixel" / "result.json"
-    old = json.loads(path.read_text())
-    for key in ("status", "cause", "output_level"):
-        old.pop(key)
-    path.write_text(json.dumps(old))
-    again = compare(config, out, force=True, progress=False, echo=lambda m: None)
-    assert again["reused"] == [] and again["rows"][0]["status"] == "ok"
-    assert json.loads(path.read_text())["status"] == "ok"
 
 
 def test_output_level_dictionary():

@@ -8,7 +8,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..compare import COMPARE_MODELS, DEFAULT_STEPS, VARIANTS, CompareConfig, compare
+from ..compare import (
+    COMPARE_MODELS,
+    DEFAULT_SEEDS,
+    DEFAULT_TASK,
+    TASKS,
+    VARIANTS,
+    CompareConfig,
+    collect,
+    compare,
+)
 from ..data import one_line_warnings
 from .train import key_value
 
@@ -18,26 +27,42 @@ DEFAULTS = CompareConfig()
 def add_subcommand(subparsers: Any) -> None:
     """Add ``compare`` to the ``upsamplers`` command's sub-parsers."""
     parser = subparsers.add_parser(
-        "compare", help="rank upsamplers on real audio by quality, speed and artifacts",
-        description="Train the chosen model once per upsampler variant (same budget, seed and "
-        "data), then report parameters, training step time, inference real-time factor, "
-        "validation SI-SDR/SDR and the artifact audit at init and after training, with "
-        "spectrograms and audio of each variant's output. Writes report.md, report.json and "
-        "report.html into --out. An interrupted run resumes its unfinished variants when the "
-        "same command is run again.")
-    parser.add_argument("--data", default=DEFAULTS.data, help="folder of audio or of stems; "
-                        "default: the embedded data set")
-    parser.add_argument("--model", default=DEFAULTS.model,
-                        help=f"one of {', '.join(COMPARE_MODELS)} (default {DEFAULTS.model})")
+        "compare", help="which upsampler should I use? rank them on a task, several seeds",
+        description="Train the task's model once per upsampler variant and seed (same data and "
+        "budget), each until its validation metric reaches a plateau or its step budget ends, "
+        "in parallel worker processes; then report each variant's status (converged, "
+        "improving, failed), the mean and spread over seeds of its metrics with ties, "
+        "training step time, inference real-time factor, calibrated tone measures and the "
+        "artifact audit, learning curves, spectrograms and audio of its outputs, Pons et al. "
+        "(2021) beside our figures, and a recommendation. Writes report.md, report.json and "
+        "report.html into --out. An interrupted run resumes its unfinished runs when the "
+        "same command is run again. --collect builds the same report from runs trained "
+        "elsewhere with `upsamplers train`.")
+    parser.add_argument("--task", default=DEFAULT_TASK, choices=tuple(TASKS),
+                        help="; ".join(f"{t.name}: {t.why}" for t in TASKS.values())
+                        + f" (default {DEFAULT_TASK})")
+    parser.add_argument("--data", default=None, help="folder of audio or of stems; default: "
+                        "the task's embedded recordings")
+    parser.add_argument("--model", default=None,
+                        help=f"one of {', '.join(COMPARE_MODELS)} (default: the task's)")
     parser.add_argument("--variants", "--kinds", nargs="+", default=list(DEFAULTS.variants),
                         metavar="VARIANT", action=_VariantsAction,
                         help=f"among {', '.join(VARIANTS)}; default: "
                         f"{' '.join(DEFAULTS.variants)} (--kinds: the name before 0.2)")
+    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
+                        help=f"seeds per variant (default {DEFAULT_SEEDS}: --seed, --seed + 1, "
+                        "...)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="runs trained at once, one worker process each (default: the "
+                        "number of CPU cores; one on a GPU)")
     budget = parser.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, default=DEFAULTS.steps,
-                        help=f"training steps per variant (default {DEFAULT_STEPS})")
-    budget.add_argument("--minutes", type=float, default=DEFAULTS.minutes,
-                        help="training minutes per variant (steps from the measured step time)")
+    budget.add_argument("--steps", type=int, default=None,
+                        help="most training steps per run (default: the task's)")
+    budget.add_argument("--minutes", type=float, default=None,
+                        help="training minutes per run (steps from the measured step time)")
+    parser.add_argument("--collect", nargs="+", default=None, metavar="RUN_DIR",
+                        help="build the report from these `upsamplers train` run folders "
+                        "(trained elsewhere: a cluster, several GPUs) instead of training")
     _add_training_options(parser)
     _add_measure_options(parser)
     parser.add_argument("--out", type=Path, required=True, help="output folder")
@@ -48,17 +73,35 @@ def add_subcommand(subparsers: Any) -> None:
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    parser.add_argument("--crop", type=int, default=DEFAULTS.crop,
-                        help="samples per training item")
-    parser.add_argument("--lr", type=float, default=DEFAULTS.lr,
-                        help=f"Adam learning rate ({_scientific(DEFAULTS.lr)})")
-    parser.add_argument("--stft-weight", type=float, default=DEFAULTS.stft_weight,
-                        help=f"weight of the multi-resolution STFT loss (default "
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="the first seed")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"default: the task's ({DEFAULTS.batch_size})")
+    parser.add_argument("--crop", type=int, default=None,
+                        help=f"samples per training item (default: the task's, {DEFAULTS.crop})")
+    parser.add_argument("--lr", type=float, default=None,
+                        help=f"Adam learning rate (default: the task's, "
+                        f"{_scientific(DEFAULTS.lr or 0.001)})")
+    parser.add_argument("--stft-weight", type=float, default=None,
+                        help=f"weight of the multi-resolution STFT loss (default: the task's, "
                         f"{DEFAULTS.stft_weight:g}: L1 only)")
-    parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="model constructor argument, e.g. widths=[8,16] (repeatable)")
+    parser.add_argument("--model-option", action="append", default=None, metavar="KEY=VALUE",
+                        help="model constructor argument, e.g. width=16 (repeatable; replaces "
+                        "the task's model options)")
+    parser.add_argument("--eval-every", type=int, default=None,
+                        help=f"steps between validation evaluations (default: the task's, "
+                        f"{DEFAULTS.eval_every})")
+    parser.add_argument("--eval-seconds", type=float, default=None,
+                        help=f"validation audio scored at each evaluation (default: the task's, "
+                        f"{DEFAULTS.eval_seconds:g} s)")
+    parser.add_argument("--plateau-db", type=float, default=None,
+                        help=f"a run has converged when its validation metric gained less than "
+                        f"this over the last --plateau-fraction of its steps (default "
+                        f"{DEFAULTS.plateau_db:g})")
+    parser.add_argument("--plateau-fraction", type=float, default=None,
+                        help=f"(default {DEFAULTS.plateau_fraction:g})")
+    parser.add_argument("--min-steps", type=int, default=None,
+                        help=f"no plateau stop before this step (default: the task's, "
+                        f"{DEFAULTS.min_steps})")
 
 
 def _add_measure_options(parser: argparse.ArgumentParser) -> None:
@@ -70,8 +113,8 @@ def _add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-naive-timing", action="store_true",
                         help="do not time the naive interpolation forms")
     parser.add_argument("--threads", type=int, default=DEFAULTS.threads,
-                        help=f"CPU threads of torch (default {DEFAULTS.threads}; see "
-                        "CompareConfig)")
+                        help=f"CPU threads of torch per worker (default {DEFAULTS.threads}; "
+                        "see CompareConfig)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=DEFAULTS.device,
                         help="default: cuda when available, else cpu")
 
@@ -93,19 +136,34 @@ def _scientific(value: float) -> str:
     return f"{float(mantissa):g}e{int(exponent)}"
 
 
-def _run_cli(args: argparse.Namespace) -> int:
-    config = CompareConfig(
-        model=args.model, data=args.data, variants=tuple(args.variants), steps=args.steps,
-        minutes=args.minutes, seed=args.seed, batch_size=args.batch_size, crop=args.crop,
-        lr=args.lr, stft_weight=args.stft_weight,
-        model_options=dict(key_value(t) for t in args.model_option),
+TRAINING_FLAGS = ("batch_size", "crop", "lr", "stft_weight", "eval_every", "eval_seconds",
+                  "plateau_db", "plateau_fraction", "min_steps")
+
+
+def _config(args: argparse.Namespace) -> CompareConfig:
+    options = (None if args.model_option is None
+               else dict(key_value(t) for t in args.model_option))
+    return CompareConfig(
+        task=args.task, model=args.model, data=args.data, variants=tuple(args.variants),
+        steps=args.steps, minutes=args.minutes, seeds=args.seeds, seed=args.seed,
+        jobs=args.jobs, model_options=options,
+        **{name: getattr(args, name) for name in TRAINING_FLAGS},
         naive_timing=not args.no_naive_timing, timing_steps=args.timing_steps,
         audit_seconds=args.audit_seconds, clip_seconds=args.clip_seconds, device=args.device,
         threads=args.threads)
+
+
+def _run_cli(args: argparse.Namespace) -> int:
+    config = _config(args)
     with one_line_warnings():
-        report = compare(config, args.out, force=args.force, progress=not args.no_progress)
+        if args.collect is not None:
+            report = collect(args.collect, args.out, base=config, force=args.force,
+                             progress=not args.no_progress)
+        else:
+            report = compare(config, args.out, force=args.force, progress=not args.no_progress)
     print(f"wrote {args.out / 'report.md'}, report.json and report.html "
           f"({report['seconds']:.0f} s)")
+    print(report["recommendation"])
     for line in report["reading"]:
         print(line)
     return 0

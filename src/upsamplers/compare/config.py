@@ -1,9 +1,9 @@
 """The settings of a compare run: :class:`CompareConfig`.
 
-Its training settings are those of :class:`upsamplers.train.TrainConfig`, with
-TrainConfig's defaults except the three the compare job changes
-(:data:`COMPARE_TRAINING`); every variant is trained with a ``TrainConfig``
-derived from them by :meth:`CompareConfig.variant_training`.
+Its training settings are those of :class:`upsamplers.train.TrainConfig`; those
+left ``None`` take the task's (:mod:`upsamplers.compare.tasks`). Every variant
+and seed is trained with a ``TrainConfig`` derived from them by
+:meth:`CompareConfig.variant_training`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from dataclasses import InitVar, asdict, dataclass, field, replace
+from dataclasses import InitVar, asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,49 +19,63 @@ import torch
 
 from .._checks import InvalidType, InvalidValue, check_bool, check_choice, check_positive_int
 from ..train import TrainConfig
+from .tasks import DEFAULT_TASK, TASKS, CompareTask, task_spec
 from .variants import DEFAULT_VARIANTS, NAIVE_OF, REFERENCE, VARIANTS, Variant
 
-DEFAULT_STEPS = 300
-# How compare trains, where it differs from `upsamplers train`: 300 steps, and the L1 loss
-# alone at lr 1e-3 (see the package's docstring for why).
-COMPARE_TRAINING = replace(TrainConfig(), steps=DEFAULT_STEPS, lr=1e-3, stft_weight=0.0)
-# the fields of CompareConfig that are TrainConfig's fields (and default to COMPARE_TRAINING's)
-TRAINING_FIELDS = ("model", "data", "seed", "batch_size", "crop", "lr", "stft_weight",
-                   "sample_rate", "model_options")
 # the registry names (upsamplers.models.MODELS) compare runs: the models that take audio
 # at their input (the mel-input generator is not compared)
-COMPARE_MODELS = ("autoencoder", "demucs")
+COMPARE_MODELS = ("autoencoder", "demucs", "unet")
+# the fields of CompareConfig that are TrainConfig's fields; ``None`` in a CompareConfig
+# means the task's value (compare.tasks.TASKS), else TrainConfig's default
+TRAINING_FIELDS = ("model", "data", "batch_size", "crop", "lr", "stft_weight", "sample_rate",
+                   "model_options", "eval_every", "eval_seconds", "plateau_db",
+                   "plateau_fraction", "min_steps")
+DEFAULT_SEEDS = 3
 
 
 @dataclass
 class CompareConfig:
     """Settings of a compare run (the command's flags).
 
-    ``variants`` are names of :data:`~upsamplers.compare.variants.VARIANTS` (a layer
-    kind with its options, e.g. ``"subpixel-icnr"``), one report row each.
-    ``steps`` and ``minutes`` are per variant; give at most one (default
-    ``steps=300``). ``data=None`` is the embedded data set. ``threads``: CPU
-    threads of torch during the run (default 1: these small models gain little from
-    more, and on a machine whose cores are busy, multi-threaded steps stalled here
-    to 0.6 s against 0.07 s on one thread).
+    ``task`` (:data:`~upsamplers.compare.tasks.TASKS`) chooses the model, the data
+    and the training; every training field left ``None`` (:data:`TRAINING_FIELDS`,
+    ``steps``) takes the task's value. ``variants`` are names of
+    :data:`~upsamplers.compare.variants.VARIANTS` (a layer kind with its options,
+    e.g. ``"subpixel-icnr"``), one report row each; each is trained ``seeds``
+    times, with the seeds ``seed, seed + 1, ...``.
 
-    ``model``, ``data``, ``seed``, ``batch_size``, ``crop``, ``lr``,
-    ``stft_weight``, ``sample_rate`` and ``model_options`` are training settings
-    (:data:`TRAINING_FIELDS`), defaulting to :data:`COMPARE_TRAINING`'s.
+    Budget: each run trains until its validation metric reaches a plateau (less
+    than ``plateau_db`` gained over the last ``plateau_fraction`` of its steps, not
+    before ``min_steps``; evaluated every ``eval_every`` steps on the first
+    ``eval_seconds`` of validation audio) or ``steps`` end (the maximum), or, with
+    ``minutes``, the steps its measured step time gives in that many minutes.
+
+    ``jobs``: runs trained at once, each in its own worker process with
+    ``threads`` torch threads (default: the machine's CPU count, one thread each;
+    on a GPU one job). Results do not depend on ``jobs``. ``data=None`` is the
+    task's embedded data set.
     """
 
-    model: str = COMPARE_TRAINING.model
-    data: str | None = COMPARE_TRAINING.data
+    task: str = DEFAULT_TASK
+    model: str | None = None
+    data: str | None = None
     variants: tuple[str, ...] = DEFAULT_VARIANTS
     steps: int | None = None
     minutes: float | None = None
-    seed: int = COMPARE_TRAINING.seed
-    batch_size: int = COMPARE_TRAINING.batch_size
-    crop: int = COMPARE_TRAINING.crop
-    lr: float = COMPARE_TRAINING.lr
-    stft_weight: float = COMPARE_TRAINING.stft_weight
-    sample_rate: int = COMPARE_TRAINING.sample_rate
-    model_options: dict[str, Any] = field(default_factory=dict)
+    seeds: int = DEFAULT_SEEDS
+    seed: int = 0
+    jobs: int | None = None
+    batch_size: int | None = None
+    crop: int | None = None
+    lr: float | None = None
+    stft_weight: float | None = None
+    sample_rate: int | None = None
+    model_options: dict[str, Any] | None = None
+    eval_every: int | None = None
+    eval_seconds: float | None = None
+    plateau_db: float | None = None
+    plateau_fraction: float | None = None
+    min_steps: int | None = None
     naive_timing: bool = True
     timing_steps: int = 10
     timing_warmup: int = 2
@@ -74,18 +88,41 @@ class CompareConfig:
     kinds: InitVar[tuple[str, ...] | None] = None
 
     def __post_init__(self, kinds: tuple[str, ...] | None) -> None:
-        if kinds is None:
-            return
-        if self.variants != DEFAULT_VARIANTS:
-            raise InvalidType(f"give variants, not both variants and kinds; received "
-                              f"variants={self.variants!r}, kinds={kinds!r}")
-        warnings.warn("CompareConfig(kinds=...) is now CompareConfig(variants=...); kinds "
-                      "stops working in the next release", FutureWarning, stacklevel=3)
-        self.variants = kinds
+        if kinds is not None:
+            if self.variants != DEFAULT_VARIANTS:
+                raise InvalidType(f"give variants, not both variants and kinds; received "
+                                  f"variants={self.variants!r}, kinds={kinds!r}")
+            warnings.warn("CompareConfig(kinds=...) is now CompareConfig(variants=...); kinds "
+                          "stops working in the next release", FutureWarning, stacklevel=3)
+            self.variants = kinds
+        if isinstance(self.task, str) and self.task in TASKS:
+            self._fill_from_task(TASKS[self.task])
+
+    def _fill_from_task(self, task: CompareTask) -> None:
+        """Every training field left ``None`` takes the task's value, else
+        TrainConfig's default."""
+        defaults = TrainConfig()
+        if self.model is None:
+            self.model = task.model
+        if self.model_options is None:
+            self.model_options = dict(task.model_options) if self.model == task.model else {}
+        for name in TRAINING_FIELDS:
+            if name not in ("model", "data", "model_options") and getattr(self, name) is None:
+                setattr(self, name, task.training.get(name, getattr(defaults, name, None)))
+
+    @property
+    def task_spec(self) -> CompareTask:
+        return task_spec(self.task)
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds every variant is trained with."""
+        return list(range(self.seed, self.seed + self.seeds))
 
     def validate(self) -> CompareConfig:
         """Check every field; :class:`~upsamplers._checks.InvalidValue` /
         :class:`~upsamplers._checks.InvalidType` naming the field."""
+        task_spec(self.task)
         check_choice("model", self.model, COMPARE_MODELS)
         self.variants = _checked_variants(self.variants)
         if self.steps is not None and self.minutes is not None:
@@ -95,6 +132,11 @@ class CompareConfig:
             check_positive_int("steps", self.steps)
         if self.minutes is not None:
             _check_positive_float("minutes", self.minutes)
+        check_positive_int("seeds", self.seeds)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InvalidValue(f"seed must be an integer >= 0; received seed={self.seed!r}")
+        if self.jobs is not None:
+            check_positive_int("jobs", self.jobs)
         # the training settings, checked as training checks them (the data folder is
         # checked with the data, when the run starts)
         replace(self.training(), data=None).validate()
@@ -108,32 +150,52 @@ class CompareConfig:
         return self
 
     def training(self) -> TrainConfig:
-        """The training settings as a :class:`~upsamplers.train.TrainConfig`
-        (:data:`COMPARE_TRAINING` with this config's training fields)."""
-        return replace(COMPARE_TRAINING, **{name: getattr(self, name) for name in TRAINING_FIELDS})
+        """The training settings as a :class:`~upsamplers.train.TrainConfig` (the
+        task's budget, this config's training fields)."""
+        return replace(TrainConfig(), steps=self.max_steps, seed=self.seed,
+                       **{name: getattr(self, name) for name in TRAINING_FIELDS})
 
-    def variant_training(self, variant: Variant, steps: int, root: Path) -> TrainConfig:
-        """The validated training run of one variant: ``steps`` steps on the data
-        folder ``root``, checkpoints every 50 steps, a log line every 10."""
+    def variant_training(self, variant: Variant, steps: int, root: Path, seed: int | None = None
+                         ) -> TrainConfig:
+        """The validated training run of one variant and seed: at most ``steps``
+        steps on the data folder ``root``, checkpoints every 50 steps, a log line
+        every 10."""
         return replace(
             self.training(), upsampler=variant.kind, data=str(root), steps=steps,
+            seed=self.seed if seed is None else seed,
             checkpoint_every=max(1, min(50, steps)), log_every=max(1, min(10, steps)),
-            model_options=dict(self.model_options), upsampler_options=variant.upsampler_options,
+            model_options=dict(self.model_options or {}),
+            upsampler_options=variant.upsampler_options,
         ).validate()
 
     @property
+    def max_steps(self) -> int:
+        """The most steps a run may train under a step budget (the task's unless
+        ``steps`` is given)."""
+        if self.steps is not None:
+            return self.steps
+        if isinstance(self.task, str) and self.task in TASKS:
+            return int(TASKS[self.task].training.get("steps", TrainConfig().steps))
+        return TrainConfig().steps
+
+    @property
     def budget_steps(self) -> int | None:
-        """Steps per variant (``None`` under a time budget)."""
-        if self.minutes is not None:
-            return None
-        return DEFAULT_STEPS if self.steps is None else self.steps
+        """Steps per run (``None`` under a time budget)."""
+        return None if self.minutes is not None else self.max_steps
 
     def variant_steps(self, median_s: dict[str, float]) -> dict[str, int]:
-        """Steps of every trained variant: the step budget, or under a time budget
-        the minutes over the variant's median step time ``median_s[name]`` (s)."""
+        """The step budget of every trained variant: the step budget, or under a
+        time budget the minutes over the variant's median step time
+        ``median_s[name]`` (s)."""
         if self.minutes is None:
-            return {name: int(self.budget_steps or DEFAULT_STEPS) for name in self.variants}
+            return {name: self.max_steps for name in self.variants}
         return {name: max(1, int(self.minutes * 60 / median_s[name])) for name in self.variants}
+
+    def worker_count(self, device: torch.device) -> int:
+        """Worker processes: ``jobs``, else one per CPU core (one on a GPU)."""
+        if self.jobs is not None:
+            return self.jobs
+        return 1 if device.type == "cuda" else max(1, os.cpu_count() or 1)
 
     def timed_variants(self) -> list[str]:
         """The trained variants, subpixel (the reference of the ratios) and the naive
@@ -144,11 +206,12 @@ class CompareConfig:
         return names + [n for n in extra if n not in names]
 
     def settings(self) -> dict[str, Any]:
-        """What must match for a run to be resumed (everything but the device)."""
+        """What must match for a run to be resumed (everything but how it is run:
+        the device, threads and jobs)."""
         d = asdict(self)
         d["variants"] = list(self.variants)
-        d.pop("device")
-        d.pop("threads")
+        for name in ("device", "threads", "jobs"):
+            d.pop(name)
         return d
 
 

@@ -64,18 +64,39 @@ def audit_summary(model: ReferenceModel, seconds: float) -> dict[str, Any]:
     return summarize_audit(model, seconds).to_dict()
 
 
+def model_metrics(model: ReferenceModel) -> tuple[str, ...]:
+    """The metrics ``model`` is scored with, its primary (ranking, learning-curve)
+    metric first."""
+    return tuple(model.metrics)
+
+
 def score(model: ReferenceModel, signals: list[Signal], device: torch.device) -> dict[str, Any]:
-    """Validation SI-SDR and SDR (means over tracks, and sources for a separator),
-    the inference real-time factor (processing seconds / audio seconds) and the
-    output's level re the target's (``output_level``, an
-    :class:`upsamplers.health.OutputLevel`), by :func:`upsamplers.scoring.score_model`."""
+    """Validation means of the model's metrics (``metrics``; ``metric``: the
+    primary), over tracks (and sources for a separator), the inference real-time
+    factor (processing seconds / audio seconds) and the output's level re the
+    target's (``output_level``, an :class:`upsamplers.health.OutputLevel`), by
+    :func:`upsamplers.scoring.score_model`."""
     scores = score_model(model, signals, device=device)
-    return {"si_sdr": scores.track_mean("si_sdr"), "sdr": scores.track_mean("sdr"),
-            "tracks": [{"track": t.track, "si_sdr": t.si_sdr, "sdr": t.sdr}
+    names = model_metrics(model)
+    return {"metric": names[0], "metrics": {m: scores.track_mean(m) for m in names},
+            "tracks": [{"track": t.track, **{m: _track_value(t, m) for m in names}}
                        for t in scores.tracks],
             "inference_seconds": scores.inference_seconds,
             "audio_seconds": scores.audio_seconds, "real_time_factor": scores.real_time_factor,
             "output_level": scores.output_level()}
+
+
+def _track_value(track: Any, metric: str) -> float | None:
+    values = getattr(track, "values", None)
+    value = values.get(metric) if isinstance(values, dict) else getattr(track, metric, None)
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def model_input(model: ReferenceModel, audio: torch.Tensor) -> torch.Tensor:
+    """What ``model`` takes for the audio ``(C, T)``: the input of its
+    :meth:`~upsamplers.models.ReferenceModel.scoring_pair` (the audio itself, or
+    for bandwidth extension the degraded audio)."""
+    return model.scoring_pair(audio, audio[None])[0]
 
 
 def why_failed(model: ReferenceModel, signals: list[Signal], failure: str,
@@ -84,7 +105,7 @@ def why_failed(model: ReferenceModel, signals: list[Signal], failure: str,
     sentence) and what the model shows on the validation inputs
     (:func:`upsamplers.health.failure_cause`: dead ReLU units per layer, non-finite
     weights)."""
-    inputs = [mixture for _, mixture, _ in signals]  # (C, T) each
+    inputs = [model_input(model, mixture) for _, mixture, _ in signals]  # (C, T) each
     cause = failure_cause(model, inputs, run=lambda x: model.process_long(x, device=device))
     return {"failure": failure, **cause}
 
@@ -100,10 +121,17 @@ def withhold_verdicts(summary: AuditSummary, failure: str) -> AuditSummary:
 
 def outputs(model: ReferenceModel, clip: torch.Tensor, device: torch.device
             ) -> dict[str, np.ndarray]:
-    """Outputs ``(C, T)`` on the clip ``(C, T)`` and on silence of its length (a
-    separator's first source)."""
+    """Outputs ``(C, T)`` on the clip ``(C, T)`` (through :func:`model_input`) and
+    on silence of the same input length (a separator's first source)."""
     out = {}
-    for name, x in (("clip", clip), ("silence", torch.zeros_like(clip))):
+    given = model_input(model, clip)
+    for name, x in (("clip", given), ("silence", torch.zeros_like(given))):
         y = model.process_long(x, device=device)  # (C, T), or (S, C, T) for a separator
         out[name] = (y[0] if model.separates else y).numpy()
     return out
+
+
+def tone_measures(model: ReferenceModel, clip: torch.Tensor, seconds: float
+                  ) -> dict[str, Any] | None:
+    """The calibrated tone measures of a trained model (``None`` until measured)."""
+    return None

@@ -1,144 +1,77 @@
-"""The compare job: time every variant, train, score and audit each one in its own
-folder, and write the reports. A variant is finished when its ``result.json``
-exists; a rerun of the same command reuses it, and resumes an unfinished one from
-its training checkpoint."""
+"""The compare job: time every variant, train and measure every variant x seed in
+a run folder of its own (in parallel worker processes), and write the reports;
+and :func:`collect`, the same report from runs trained elsewhere.
+
+A run is finished when its ``result.json`` exists; a rerun of the same command
+reuses it, and resumes an unfinished one from its training checkpoint.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from .._checks import check_bool
-from ..analysis.plots import marked_frequencies, spectrogram_png
+from .._checks import InvalidType, UserFileError, check_bool
+from ..analysis.plots import spectrogram_png
 from ..data import write_audio
-from ..models import ReferenceModel, load_model
-from ..scoring import Signal
-from ..train import CHECKPOINT, FINAL, LOG, Task, TrainConfig, train
+from ..train import CONFIG, FINAL
+from .aggregate import rank, summarize
 from .config import CompareConfig, check_path
-from .folder import INIT_AUDIT, RESULT, SETTINGS, TIMING, check_out, read_json, write_json
-from .measures import outputs, score, summarize_audit, why_failed, withhold_verdicts
+from .curves import learning_curves_png
+from .folder import SETTINGS, TIMING, check_out, read_json, write_json
+from .parallel import run_all
 from .report import write_reports
-from .results import AuditSummary, StepTiming, VariantResult
+from .results import StepTiming, VariantResult
+from .runs import RunSpec, finished, measure_run, run_folder
 from .signals import check_data, held_out_clip, signals, validation_set
 from .step_timing import time_training_steps
 from .summary import build_report
-from .variants import VARIANTS, Variant
+from .tasks import TASKS
+from .variants import VARIANTS
 
 Echo = Callable[[str], None]
-
-
-def _init_audit(config: CompareConfig, train_config: TrainConfig, folder: Path
-                ) -> AuditSummary:
-    """The audit of the variant's seeded initial model (``init_audit.json``,
-    reused when there)."""
-    path = folder / INIT_AUDIT
-    if path.is_file():
-        return AuditSummary.from_dict(read_json(path))
-    torch.manual_seed(config.seed)
-    model = Task(train_config).build_model()
-    init = summarize_audit(model, config.audit_seconds)
-    init.parameters = model.num_parameters()
-    write_json(path, init.to_dict())
-    return init
-
-
-def _losses(folder: Path) -> tuple[float | None, float | None, float | None]:
-    """Training seconds (of the last ``end`` event), first and last logged loss."""
-    log = [json.loads(line) for line in (folder / LOG).read_text().splitlines()
-           if line.strip()]
-    ends = [r for r in log if r.get("event") == "end"]
-    losses = [r for r in log if "loss" in r and "event" not in r]
-    return (ends[-1]["seconds"] if ends else None, losses[0]["loss"] if losses else None,
-            losses[-1]["loss"] if losses else None)
-
-
-def _write_outputs(model: ReferenceModel, variant: Variant, folder: Path, clip: torch.Tensor,
-                   trained: AuditSummary, device: torch.device) -> dict[str, Any]:
-    """Audio and spectrograms of the outputs on the clip and on silence; returns
-    their paths (relative to the run folder) and RMS."""
-    files: dict[str, Any] = {}
-    marks = marked_frequencies(model.sample_rate, [int(f) for f in trained.audit["factors"]])
-    for name, audio in outputs(model, clip, device).items():
-        write_audio(folder / f"{name}.wav", audio, model.sample_rate, force=True,
-                    subtype="FLOAT")
-        what = "the held-out clip" if name == "clip" else "silence"
-        spectrogram_png(folder / f"{name}.png", audio[0], model.sample_rate,
-                        title=f"{variant.name}: output on {what}",
-                        marks=marks if name == "silence" else ())
-        files[f"{name}_wav"] = f"variants/{variant.name}/{name}.wav"
-        files[f"{name}_png"] = f"variants/{variant.name}/{name}.png"
-        files[f"{name}_rms"] = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
-    if model.separates:  # a separator's outputs are its first source
-        files["source"] = str(model.source_names[0])
-    return files
-
-
-def run_variant(config: CompareConfig, variant: Variant, folder: Path, steps: int, root: Path,
-                signals: list[Signal], device: torch.device, *, progress: bool = False,
-                echo: Echo | None = None) -> VariantResult | None:
-    """Train, evaluate and audit one variant in ``folder``; write ``result.json``
-    last. Returns the result, or ``None`` if training was interrupted."""
-    begun = time.perf_counter()
-    folder.mkdir(parents=True, exist_ok=True)
-    train_config = config.variant_training(variant, steps, root)
-    init = _init_audit(config, train_config, folder)
-    if not (folder / FINAL).is_file():
-        outcome = train(train_config, folder, resume=(folder / CHECKPOINT).is_file(),
-                        progress=progress, echo=echo or (lambda message: None))
-        if outcome.interrupted:
-            return None
-    model = load_model(folder / FINAL).eval().to(device)
-    scores = score(model, signals, device)
-    trained = summarize_audit(model, config.audit_seconds)
-    failure = scores["output_level"].failure()
-    cause = None if failure is None else why_failed(model, signals, failure, device)
-    if failure is not None:
-        trained = withhold_verdicts(trained, failure)
-    clip = held_out_clip(signals, model.sample_rate, config.clip_seconds)[1]
-    files = _write_outputs(model, variant, folder, clip, trained, device)
-    train_seconds, first_loss, last_loss = _losses(folder)
-    result = VariantResult(
-        variant=variant.name, kind=variant.kind, options=variant.upsampler_options,
-        description=variant.description, parameters=model.num_parameters(), steps=steps,
-        train_seconds=train_seconds, first_loss=first_loss, last_loss=last_loss,
-        si_sdr=scores["si_sdr"], sdr=scores["sdr"], real_time_factor=scores["real_time_factor"],
-        tracks=scores["tracks"], init=init, trained=trained, files=files,
-        wall_seconds=time.perf_counter() - begun, status="ok" if failure is None else "failed",
-        cause=cause, output_level=scores["output_level"].to_dict())
-    write_json(folder / RESULT, result.to_dict())
-    return result
 
 
 def compare(config: CompareConfig, out: str | os.PathLike[str], *, force: bool = False,
             progress: bool = True, echo: Echo | None = None) -> dict[str, Any]:
     """Run the compare job into ``out`` and write its reports; returns the report
-    as a JSON-ready dictionary. Finished variants of an earlier run with the same
-    settings are reused. ``KeyboardInterrupt`` when training is interrupted (the
-    unfinished variant resumes from its checkpoint on the next run)."""
+    as a JSON-ready dictionary. Finished runs of an earlier invocation with the
+    same settings are reused. ``KeyboardInterrupt`` when training is interrupted
+    (the unfinished runs resume from their checkpoints on the next invocation)."""
     config.validate()
     check_bool("force", force)
     out = check_path("out", out)
     say = echo or (lambda message: print(message, file=sys.stderr, flush=True))
     check_out(out, config, force)
     root = check_data(config)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = _device(config)
     out.mkdir(parents=True, exist_ok=True)
     if not (out / SETTINGS).is_file():
         write_json(out / SETTINGS, config.settings())
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
-        return _compare(config, out, root, device, progress, say)
+        started = time.perf_counter()
+        timing = _timing(config, out, root, device, progress, say)
+        steps_of = config.variant_steps(timing.median_s)
+        specs = [RunSpec(config, name, seed, steps_of[name], str(root),
+                         str(run_folder(out, name, seed)), str(out), str(device))
+                 for name in config.variants for seed in config.seed_list]
+        results, reused = _run(specs, config.worker_count(device), progress, say)
+        return _finish(config, out, root, device, timing, results, reused,
+                       seconds=time.perf_counter() - started)
     finally:
         torch.set_num_threads(threads)
+
+
+def _device(config: CompareConfig) -> torch.device:
+    return torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def _timing(config: CompareConfig, out: Path, root: Path, device: torch.device, progress: bool,
@@ -155,61 +88,171 @@ def _timing(config: CompareConfig, out: Path, root: Path, device: torch.device, 
     return timing
 
 
+def _run(specs: list[RunSpec], jobs: int, progress: bool, say: Echo
+         ) -> tuple[list[VariantResult], list[str]]:
+    """Every run's result: read when an earlier invocation finished it (named in
+    the second list), else trained and measured by ``jobs`` workers."""
+    reused, todo = [], []
+    for spec in specs:
+        if finished(Path(spec.folder)) is not None:
+            reused.append(f"{spec.variant}/seed-{spec.seed}")
+        else:
+            todo.append(spec)
+    if reused:
+        say(f"{len(reused)} run(s) finished in an earlier invocation; reused")
+    if todo:
+        say(f"training {len(todo)} run(s) ({len({s.variant for s in todo})} variant(s) x "
+            f"seeds) on {min(jobs, len(todo))} worker(s)")
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), unit="run", desc="compare", dynamic_ncols=True)
+
+    def done(spec: RunSpec, result: dict[str, Any]) -> None:
+        metric = result["metric"]
+        value = result["metrics"].get(metric)
+        line = (f"{spec.variant} seed {spec.seed}: {result['status']}, {metric} "
+                + ("n/a" if value is None else f"{value:.2f}")
+                + f" after {result['stopped_at']} steps")
+        if bar is not None:
+            bar.update(1)
+            bar.write(line)
+        else:
+            say(line)
+    try:
+        run_all(todo, jobs, done=done)
+    finally:
+        if bar is not None:
+            bar.close()
+    results = [VariantResult.from_dict(finished(Path(s.folder)) or {}) for s in specs]
+    return results, reused
+
+
 def _write_input_clip(out: Path, clip_name: str, clip: torch.Tensor, rate: int) -> None:
     """The held-out clip ``(C, T)`` as audio and spectrogram, beside the outputs."""
     write_audio(out / "input_clip.wav", clip.numpy(), rate, force=True, subtype="FLOAT")
     spectrogram_png(out / "input_clip.png", clip[0].numpy(), rate,
-                    title=f"input: held-out clip ({clip_name})")
+                    title=f"held-out clip ({clip_name}): the reference")
 
 
-def _compare(config: CompareConfig, out: Path, root: Path, device: torch.device,
-             progress: bool, say: Echo) -> dict[str, Any]:
-    started = time.perf_counter()
-    timing = _timing(config, out, root, device, progress, say)
+def _finish(config: CompareConfig, out: Path, root: Path, device: torch.device,
+            timing: StepTiming | None, results: list[VariantResult], reused: Sequence[str],
+            *, seconds: float) -> dict[str, Any]:
+    """Aggregate the runs, draw the learning curves and write the reports."""
     validation = signals(validation_set(config, root))
-    clip_name, clip = held_out_clip(validation, config.sample_rate, config.clip_seconds)
-    _write_input_clip(out, clip_name, clip, config.sample_rate)
-    results, reused = _run_variants(config, out, root, config.variant_steps(timing.median_s),
-                                    validation, device, progress, say)
-    report = build_report(config, root, timing, results, clip_name, device,
-                          seconds=time.perf_counter() - started, reused=reused)
+    clip_name, clip = held_out_clip(validation, int(config.sample_rate or 16000),
+                                    config.clip_seconds)
+    _write_input_clip(out, clip_name, clip, int(config.sample_rate or 16000))
+    summaries = summarize(results, list(dict.fromkeys(r.variant for r in results)))
+    metric = results[0].metric
+    rank(summaries, metric)
+    learning_curves_png(out / "curves.png", summaries, metric,
+                        title=f"{config.task}: validation {metric} while training")
+    report = build_report(config, root, timing, summaries, clip_name, device,
+                          seconds=seconds, reused=reused)
     write_reports(out, report)
     return report
 
 
-def _run_variants(config: CompareConfig, out: Path, root: Path, steps_of: dict[str, int],
-                  validation: list[Signal], device: torch.device, progress: bool,
-                  say: Echo) -> tuple[dict[str, VariantResult], list[str]]:
-    """Every variant's result, in ``config.variants`` order: read from its folder when
-    an earlier run finished it (its name is then in the second list), else run."""
-    results: dict[str, VariantResult] = {}
-    reused: list[str] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+# --------------------------------------------------------------------------- collect
 
-        bar = tqdm(total=len(config.variants), unit="variant", desc="compare", position=0,
-                   dynamic_ncols=True)
-    try:
-        for index, name in enumerate(config.variants):
-            folder = out / "variants" / name
-            if bar is not None:
-                bar.set_description(f"compare [{index + 1}/{len(config.variants)}] {name}")
-            saved = read_json(folder / RESULT) if (folder / RESULT).is_file() else None
-            if saved is not None and "status" in saved:
-                results[name] = VariantResult.from_dict(saved)
-                reused.append(name)
-                say(f"{name}: finished in an earlier run; reused")
-            else:  # a result written before statuses existed is measured again
-                result = run_variant(config, VARIANTS[name], folder, steps_of[name], root,
-                                     validation, device, progress=progress, echo=say)
-                if result is None:
-                    raise KeyboardInterrupt(f"interrupted while training {name}; run the same "
-                                            "command again to resume")
-                results[name] = result
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    return results, reused
+
+def _run_config(folder: Path) -> dict[str, Any]:
+    """The training settings of a run folder (its ``config.json``)."""
+    if not (folder / CONFIG).is_file() or not (folder / FINAL).is_file():
+        raise UserFileError(f"{folder} is not a finished training run (it needs {CONFIG} and "
+                            f"{FINAL}, as `upsamplers train --out` writes them)")
+    saved = read_json(folder / CONFIG)
+    if not isinstance(saved, dict) or "upsampler" not in saved:
+        raise UserFileError(f"{folder / CONFIG} does not hold training settings")
+    return saved
+
+
+def _variant_of(folder: Path, saved: dict[str, Any]) -> str:
+    """The variant whose kind and options the run was trained with."""
+    options = saved.get("upsampler_options") or {}
+    for name, variant in VARIANTS.items():
+        if variant.kind == saved["upsampler"] and variant.upsampler_options == options:
+            return name
+    raise UserFileError(f"{folder}: upsampler {saved['upsampler']!r} with options {options!r} "
+                        f"is none of the compare variants ({', '.join(VARIANTS)})")
+
+
+SHARED = ("model", "model_options", "batch_size", "crop", "lr", "stft_weight", "sample_rate")
+
+
+def _collected_config(saved: list[dict[str, Any]], variants: list[str], base: CompareConfig
+                      ) -> CompareConfig:
+    """A compare config that describes the collected runs (which must share every
+    setting but the upsampler, the seed and the budget)."""
+    first = saved[0]
+    for name in SHARED:
+        values = {repr(s.get(name)) for s in saved}
+        if len(values) > 1:
+            raise UserFileError(f"the runs to collect differ in {name} "
+                                f"({', '.join(sorted(values))}); a report compares runs "
+                                "that differ only in the upsampler and the seed")
+    task = next((t.name for t in TASKS.values() if t.model == first["model"]), base.task)
+    seeds = sorted({int(s["seed"]) for s in saved})
+    known = {f: first.get(f) for f in ("eval_every", "eval_seconds", "plateau_db",
+                                       "plateau_fraction", "min_steps") if f in first}
+    return CompareConfig(
+        task=task, model=first["model"], data=base.data,
+        variants=tuple(dict.fromkeys(variants)), steps=max(int(s["steps"]) for s in saved),
+        seeds=len(seeds), seed=seeds[0], batch_size=first["batch_size"], crop=first["crop"],
+        lr=first["lr"], stft_weight=first["stft_weight"], sample_rate=first["sample_rate"],
+        model_options=dict(first.get("model_options") or {}), naive_timing=base.naive_timing,
+        timing_steps=base.timing_steps, timing_warmup=base.timing_warmup,
+        audit_seconds=base.audit_seconds, clip_seconds=base.clip_seconds, device=base.device,
+        threads=base.threads, **known)
+
+
+def collect(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
+            base: CompareConfig | None = None, force: bool = False, progress: bool = True,
+            echo: Echo | None = None) -> dict[str, Any]:
+    """The compare report of training runs made elsewhere (``upsamplers train``
+    run folders, e.g. from a cluster): each run is measured here (scores on the
+    validation split of ``base.data``, or of the data the runs name, audits,
+    outputs) into ``out/runs/<variant>/seed-<seed>/``, the run folders themselves
+    are only read, and the report is the one :func:`compare` writes. Every run
+    must share the model and training settings, differing only in the upsampler
+    and the seed. ``base``: the measuring settings (audit seconds, clip seconds,
+    timing, device, data)."""
+    if isinstance(run_dirs, (str, os.PathLike)) or not isinstance(run_dirs, Sequence):
+        raise InvalidType(f"run_dirs must be a list of run folders; received run_dirs={run_dirs!r}")
+    if not run_dirs:
+        raise UserFileError("collect needs at least one run folder")
+    base = base or CompareConfig()
+    check_bool("force", force)
+    out = check_path("out", out)
+    say = echo or (lambda message: print(message, file=sys.stderr, flush=True))
+    folders = [check_path("run_dirs", d) for d in run_dirs]
+    saved = [_run_config(f) for f in folders]
+    variants = [_variant_of(f, s) for f, s in zip(folders, saved, strict=True)]
+    config = _collected_config(saved, variants, base)
+    if config.data is None:
+        named = {s.get("data") for s in saved}
+        config.data = named.pop() if len(named) == 1 else None
+    config.validate()
+    check_out(out, config, force)
+    root = check_data(config)
+    device = _device(config)
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / SETTINGS).is_file():
+        write_json(out / SETTINGS, config.settings())
+    started = time.perf_counter()
+    timing = _timing(config, out, root, device, progress, say)
+    validation = signals(validation_set(config, root))
+    results = []
+    for folder, name, settings in zip(folders, variants, saved, strict=True):
+        seed = int(settings["seed"])
+        dest = run_folder(out, name, seed)
+        dest.mkdir(parents=True, exist_ok=True)
+        say(f"measuring {name} seed {seed} ({folder})")
+        result = measure_run(folder, root, config, device, out=out, variant=VARIANTS[name],
+                             seed=seed, validation=validation, dest=dest)
+        write_json(dest / "result.json", result.to_dict())
+        results.append(result)
+    return _finish(config, out, root, device, timing, results, [],
+                   seconds=time.perf_counter() - started)

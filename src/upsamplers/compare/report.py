@@ -2,10 +2,10 @@
 and ``report.html``, all rendered from one JSON-ready report dictionary (built by
 :func:`upsamplers.compare.build_report`), so the three agree.
 
-Cells: ``-`` for a figure that was not measured (a timing-only row is not trained),
-``n/a`` for one measured but undefined (no finite tone level: an output that is
-exactly zero has no floor to stand above). A failed variant's verdict cell says
-``failed``, why and the cause found, and holds no artifact verdict.
+Cells: ``-`` for a figure that was not measured (a timing-only row is not
+trained; a failed variant gets no artifact figure), ``n/a`` for one measured but
+undefined (e.g. no finite value). Figures over seeds are ``mean ± spread`` (the
+sample standard deviation over the seeds).
 """
 
 from __future__ import annotations
@@ -17,136 +17,205 @@ from typing import Any
 
 from .._io import atomic_write_text
 from ..health import FAILED_BELOW_DB
+from .summary import stat_text
+from .tones import TONE_COLUMNS
 
-COLUMNS = (
-    ("variant", "variant"),
-    ("status", "status"),
-    ("parameters", "parameters"),
-    ("step_ms", "train step (ms, median)"),
-    ("step_ratio", "step vs subpixel"),
-    ("real_time_factor", "inference RTF"),
-    ("si_sdr", "SI-SDR (dB)"),
-    ("sdr", "SDR (dB)"),
-    ("tone_init", "worst tone at init (dB above floor @ Hz)"),
-    ("tone_trained", "worst tone trained (dB above floor @ Hz)"),
-    ("attenuation_09_db", "noise response at 0.9 Nyquist (dB re low band)"),
-    ("verdict", "verdict"),
-)
+# the columns every report has, before the metric and tone columns
+HEAD = (("variant", "variant"), ("status", "status"), ("rank", "rank"))
+TAIL = (("parameters", "parameters"), ("step_ms", "train step (ms, median)"),
+        ("step_ratio", "step vs subpixel"), ("real_time_factor", "inference RTF"))
+FILTER = (("attenuation_09_db", "noise response at 0.9 Nyquist (dB re low band)"),)
+
+
+def columns(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(key, title)`` of every column of the main table: the metrics (primary
+    first), then speed, tones and filtering."""
+    metrics = [(f"metric:{name}", f"{name} ({info['unit']}"
+                + ("" if info["higher_is_better"] else ", lower is better") + ")")
+               for name, info in report["metric_info"].items()]
+    tones = [(f"tone:{key}", title) for key, title, _ in TONE_COLUMNS]
+    return [*HEAD, *metrics, *TAIL, *tones, *FILTER]
+
+
+def explanations(report: dict[str, Any]) -> list[str]:
+    """One sentence per column."""
+    metric = report["metric"]
+    lines = [
+        "status: `converged` when every seed's run reached its plateau; `improving` when a "
+        "seed's budget ended while it still gained (its figure is not final); `failed` when a "
+        f"seed's validation output was more than {FAILED_BELOW_DB:g} dB below the target's "
+        "RMS, exactly zero, or non-finite.",
+        f"rank: by the mean validation {metric} over seeds, converged variants only; `=` marks "
+        "a tie (means closer than the sum of the seed spreads).",
+    ]
+    for name, info in report["metric_info"].items():
+        lines.append(f"{name}: {info['description']} (mean ± spread over seeds; "
+                     f"{'higher' if info['higher_is_better'] else 'lower'} is better).")
+    lines += [
+        "train step: median time of one training step (forward, loss, backward, Adam), timed "
+        "round-robin before training; step vs subpixel: its ratio to subpixel's.",
+        "inference RTF: processing seconds per second of validation audio (below 1 is faster "
+        "than real time), measured while the other workers trained.",
+    ]
+    lines += [f"{title}: {sentence}" for _, title, sentence in TONE_COLUMNS]
+    lines.append("noise response at 0.9 Nyquist: the upsampling part's response to white "
+                 "noise at 0.9 of the input Nyquist frequency re its response near DC "
+                 "(filtering; 0 dB is flat).")
+    return lines
 
 
 def cell(row: dict[str, Any], key: str) -> str:
     """The text of one table cell (shared by the markdown and HTML tables)."""
-    value = row[key]
-    if key in ("variant", "verdict"):
-        return str(value)
+    if key == "variant":
+        return str(row["variant"])
     if key == "status":
-        return "-" if value is None else str(value)
+        return "-" if row["status"] is None else str(row["status"])
     if key == "parameters":
-        return f"{value:,}"
-    if not row["trained"] and key not in ("step_ms", "step_ratio"):
+        return "-" if row["parameters"] is None else f"{row['parameters']:,}"
+    if key in ("step_ms", "step_ratio"):
+        value = row[key]
+        return "-" if value is None else (f"{value:.1f}" if key == "step_ms"
+                                          else f"{value:.2f}x")
+    if not row["trained"]:
         return "-"
-    if value is None:
-        return "n/a"
-    if key == "step_ms":
-        return f"{value:.1f}"
-    if key == "step_ratio":
-        return f"{value:.2f}x"
+    if key == "rank":
+        return ("-" if row["rank"] is None
+                else f"{row['rank']}{'=' if row['ties'] else ''}")
     if key == "real_time_factor":
-        return f"{value:.4f}"
-    if key in ("tone_init", "tone_trained"):
-        return (f"{value['level_db']:+.1f} dB @ {value['frequency_hz']:.0f} Hz ({value['probe']}; "
-                f"{value['relative_db']:.1f} dB re total)")
-    return f"{value:.2f}"
+        return "n/a" if row[key] is None else f"{row[key]:.4f}"
+    if key.startswith("metric:"):
+        return stat_text(row["stats"].get(key.split(":", 1)[1]), "")
+    if key.startswith("tone:"):
+        if row["status"] == "failed":
+            return "-"
+        return stat_text((row["tones"] or {}).get(key.split(":", 1)[1]), "")
+    if key == "attenuation_09_db":
+        return "-" if row["status"] == "failed" else stat_text(row[key], "")
+    raise KeyError(key)
 
 
 def _durations(report: dict[str, Any]) -> str:
-    text = f"This invocation: {report['seconds']:.0f} s"
+    text = f"This invocation: {report['seconds']:.0f} s with {report['jobs']} worker(s)"
     if report["reused"]:
-        text += f" ({len(report['reused'])} variant(s) reused from an earlier run)"
+        text += f" ({len(report['reused'])} run(s) reused from an earlier invocation)"
     if report["work_seconds"] is not None:
-        text += (f"; timing phase and every variant (training, scoring, audits, files): "
+        text += (f"; timing phase and every run (training, scoring, audits, files), summed: "
                  f"{report['work_seconds']:.0f} s")
     return text + "."
 
 
-def markdown(report: dict[str, Any]) -> str:
-    """``report.md``: settings, machine, the table, the reading and where the
-    outputs are."""
-    m = report["machine"]
-    s = report["settings"]
-    lines = [
-        "# Upsampler comparison", "",
-        f"Model `{s['model']}` trained on `{s['data']}` with {s['budget']} (batch "
-        f"{s['batch_size']} x {s['crop']} samples, lr {s['lr']:g}, STFT weight "
-        f"{s['stft_weight']:g}, seed {s['seed']}); validation split scored whole.", "",
-        f"Machine: {m['processor']} ({m['cpus']} CPUs, {m['threads']} torch threads), "
-        f"device {m['device']}" + (f" ({m['gpu']})" if m["gpu"] else "")
-        + f", torch {m['torch']}. " + _durations(report), "",
-        "| " + " | ".join(title for _, title in COLUMNS) + " |",
-        "|" + "|".join("---" for _ in COLUMNS) + "|",
-    ]
+def _table(report: dict[str, Any]) -> list[str]:
+    cols = columns(report)
+    lines = ["| " + " | ".join(title for _, title in cols) + " |",
+             "|" + "|".join("---" for _ in cols) + "|"]
     for row in report["rows"]:
-        lines.append("| " + " | ".join(cell(row, key).replace("|", "/") for key, _ in COLUMNS)
+        lines.append("| " + " | ".join(cell(row, key).replace("|", "/") for key, _ in cols)
                      + " |")
-    lines += [
-        "",
-        f"Step time: {report['timing']['method']}. Inference RTF: processing seconds per "
-        "second of audio (below 1 is faster than real time). Tones and filtering: audit of "
-        "the upsampling part on silence, ones and noise (worst measured tone over the "
-        "probes; noise response at 0.9 of the input Nyquist re its level near DC). "
-        "`-`: not measured (timing-only row); `n/a`: no finite value (e.g. an output that "
-        "is exactly zero) or, for filtering, too few audit seconds to resolve it. "
-        f"Status: `failed` when the validation output is more than {FAILED_BELOW_DB:g} dB "
-        "below the target's RMS, exactly zero, or non-finite (its cause in the verdict: dead "
-        "ReLU units, i.e. channels whose output is zero on every validation input, and "
-        "non-finite weights); a failed variant is not ranked and gets no artifact verdict; "
-        "`ok` otherwise.", "",
-        "## Reading", "",
+    return lines
+
+
+def _seed_table(report: dict[str, Any]) -> list[str]:
+    metrics = list(report["metric_info"])
+    lines = ["| variant | seed | status | stopped at step | budget | "
+             + " | ".join(metrics) + " |", "|" + "---|" * (5 + len(metrics))]
+    for row in report["rows"]:
+        for seed in row.get("seeds", []):
+            values = [("n/a" if seed["metrics"].get(m) is None else f"{seed['metrics'][m]:.2f}")
+                      for m in metrics]
+            lines.append(f"| {row['variant']} | {seed['seed']} | {seed['status']} | "
+                         f"{seed['stopped_at']} | {seed['steps']} | " + " | ".join(values) + " |")
+    return lines
+
+
+def _published(report: dict[str, Any]) -> list[str]:
+    pub = report["published"]
+    if not pub["rows"]:
+        return []
+    lines = ["## Beside the published figures", "",
+             f"{pub['source']}, beside this run's mean validation {pub['metric']}.", "",
+             f"| variant | published {pub['published_metric']} | ours: {pub['metric']} | "
+             "our status |", "|---|---|---|---|"]
+    for row in pub["rows"]:
+        ours = "n/a" if row["ours"] is None else f"{row['ours']:.2f}"
+        lines.append(f"| {row['variant']} | {row['published']:.2f} | {ours} | {row['status']} |")
+    lines += ["", "Differences of setting (the figures are not one experiment):", ""]
+    lines += [f"- {line}" for line in pub["setting"]]
+    return lines + [""]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """``report.md``: task, settings, machine, the table, the recommendation, the
+    reading, the per-seed results, the published figures and the outputs."""
+    m, s, task = report["machine"], report["settings"], report["task"]
+    lines = [
+        f"# Upsampler comparison: task `{task['name']}`", "",
+        f"Task: {task['why']}.", "",
+        f"Model `{task['model']}` ({json.dumps(task['model_options'])}) trained on `{s['data']}` "
+        f"with {s['budget']} (batch {s['batch_size']} x {s['crop']} samples, lr "
+        f"{s['lr']:g}, STFT weight {s['stft_weight']:g}), seeds "
+        f"{', '.join(str(x) for x in range(s['seed'], s['seed'] + s['seeds']))}; "
+        f"{report['criterion']}. Validation split scored whole.", "",
+        f"Machine: {m['processor']} ({m['cpus']} CPUs, {m['threads']} torch threads per "
+        f"process), device {m['device']}" + (f" ({m['gpu']})" if m["gpu"] else "")
+        + f", torch {m['torch']}. " + _durations(report), "",
+        "## Recommendation", "", report["recommendation"], "",
+        "## Results", "", *_table(report), "",
+        *[f"- {line}" for line in explanations(report)], "",
+        "## Reading", "", *[f"- {line}" for line in report["reading"]], "",
+        "## Learning curves", "", f"![learning curves]({report['curves']})", "",
+        "## Every seed", "", *_seed_table(report), "",
+        *_published(report),
+        "## Outputs", "",
+        "Spectrograms and audio of each variant's output (its first seed) on the held-out "
+        f"clip ({report['held_out_clip']}) and on silence: see `report.html`, or the run "
+        "folders `runs/<variant>/seed-<seed>/` (`clip.png`, `silence.png`, `clip.wav`, "
+        "`silence.wav`).", "",
     ]
-    lines += [f"- {line}" for line in report["reading"]]
-    lines += ["", "## Outputs", "",
-              "Spectrograms and audio of each variant's output on the held-out clip "
-              f"({report['held_out_clip']}) and on silence: see `report.html`, or "
-              "`variants/<variant>/clip.png`, `silence.png`, `clip.wav`, `silence.wav`."
-              + (f" A separator's output shown is its first source, "
-                 f"{report['rows'][0]['files']['source']}." if report["rows"][0]["files"].get(
-                     "source") else ""), ""]
     return "\n".join(lines)
 
 
-def html_page(report: dict[str, Any]) -> str:
-    """``report.html``: the markdown's introduction, the table, the reading, and
-    every trained variant's spectrograms and audio players (relative paths)."""
+def _cards(report: dict[str, Any]) -> str:
     e = html.escape
-    md_head = markdown(report).split("\n| ")[0]
-    intro = "".join(f"<p>{e(p)}</p>" for p in md_head.split("\n\n")[1:] if p.strip())
-    head = "".join(f"<th>{e(title)}</th>" for _, title in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{e(cell(row, key))}</td>" for key, _ in COLUMNS)
-                   + "</tr>" for row in report["rows"])
-    reading = "".join(f"<li>{e(line)}</li>" for line in report["reading"])
-    cards = [
-        "<div class='card'><h3>input (held-out clip)</h3>"
-        "<img src='input_clip.png' alt='input spectrogram'>"
-        "<audio controls preload='none' src='input_clip.wav'></audio></div>"]
+    cards = ["<div class='card'><h3>reference (held-out clip)</h3>"
+             "<img src='input_clip.png' alt='input spectrogram'>"
+             "<audio controls preload='none' src='input_clip.wav'></audio></div>"]
     for row in report["rows"]:
-        files = row["files"]
+        files = row.get("files") or {}
         if not files:
             continue
         cards.append(
-            f"<div class='card'><h3>{e(row['variant'])}</h3>"
+            f"<div class='card'><h3>{e(row['variant'])} ({e(str(row['status']))})</h3>"
             f"<p>held-out clip</p><img src='{e(files['clip_png'])}' alt='clip spectrogram'>"
             f"<audio controls preload='none' src='{e(files['clip_wav'])}'></audio>"
             f"<p>silence</p><img src='{e(files['silence_png'])}' alt='silence spectrogram'>"
             f"<audio controls preload='none' src='{e(files['silence_wav'])}'></audio></div>")
+    return "".join(cards)
+
+
+def html_page(report: dict[str, Any]) -> str:
+    """``report.html``: the markdown's text and tables, the learning curves, and
+    every trained variant's spectrograms and audio players (relative paths)."""
+    e = html.escape
+    cols = columns(report)
+    head = "".join(f"<th>{e(title)}</th>" for _, title in cols)
+    body = "".join("<tr>" + "".join(f"<td>{e(cell(row, key))}</td>" for key, _ in cols)
+                   + "</tr>" for row in report["rows"])
+    intro = "".join(f"<p>{e(p)}</p>" for p in markdown(report).split("## Recommendation")[0]
+                    .split("\n\n")[1:] if p.strip())
+    notes = "".join(f"<li>{e(line)}</li>" for line in explanations(report))
+    reading = "".join(f"<li>{e(line)}</li>" for line in report["reading"])
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Upsampler comparison</title>"
         "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;"
         "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}"
         ".grid{display:flex;flex-wrap:wrap;gap:12px}.card{width:360px}"
         ".card img{width:100%}.card audio{width:100%}</style></head><body>"
-        f"<h1>Upsampler comparison</h1>{intro}<table><tr>{head}</tr>{body}</table>"
-        f"<h2>Reading</h2><ul>{reading}</ul><h2>Outputs</h2><div class='grid'>"
-        + "".join(cards) + "</div></body></html>\n")
+        f"<h1>Upsampler comparison: {e(report['task']['name'])}</h1>{intro}"
+        f"<h2>Recommendation</h2><p>{e(report['recommendation'])}</p>"
+        f"<h2>Results</h2><table><tr>{head}</tr>{body}</table><ul>{notes}</ul>"
+        f"<h2>Reading</h2><ul>{reading}</ul>"
+        f"<h2>Learning curves</h2><img src='{e(report['curves'])}' alt='learning curves'>"
+        "<h2>Outputs</h2><div class='grid'>" + _cards(report) + "</div></body></html>\n")
 
 
 def write_reports(out: Path, report: dict[str, Any]) -> list[Path]:

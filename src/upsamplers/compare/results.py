@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .._io import plain
-from ..health import Status
 
 
 @dataclass(frozen=True)
@@ -86,49 +85,70 @@ class StepTiming:
 
 @dataclass
 class VariantResult:
-    """Everything measured on one trained variant (``result.json``).
+    """Everything measured on one trained run: one variant with one seed
+    (``result.json`` of its run folder).
 
-    ``steps``: training steps; ``train_seconds``: training time from the log
-    (over every invocation); ``first_loss`` / ``last_loss``: logged training
-    losses; ``si_sdr`` / ``sdr``: validation means in dB (``None`` when no track
-    has a finite value); ``real_time_factor``: inference seconds per audio
-    second; ``tracks``: per-track scores; ``init`` / ``trained``: the audits
-    before and after training; ``files``: outputs written, relative to the run
-    folder, with their RMS; ``wall_seconds``: wall time of the invocation that
-    finished the variant (a resumed variant's earlier training is in
-    ``train_seconds`` only); ``status``: ``"ok"`` or ``"failed"`` (see
-    :mod:`upsamplers.health`: a validation output more than 30 dB below the
-    target's RMS, exactly zero, or non-finite); ``cause``: for a failed variant,
-    why (``failure``, a sentence), what the model shows (``summary``,
-    ``dead_relu`` per ReLU layer, ``nonfinite_parameters``), else ``None``;
-    ``output_level``: the validation output's RMS re the target's
-    (:class:`upsamplers.health.OutputLevel` as a dictionary).
+    ``seed``; ``steps``: the run's step budget (its maximum); ``stopped_at``: the
+    step it stopped at; ``train_status``: ``"converged"`` (its validation metric
+    reached a plateau) or ``"improving"`` (the budget ended while it still gained),
+    from training (:func:`upsamplers.train.run_status`); ``curve``: the learning
+    curve, ``[step, value]`` pairs of the primary metric (``None`` where not
+    finite); ``metric``: the primary metric's name; ``metrics``: the validation
+    means of the model's metrics in their units (``None`` when no track has a
+    finite value); ``train_seconds``: training time from the log (over every
+    invocation); ``first_loss`` / ``last_loss``: logged training losses;
+    ``real_time_factor``: inference seconds per audio second; ``tracks``: per-track
+    scores; ``init`` / ``trained``: the audits before and after training;
+    ``tones``: the calibrated tone measures of the trained model (a dictionary,
+    ``None`` when not measured); ``files``: outputs written, relative to the
+    report's folder, with their RMS; ``wall_seconds``: wall time of the invocation
+    that finished the run; ``status``: ``"failed"`` (see :mod:`upsamplers.health`: a
+    validation output more than 30 dB below the target's RMS, exactly zero, or
+    non-finite), else ``train_status``; ``cause``: for a failed run, why
+    (``failure``, a sentence), what the model shows (``summary``, ``dead_relu`` per
+    ReLU layer, ``nonfinite_parameters``), else ``None``; ``output_level``: the
+    validation output's RMS re the target's (:class:`upsamplers.health.OutputLevel`
+    as a dictionary); ``folder``: the run folder.
     """
 
     variant: str
     kind: str
     options: dict[str, Any]
     description: str
+    seed: int
     parameters: int
     steps: int
+    stopped_at: int | None
+    train_status: str | None
+    curve: list[list[Any]]
+    metric: str
+    metrics: dict[str, float | None]
     train_seconds: float | None
     first_loss: float | None
     last_loss: float | None
-    si_sdr: float | None
-    sdr: float | None
     real_time_factor: float
     tracks: list[dict[str, Any]]
     init: AuditSummary
     trained: AuditSummary
+    tones: dict[str, Any] | None = None
     files: dict[str, Any] = field(default_factory=dict)
     wall_seconds: float | None = None
-    status: Status = "ok"
+    status: str = "converged"
     cause: dict[str, Any] | None = None
     output_level: dict[str, Any] | None = None
+    folder: str = ""
 
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    @property
+    def si_sdr(self) -> float | None:
+        return self.metrics.get("si_sdr")
+
+    @property
+    def sdr(self) -> float | None:
+        return self.metrics.get("sdr")
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -138,5 +158,7 @@ class VariantResult:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> VariantResult:
-        return cls(**{**values, "init": AuditSummary.from_dict(values["init"]),
+        known = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in values.items() if k in known},
+                      "init": AuditSummary.from_dict(values["init"]),
                       "trained": AuditSummary.from_dict(values["trained"])})

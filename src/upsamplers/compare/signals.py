@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from .._checks import InvalidType, UserFileError, UserInputError
-from ..data import default_data_dir, is_stem_folder, open_dataset
+from ..data import embedded_data_dir, is_stem_folder, open_dataset
 from ..models import model_class
 from ..scoring import Signal, validation_signals
 from .config import CompareConfig
@@ -21,7 +21,7 @@ def check_data(config: CompareConfig) -> Path:
     validation audio for the model (:class:`~upsamplers._checks.UserFileError`
     naming it otherwise)."""
     if config.data is None:
-        root = default_data_dir()
+        root = embedded_data_dir(config.task_spec.data)
     else:
         if not isinstance(config.data, (str, os.PathLike)):
             raise InvalidType(f"data must be a path to a folder; received data={config.data!r}")

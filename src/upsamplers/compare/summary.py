@@ -1,6 +1,8 @@
-"""The figures of a compare run gathered into its report: the rows of the table,
-the article's speed claims checked on the measured step times, a verdict per
-variant and the reading (sentences computed from the figures).
+"""The figures of a compare run gathered into its report: one row per variant
+(its status, the mean and spread over the seeds of every metric, its rank and
+ties, speed, tones and filtering), the per-seed results, the article's speed
+claims checked on the measured step times, the published figures beside ours, a
+recommendation and the reading (sentences computed from the figures).
 
 The report is one JSON-ready dictionary (``report.json``); :mod:`.report`
 renders it as markdown and HTML.
@@ -16,9 +18,12 @@ import torch
 
 from .._io import plain
 from ..health import FAILED_BELOW_DB
+from ..scoring import METRIC_INFO
 from ..timing import machine_description
+from .aggregate import VariantSummary, statistic
 from .config import CompareConfig
-from .results import StepTiming, VariantResult
+from .published import published_comparison
+from .results import StepTiming
 from .variants import NAIVE_OF, REFERENCE, VARIANTS
 
 PARITY = 1.25  # "at parity": step time within a factor 1.25 of subpixel's
@@ -48,71 +53,70 @@ def speed_claims(median: dict[str, float]) -> dict[str, Any]:
     return out
 
 
-def _failed_verdict(row: dict[str, Any]) -> str:
-    """One line on a failed row: why, the cause found, its (unranked) SI-SDR and
-    its step time; no artifact verdict."""
-    cause = row["cause"] or {}
-    parts = [f"failed: {cause.get('failure', 'training failed')}"]
-    if cause.get("summary"):
-        parts.append(f"cause: {cause['summary']}")
-    if row["si_sdr"] is not None:
-        parts.append(f"SI-SDR {row['si_sdr']:.1f} dB (not ranked)")
-    if row["step_ratio"] is not None:
-        parts.append(f"{row['step_ratio']:.2f}x subpixel's step time")
-    return "; ".join(parts + ["no artifact verdict"])
+CRITERION = ("a run has converged when its validation {metric} gained less than "
+             "{plateau_db:g} dB over the last {fraction:.0%} of its steps (checked every "
+             "{eval_every} steps from step {min_steps} on, on the first {eval_seconds:g} s of "
+             "validation audio); a run whose budget ended while it still gained that much is "
+             "improving")
 
 
-def _verdict(row: dict[str, Any], rank: int | None, count: int) -> str:
-    """One line on a trained row: its SI-SDR rank, step time, tones and filtering
-    (for a failed row, :func:`_failed_verdict`)."""
-    if row["status"] == "failed":
-        return _failed_verdict(row)
-    parts = []
-    if row["si_sdr"] is not None:
-        parts.append(f"SI-SDR {row['si_sdr']:.1f} dB (#{rank} of {count})")
-    if row["step_ratio"] is not None:
-        parts.append(f"{row['step_ratio']:.2f}x subpixel's step time")
-    tone = row["tone_trained"]
-    tonal = row["verdicts"].get("tonal")
-    if tone is not None:
-        parts.append(f"tones: {tonal} (worst {tone['level_db']:.1f} dB above floor at "
-                     f"{tone['frequency_hz']:.0f} Hz, {tone['probe']})")
-    elif tonal is not None:
-        parts.append(f"tones: {tonal}")
-    if row["attenuation_09_db"] is not None:
-        parts.append(f"filtering: {row['verdicts'].get('filtering')} "
-                     f"({row['attenuation_09_db']:.1f} dB at 0.9 Nyquist)")
-    return "; ".join(parts)
+def _number_stats(values: list[dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
+    """Mean and spread over the seeds of every numeric entry of per-seed
+    dictionaries (the tone measures)."""
+    keys = [k for d in values if d for k, v in d.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    out = {}
+    for key in dict.fromkeys(keys):
+        numbers = [d.get(key) if d else None for d in values]
+        out[key] = statistic([float(v) if isinstance(v, (int, float)) else None
+                              for v in numbers]).to_dict()
+    return out
 
 
+def _seed_record(run: Any) -> dict[str, Any]:
+    """The per-seed figures a report row lists."""
+    return {"seed": run.seed, "status": run.status, "train_status": run.train_status,
+            "stopped_at": run.stopped_at, "steps": run.steps, "metrics": run.metrics,
+            "cause": run.cause, "folder": run.folder}
 
-def _row(name: str, result: VariantResult | None, timing: StepTiming) -> dict[str, Any]:
-    """The table row of one timed variant (figures of training: ``None``, or
-    empty, for a timing-only row)."""
+
+def _row(summary: VariantSummary, timing: StepTiming | None) -> dict[str, Any]:
+    """The table row of one trained variant: its seeds gathered."""
+    first = summary.runs[0]
+    step = timing.median_s.get(summary.variant) if timing else None
+    ref = timing.median_s.get(REFERENCE) if timing else None
+    failed = summary.status == "failed"
+    attenuation = statistic([r.trained.attenuation_09_db for r in summary.runs])
+    return {
+        "variant": summary.variant, "kind": first.kind, "options": first.options,
+        "description": first.description, "trained": True, "status": summary.status,
+        "seeds": [_seed_record(r) for r in summary.runs],
+        "failed_seeds": summary.count("failed"), "improving_seeds": summary.count("improving"),
+        "stats": {m: st.to_dict() for m, st in summary.stats.items()},
+        "rank": summary.rank, "ties": summary.ties,
+        "parameters": first.parameters,
+        "step_ms": step * 1e3 if step is not None else None,
+        "step_ratio": step / ref if step is not None and ref else None,
+        "real_time_factor": statistic([r.real_time_factor for r in summary.runs]).mean,
+        "tones": None if failed else _number_stats([r.tones for r in summary.runs]),
+        "tones_init": _number_stats([r.init.to_dict().get("tones") for r in summary.runs]),
+        "attenuation_09_db": None if failed else attenuation.to_dict(),
+        "verdicts": {} if failed else first.trained.verdicts,
+        "causes": [r.cause for r in summary.runs if r.cause],
+        "files": first.files,
+    }
+
+
+def _timing_row(name: str, timing: StepTiming) -> dict[str, Any]:
+    """A timing-only row (a naive form, or the reference when not trained)."""
     variant = VARIANTS[name]
     step = timing.median_s.get(name)
     ref = timing.median_s.get(REFERENCE)
-    trained = result.to_dict() if result is not None else None
-    return {
-        "variant": name, "kind": variant.kind, "options": variant.upsampler_options,
-        "trained": trained is not None,
-        "status": trained["status"] if trained else None,
-        "cause": trained["cause"] if trained else None,
-        "parameters": trained["parameters"] if trained else timing.parameters[name],
-        "step_ms": step * 1e3 if step is not None else None,
-        "step_ratio": step / ref if step is not None and ref else None,
-        "real_time_factor": trained["real_time_factor"] if trained else None,
-        "si_sdr": trained["si_sdr"] if trained else None,
-        "sdr": trained["sdr"] if trained else None,
-        "tone_init": trained["init"]["worst_tone"] if trained else None,
-        "tone_trained": trained["trained"]["worst_tone"] if trained else None,
-        "attenuation_09_db": trained["trained"]["attenuation_09_db"] if trained else None,
-        "attenuation_09_db_init": trained["init"]["attenuation_09_db"] if trained else None,
-        "verdicts": trained["trained"]["verdicts"] if trained else {},
-        "verdicts_init": trained["init"]["verdicts"] if trained else {},
-        "steps": trained["steps"] if trained else None,
-        "files": trained["files"] if trained else {},
-    }
+    return {"variant": name, "kind": variant.kind, "options": variant.upsampler_options,
+            "description": variant.description, "trained": False, "status": None,
+            "parameters": timing.parameters.get(name),
+            "step_ms": step * 1e3 if step is not None else None,
+            "step_ratio": step / ref if step is not None and ref else None}
 
 
 def _machine(device: torch.device) -> dict[str, Any]:
@@ -124,88 +128,154 @@ def _machine(device: torch.device) -> dict[str, Any]:
             "threads": machine["threads"]}
 
 
-def build_report(config: CompareConfig, root: Path, timing: StepTiming,
-                 results: dict[str, VariantResult], clip_name: str, device: torch.device,
+def _metric_info(names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Label, unit, direction and one sentence for every metric of the report."""
+    return {name: {"label": METRIC_INFO[name].label, "unit": METRIC_INFO[name].unit,
+                   "higher_is_better": METRIC_INFO[name].higher_is_better,
+                   "description": METRIC_INFO[name].description} for name in names}
+
+
+def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
+                 summaries: Sequence[VariantSummary], clip_name: str, device: torch.device,
                  *, seconds: float, reused: Sequence[str] = ()) -> dict[str, Any]:
-    """All figures of a compare run, the rows of its table and its reading."""
-    rows = [_row(name, results.get(name), timing) for name in config.timed_variants()]
-    ranked = sorted((r for r in rows if r["trained"] and r["status"] != "failed"
-                     and r["si_sdr"] is not None), key=lambda r: -r["si_sdr"])
-    for row in rows:
-        rank = ranked.index(row) + 1 if row in ranked else None
-        row["si_sdr_rank"] = rank
-        row["verdict"] = (_verdict(row, rank, len(ranked)) if row["trained"]
-                          else "timing only (not trained)")
-    budget = (f"{config.minutes:g} min of training per variant" if config.minutes is not None
-              else f"{config.budget_steps} steps per variant")
+    """All figures of a compare run, the rows of its table, the published figures
+    beside ours, the recommendation and the reading."""
+    metric = summaries[0].runs[0].metric
+    names = list(summaries[0].runs[0].metrics)
+    rows = [_row(s, timing) for s in summaries]
+    if timing is not None:
+        trained = {s.variant for s in summaries}
+        rows += [_timing_row(n, timing) for n in timing.median_s if n not in trained]
+    task = config.task_spec
+    budget = (f"{config.minutes:g} min of training per run" if config.minutes is not None
+              else f"at most {config.max_steps} steps per run")
     report = {
+        "task": {"name": task.name, "why": task.why, "model": config.model,
+                 "model_options": config.model_options},
         "settings": {**config.settings(), "data": str(root), "budget": budget},
-        "machine": _machine(device),
-        "timing": timing.to_dict(), "speed_claims": speed_claims(timing.median_s),
-        "held_out_clip": clip_name, "rows": rows,
-        "variants": {name: result.to_dict() for name, result in results.items()},
-        "seconds": seconds, "reused": list(reused),
-        "work_seconds": _work_seconds(timing, results),
+        "criterion": CRITERION.format(metric=metric, plateau_db=config.plateau_db,
+                                      fraction=config.plateau_fraction,
+                                      eval_every=config.eval_every, min_steps=config.min_steps,
+                                      eval_seconds=config.eval_seconds),
+        "machine": _machine(device), "jobs": config.worker_count(device),
+        "timing": timing.to_dict() if timing else None,
+        "speed_claims": speed_claims(timing.median_s) if timing else None,
+        "held_out_clip": clip_name, "metric": metric, "metric_info": _metric_info(names),
+        "rows": rows,
+        "variants": {s.variant: {"status": s.status, "rank": s.rank, "ties": s.ties,
+                                 "stats": {m: st.to_dict() for m, st in s.stats.items()},
+                                 "seeds": [r.to_dict() for r in s.runs]} for s in summaries},
+        "published": published_comparison(summaries, metric),
+        "curves": "curves.png", "seconds": seconds, "reused": list(reused),
+        "work_seconds": _work_seconds(timing, summaries),
     }
+    report["recommendation"] = recommendation(report)
     report["reading"] = reading(report)
     return plain(report)
 
 
-def _work_seconds(timing: StepTiming, results: dict[str, VariantResult]) -> float | None:
-    """Timing phase plus every variant's wall time, whichever invocation ran them
+def _work_seconds(timing: StepTiming | None, summaries: Sequence[VariantSummary]
+                  ) -> float | None:
+    """Timing phase plus every run's wall time, whichever invocation ran them
     (``None`` if one of them was not recorded)."""
-    parts = [timing.seconds] + [r.wall_seconds for r in results.values()]
+    parts = [timing.seconds if timing else None] + [r.wall_seconds for s in summaries
+                                                    for r in s.runs]
     return None if any(p is None for p in parts) else float(sum(parts))
 
 
-def _failed_reading(failed: list[dict[str, Any]]) -> str:
-    """The sentence naming the failed variants and why."""
-    def why(row: dict[str, Any]) -> str:
-        cause = row["cause"] or {}
-        return (f"{row['variant']} ({cause.get('failure', 'training failed')}; "
-                f"{cause.get('summary', 'no cause found')})")
-    return ("Training failed (validation output more than "
-            f"{FAILED_BELOW_DB:g} dB below the target's RMS, exactly zero, or non-finite): "
-            + "; ".join(why(r) for r in failed)
-            + ". A failed variant is not ranked and gets no artifact verdict.")
+def stat_text(stats: dict[str, Any] | None, unit: str = "dB") -> str:
+    """``mean +- spread unit`` (the spread when there are several seeds)."""
+    if not stats or stats.get("mean") is None:
+        return "n/a"
+    text = f"{stats['mean']:.2f}"
+    if stats.get("spread") is not None:
+        text += f" ± {stats['spread']:.2f}"
+    return f"{text} {unit}".rstrip()
 
 
-def reading(report: dict[str, Any]) -> list[str]:
-    """Sentences computed from the figures: quality, speed (the article's claims,
-    stated as measured), tones and filtering."""
+def _not_final(rows: Sequence[dict[str, Any]]) -> str:
+    """The sentence on the variants that are not ranked, and why."""
+    parts = []
+    for row in rows:
+        seeds = len(row["seeds"])
+        if row["status"] == "failed":
+            causes = "; ".join(dict.fromkeys(
+                f"{c.get('failure', 'training failed')}"
+                + (f" ({c['summary']})" if c.get("summary") else "") for c in row["causes"]))
+            parts.append(f"{row['variant']} failed with {row['failed_seeds']} of {seeds} seeds "
+                         f"({causes})")
+        else:
+            parts.append(f"{row['variant']} was still improving when the budget ended with "
+                         f"{row['improving_seeds']} of {seeds} seeds (its figure is not final)")
+    return "Not ranked: " + "; ".join(parts) + "."
+
+
+def recommendation(report: dict[str, Any]) -> str:
+    """A paragraph computed from the figures: which variant to use, why, and what
+    the run cannot say."""
+    metric = report["metric"]
+    unit = report["metric_info"][metric]["unit"]
+    rows = [r for r in report["rows"] if r["trained"]]
+    ranked = sorted((r for r in rows if r["rank"] is not None), key=lambda r: r["rank"])
+    others = [r for r in rows if r["rank"] is None]
+    if not ranked:
+        statuses = ", ".join(f"{r['variant']} {r['status']}" for r in rows)
+        return (f"No recommendation from this run: no variant converged ({statuses}). "
+                + _not_final(others) + " Give the runs more steps (--steps) and run again; "
+                "finished runs are reused.")
+    best = [r for r in ranked if r["rank"] == 1]
+    top = best + [r for r in ranked if r not in best
+                  and any(r["variant"] in b["ties"] for b in best)]
+    clean = [r for r in top if r["verdicts"].get("tonal") != "fail"]
+    pool = clean or top
+    pick = min(pool, key=lambda r: (r["step_ratio"] is None, r["step_ratio"] or 0.0))
+    seeds = len(pick["seeds"])
+    text = f"Use {pick['variant']}: "
+    if len(top) > 1:
+        text += (f"{', '.join(r['variant'] for r in top)} tie for the best validation {metric} "
+                 f"(their means differ by less than their seed spreads; "
+                 f"{pick['variant']}: {stat_text(pick['stats'][metric], unit)} over {seeds} "
+                 "seeds)")
+        if len(pool) > 1 and pick["step_ratio"] is not None:
+            text += (f", and of those it trains fastest ({pick['step_ratio']:.2f}x subpixel's "
+                     "step time)")
+    else:
+        text += (f"it has the best validation {metric} "
+                 f"({stat_text(pick['stats'][metric], unit)} over {seeds} seeds), "
+                 "outside the seed spread of every other converged variant")
+    if pick["verdicts"].get("tonal") == "fail":
+        text += "; but its audit finds tonal artifacts after training (see the tone columns)"
+    elif clean and len(clean) < len(top):
+        text += ("; it is preferred to " + ", ".join(r["variant"] for r in top if r not in clean)
+                 + ", whose audits find tonal artifacts")
+    text += "."
+    if len(ranked) > 1:
+        means = [r["stats"][metric]["mean"] for r in ranked]
+        text += (f" The converged variants span {max(means) - min(means):.2f} {unit} of "
+                 f"{metric}.")
+    if others:
+        text += " " + _not_final(others)
+    return text
+
+
+def _speed_lines(report: dict[str, Any]) -> list[str]:
+    """The article's speed claims, stated as measured."""
     rows = report["rows"]
-    failed = [r for r in rows if r["trained"] and r["status"] == "failed"]
-    trained = [r for r in rows if r["trained"] and r["status"] != "failed"]
-    lines = []
-    scored = sorted((r for r in trained if r["si_sdr"] is not None), key=lambda r: -r["si_sdr"])
-    if scored:
-        best, worst = scored[0], scored[-1]
-        text = f"Best validation SI-SDR: {best['variant']} ({best['si_sdr']:.2f} dB)"
-        if len(scored) > 1:
-            text += (f"; worst: {worst['variant']} ({worst['si_sdr']:.2f} dB), a spread of "
-                     f"{best['si_sdr'] - worst['si_sdr']:.2f} dB")
-        lines.append(text + f", after {report['settings']['budget']}.")
-    if failed:
-        lines.append(_failed_reading(failed))
     timed = {r["variant"]: r["step_ratio"] for r in rows if r["step_ratio"] is not None}
-    if timed:
-        fastest = min(timed, key=timed.__getitem__)
-        slowest = max(timed, key=timed.__getitem__)
-        lines.append(f"Training step time: fastest {fastest} ({timed[fastest]:.2f}x subpixel), "
-                     f"slowest {slowest} ({timed[slowest]:.2f}x subpixel).")
-    claims = report["speed_claims"]
+    if not timed:
+        return []
+    fastest = min(timed, key=timed.__getitem__)
+    slowest = max(timed, key=timed.__getitem__)
+    lines = [f"Training step time: fastest {fastest} ({timed[fastest]:.2f}x subpixel), "
+             f"slowest {slowest} ({timed[slowest]:.2f}x subpixel)."]
+    claims = report["speed_claims"] or {"naive_slower": None, "parity": {}}
     naive = {n: timed[n] for n in timed if n.endswith("-naive")}
     if claims["naive_slower"] is not None:
         listed = ", ".join(f"{n} {v:.2f}x" for n, v in naive.items())
         transposed = timed.get("transposed")
-        if claims["naive_slower"]:
-            lines.append(f"The article's speed ranking holds here: subpixel (1.00x) and "
-                         f"transposed ({transposed:.2f}x) train faster than naive "
-                         f"interpolation ({listed}).")
-        else:
-            lines.append(f"The article's speed ranking does NOT hold here: subpixel (1.00x) and "
-                         f"transposed ({transposed:.2f}x) are not both faster than naive "
-                         f"interpolation ({listed}).")
+        holds = "holds" if claims["naive_slower"] else "does NOT hold"
+        lines.append(f"The article's speed ranking {holds} here: subpixel (1.00x) and "
+                     f"transposed ({transposed:.2f}x) against naive interpolation ({listed}).")
     for name, p in claims["parity"].items():
         if p["at_parity"]:
             state = f"at parity with subpixel (within {PARITY:g}x)"
@@ -215,22 +285,60 @@ def reading(report: dict[str, Any]) -> list[str]:
             state = f"NOT at parity with subpixel (slower by more than {PARITY:g}x)"
         lines.append(f"Polyphase {name} interpolation: {p['ratio']:.2f}x subpixel's step time, "
                      f"{state}.")
-    toned = [r for r in trained if r["verdicts"].get("tonal") == "fail"]
-    if trained:
-        if toned:
-            lines.append("Tonal artifacts after training (audit fail): " + ", ".join(
-                f"{r['variant']} ({r['tone_trained']['level_db']:.1f} dB above floor at "
-                f"{r['tone_trained']['frequency_hz']:.0f} Hz)" if r["tone_trained"]
-                else r["variant"] for r in toned) + ".")
-        else:
-            lines.append(("No variant that trained has" if failed else "No variant has")
-                         + " tonal artifacts after training (audit tonal verdict pass or warn "
-                         "for all" + (", failed variants have none" if failed else "") + ").")
-        filt = [r for r in trained if r["attenuation_09_db"] is not None]
+    return lines
+
+
+def _quality_line(report: dict[str, Any]) -> str | None:
+    metric = report["metric"]
+    unit = report["metric_info"][metric]["unit"]
+    ranked = sorted((r for r in report["rows"] if r["trained"] and r["rank"] is not None),
+                    key=lambda r: r["rank"])
+    if not ranked:
+        return None
+    ranks = [r["rank"] for r in ranked]
+    parts = [f"#{r['rank']}{'=' if ranks.count(r['rank']) > 1 or r['ties'] else ''} "
+             f"{r['variant']} ({stat_text(r['stats'][metric], unit)})" for r in ranked]
+    return (f"Converged variants by validation {metric} (mean ± spread over seeds; = marks a "
+            f"tie, a difference inside the seed spreads): " + ", ".join(parts) + ".")
+
+
+def _published_line(report: dict[str, Any]) -> str | None:
+    pub = report["published"]
+    if not pub["rows"] or pub["our_range_db"] is None:
+        return None
+    return (f"Pons et al. (2021, Table 1) rank {' > '.join(pub['published_order'])} "
+            f"(SDR range {pub['published_range_db']:.2f} dB); here, by {pub['metric']}: "
+            f"{' > '.join(pub['our_order'])} (range {pub['our_range_db']:.2f} dB), in a "
+            "different setting (listed under the table).")
+
+
+def reading(report: dict[str, Any]) -> list[str]:
+    """Sentences computed from the figures: quality and ties, statuses, speed (the
+    article's claims, stated as measured), tones, filtering, published figures."""
+    rows = [r for r in report["rows"] if r["trained"]]
+    lines = [line for line in (_quality_line(report),) if line]
+    unranked = [r for r in rows if r["rank"] is None]
+    if unranked:
+        lines.append(_not_final(unranked))
+    if any(r["status"] == "failed" for r in rows):
+        lines.append(f"A failed run is one whose validation output is more than "
+                     f"{FAILED_BELOW_DB:g} dB below the target's RMS, exactly zero, or "
+                     "non-finite; a failed variant gets no artifact verdict.")
+    lines += _speed_lines(report)
+    healthy = [r for r in rows if r["status"] != "failed"]
+    toned = [r["variant"] for r in healthy if r["verdicts"].get("tonal") == "fail"]
+    if healthy:
+        lines.append("Tonal artifacts after training (audit fail): " + ", ".join(toned) + "."
+                     if toned else "No variant that trained fails the tonal audit after "
+                     "training.")
+        filt = [r for r in healthy if r["attenuation_09_db"] and
+                r["attenuation_09_db"]["mean"] is not None]
         if filt:
-            most = min(filt, key=lambda r: r["attenuation_09_db"])
-            least = max(filt, key=lambda r: r["attenuation_09_db"])
-            lines.append(f"Filtering at 0.9 of Nyquist: from {least['attenuation_09_db']:.1f} dB "
-                         f"({least['variant']}) to {most['attenuation_09_db']:.1f} dB "
-                         f"({most['variant']}).")
+            key = lambda r: r["attenuation_09_db"]["mean"]  # noqa: E731
+            most, least = min(filt, key=key), max(filt, key=key)
+            lines.append(f"Filtering at 0.9 of the input Nyquist: from {key(least):.1f} dB "
+                         f"({least['variant']}) to {key(most):.1f} dB ({most['variant']}).")
+    published = _published_line(report)
+    if published:
+        lines.append(published)
     return lines
