@@ -8,12 +8,14 @@ import soundfile as sf
 import torch
 
 from upsamplers._checks import InvalidType, InvalidValue, UserFileError
-from upsamplers.analysis import audit
+from upsamplers.analysis import audit, tone_measures
+from upsamplers.analysis.lines import lines_above_floor
 from upsamplers.cli import get_parser, main
 from upsamplers.compare import (
     COMPARE_TRAINING,
     TRAINING_FIELDS,
     VARIANTS,
+    AuditSummary,
     CompareConfig,
     StepTiming,
     VariantResult,
@@ -22,7 +24,7 @@ from upsamplers.compare import (
     reading,
     speed_claims,
 )
-from upsamplers.compare.report import COLUMNS
+from upsamplers.compare.report import COLUMNS, cell, line_cell
 from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import load_model
 
@@ -67,6 +69,42 @@ def table(md):
     return header, rows
 
 
+def _approx_tones(tones):
+    """``tones`` (a ToneMeasures dictionary) with every figure compared to 1e-6 dB."""
+    return {k: ({**v, "db": pytest.approx(v["db"], abs=1e-6)} if isinstance(v, dict) else v)
+            for k, v in tones.items()}
+
+
+def _check_tone_cells(row, cells, title, model, clip, rep):
+    """The tone figures of a trained row are those measured on the saved model, the
+    silence and constant lines agree with the audit's Welch bins (another estimator:
+    exact for an exactly periodic output), and no cell shows a clamp-derived figure."""
+    tones = row["tones"]
+    again = tone_measures(model.upsampling_part(), RATE, model.hop, seconds=2.0,
+                          clip=torch.from_numpy(clip)[None],
+                          clip_runner=lambda x: model.process_long(x))
+    assert tones == _approx_tones(again.to_dict())
+    for key, probe in (("silence_dbfs", "silence"), ("constant_db_re_rms", "ones")):
+        line = tones[key]
+        if line["db"] is None:  # e.g. an exactly zero output: a reason, no number
+            assert line["note"] and line["frequency_hz"] is None
+            continue
+        welch = rep.probes[probe].tones.tone_at(line["frequency_hz"])
+        reference = (10 * math.log10(welch.power / 0.5) if probe == "silence"
+                     else welch.relative_db)
+        assert line["db"] == pytest.approx(reference, abs=0.05), key
+    assert tones["audio_db_above_floor"]["db"] is not None  # a recorded clip has a floor
+    for key, column in (("silence_dbfs", "silence"), ("constant_db_re_rms", "constant")):
+        assert cells[title[column]] == line_cell(tones[key])
+    for key, column in (("noise", "noise"), ("audio", "clip")):
+        assert cells[title[column]] == (f"{line_cell(tones[key + '_db_above_floor'])}; added "
+                                        f"{line_cell(tones[key + '_excess_db'])}")
+    clamped = {f"{t.level_db:+.1f}" for p in rep.probes.values() for t in p.tones.tones
+               if abs(t.level_db - t.relative_db - 150.0) < 1e-6}
+    assert not any(c in cells[title[column]] for c in clamped for column in
+                   ("silence", "constant", "noise", "clip"))
+
+
 def test_end_to_end_files_columns_and_measured_numbers(data, tmp_path, capsys):
     out = tmp_path / "cmp"
     assert main(["compare", "--data", str(data), "--out", str(out), *ARGS]) == 0
@@ -105,8 +143,8 @@ def test_end_to_end_files_columns_and_measured_numbers(data, tmp_path, capsys):
         if name == "nearest-naive":
             assert not row["trained"]
             assert all(md[name][title[k]] == "-" for k in
-                       ("real_time_factor", "si_sdr", "sdr", "tone_init", "tone_trained",
-                        "attenuation_09_db"))
+                       ("real_time_factor", "si_sdr", "sdr", "silence_init", "silence",
+                        "constant", "noise", "clip", "attenuation_09_db"))
             continue
         folder = out / "variants" / name
         model = load_model(folder / "model.pt").eval()
@@ -132,18 +170,13 @@ def test_end_to_end_files_columns_and_measured_numbers(data, tmp_path, capsys):
         # artifacts: the audit of the trained decoder, re-run here
         rep = audit(model.upsampling_part(), RATE, inputs=("silence", "ones", "noise"),
                     seconds=2.0)
-        levels = [(t.level_db, t.frequency) for p in rep.probes.values()
-                  for t in p.tones.tones if math.isfinite(t.level_db)]
-        worst = max(levels)
-        tone = row["tone_trained"]
-        assert tone["level_db"] == pytest.approx(worst[0], abs=1e-9)
-        assert tone["frequency_hz"] == pytest.approx(worst[1])
-        assert md[name][title["tone_trained"]].startswith(f"{worst[0]:+.1f} dB @ {worst[1]:.0f} Hz")
+        _check_tone_cells(row, md[name], title, model, clip_in, rep)
         i = rep.filtering.fractions.index(0.9)
         assert row["attenuation_09_db"] == pytest.approx(rep.filtering.attenuation_db[i],
                                                          abs=1e-9)
         assert md[name][title["attenuation_09_db"]] == f"{row['attenuation_09_db']:.2f}"
-        assert row["tone_init"] is not None
+        assert row["tones_init"]["audio_db_above_floor"]["note"] == "no clip given"
+        assert md[name][title["silence_init"]] == line_cell(row["silence_init"])
         # too short an audit cannot tell 0.9 of Nyquist from the reference band: n/a
         assert audit_summary(model, 0.25)["attenuation_09_db"] is None
         assert md[name][title["verdict"]] == row["verdict"]
@@ -195,7 +228,7 @@ def test_interrupted_run_resumes_only_unfinished_variants(data, tmp_path, monkey
     for name, row in ((r["variant"], r) for r in reference["rows"]):
         if row["trained"]:  # the resumed run reaches the weights of the uninterrupted one
             assert rows[name]["si_sdr"] == pytest.approx(row["si_sdr"], abs=1e-6), name
-            assert rows[name]["tone_trained"] == pytest.approx(row["tone_trained"]), name
+            assert rows[name]["tones"] == _approx_tones(row["tones"]), name
 
     # a report is there now: refused without --force, and nothing is touched
     finished = {name: (out / "variants" / name / "result.json") for name in ("subpixel",
@@ -442,6 +475,25 @@ def test_a_separator_is_scored_on_its_sources_and_shows_its_first_source(tmp_pat
     clip = mixture[..., : RATE // 2]
     expected = model.process_long(clip)[0, 0].numpy()
     np.testing.assert_allclose(written, expected, atol=1e-6)
+    # the clip's lines: the whole separator on the mixture, every source a channel
+    every = model.process_long(clip).double().numpy()  # (S, C, T)
+    above, added = lines_above_floor(every.reshape(-1, every.shape[-1]), RATE, model.hop,
+                                     reference=clip.double().numpy())
+    for key, line in (("audio_db_above_floor", above), ("audio_excess_db", added)):
+        assert line.db is not None, line
+        assert row["tones"][key]["db"] == pytest.approx(line.db, abs=1e-4), key
+        assert row["tones"][key]["frequency_hz"] == line.frequency_hz
+
+
+def test_a_result_written_before_the_tone_measures_reads_without_them():
+    old = {"worst_tone": {"level_db": 143.0, "frequency_hz": 2000.0, "probe": "ones",
+                          "found": True, "relative_db": -7.0},
+           "attenuation_09_db": -1.5, "verdicts": {"tonal": "fail"}, "audit": {}}
+    summary = AuditSummary.from_dict(old)
+    assert summary.tones is None and summary.attenuation_09_db == -1.5
+    assert "worst_tone" not in summary.to_dict() and summary.to_dict()["tones"] is None
+    row = {"trained": True, "silence": None, "noise": None}
+    assert cell(row, "silence") == "n/a" and cell(row, "noise") == "n/a"  # never +143.0
 
 
 def test_the_old_name_kinds_still_works_and_warns(tmp_path):

@@ -14,9 +14,11 @@ its options, e.g. ``subpixel-icnr``) the chosen reference model is trained with
   (processing seconds / audio seconds; below 1 is faster than real time);
 * **quality**: validation SI-SDR and SDR (:mod:`upsamplers.metrics`);
 * **artifacts**: :func:`upsamplers.analysis.audit` of ``model.upsampling_part()``
-  on silence, ones and noise, at initialisation and after training: the worst
-  tone (dB above its local floor, with its frequency and probe) and the noise
-  response at 0.9 of the input Nyquist (filtering);
+  on silence, ones and noise, at initialisation and after training: the lines
+  at ``k * fs / hop`` (:func:`upsamplers.analysis.tone_measures`: dBFS on
+  silence, dB re the output RMS on a constant, dB above a real floor and excess
+  over the input on noise and, after training, on the held-out clip through the
+  whole model) and the noise response at 0.9 of the input Nyquist (filtering);
 * the outputs on a held-out clip and on silence, as wav files and spectrograms.
 * **status**: ``failed`` when the validation output (pooled over every track,
   source, channel and sample) is more than 30 dB below the target's RMS, exactly
@@ -58,9 +60,9 @@ from __future__ import annotations
 
 from .config import COMPARE_MODELS, COMPARE_TRAINING, DEFAULT_STEPS, TRAINING_FIELDS, CompareConfig
 from .folder import REPORT_FILES, RESULT, SETTINGS, TIMING
-from .measures import audit_summary, score, summarize_audit, worst_tone
+from .measures import audit_summary, score, summarize_audit, tone_measures
 from .pipeline import compare, run_variant
-from .results import AuditSummary, StepTiming, VariantResult, WorstTone
+from .results import AuditSummary, StepTiming, VariantResult
 from .step_timing import time_training_steps
 from .summary import PARITY, build_report, reading, speed_claims
 from .variants import DEFAULT_VARIANTS, NAIVE_OF, REFERENCE, VARIANTS, Variant
@@ -69,8 +71,8 @@ __all__ = [
     "COMPARE_MODELS", "COMPARE_TRAINING", "DEFAULT_STEPS", "DEFAULT_VARIANTS", "NAIVE_OF", "PARITY",
     "REFERENCE", "REPORT_FILES", "RESULT", "SETTINGS", "TIMING", "TRAINING_FIELDS",
     "AuditSummary", "CompareConfig", "StepTiming", "Variant", "VariantResult", "VARIANTS",
-    "WorstTone", "audit_summary", "build_report", "compare", "reading", "run_variant", "score",
-    "speed_claims", "summarize_audit", "time_training_steps", "worst_tone",
+    "audit_summary", "build_report", "compare", "reading", "run_variant", "score",
+    "speed_claims", "summarize_audit", "time_training_steps", "tone_measures",
 ]
 
 

@@ -97,12 +97,12 @@ def run_variant(config: CompareConfig, variant: Variant, folder: Path, steps: in
             return None
     model = load_model(folder / FINAL).eval().to(device)
     scores = score(model, signals, device)
-    trained = summarize_audit(model, config.audit_seconds)
+    clip = held_out_clip(signals, model.sample_rate, config.clip_seconds)[1]
+    trained = summarize_audit(model, config.audit_seconds, clip)
     failure = scores["output_level"].failure()
     cause = None if failure is None else why_failed(model, signals, failure, device)
     if failure is not None:
         trained = withhold_verdicts(trained, failure)
-    clip = held_out_clip(signals, model.sample_rate, config.clip_seconds)[1]
     files = _write_outputs(model, variant, folder, clip, trained, device)
     train_seconds, first_loss, last_loss = _losses(folder)
     result = VariantResult(

@@ -3,9 +3,10 @@ and ``report.html``, all rendered from one JSON-ready report dictionary (built b
 :func:`upsamplers.compare.build_report`), so the three agree.
 
 Cells: ``-`` for a figure that was not measured (a timing-only row is not trained),
-``n/a`` for one measured but undefined (no finite tone level: an output that is
-exactly zero has no floor to stand above). A failed variant's verdict cell says
-``failed``, why and the cause found, and holds no artifact verdict.
+``n/a`` for one measured but undefined; a tone cell without a figure says
+``none`` and why (e.g. an output that is exactly zero has no line and no floor).
+A failed variant's verdict cell says ``failed``, why and the cause found, and
+holds no artifact verdict.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_write_text
+from ..analysis import ToneMeasures
 from ..health import FAILED_BELOW_DB
 
 COLUMNS = (
@@ -27,8 +29,11 @@ COLUMNS = (
     ("real_time_factor", "inference RTF"),
     ("si_sdr", "SI-SDR (dB)"),
     ("sdr", "SDR (dB)"),
-    ("tone_init", "worst tone at init (dB above floor @ Hz)"),
-    ("tone_trained", "worst tone trained (dB above floor @ Hz)"),
+    ("silence_init", "line on silence at init (dBFS @ Hz)"),
+    ("silence", "line on silence (dBFS @ Hz)"),
+    ("constant", "line on a constant (dB re output RMS @ Hz)"),
+    ("noise", "lines on noise (dB above floor @ Hz; added over the input)"),
+    ("clip", "lines on the clip (dB above floor @ Hz; added over the input)"),
     ("attenuation_09_db", "noise response at 0.9 Nyquist (dB re low band)"),
     ("verdict", "verdict"),
 )
@@ -53,10 +58,39 @@ def cell(row: dict[str, Any], key: str) -> str:
         return f"{value:.2f}x"
     if key == "real_time_factor":
         return f"{value:.4f}"
-    if key in ("tone_init", "tone_trained"):
-        return (f"{value['level_db']:+.1f} dB @ {value['frequency_hz']:.0f} Hz ({value['probe']}; "
-                f"{value['relative_db']:.1f} dB re total)")
+    if key in ("silence_init", "silence", "constant"):
+        return line_cell(value)
+    if key in ("noise", "clip"):
+        return f"{line_cell(value['above_floor'])}; added {line_cell(value['excess'])}"
     return f"{value:.2f}"
+
+
+def line_cell(line: dict[str, Any]) -> str:
+    """``"-40.1 @ 2000 Hz"`` for a measured line (a LineLevel dictionary), else
+    ``"none (why)"``: no figure is shown that is not a measurement."""
+    if line["db"] is None:
+        return f"none ({line['note']})"
+    return f"{line['db']:+.1f} @ {line['frequency_hz']:.0f} Hz"
+
+
+def tone_legend() -> list[str]:
+    """One sentence per tone column (:attr:`upsamplers.analysis.ToneMeasures.COLUMNS`)
+    and how the figures were made."""
+    explained = ToneMeasures.COLUMNS
+    return [
+        "Tone columns (lines at k * fs / hop, fs the output rate, hop the model's total "
+        "upsampling factor; silence, constant and noise fed to the upsampling part, the clip "
+        "through the whole model):",
+        f"- line on silence: {explained['silence_dbfs']}",
+        f"- line on a constant: {explained['constant_db_re_rms']}",
+        f"- lines on noise: {explained['noise_db_above_floor']} Added: "
+        f"{explained['noise_excess_db']}",
+        f"- lines on the clip: {explained['audio_db_above_floor']} Added: "
+        f"{explained['audio_excess_db']}",
+        "- `none (why)`: no figure exists (an output exactly zero, a line below float "
+        "rounding, an exactly periodic output whose floor would be rounding noise); about "
+        "0 dB above floor or added means no line.",
+    ]
 
 
 def _durations(report: dict[str, Any]) -> str:
@@ -91,16 +125,16 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         f"Step time: {report['timing']['method']}. Inference RTF: processing seconds per "
-        "second of audio (below 1 is faster than real time). Tones and filtering: audit of "
-        "the upsampling part on silence, ones and noise (worst measured tone over the "
-        "probes; noise response at 0.9 of the input Nyquist re its level near DC). "
-        "`-`: not measured (timing-only row); `n/a`: no finite value (e.g. an output that "
-        "is exactly zero) or, for filtering, too few audit seconds to resolve it. "
+        "second of audio (below 1 is faster than real time). Filtering: audit of the "
+        "upsampling part on noise (noise response at 0.9 of the input Nyquist re its level "
+        "near DC). `-`: not measured (timing-only row); `n/a`: no finite value (e.g. an "
+        "output that is exactly zero) or, for filtering, too few audit seconds to resolve "
+        "it, or a result file written before the tone measures existed. "
         f"Status: `failed` when the validation output is more than {FAILED_BELOW_DB:g} dB "
         "below the target's RMS, exactly zero, or non-finite (its cause in the verdict: dead "
         "ReLU units, i.e. channels whose output is zero on every validation input, and "
         "non-finite weights); a failed variant is not ranked and gets no artifact verdict; "
-        "`ok` otherwise.", "",
+        "`ok` otherwise.", "", *tone_legend(), "",
         "## Reading", "",
     ]
     lines += [f"- {line}" for line in report["reading"]]
@@ -124,6 +158,7 @@ def html_page(report: dict[str, Any]) -> str:
     body = "".join("<tr>" + "".join(f"<td>{e(cell(row, key))}</td>" for key, _ in COLUMNS)
                    + "</tr>" for row in report["rows"])
     reading = "".join(f"<li>{e(line)}</li>" for line in report["reading"])
+    legend = tone_legend()
     cards = [
         "<div class='card'><h3>input (held-out clip)</h3>"
         "<img src='input_clip.png' alt='input spectrogram'>"
@@ -145,6 +180,7 @@ def html_page(report: dict[str, Any]) -> str:
         ".grid{display:flex;flex-wrap:wrap;gap:12px}.card{width:360px}"
         ".card img{width:100%}.card audio{width:100%}</style></head><body>"
         f"<h1>Upsampler comparison</h1>{intro}<table><tr>{head}</tr>{body}</table>"
+        f"<p>{e(legend[0])}</p><ul>{''.join(f'<li>{e(x[2:])}</li>' for x in legend[1:])}</ul>"
         f"<h2>Reading</h2><ul>{reading}</ul><h2>Outputs</h2><div class='grid'>"
         + "".join(cards) + "</div></body></html>\n")
 

@@ -12,39 +12,32 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .._io import plain
+from ..analysis import ToneMeasures
 from ..health import Status
-
-
-@dataclass(frozen=True)
-class WorstTone:
-    """The strongest measured tone of an audit: ``level_db`` above its local floor,
-    at ``frequency_hz``, on the input ``probe``; ``relative_db`` re the total power."""
-
-    level_db: float
-    frequency_hz: float
-    probe: str
-    found: bool
-    relative_db: float
 
 
 @dataclass
 class AuditSummary:
     """An audit of a model's upsampling part, as the report uses it.
 
+    ``tones``: the lines at ``k * fs / hop`` in dBFS on silence, dB re RMS on a
+    constant, dB above a real floor and excess over the input on noise and on the
+    held-out clip (:class:`upsamplers.analysis.ToneMeasures`; ``None`` in a file
+    written before they existed, whose clamp-derived ``worst_tone`` is not read);
     ``attenuation_09_db``: the noise response at 0.9 of the input Nyquist, dB re
     the low band (``None`` when too few audit seconds resolve it); ``verdicts``:
     status of every verdict; ``audit``: the whole audit as a dictionary;
     ``parameters``: the model's parameter count (only at initialisation).
     """
 
-    worst_tone: WorstTone | None
+    tones: ToneMeasures | None
     attenuation_09_db: float | None
     verdicts: dict[str, str]
     audit: dict[str, Any]
     parameters: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"worst_tone": asdict(self.worst_tone) if self.worst_tone else None,
+        out = {"tones": self.tones.to_dict() if self.tones is not None else None,
                "attenuation_09_db": self.attenuation_09_db, "verdicts": self.verdicts,
                "audit": self.audit}
         if self.parameters is not None:
@@ -53,8 +46,8 @@ class AuditSummary:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> AuditSummary:
-        tone = values["worst_tone"]
-        return cls(worst_tone=WorstTone(**tone) if tone is not None else None,
+        tones = values.get("tones")
+        return cls(tones=ToneMeasures.from_dict(tones) if tones is not None else None,
                    attenuation_09_db=values["attenuation_09_db"], verdicts=values["verdicts"],
                    audit=values["audit"], parameters=values.get("parameters"))
 

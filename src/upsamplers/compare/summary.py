@@ -72,18 +72,51 @@ def _verdict(row: dict[str, Any], rank: int | None, count: int) -> str:
         parts.append(f"SI-SDR {row['si_sdr']:.1f} dB (#{rank} of {count})")
     if row["step_ratio"] is not None:
         parts.append(f"{row['step_ratio']:.2f}x subpixel's step time")
-    tone = row["tone_trained"]
     tonal = row["verdicts"].get("tonal")
-    if tone is not None:
-        parts.append(f"tones: {tonal} (worst {tone['level_db']:.1f} dB above floor at "
-                     f"{tone['frequency_hz']:.0f} Hz, {tone['probe']})")
-    elif tonal is not None:
-        parts.append(f"tones: {tonal}")
+    lines = tone_phrase(row["tones"])
+    if tonal is not None or lines:
+        parts.append(f"tones: {tonal or 'no verdict'}" + (f" ({lines})" if lines else ""))
     if row["attenuation_09_db"] is not None:
         parts.append(f"filtering: {row['verdicts'].get('filtering')} "
                      f"({row['attenuation_09_db']:.1f} dB at 0.9 Nyquist)")
     return "; ".join(parts)
 
+
+
+def _level(line: dict[str, Any], unit: str) -> str | None:
+    """``"-40.1 dBFS at 2000 Hz"`` for a measured line, ``None`` for one without a figure."""
+    if line["db"] is None:
+        return None
+    return f"{line['db']:+.1f} {unit} at {line['frequency_hz']:.0f} Hz"
+
+
+def tone_phrase(tones: dict[str, Any] | None) -> str:
+    """The measured line figures of :class:`upsamplers.analysis.ToneMeasures` (as a
+    dictionary) in a few words: the silence line in dBFS and what the model adds
+    to the clip (else to noise); ``""`` when none has a figure."""
+    if tones is None:
+        return ""
+    parts = []
+    silence = _level(tones["silence_dbfs"], "dBFS")
+    if silence:
+        parts.append(f"silence line {silence}")
+    for key, what in (("audio_excess_db", "clip"), ("noise_excess_db", "noise")):
+        added = _level(tones[key], "dB")
+        if added:
+            parts.append(f"{what}: lines {added} over the input")
+            break
+    return "; ".join(parts)
+
+
+def _tone_cells(tones: dict[str, Any] | None) -> dict[str, Any]:
+    """The report's tone columns of one row, from a ToneMeasures dictionary."""
+    if tones is None:
+        return {key: None for key in ("silence", "constant", "noise", "clip")}
+    return {"silence": tones["silence_dbfs"], "constant": tones["constant_db_re_rms"],
+            "noise": {"above_floor": tones["noise_db_above_floor"],
+                      "excess": tones["noise_excess_db"]},
+            "clip": {"above_floor": tones["audio_db_above_floor"],
+                     "excess": tones["audio_excess_db"]}}
 
 
 def _row(name: str, result: VariantResult | None, timing: StepTiming) -> dict[str, Any]:
@@ -104,8 +137,11 @@ def _row(name: str, result: VariantResult | None, timing: StepTiming) -> dict[st
         "real_time_factor": trained["real_time_factor"] if trained else None,
         "si_sdr": trained["si_sdr"] if trained else None,
         "sdr": trained["sdr"] if trained else None,
-        "tone_init": trained["init"]["worst_tone"] if trained else None,
-        "tone_trained": trained["trained"]["worst_tone"] if trained else None,
+        "tones_init": trained["init"].get("tones") if trained else None,
+        "tones": trained["trained"].get("tones") if trained else None,
+        "silence_init": (_tone_cells(trained["init"].get("tones"))["silence"] if trained
+                         else None),
+        **_tone_cells(trained["trained"].get("tones") if trained else None),
         "attenuation_09_db": trained["trained"]["attenuation_09_db"] if trained else None,
         "attenuation_09_db_init": trained["init"]["attenuation_09_db"] if trained else None,
         "verdicts": trained["trained"]["verdicts"] if trained else {},
@@ -219,8 +255,7 @@ def reading(report: dict[str, Any]) -> list[str]:
     if trained:
         if toned:
             lines.append("Tonal artifacts after training (audit fail): " + ", ".join(
-                f"{r['variant']} ({r['tone_trained']['level_db']:.1f} dB above floor at "
-                f"{r['tone_trained']['frequency_hz']:.0f} Hz)" if r["tone_trained"]
+                f"{r['variant']} ({tone_phrase(r['tones'])})" if tone_phrase(r["tones"])
                 else r["variant"] for r in toned) + ".")
         else:
             lines.append(("No variant that trained has" if failed else "No variant has")
