@@ -1,4 +1,5 @@
 import json
+import math
 import re
 
 import numpy as np
@@ -7,6 +8,7 @@ import soundfile as sf
 import torch
 
 from upsamplers._checks import InvalidType, InvalidValue, UserFileError
+from upsamplers.analysis import audit, tone_measures
 from upsamplers.cli import get_parser, main
 from upsamplers.compare import (
     TASKS,
@@ -20,7 +22,7 @@ from upsamplers.compare import (
     recommendation,
     speed_claims,
 )
-from upsamplers.compare.report import columns
+from upsamplers.compare.report import columns, tone_cell
 from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import load_model
 from upsamplers.train import learning_curve
@@ -83,6 +85,38 @@ def table(md, title):
     return header, rows
 
 
+def check_tones(result, model, clip):
+    """The tone figures of a run are those measured again on its saved model (the
+    clip through the whole model); the silence and constant lines agree with the
+    audit's Welch bins (another estimator: exact for an exactly periodic output);
+    none is a clamp-derived figure."""
+    tones = result["trained"]["tones"]
+    again = tone_measures(model.upsampling_part(), RATE, model.hop, seconds=2.0, clip=clip,
+                          clip_runner=lambda x: model.process_long(x)).to_dict()
+    for key, value in again.items():
+        if isinstance(value, dict):
+            assert tones[key]["frequency_hz"] == value["frequency_hz"], key
+            assert tones[key]["note"] == value["note"], key
+            assert (tones[key]["db"] is None) == (value["db"] is None), key
+            if value["db"] is not None:
+                assert tones[key]["db"] == pytest.approx(value["db"], abs=1e-6), key
+    rep = audit(model.upsampling_part(), RATE, inputs=("silence", "ones", "noise"), seconds=2.0)
+    for key, probe in (("silence_dbfs", "silence"), ("constant_db_re_rms", "ones")):
+        line = tones[key]
+        if line["db"] is None:  # e.g. an exactly zero output: a reason, no number
+            assert line["note"] and line["frequency_hz"] is None
+            continue
+        welch = rep.probes[probe].tones.tone_at(line["frequency_hz"])
+        reference = (10 * math.log10(welch.power / 0.5) if probe == "silence"
+                     else welch.relative_db)
+        assert line["db"] == pytest.approx(reference, abs=0.05), key
+    assert tones["audio_db_above_floor"]["db"] is not None  # a recorded clip has a floor
+    clamped = [t.level_db for p in rep.probes.values() for t in p.tones.tones
+               if abs(t.level_db - t.relative_db - 150.0) < 1e-6]
+    figures = [v["db"] for v in tones.values() if isinstance(v, dict) and v["db"] is not None]
+    assert not any(abs(f - c) < 1e-9 for f in figures for c in clamped)
+
+
 def test_end_to_end_runs_seeds_statistics_and_measured_numbers(data, tmp_path, capsys):
     out = tmp_path / "cmp"
     assert main(["compare", "--data", str(data), "--out", str(out), *ARGS]) == 0
@@ -116,6 +150,7 @@ def test_end_to_end_runs_seeds_statistics_and_measured_numbers(data, tmp_path, c
             assert result["metrics"]["sdr"] == pytest.approx(float(sdr(est, x)[0]), abs=1e-6)
             assert result["curve"] == [list(p) for p in learning_curve(folder)]
             assert [p[0] for p in result["curve"]] == [0, 1, 2, 3, 4]
+            check_tones(result, model, x[..., : RATE // 2])
             per_seed.append(result["metrics"]["si_sdr"])
             assert report["variants"][name]["seeds"][seed] == result
         # the two seeds differ, and the statistics are theirs
@@ -135,6 +170,16 @@ def test_end_to_end_runs_seeds_statistics_and_measured_numbers(data, tmp_path, c
     for name in ("subpixel", "nearest"):
         s = rows[name]["stats"]["si_sdr"]
         assert cells[name][si_title] == f"{s['mean']:.2f} ± {s['spread']:.2f}"
+        # a tone cell: the mean and spread over seeds of the level, at its frequency
+        seeds = report["variants"][name]["seeds"]
+        line = rows[name]["tones"]["constant_db_re_rms"]
+        levels = [r["trained"]["tones"]["constant_db_re_rms"]["db"] for r in seeds]
+        assert line["values"] == levels
+        title = dict(columns(report))["tone:constant_db_re_rms"]
+        assert cells[name][title] == tone_cell(rows[name]["tones"], "constant_db_re_rms")
+        if None not in levels:
+            assert line["mean"] == pytest.approx(np.mean(levels))
+            assert cells[name][title].startswith(f"{line['mean']:.2f} ± {line['spread']:.2f} @ ")
     # ranks: converged variants, ties when the means are within the summed spreads
     a, b = (rows[n]["stats"]["si_sdr"] for n in ("subpixel", "nearest"))
     tie = abs(a["mean"] - b["mean"]) <= a["spread"] + b["spread"]
@@ -541,6 +586,29 @@ def test_a_separator_is_scored_on_its_sources_beside_the_published_figures(tmp_p
     assert rows[0][2] == f"{seed['metrics']['si_sdr']:.2f}"
     for line in PONS_2021["setting"]:
         assert f"- {line}" in md
+    # the clip's lines: the whole separator on the mixture, every source a channel
+    from upsamplers.analysis.lines import lines_above_floor
+
+    every = model.process_long(clip).double().numpy()  # (S, C, T)
+    above, added = lines_above_floor(every.reshape(-1, every.shape[-1]), RATE, model.hop,
+                                     reference=clip.double().numpy())
+    tones = seed["trained"]["tones"]
+    for key, line in (("audio_db_above_floor", above), ("audio_excess_db", added)):
+        assert line.db is not None, line
+        assert tones[key]["db"] == pytest.approx(line.db, abs=1e-4), key
+        assert tones[key]["frequency_hz"] == line.frequency_hz
+
+
+def test_a_result_written_before_the_tone_measures_reads_without_them():
+    from upsamplers.compare import AuditSummary
+
+    old = {"worst_tone": {"level_db": 143.0, "frequency_hz": 2000.0, "probe": "ones",
+                          "found": True, "relative_db": -7.0},
+           "attenuation_09_db": -1.5, "verdicts": {"tonal": "fail"}, "audit": {}}
+    summary = AuditSummary.from_dict(old)
+    assert summary.tones is None and summary.attenuation_09_db == -1.5
+    assert "worst_tone" not in summary.to_dict() and summary.to_dict()["tones"] is None
+    assert tone_cell(None, "silence_dbfs") == "n/a"  # never +143.0
 
 
 def test_the_old_name_kinds_still_works_and_warns(tmp_path):

@@ -145,7 +145,7 @@ def check_failed_row(row, report, cause_text):
     for seed in saved["seeds"]:
         assert seed["status"] == "failed" and seed["cause"] in row["causes"]
         assert seed["trained"]["verdicts"] == {} and seed["trained"]["audit"]["verdicts"] == {}
-        assert seed["tones"] is None
+        assert seed["trained"]["tones"] is None
     assert any(line.startswith("Not ranked: ") and f"{row['variant']} failed with" in line
                for line in report["reading"])
     assert f"{row['variant']} failed with" in report["recommendation"]

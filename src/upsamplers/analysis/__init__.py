@@ -10,6 +10,9 @@ import torch (and matplotlib for plots) when they run.
 * :func:`replica_energy`: spectral replicas above the input's Nyquist.
 * :func:`predicted_constant_tones`, :func:`predicted_response`: the same read off
   the phase kernels of a linear upsampler.
+* :func:`tone_measures`: the lines at ``k * fs / hop`` in units a user can act
+  on: dBFS on silence, dB re RMS on a constant, dB above a real floor and
+  excess over the input on noise and on audio.
 * :func:`audit`, :func:`lint`: a whole model, by probing it or by reading it.
 """
 
@@ -25,6 +28,7 @@ from .kernels import (
     predicted_constant_tones,
     predicted_response,
 )
+from .lines import LineLevel, ToneMeasures, line_frequencies, tone_measures
 from .linting import LintFinding, LintReport, lint
 from .replicas import ReplicaEnergy, replica_bands, replica_energy
 from .response import (
@@ -58,8 +62,10 @@ __all__ = [
     "ReplicaEnergy",
     "Response",
     "Spectrum",
+    "LineLevel",
     "Tone",
     "ToneAnalysis",
+    "ToneMeasures",
     "as_kernel_arrays",
     "audit",
     "choose_nperseg",
@@ -69,6 +75,7 @@ __all__ = [
     "find_tones",
     "interpolation_kernel",
     "interpolation_response",
+    "line_frequencies",
     "lint",
     "measure_response",
     "phase_gain_spread_db",
@@ -79,6 +86,7 @@ __all__ = [
     "replica_energy",
     "sinc_response",
     "stage_rates",
+    "tone_measures",
     "welch_spectrum",
     "zero_stuff",
 ]

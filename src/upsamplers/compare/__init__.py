@@ -59,9 +59,9 @@ from __future__ import annotations
 from .aggregate import Statistic, VariantSummary, rank, statistic, summarize
 from .config import COMPARE_MODELS, DEFAULT_SEEDS, TRAINING_FIELDS, CompareConfig
 from .folder import REPORT_FILES, RESULT, SETTINGS, TIMING
-from .measures import audit_summary, score, summarize_audit, worst_tone
+from .measures import audit_summary, score, summarize_audit, tone_measures
 from .pipeline import collect, compare
-from .results import AuditSummary, StepTiming, VariantResult, WorstTone
+from .results import AuditSummary, StepTiming, VariantResult
 from .runs import RunSpec, execute, measure_run, run_folder
 from .step_timing import time_training_steps
 from .summary import PARITY, build_report, reading, recommendation, speed_claims
@@ -72,10 +72,10 @@ __all__ = [
     "COMPARE_MODELS", "DEFAULT_SEEDS", "DEFAULT_TASK", "DEFAULT_VARIANTS", "NAIVE_OF", "PARITY",
     "REFERENCE", "REPORT_FILES", "RESULT", "SETTINGS", "TASKS", "TIMING", "TRAINING_FIELDS",
     "AuditSummary", "CompareConfig", "CompareTask", "RunSpec", "Statistic", "StepTiming",
-    "Variant", "VariantResult", "VariantSummary", "VARIANTS", "WorstTone", "audit_summary",
+    "Variant", "VariantResult", "VariantSummary", "VARIANTS", "audit_summary",
     "build_report", "collect", "compare", "execute", "measure_run", "rank", "reading",
     "recommendation", "run_folder", "score", "speed_claims", "statistic", "summarize",
-    "summarize_audit", "time_training_steps", "worst_tone",
+    "summarize_audit", "time_training_steps", "tone_measures",
 ]
 
 

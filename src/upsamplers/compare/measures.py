@@ -5,45 +5,44 @@ speed (:mod:`upsamplers.scoring`), and its outputs on a clip and on silence."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..analysis import ArtifactReport, audit
+from ..analysis import ToneMeasures, audit
+from ..analysis import tone_measures as analysis_tone_measures
 from ..health import failure_cause
 from ..models import ReferenceModel
 from ..scoring import Signal, score_model
-from .results import AuditSummary, WorstTone
+from .results import AuditSummary
 
 AUDIT_PROBES = ("silence", "ones", "noise")
 
 
-def worst_tone(report: ArtifactReport) -> dict[str, Any] | None:
-    """The strongest measured tone of an audit over its probes: level (dB above its
-    local floor), frequency (Hz) and probe; ``None`` when no level is finite (e.g.
-    an output that is exactly zero)."""
-    tone = _worst_tone(report)
-    return None if tone is None else asdict(tone)
+def tone_measures(model: ReferenceModel, clip: torch.Tensor | None, seconds: float
+                  ) -> ToneMeasures:
+    """The lines at ``k * fs / hop`` that ``model`` leaves
+    (:func:`upsamplers.analysis.tone_measures`): on silence (dBFS), a constant 1
+    (dB re the output's RMS) and white noise (dB above a real floor, and excess
+    over the input) fed to its upsampling part (``model.upsampling_part()``, as
+    the audit probes it, ``seconds`` of output each); on the audio ``clip``
+    ``(C, T)`` through the WHOLE model (``model.process_long``, a separator's
+    sources as channels), so that the excess over the clip is what the model adds
+    to real audio (its upsampling part alone reads a code, not audio)."""
+    first = next(iter(model.parameters()), None)
+    device = first.device if first is not None else None
+    return analysis_tone_measures(
+        model.upsampling_part(), float(model.sample_rate), model.hop, clip=clip,
+        clip_runner=lambda x: model.process_long(x, device=device), seconds=seconds)
 
 
-def _worst_tone(report: ArtifactReport) -> WorstTone | None:
-    best = None
-    for probe, result in report.probes.items():
-        for tone in result.tones.tones:
-            if math.isfinite(tone.level_db) and (best is None or tone.level_db > best[0]):
-                best = (tone.level_db, tone, probe)
-    if best is None:
-        return None
-    level, tone, probe = best
-    return WorstTone(level_db=float(level), frequency_hz=float(tone.frequency), probe=probe,
-                     found=bool(tone.found), relative_db=float(tone.relative_db))
-
-
-def summarize_audit(model: ReferenceModel, seconds: float) -> AuditSummary:
+def summarize_audit(model: ReferenceModel, seconds: float, clip: torch.Tensor | None = None
+                    ) -> AuditSummary:
     """Audit of ``model.upsampling_part()`` on silence, ones and noise of
-    ``seconds`` of output: the worst tone, the filtering at 0.9 of the input
+    ``seconds`` of output: the line measures (:func:`tone_measures`, the audio ones
+    on ``clip`` ``(C, T)`` when given), the filtering at 0.9 of the input
     Nyquist, the verdicts and the full audit."""
     report = audit(model.upsampling_part(), float(model.sample_rate), inputs=AUDIT_PROBES,
                    seconds=seconds)
@@ -54,14 +53,15 @@ def summarize_audit(model: ReferenceModel, seconds: float) -> AuditSummary:
     # whole band and reads 0 dB everywhere; give more audit seconds)
     if f is not None and f.curve.bin_width <= 0.1 * report.input_rate / 2:
         attenuation = f.attenuation_db[f.fractions.index(0.9)]
-    return AuditSummary(worst_tone=_worst_tone(report), attenuation_09_db=attenuation,
+    return AuditSummary(tones=tone_measures(model, clip, seconds), attenuation_09_db=attenuation,
                         verdicts={k: v.status for k, v in report.verdicts.items()},
                         audit=report.to_dict())
 
 
-def audit_summary(model: ReferenceModel, seconds: float) -> dict[str, Any]:
+def audit_summary(model: ReferenceModel, seconds: float, clip: torch.Tensor | None = None
+                  ) -> dict[str, Any]:
     """:func:`summarize_audit` as a JSON-ready dictionary."""
-    return summarize_audit(model, seconds).to_dict()
+    return summarize_audit(model, seconds, clip).to_dict()
 
 
 def model_metrics(model: ReferenceModel) -> tuple[str, ...]:
@@ -116,7 +116,7 @@ def withhold_verdicts(summary: AuditSummary, failure: str) -> AuditSummary:
     note = f"verdicts withheld: training failed ({failure})"
     audit_dict = {**summary.audit, "verdicts": {},
                   "notes": [*summary.audit.get("notes", []), note]}
-    return replace(summary, verdicts={}, audit=audit_dict)
+    return replace(summary, verdicts={}, audit=audit_dict, tones=None)
 
 
 def outputs(model: ReferenceModel, clip: torch.Tensor, device: torch.device
@@ -130,8 +130,3 @@ def outputs(model: ReferenceModel, clip: torch.Tensor, device: torch.device
         out[name] = (y[0] if model.separates else y).numpy()
     return out
 
-
-def tone_measures(model: ReferenceModel, clip: torch.Tensor, seconds: float
-                  ) -> dict[str, Any] | None:
-    """The calibrated tone measures of a trained model (``None`` until measured)."""
-    return None

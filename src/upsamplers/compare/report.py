@@ -58,6 +58,11 @@ def explanations(report: dict[str, Any]) -> list[str]:
         "than real time), measured while the other workers trained.",
     ]
     lines += [f"{title}: {sentence}" for _, title, sentence in TONE_COLUMNS]
+    lines.append("Tone columns: the lines at k * fs / hop (fs the output rate, hop the "
+                 "model's total upsampling factor); silence, constant and noise go through the "
+                 "upsampling part as the audit probes it, the clip through the whole model; "
+                 "`none (why)`: no figure exists (an output exactly zero, a line below float "
+                 "rounding, an exactly periodic output whose floor would be rounding noise).")
     lines.append("noise response at 0.9 Nyquist: the upsampling part's response to white "
                  "noise at 0.9 of the input Nyquist frequency re its response near DC "
                  "(filtering; 0 dB is flat).")
@@ -86,12 +91,22 @@ def cell(row: dict[str, Any], key: str) -> str:
     if key.startswith("metric:"):
         return stat_text(row["stats"].get(key.split(":", 1)[1]), "")
     if key.startswith("tone:"):
-        if row["status"] == "failed":
-            return "-"
-        return stat_text((row["tones"] or {}).get(key.split(":", 1)[1]), "")
+        return "-" if row["status"] == "failed" else tone_cell(row["tones"], key[5:])
     if key == "attenuation_09_db":
         return "-" if row["status"] == "failed" else stat_text(row[key], "")
     raise KeyError(key)
+
+
+def tone_cell(tones: dict[str, Any] | None, name: str) -> str:
+    """``mean ± spread @ frequency Hz`` of a tone measure over the seeds, or
+    ``none (why)`` when no seed has a figure: no number is shown that is not a
+    measurement."""
+    line = (tones or {}).get(name)
+    if line is None:
+        return "n/a"
+    if line["mean"] is None:
+        return f"none ({line['note']})" if line.get("note") else "n/a"
+    return f"{stat_text(line, '')} @ {line['frequency_hz']:.0f} Hz"
 
 
 def _durations(report: dict[str, Any]) -> str:

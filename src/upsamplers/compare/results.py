@@ -12,38 +12,31 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .._io import plain
-
-
-@dataclass(frozen=True)
-class WorstTone:
-    """The strongest measured tone of an audit: ``level_db`` above its local floor,
-    at ``frequency_hz``, on the input ``probe``; ``relative_db`` re the total power."""
-
-    level_db: float
-    frequency_hz: float
-    probe: str
-    found: bool
-    relative_db: float
+from ..analysis import ToneMeasures
 
 
 @dataclass
 class AuditSummary:
     """An audit of a model's upsampling part, as the report uses it.
 
+    ``tones``: the lines at ``k * fs / hop`` in dBFS on silence, dB re RMS on a
+    constant, dB above a real floor and excess over the input on noise and on the
+    held-out clip (:class:`upsamplers.analysis.ToneMeasures`; ``None`` in a file
+    written before they existed, whose clamp-derived ``worst_tone`` is not read);
     ``attenuation_09_db``: the noise response at 0.9 of the input Nyquist, dB re
     the low band (``None`` when too few audit seconds resolve it); ``verdicts``:
     status of every verdict; ``audit``: the whole audit as a dictionary;
     ``parameters``: the model's parameter count (only at initialisation).
     """
 
-    worst_tone: WorstTone | None
+    tones: ToneMeasures | None
     attenuation_09_db: float | None
     verdicts: dict[str, str]
     audit: dict[str, Any]
     parameters: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"worst_tone": asdict(self.worst_tone) if self.worst_tone else None,
+        out = {"tones": self.tones.to_dict() if self.tones is not None else None,
                "attenuation_09_db": self.attenuation_09_db, "verdicts": self.verdicts,
                "audit": self.audit}
         if self.parameters is not None:
@@ -52,8 +45,8 @@ class AuditSummary:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> AuditSummary:
-        tone = values["worst_tone"]
-        return cls(worst_tone=WorstTone(**tone) if tone is not None else None,
+        tones = values.get("tones")
+        return cls(tones=ToneMeasures.from_dict(tones) if tones is not None else None,
                    attenuation_09_db=values["attenuation_09_db"], verdicts=values["verdicts"],
                    audit=values["audit"], parameters=values.get("parameters"))
 
@@ -99,8 +92,7 @@ class VariantResult:
     invocation); ``first_loss`` / ``last_loss``: logged training losses;
     ``real_time_factor``: inference seconds per audio second; ``tracks``: per-track
     scores; ``init`` / ``trained``: the audits before and after training;
-    ``tones``: the calibrated tone measures of the trained model (a dictionary,
-    ``None`` when not measured); ``files``: outputs written, relative to the
+    ``files``: outputs written, relative to the
     report's folder, with their RMS; ``wall_seconds``: wall time of the invocation
     that finished the run; ``status``: ``"failed"`` (see :mod:`upsamplers.health`: a
     validation output more than 30 dB below the target's RMS, exactly zero, or
@@ -130,7 +122,6 @@ class VariantResult:
     tracks: list[dict[str, Any]]
     init: AuditSummary
     trained: AuditSummary
-    tones: dict[str, Any] | None = None
     files: dict[str, Any] = field(default_factory=dict)
     wall_seconds: float | None = None
     status: str = "converged"
@@ -141,6 +132,12 @@ class VariantResult:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    @property
+    def tones(self) -> dict[str, Any] | None:
+        """The trained model's tone measures (``trained.tones``) as a dictionary
+        (``None`` for a failed run: no artifact figure)."""
+        return None if self.trained.tones is None else self.trained.tones.to_dict()
 
     @property
     def si_sdr(self) -> float | None:

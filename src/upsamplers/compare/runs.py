@@ -36,7 +36,6 @@ from .measures import (
     outputs,
     score,
     summarize_audit,
-    tone_measures,
     why_failed,
     withhold_verdicts,
 )
@@ -171,14 +170,12 @@ def measure_run(folder: Path, root: Path, config: CompareConfig, device: torch.d
     if validation is None:
         validation = signals(validation_set(config, root))
     scores = score(model, validation, device)
-    trained = summarize_audit(model, config.audit_seconds)
+    clip = held_out_clip(validation, model.sample_rate, config.clip_seconds)[1]
+    trained = summarize_audit(model, config.audit_seconds, model_input(model, clip))
     failure = scores["output_level"].failure()
     cause = None if failure is None else why_failed(model, validation, failure, device)
     if failure is not None:
         trained = withhold_verdicts(trained, failure)
-    clip = held_out_clip(validation, model.sample_rate, config.clip_seconds)[1]
-    tones = None if failure is not None else tone_measures(model, model_input(model, clip),
-                                                           config.audit_seconds)
     marks = marked_frequencies(model.sample_rate, [int(f) for f in trained.audit["factors"]])
     files = _write_outputs(model, variant.name, dest, out, clip, marks, device)
     train_seconds, first_loss, last_loss = _losses(folder)
@@ -192,7 +189,7 @@ def measure_run(folder: Path, root: Path, config: CompareConfig, device: torch.d
         train_seconds=train_seconds, first_loss=first_loss, last_loss=last_loss,
         real_time_factor=scores["real_time_factor"], tracks=scores["tracks"],
         init=_init_audit(model, seed, config.audit_seconds, dest), trained=trained,
-        tones=tones, files=files,
+        files=files,
         status="failed" if failure is not None else (train_status or "converged"),
         cause=cause, output_level=scores["output_level"].to_dict(),
         folder=_relative(folder, out))

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from .._io import plain
+from ..analysis import ToneMeasures
 from ..health import FAILED_BELOW_DB
 from ..scoring import METRIC_INFO
 from ..timing import machine_description
@@ -60,16 +61,22 @@ CRITERION = ("a run has converged when its validation {metric} gained less than 
              "improving")
 
 
-def _number_stats(values: list[dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
-    """Mean and spread over the seeds of every numeric entry of per-seed
-    dictionaries (the tone measures)."""
-    keys = [k for d in values if d for k, v in d.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)]
+def tone_stats(measures: Sequence[dict[str, Any] | None]) -> dict[str, dict[str, Any]] | None:
+    """Every tone measure (:attr:`upsamplers.analysis.ToneMeasures.LINES`) over the
+    seeds: the statistics of its level (``db``), the frequency most seeds found it
+    at, and, when no seed has a figure, the first seed's reason (``note``);
+    ``None`` when no seed was measured."""
+    given = [m for m in measures if m]
+    if not given:
+        return None
     out = {}
-    for key in dict.fromkeys(keys):
-        numbers = [d.get(key) if d else None for d in values]
-        out[key] = statistic([float(v) if isinstance(v, (int, float)) else None
-                              for v in numbers]).to_dict()
+    for name in ToneMeasures.LINES:
+        lines = [m.get(name) or {} for m in given]
+        found = [line["frequency_hz"] for line in lines if line.get("db") is not None]
+        out[name] = {**statistic([line.get("db") for line in lines]).to_dict(),
+                     "frequency_hz": max(set(found), key=found.count) if found else None,
+                     "note": None if found else next((line.get("note") for line in lines
+                                                      if line.get("note")), None)}
     return out
 
 
@@ -98,8 +105,8 @@ def _row(summary: VariantSummary, timing: StepTiming | None) -> dict[str, Any]:
         "step_ms": step * 1e3 if step is not None else None,
         "step_ratio": step / ref if step is not None and ref else None,
         "real_time_factor": statistic([r.real_time_factor for r in summary.runs]).mean,
-        "tones": None if failed else _number_stats([r.tones for r in summary.runs]),
-        "tones_init": _number_stats([r.init.to_dict().get("tones") for r in summary.runs]),
+        "tones": None if failed else tone_stats([r.tones for r in summary.runs]),
+        "tones_init": tone_stats([r.init.to_dict()["tones"] for r in summary.runs]),
         "attenuation_09_db": None if failed else attenuation.to_dict(),
         "verdicts": {} if failed else first.trained.verdicts,
         "causes": [r.cause for r in summary.runs if r.cause],
