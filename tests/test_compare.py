@@ -506,6 +506,9 @@ def test_the_task_gives_the_training_and_flags_override_it(tmp_path):
     assert run.model_options is not config.model_options
     # another model than the task's gets no task model options
     assert CompareConfig(task="separate", model="autoencoder").model_options == {}
+    # options given lie over the task's
+    assert CompareConfig(task="separate", model_options={"width": 4}).model_options == {
+        **TASKS["separate"].model_options, "width": 4}
 
 
 def test_command_defaults_are_the_config_defaults(tmp_path):

@@ -68,11 +68,19 @@ def test_wheel_carries_the_data_and_compare_runs_from_anywhere(tmp_path):
                  cwd=elsewhere, env=env).stdout.split()
     assert all(Path(p).is_relative_to(target) for p in where), where
 
+    # the default task (separate) on the packaged recordings, two seeds in two worker
+    # processes that import the installed package
     _run([sys.executable, "-m", "upsamplers", "compare", "--out", "report",
           "--variants", "subpixel", "--no-naive-timing", "--steps", "2", "--crop", "1024",
           "--batch-size", "2", "--timing-steps", "1", "--audit-seconds", "0.5",
-          "--clip-seconds", "0.25", "--model-option", "widths=[4, 8]", "--no-progress"],
+          "--clip-seconds", "0.25", "--model-option", "width=4", "--model-option", "depth=2",
+          "--seeds", "2", "--jobs", "2", "--eval-every", "1", "--eval-seconds", "1",
+          "--min-steps", "2", "--no-progress"],
          cwd=elsewhere, env=env)
     report = json.loads((elsewhere / "report" / "report.json").read_text())
+    assert report["task"]["name"] == "separate" and report["jobs"] == 2
     assert Path(report["settings"]["data"]).is_relative_to(target)
+    assert Path(report["settings"]["data"]).name == "speech_music"
     assert [row["variant"] for row in report["rows"]][0] == "subpixel"
+    seeds = report["variants"]["subpixel"]["seeds"]
+    assert [s["seed"] for s in seeds] == [0, 1] and all(s["curve"] for s in seeds)

@@ -85,8 +85,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                         help=f"weight of the multi-resolution STFT loss (default: the task's, "
                         f"{DEFAULTS.stft_weight:g}: L1 only)")
     parser.add_argument("--model-option", action="append", default=None, metavar="KEY=VALUE",
-                        help="model constructor argument, e.g. width=16 (repeatable; replaces "
-                        "the task's model options)")
+                        help="model constructor argument, e.g. width=16 (repeatable; over the "
+                        "task's model options)")
     parser.add_argument("--eval-every", type=int, default=None,
                         help=f"steps between validation evaluations (default: the task's, "
                         f"{DEFAULTS.eval_every})")

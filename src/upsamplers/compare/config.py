@@ -39,7 +39,8 @@ class CompareConfig:
 
     ``task`` (:data:`~upsamplers.compare.tasks.TASKS`) chooses the model, the data
     and the training; every training field left ``None`` (:data:`TRAINING_FIELDS`,
-    ``steps``) takes the task's value. ``variants`` are names of
+    ``steps``) takes the task's value, and ``model_options`` given are laid over the
+    task's (for the task's model). ``variants`` are names of
     :data:`~upsamplers.compare.variants.VARIANTS` (a layer kind with its options,
     e.g. ``"subpixel-icnr"``), one report row each; each is trained ``seeds``
     times, with the seeds ``seed, seed + 1, ...``.
@@ -104,8 +105,11 @@ class CompareConfig:
         defaults = TrainConfig()
         if self.model is None:
             self.model = task.model
+        base = dict(task.model_options) if self.model == task.model else {}
         if self.model_options is None:
-            self.model_options = dict(task.model_options) if self.model == task.model else {}
+            self.model_options = base
+        elif isinstance(self.model_options, dict):  # the given options over the task's
+            self.model_options = {**base, **self.model_options}
         for name in TRAINING_FIELDS:
             if name not in ("model", "data", "model_options") and getattr(self, name) is None:
                 setattr(self, name, task.training.get(name, getattr(defaults, name, None)))
