@@ -670,3 +670,30 @@ def test_collect_builds_the_report_from_train_runs_made_elsewhere(data, tmp_path
 
         collect([runs[0], other], tmp_path / "refused", progress=False, echo=lambda m: None)
     assert not (tmp_path / "refused").exists()
+
+
+def test_the_bandwidth_task_is_scored_with_snr_and_lsd_on_the_degraded_input(data, tmp_path):
+    from upsamplers.metrics import lsd, snr
+
+    out = tmp_path / "cmp"
+    report = compare(tiny_config(data, task="bandwidth", variants=("subpixel",), seeds=1,
+                                 naive_timing=False, crop=2048,
+                                 model_options={"width": 4, "depth": 1}),
+                     out, progress=False, echo=lambda m: None)
+    assert report["metric"] == "snr" and list(report["metric_info"]) == ["snr", "lsd",
+                                                                        "lsd_high"]
+    assert report["metric_info"]["lsd"]["higher_is_better"] is False
+    seed = report["variants"]["subpixel"]["seeds"][0]
+    model = load_model(out / "runs" / "subpixel" / "seed-0" / "model.pt").eval()
+    val, _ = sf.read(data / "validation" / "clip0.wav", dtype="float32")
+    x = torch.from_numpy(val)[None]
+    est = model.process_long(model.degrade(x))[..., : x.shape[-1]]  # (C, T) at the full rate
+    assert est.shape == x.shape
+    assert seed["metrics"]["snr"] == pytest.approx(float(snr(est, x)[0]), abs=1e-6)
+    assert seed["metrics"]["lsd"] == pytest.approx(float(lsd(est, x, sample_rate=RATE)[0]),
+                                                   abs=1e-6)
+    # the clip written is the output on the degraded clip, at the full rate
+    written, rate = sf.read(out / "runs" / "subpixel" / "seed-0" / "clip.wav", dtype="float32")
+    assert rate == RATE and written.shape[0] >= RATE // 2
+    md = (out / "report.md").read_text()
+    assert "lsd (log10 power, lower is better)" in md

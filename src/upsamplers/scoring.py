@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -174,13 +174,14 @@ def _sync(device: torch.device | str | None) -> None:
         torch.cuda.synchronize(device)
 
 
-def score_signal(model: Any, signal: Signal, *, device: torch.device | str | None = None
-                 ) -> TrackScore:
+def score_signal(model: Any, signal: Signal, *, device: torch.device | str | None = None,
+                 metrics: Sequence[str] | None = None) -> TrackScore:
     """Score ``model`` (a :class:`~upsamplers.models.ReferenceModel`) on one
-    validation ``signal`` ``(name, audio (C, T), sources (S, C, T))`` with its
-    ``metrics``: the model's :meth:`scoring_pair` gives its input and the target;
-    an input with more channels than a mono model takes goes through it one
-    channel at a time; the output is cropped to the target's length."""
+    validation ``signal`` ``(name, audio (C, T), sources (S, C, T))`` with
+    ``metrics`` (default: the model's ``metrics``): the model's
+    :meth:`scoring_pair` gives its input and the target; an input with more
+    channels than a mono model takes goes through it one channel at a time; the
+    output is cropped to the target's length."""
     name, audio, sources = signal
     inputs, target = model.scoring_pair(audio, sources)
     fold = model.audio_channels == 1 and inputs.shape[0] > 1
@@ -190,7 +191,8 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
     _sync(device)
     seconds = time.perf_counter() - start
     estimate = estimate[..., :target.shape[-1]]
-    values = {m: metric_values(model, m, estimate, target) for m in model.metrics}
+    values = {m: metric_values(model, m, estimate, target)
+              for m in (model.metrics if metrics is None else metrics)}
     per_source = None
     if model.separates:
         per_source = {source: {m: float(v[i].mean()) for m, v in values.items()}
@@ -201,11 +203,13 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
 
 
 def score_model(model: Any, signals: Iterable[Signal], *,
-                device: torch.device | str | None = None) -> Scores:
+                device: torch.device | str | None = None,
+                metrics: Sequence[str] | None = None) -> Scores:
     """Score ``model`` on every validation signal of ``signals`` (see the module
-    docstring); ``device`` is where the model runs."""
-    tracks = [score_signal(model, signal, device=device) for signal in signals]
-    metrics = tuple(model.metrics)
+    docstring) with ``metrics`` (default: the model's); ``device`` is where the
+    model runs."""
+    metrics = tuple(model.metrics if metrics is None else metrics)
+    tracks = [score_signal(model, signal, device=device, metrics=metrics) for signal in signals]
     per_source = None
     if model.separates:
         per_source = {s: {m: finite_mean(t.sources[s][m] for t in tracks if t.sources)
@@ -229,6 +233,8 @@ def primary_score(model: Any, signals: Iterable[Signal], device: torch.device | 
                   ) -> float | None:
     """``model``'s primary metric (:func:`primary_metric`) on ``signals``: the mean
     over tracks of its finite track scores (:meth:`Scores.track_mean`), in dB;
-    ``None`` when no track has a finite score (e.g. an all-zero output)."""
-    value = score_model(model, signals, device=device).track_mean(primary_metric(model))
+    ``None`` when no track has a finite score (e.g. an all-zero output). Only that
+    metric is computed (an evaluation during training costs what it must)."""
+    primary = primary_metric(model)
+    value = score_model(model, signals, device=device, metrics=(primary,)).track_mean(primary)
     return value if value is not None and math.isfinite(value) else None

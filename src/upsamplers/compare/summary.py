@@ -200,6 +200,13 @@ def stat_text(stats: dict[str, Any] | None, unit: str = "dB") -> str:
     return f"{text} {unit}".rstrip()
 
 
+def _by_rank(rows: Sequence[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """The ranked rows, by rank, and within a rank best mean first."""
+    sign = 1.0 if METRIC_INFO[metric].higher_is_better else -1.0
+    return sorted((r for r in rows if r["rank"] is not None),
+                  key=lambda r: (r["rank"], -sign * r["stats"][metric]["mean"]))
+
+
 def _not_final(rows: Sequence[dict[str, Any]]) -> str:
     """The sentence on the variants that are not ranked, and why."""
     parts = []
@@ -223,7 +230,7 @@ def recommendation(report: dict[str, Any]) -> str:
     metric = report["metric"]
     unit = report["metric_info"][metric]["unit"]
     rows = [r for r in report["rows"] if r["trained"]]
-    ranked = sorted((r for r in rows if r["rank"] is not None), key=lambda r: r["rank"])
+    ranked = _by_rank(rows, metric)
     others = [r for r in rows if r["rank"] is None]
     if not ranked:
         statuses = ", ".join(f"{r['variant']} {r['status']}" for r in rows)
@@ -298,8 +305,7 @@ def _speed_lines(report: dict[str, Any]) -> list[str]:
 def _quality_line(report: dict[str, Any]) -> str | None:
     metric = report["metric"]
     unit = report["metric_info"][metric]["unit"]
-    ranked = sorted((r for r in report["rows"] if r["trained"] and r["rank"] is not None),
-                    key=lambda r: r["rank"])
+    ranked = _by_rank([r for r in report["rows"] if r["trained"]], metric)
     if not ranked:
         return None
     ranks = [r["rank"] for r in ranked]
