@@ -309,7 +309,16 @@ def test_recommendation_ranks_only_converged_variants_and_names_ties():
                         ratio=0.5, tonal="fail"),
             trained_row("nearest", "converged", 9.8, 0.2, rank=1, ties=["subpixel"], ratio=0.8)]
     text = recommendation(report_of(rows))
-    assert text.startswith("Use nearest") and "preferred to subpixel, whose audits find" in text
+    assert text.startswith("Use nearest") and ("subpixel fail the tonal audit after training, "
+                                               "and it does not (0.80x") in text
+    rows.append(trained_row("linear", "converged", 9.9, 0.2, rank=1, ties=["subpixel"],
+                            ratio=1.4))
+    text = recommendation(report_of(rows))
+    assert "subpixel fail the tonal audit after training, and of the others it trains " \
+           "fastest (0.80x subpixel's step time)" in text
+    assert "below 0 dB" not in text
+    rows = [trained_row("subpixel", "converged", -2.0, 0.3, rank=1)]
+    assert "Every ranked variant's si_sdr is below 0 dB" in recommendation(report_of(rows))
     # nothing converged: no recommendation
     rows = [trained_row("subpixel", "improving", 10.0, 0.3, improving=3)]
     assert recommendation(report_of(rows)).startswith("No recommendation from this run: no "

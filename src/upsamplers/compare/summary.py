@@ -250,19 +250,25 @@ def recommendation(report: dict[str, Any]) -> str:
                  f"(their means differ by less than their seed spreads; "
                  f"{pick['variant']}: {stat_text(pick['stats'][metric], unit)} over {seeds} "
                  "seeds)")
-        if len(pool) > 1 and pick["step_ratio"] is not None:
-            text += (f", and of those it trains fastest ({pick['step_ratio']:.2f}x subpixel's "
-                     "step time)")
+        toned = [r["variant"] for r in top if r not in clean]
+        if clean and toned:
+            text += (f"; {', '.join(toned)} fail the tonal audit after training, and "
+                     + ("of the others it trains fastest" if len(pool) > 1 else "it does not"))
+        elif len(pool) > 1:
+            text += "; of those it trains fastest"
+        if pick["step_ratio"] is not None and (len(pool) > 1 or toned):
+            text += f" ({pick['step_ratio']:.2f}x subpixel's step time)"
     else:
         text += (f"it has the best validation {metric} "
                  f"({stat_text(pick['stats'][metric], unit)} over {seeds} seeds), "
                  "outside the seed spread of every other converged variant")
     if pick["verdicts"].get("tonal") == "fail":
         text += "; but its audit finds tonal artifacts after training (see the tone columns)"
-    elif clean and len(clean) < len(top):
-        text += ("; it is preferred to " + ", ".join(r["variant"] for r in top if r not in clean)
-                 + ", whose audits find tonal artifacts")
     text += "."
+    best_mean = ranked[0]["stats"][metric]["mean"]
+    if unit == "dB" and report["metric_info"][metric]["higher_is_better"] and best_mean < 0:
+        text += (f" Every ranked variant's {metric} is below 0 dB: at this budget the models "
+                 "barely do the task, so the upsampler's part in the result is small.")
     if len(ranked) > 1:
         means = [r["stats"][metric]["mean"] for r in ranked]
         text += (f" The converged variants span {max(means) - min(means):.2f} {unit} of "
