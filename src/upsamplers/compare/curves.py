@@ -31,8 +31,14 @@ def learning_curves_png(path: Path, summaries: Sequence[VariantSummary], metric:
             ax.plot(steps, values, color=colour, lw=1.0, alpha=0.85, label=label,
                     ls="-" if run.status != "failed" else ":")
             ax.plot(steps[-1], values[-1], "o", color=colour, ms=3)
+    # the axis shows the second half of every run: the first evaluations (tens of dB
+    # below) would squash the part where the variants differ
+    later = [v for s in summaries for run in s.runs if run.curve for step, v in run.curve
+             if v is not None and step >= run.curve[-1][0] / 2]
+    if later:
+        ax.set_ylim(min(later) - 1.0, max(later) + 1.0)
     ax.set_xlabel("training step")
-    ax.set_ylabel(f"validation {metric}")
+    ax.set_ylabel(f"validation {metric} (early steps may lie below the axis)")
     ax.set_title(title + " (one line per seed; dots: where each run stopped)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
