@@ -5,7 +5,8 @@
   kernels run by ``polyphase_forward`` and its ``to_subpixel`` form, where exact;
 * a few training steps of the autoencoder and of the Demucs-like model on CUDA
   (``upsamplers.train`` moves model and Adam's state to the GPU), then a resume;
-* a tiny ``compare`` run on CUDA.
+  the same weights with and without evaluation during training;
+* a tiny ``compare`` run of the separate and bandwidth tasks on CUDA (two seeds).
 
 Needs soundfile (the embedded data set) besides torch, numpy and scipy. Exits
 non-zero when a check fails.
@@ -72,16 +73,42 @@ def check_training() -> None:
             print(f"{model}: 6 steps on cuda in {time.perf_counter() - start:.1f} s")
             train(dataclasses.replace(config, steps=9), out, resume=True, progress=False)
             print(f"{model}: resumed to 9 steps on cuda")
+    # evaluation during training restores the CUDA random state: the same weights
+    # with and without it, to what two runs without it differ by (GPU kernels may
+    # not be bitwise reproducible)
+    config = TrainConfig(model="demucs", upsampler="nearest", steps=6, batch_size=2,
+                         crop=16384, model_options={"width": 8, "depth": 4, "lstm_layers": 0})
+    torch.backends.cudnn.deterministic = True
+    states = []
+    for every in (0, 0, 2):
+        with tempfile.TemporaryDirectory() as out:
+            result = train(dataclasses.replace(config, eval_every=every, eval_seconds=4.0), out,
+                           progress=False)
+            states.append(torch.load(f"{out}/model.pt", map_location="cpu")["state_dict"])
+            print(f"demucs eval_every={every}: status {result.status}, curve {result.curve}")
+
+    def apart(a: dict, b: dict) -> float:
+        return max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
+    plain, evaluated = apart(states[0], states[1]), apart(states[0], states[2])
+    print(f"max |weights| difference on cuda: two runs without eval {plain:.2e}, "
+          f"without and with eval {evaluated:.2e}")
+    assert evaluated <= max(10 * plain, 1e-6), (plain, evaluated)
 
 
 def check_compare() -> None:
-    config = CompareConfig(variants=("subpixel", "nearest"), steps=3, crop=4096, batch_size=2,
-                           timing_steps=2, audit_seconds=2.0, clip_seconds=0.5, device="cuda")
-    with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
-        report = compare(config, out, progress=False, echo=lambda message: None)
-        rows = [(row["variant"], row.get("si_sdr")) for row in report["rows"]]
-        print(f"compare on cuda: {time.perf_counter() - start:.1f} s, rows {rows}")
+    for task, options in (("separate", {"width": 4, "depth": 2}),
+                          ("bandwidth", {"width": 4, "depth": 1})):
+        config = CompareConfig(task=task, variants=("subpixel", "nearest"), steps=3, seeds=2,
+                               crop=4096, batch_size=2, timing_steps=2, audit_seconds=2.0,
+                               clip_seconds=0.5, device="cuda", eval_every=1,
+                               eval_seconds=2.0, min_steps=3, model_options=options)
+        with tempfile.TemporaryDirectory() as out:
+            start = time.perf_counter()
+            report = compare(config, out, progress=False, echo=lambda message: None)
+            rows = [(row["variant"], row["status"], row.get("stats", {}).get(report["metric"]))
+                    for row in report["rows"] if row["trained"]]
+            print(f"compare --task {task} on cuda ({report['jobs']} job): "
+                  f"{time.perf_counter() - start:.1f} s, rows {rows}")
 
 
 def main() -> int:

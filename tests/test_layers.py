@@ -351,3 +351,25 @@ def test_bad_input_tensor(kind, x, error, message):
     layer = make_upsampler(kind, 4, 2, 2)
     with pytest.raises(error, match=message):
         layer(x)
+
+
+@pytest.mark.parametrize("kind", ["subpixel", "transposed", "nearest", "linear", "sinc"])
+def test_a_layer_first_run_in_inference_mode_on_a_new_dtype_still_trains(kind):
+    """Evaluation under ``torch.inference_mode`` before training on a new device or
+    dtype (what a training run that evaluates at step 0 does on a GPU) must not
+    leave the layer with tables that autograd cannot save."""
+    torch.manual_seed(0)
+    layer = make_upsampler(kind, 2, 3, 4, kernel_size=8).double()
+    reference = make_upsampler(kind, 2, 3, 4, kernel_size=8).double()
+    reference.load_state_dict(layer.state_dict())
+    x = torch.randn(2, 2, 13, dtype=torch.float64)
+    with torch.inference_mode():
+        evaluated = layer(x)
+    y = layer(x)
+    y.square().sum().backward()
+    expected = reference(x)
+    expected.square().sum().backward()
+    torch.testing.assert_close(y, expected, rtol=0, atol=0)
+    torch.testing.assert_close(evaluated, expected.detach(), rtol=0, atol=0)
+    for (name, p), q in zip(layer.named_parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, rtol=0, atol=0, msg=name)

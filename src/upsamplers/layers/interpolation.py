@@ -85,10 +85,15 @@ class FoldedUpsample1d(Upsampler):
         self._as_tensor(self.phases.taps, self.conv.weight)
 
     def _as_tensor(self, array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-        """``array`` (one of this layer's fixed tables) in ``like``'s dtype and device."""
+        """``array`` (one of this layer's fixed tables) in ``like``'s dtype and device,
+        converted once. Always an ordinary tensor: one first made under
+        ``torch.inference_mode`` (a model evaluated on a new device or dtype before it
+        trains there) could not be saved for backward by the training steps after."""
         key = (id(array), like.dtype, like.device)
         if key not in self._converted:
-            self._converted[key] = torch.as_tensor(array, dtype=like.dtype, device=like.device)
+            with torch.inference_mode(False):
+                self._converted[key] = torch.as_tensor(array, dtype=like.dtype,
+                                                       device=like.device)
         return self._converted[key]
 
     @property
