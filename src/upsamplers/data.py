@@ -219,6 +219,20 @@ def _reason(error: Exception) -> str:
     return text[-1] if text else type(error).__name__
 
 
+def nonfinite_sample(frames: np.ndarray, rate: int, offset: int = 0) -> str | None:
+    """Where the first NaN or infinity of decoded ``frames`` ``(T, C)`` is, as a
+    phrase naming its time in seconds (``offset`` frames before ``frames`` begin),
+    frame and channel; ``None`` when every sample is finite."""
+    finite = np.isfinite(frames)
+    if finite.all():
+        return None
+    frame, channel = (int(i) for i in np.argwhere(~finite)[0])
+    value = float(frames[frame, channel])
+    at = offset + frame
+    return (f"non-finite sample ({value}) at {at / rate:.3f} s (frame {at}, channel "
+            f"{channel}); the recording is damaged: re-export or repair it")
+
+
 def read_audio(
     path: str | os.PathLike[str],
     *,
@@ -248,6 +262,9 @@ def read_audio(
         raise AudioFileError(f"{info.path}: cannot be decoded ({_reason(error)})") from None
     if data.shape[0] == 0:
         raise AudioFileError(f"{info.path}: holds no audio (0 frames)")
+    bad = nonfinite_sample(data, int(rate))
+    if bad is not None:
+        raise AudioFileError(f"{info.path}: {bad}")
     audio = np.ascontiguousarray(data.T)  # (T, C) -> (C, T)
     if sample_rate is not None and rate != sample_rate:
         audio = resample(audio, rate, sample_rate)
@@ -399,25 +416,27 @@ def _check_settings(dataset: Any, root: Any, *, split: str, sample_rate: int, ch
     dataset.cache = check_bool("cache", cache)
 
 
-def _decoded_frames(info: AudioInfo) -> int | None:
-    """Frames that decode, found by decoding the first and the last 4096 frames
-    (catches truncated or garbled data); ``None`` when decoding fails.
+def _decoded_frames(info: AudioInfo) -> int | str:
+    """Frames that decode, found by decoding the whole file block by block (catches
+    truncated or garbled data and NaN or infinite samples anywhere), or why the
+    file is unusable.
 
     The header's count can exceed what decodes (Vorbis files whose last page
     ends early: ``sf.info`` reports e.g. 104 frames more), so the length is where
-    decoding the tail stops, not the header's ``frames``.
+    decoding stops, not the header's ``frames``.
     """
     sf = _soundfile()
+    frames = 0
     try:
         with sf.SoundFile(str(info.path)) as f:
-            head = f.read(min(info.frames, 4096), dtype="float32")
-            start = f.seek(max(0, info.frames - 4096))
-            tail = f.read(dtype="float32")
+            for block in f.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+                bad = nonfinite_sample(block, info.sample_rate, frames)
+                if bad is not None:
+                    return bad
+                frames += len(block)
     except Exception:
-        return None
-    if len(head) == 0 or len(tail) == 0 or not np.isfinite(tail).all():
-        return None
-    return int(start) + len(tail)
+        return "corrupt: decoding failed"
+    return frames if frames > 0 else "corrupt: decoding failed"
 
 
 class _ClipReader:
@@ -544,8 +563,8 @@ class _CropDataset(torch.utils.data.Dataset):
                 self._skip(path, f"has {info.channels} channel(s); expected {self.channels}")
                 return None
             decoded = _decoded_frames(info)
-            if decoded is None:
-                self._skip(path, "corrupt: decoding failed")
+            if isinstance(decoded, str):
+                self._skip(path, decoded)
                 return None
             n = int(np.ceil(decoded * self.sample_rate / info.sample_rate))
             if n < self.crop:

@@ -127,9 +127,6 @@ class FolderSignals:
         if audio.shape[0] != wanted and wanted != 1:
             self._skip(path, f"has {audio.shape[0]} channel(s); the model takes {wanted}")
             return None
-        if not np.isfinite(audio).all():
-            self._skip(path, "holds non-finite samples")
-            return None
         name = path.relative_to(self.root).as_posix()
         self.info[name] = {"sample_rate": rate, "channels": int(audio.shape[0]),
                            "samples": int(audio.shape[-1])}
