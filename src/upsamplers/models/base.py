@@ -95,9 +95,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserFileError(f"checkpoint {path} cannot be read (corrupt or not a checkpoint: "
-                            f"{reason})") from None
+                            f"{_load_failure(error)})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise UserFileError(f"{path} is not a neural-upsamplers model checkpoint")
     if payload.get("version") != CHECKPOINT_VERSION:
@@ -107,7 +106,36 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         known = sorted(cls.__name__ for cls in MODELS.values())
         raise UserFileError(f"{path} holds a model of class {payload.get('class')!r}; known "
                             f"classes: {', '.join(known)}")
+    bad = _first_nonfinite(payload.get("state_dict"))
+    if bad is not None:
+        raise UserFileError(f"checkpoint {path} holds non-finite weights (NaN or infinity), "
+                            f"first in parameter {bad!r}; the run that wrote it diverged: use "
+                            f"an earlier checkpoint or train again")
     return payload
+
+
+def _load_failure(error: Exception) -> str:
+    """One line on why ``torch.load(..., weights_only=True)`` failed. Torch's own
+    message for a file holding objects that are not tensors or plain values
+    suggests loading it "with weights_only=False", which would run whatever code
+    the file holds: that advice is never repeated."""
+    text = str(error).strip()
+    if "weights_only" in text or "Weights only" in text:
+        return ("it holds objects other than tensors and plain values, which are never "
+                "loaded; a neural-upsamplers checkpoint holds none")
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _first_nonfinite(state: Any) -> str | None:
+    """The name of the first floating-point tensor of ``state`` (a state dict)
+    holding a NaN or an infinity, else ``None``."""
+    if not isinstance(state, Mapping):
+        return None
+    for name, value in state.items():
+        if (isinstance(value, torch.Tensor) and value.is_floating_point()
+                and not bool(torch.isfinite(value).all())):
+            return str(name)
+    return None
 
 
 def load_model(path: str | os.PathLike[str]) -> ReferenceModel:
