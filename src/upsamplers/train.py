@@ -61,12 +61,14 @@ from ._checks import (
     InvalidType,
     InvalidValue,
     UserFileError,
+    UserInputError,
     check_choice,
     check_positive_int,
     check_real,
 )
 from ._io import atomic_write_text
 from .data import default_data_dir, open_dataset
+from .health import nonfinite_parameters
 from .layers import upsampler_kinds
 from .models import (
     MODELS,
@@ -762,6 +764,29 @@ def _score_untouched(model: ReferenceModel, signals: list[Signal], device: torch
             model.train(was_training)
 
 
+class NonFiniteTraining(UserInputError, FloatingPointError):
+    """Training met a non-finite loss or non-finite weights and stopped; the
+    message names the likely cause and the last good checkpoint (nothing is
+    saved after it)."""
+
+
+def _nonfinite_cause(batch: Any, model: torch.nn.Module, lr: float) -> str:
+    """The likely cause of a non-finite loss: the batch's input (the data), the
+    model's weights (diverged: the learning rate), or else the model's output
+    or loss overflowing from finite input and weights."""
+    tensors = batch if isinstance(batch, tuple) else (batch,)
+    if any(not bool(torch.isfinite(t).all()) for t in tensors):
+        return ("the batch's input holds NaN or infinite samples: the data is the cause "
+                "(a file changed or damaged after the data set was scanned; check the data "
+                "folder)")
+    bad = nonfinite_parameters(model)
+    if bad:
+        return (f"the model's weights became non-finite (first in {bad[0]!r}) while the input "
+                f"is finite: training diverged; lower --lr (now {lr:g})")
+    return (f"the input and the weights are finite but the model's output or the loss "
+            f"overflowed: lower --lr (now {lr:g}) or check the model and its options")
+
+
 class _Loop:
     """The training loop of one process: steps, logging, evaluations, checkpoints,
     stop."""
@@ -777,6 +802,7 @@ class _Loop:
         self.first_loss: float | None = None
         self.last_loss: float | None = None
         self.samples = 0
+        self.saved = state.step if self.ckpt_path.is_file() else None  # last checkpointed step
         self.start = time.perf_counter()
         self.eval_seconds = 0.0  # spent evaluating (left out of the training rate)
         self.metric = primary_metric(state.model)
@@ -791,6 +817,11 @@ class _Loop:
 
     def save(self, elapsed: float) -> None:
         """Checkpoint the current step (rank 0)."""
+        bad = nonfinite_parameters(self.state.model)
+        if bad:  # never checkpoint a diverged model
+            self.stop(f"the weights are not finite after step {self.state.step}",
+                      _nonfinite_cause((), self.state.model, self.config.lr))
+        self.saved = self.state.step
         if self.dist.main:
             state = self.state
             atomic_torch_save(training_state(state.model, state.optimizer, state.step,
@@ -834,13 +865,24 @@ class _Loop:
         state.optimizer.zero_grad(set_to_none=True)
         loss, parts = self.task.loss(self.net, batch, self.criterion)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss is not finite at step {state.step + 1} "
-                                     f"({float(loss)}); lower --lr")
+            self.stop(f"the loss is not finite at step {state.step + 1} ({float(loss.detach())})",
+                      _nonfinite_cause(batch, state.model, config.lr))
         loss.backward()
         state.optimizer.step()
         state.step += 1
         self.samples += config.batch_size // self.dist.world * self.dist.world
         return _all_mean(float(loss.detach()), parts, self.device, self.dist.world)
+
+    def stop(self, what: str, cause: str) -> None:
+        """Log and raise :class:`NonFiniteTraining`: ``what`` happened, its likely
+        ``cause``, and the last good checkpoint, which is kept as it is."""
+        kept = (f"the last good checkpoint, step {self.saved}, is kept in {self.ckpt_path} "
+                f"(nothing was saved after it)" if self.saved is not None
+                else "no checkpoint was saved")
+        if self.dist.main:
+            _log_line(self.log_path, {"event": "nonfinite", "step": self.state.step,
+                                      "what": what, "cause": cause})
+        raise NonFiniteTraining(f"training stopped: {what}; likely cause: {cause}; {kept}")
 
     def record(self, value: float, parts: dict[str, float], bar: Any) -> float:
         """Log the step (rank 0); the seconds of this process so far."""
