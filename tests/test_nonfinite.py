@@ -209,3 +209,16 @@ def test_training_that_diverges_stops_naming_the_learning_rate(tmp_path, capsys)
     assert "training stopped:" in line and "lower --lr (now 1e+30)" in line
     assert "no checkpoint was saved" in line
     assert not (out / "checkpoint.pt").exists() and not (out / "model.pt").exists()
+
+
+def test_audit_of_a_factory_loading_a_non_finite_checkpoint_is_one_line(tmp_path, capsys):
+    path, first = _nan_checkpoint(tmp_path)
+    factory = tmp_path / "target.py"
+    factory.write_text("from upsamplers.models import load_model\n\n\n"
+                       f"def build():\n    return load_model({str(path)!r}).decoder\n")
+    out = tmp_path / "audit"
+    assert main(["audit", f"{factory}:build", "--sample-rate", "16000", "--out", str(out),
+                 "--no-plot"]) == 2
+    line = _one_error_line(capsys, "audit")
+    assert f"checkpoint {path} holds non-finite weights" in line and repr(first) in line
+    assert not out.exists()

@@ -21,9 +21,10 @@ moves old ones) into validation.
 Files are read with ``soundfile`` (its wheels bundle libsndfile) and resampled
 with ``scipy.signal.resample_poly`` when their rate differs from
 ``sample_rate``. A file's length is the number of frames that decode, not its
-header's count (some Vorbis files claim more frames than they hold). Bad files
-(empty, corrupt, unsupported, with the wrong number of channels, or shorter than
-one crop) are skipped with one
+header's count (some Vorbis files claim more frames than they hold). Every
+frame is decoded when a data set is opened. Bad files (empty, corrupt,
+unsupported, holding a NaN or infinite sample anywhere, with the wrong number of
+channels, or shorter than one crop) are skipped with one
 :class:`SkippedFileWarning` each, naming the file; no usable file left is a
 ``ValueError`` (:class:`~upsamplers._checks.InvalidValue`). Nothing under
 ``root`` is ever written.
