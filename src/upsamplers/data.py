@@ -13,10 +13,23 @@ Two layouts are understood:
   their sum), so no audio is stored twice: :class:`MixedSources`. It is read
   wherever a stem folder is (:func:`is_stem_folder` is true for it).
 
-Either layout may be split into ``train/`` and ``validation/`` (or ``valid/``,
-``test/``) sub-folders; when it is not, a deterministic split puts a fraction
-of the clips (chosen by a hash of their relative path, so adding files never
-moves old ones) into validation.
+Data splits. Either layout may be split into ``train/`` and ``validation/`` (or
+``valid/``, ``test/``) sub-folders, which are then used as they are. When it is
+not, the usable clips (bad files skipped first) are split by
+:func:`assign_splits`, a rule that never leaves training empty:
+
+* a clip goes to validation when a hash of its relative path, read as a number
+  in ``[0, 1)``, is below ``validation_fraction`` (default 0.1), so adding files
+  moves no old one;
+* **one clip**: it is trained on, and there is no validation split (one
+  :class:`NoValidationWarning` line says so when the training split is opened;
+  asking for the validation split, as ``train --eval-every`` and ``compare`` do,
+  is a one-line error saying to add a file or a ``validation/`` folder);
+* **two or more clips**: at least one in each split (when the hash leaves
+  validation empty, the clip with the smallest hash goes there; when it leaves
+  training empty, the one with the largest), so only such a fallback clip can
+  move when files are added;
+* ``validation_fraction=0``: every clip is trained on, no validation split.
 
 Files are read with ``soundfile`` (its wheels bundle libsndfile) and resampled
 with ``scipy.signal.resample_poly`` when their rate differs from
@@ -53,7 +66,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -93,6 +106,11 @@ DEFAULT_EMBEDDED = "chorales"
 
 class SkippedFileWarning(UserWarning):
     """An audio file was skipped because it cannot be used; the message names it."""
+
+
+class NoValidationWarning(UserWarning):
+    """A data folder without split folders holds one usable clip: it is trained on
+    and there is no validation split."""
 
 
 class AudioFileError(UserFileError, ValueError):
@@ -308,23 +326,41 @@ def write_audio(
 # --------------------------------------------------------------------------- catalogues
 
 
+def split_key(name: str) -> float:
+    """The hash of a clip's relative path, read as a number in ``[0, 1)``."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def assign_splits(names: Sequence[str], validation_fraction: float) -> dict[str, str]:
-    """Deterministic train/validation split of clips named by relative path.
+    """Deterministic train/validation split of clips named by relative path, one
+    that never leaves training empty (the module docstring's rule).
 
-    A clip goes to validation when a hash of its name, read as a number in
-    ``[0, 1)``, is below ``validation_fraction``; so adding clips never moves old
-    ones. When that leaves validation empty while there are at least two clips and
-    the fraction is positive, the clip with the smallest hash goes there.
+    A clip goes to validation when :func:`split_key` of its name is below
+    ``validation_fraction``; so adding clips never moves old ones. One clip is
+    always trained on (no validation split). With two or more clips and a
+    positive fraction each split gets at least one: when the hash leaves
+    validation empty the clip with the smallest hash goes there, when it leaves
+    training empty the one with the largest hash goes there.
     """
-    def key(name: str) -> float:
-        digest = hashlib.sha256(name.encode("utf-8")).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64
-
-    keys = {name: key(name) for name in names}
+    keys = {name: split_key(name) for name in names}
     out = {n: "validation" if k < validation_fraction else "train" for n, k in keys.items()}
-    if validation_fraction > 0 and len(out) >= 2 and "validation" not in out.values():
+    if len(out) == 1 or validation_fraction <= 0:
+        return dict.fromkeys(out, "train")
+    if out and "train" not in out.values():
+        out[max(keys, key=keys.__getitem__)] = "train"
+    if out and "validation" not in out.values():
         out[min(keys, key=keys.__getitem__)] = "validation"
     return out
+
+
+def same_path(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
+    """Whether two path settings name the same file or folder once resolved
+    (``./d/``, ``d``, its absolute path and a symbolic link to it all match;
+    ``None``, the embedded data, matches only ``None``)."""
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(Path(a).expanduser().resolve() == Path(b).expanduser().resolve())
 
 
 def _split_roots(root: Path, split: str) -> list[Path] | None:
@@ -506,19 +542,32 @@ class _CropDataset(torch.utils.data.Dataset):
     validation_fraction: float
     random: bool
     cache: bool
+    _hashed: bool  # split by assign_splits (no split folders)
+    _usable_count: int  # usable clips the hashed split was drawn among
 
     def __init__(self, root: str | os.PathLike[str], **settings: Any) -> None:
         _check_settings(self, root, **settings)
         self.skipped: list[str] = []
         self.clips = self._scan()
         if not self.clips:
-            raise InvalidValue(
-                f"no usable audio in {self.root} for split={self.split!r} "
+            raise InvalidValue(self._no_clips())
+        self._reader = _ClipReader(self.sample_rate, self.channels, self.cache)
+        self._index = _CropIndex(self.clips, self.crop, self.seed, self.random)
+
+    def _no_clips(self) -> str:
+        """Why this split holds no clip (a missing validation split named as such)."""
+        if self.split == "validation" and self._hashed:
+            if self.validation_fraction == 0:
+                return (f"no validation split in {self.root}: validation_fraction=0 trains on "
+                        "every clip; add a validation/ folder beside a train/ folder")
+            if self._usable_count == 1:
+                return (f"no validation split in {self.root}: it holds one usable clip, which "
+                        "is trained on; add a second audio file, or train/ and validation/ "
+                        "folders")
+        return (f"no usable audio in {self.root} for split={self.split!r} "
                 f"({len(self.skipped)} file(s) skipped; expected {self._expects()} of at least "
                 f"crop={self.crop} samples at {self.sample_rate} Hz with {self.channels} "
                 f"channel(s))")
-        self._reader = _ClipReader(self.sample_rate, self.channels, self.cache)
-        self._index = _CropIndex(self.clips, self.crop, self.seed, self.random)
 
     # ---- subclasses say what a clip is
     def _expects(self) -> str:  # pragma: no cover - abstract
@@ -529,48 +578,65 @@ class _CropDataset(torch.utils.data.Dataset):
 
     # ---- scanning
     def _scan(self) -> list[_Clip]:
+        self._hashed, self._usable_count = False, 0
         roots = _split_roots(self.root, self.split)
-        if roots is not None:  # split into folders
+        if roots is not None:  # split into folders: used as they are
             candidates = [(f"{folder.name}/{name}", files) for folder in roots
                           for name, files in self._candidates(folder)]
-        else:
-            candidates = self._candidates(self.root)
-            if self.split != "all":
-                chosen = assign_splits([name for name, _ in candidates],
-                                       self.validation_fraction)
-                candidates = [c for c in candidates if chosen[c[0]] == self.split]
+            return self._usable(candidates)
+        candidates = self._candidates(self.root)
+        if self.split == "all":
+            return self._usable(candidates)
+        # the split is drawn among the usable clips, so that a bad file never leaves
+        # a split empty; a bad file is reported by the split its name hashes to
+        home = assign_splits([name for name, _ in candidates], self.validation_fraction)
+        usable = self._usable(candidates, report=lambda name: home[name] == self.split)
+        chosen = assign_splits([clip.name for clip in usable], self.validation_fraction)
+        self._hashed, self._usable_count = True, len(usable)
+        if len(usable) == 1 and self.split == "train" and self.validation_fraction > 0:
+            warnings.warn(f"{self.root} holds one usable clip ({usable[0].name}): training on "
+                          "it; there is no validation split", NoValidationWarning, stacklevel=4)
+        return [clip for clip in usable if chosen[clip.name] == self.split]
+
+    def _usable(self, candidates: list[tuple[str, tuple[Path, ...]]],
+                report: Callable[[str], bool] | None = None) -> list[_Clip]:
+        """The usable clips of ``candidates``; a bad one is skipped, with a warning
+        when ``report(name)`` (default: always)."""
         clips = []
         for name, files in candidates:
-            clip = self._check(name, files)
+            clip = self._check(name, files, report is None or report(name))
             if clip is not None:
                 clips.append(clip)
         return clips
 
-    def _skip(self, path: Path, reason: str) -> None:
+    def _skip(self, path: Path, reason: str, report: bool = True) -> None:
+        if not report:
+            return
         message = f"skipping {path}: {reason}"
         self.skipped.append(message)
         warnings.warn(message, SkippedFileWarning, stacklevel=4)
 
-    def _check(self, name: str, files: tuple[Path, ...]) -> _Clip | None:
+    def _check(self, name: str, files: tuple[Path, ...], report: bool = True) -> _Clip | None:
         """The clip of ``files`` if every file is usable, else ``None`` (skipped)."""
         frames = None
         for path in files:
             try:
                 info = audio_info(path)
             except AudioFileError as error:
-                self._skip(path, str(error).split(": ", 1)[-1])
+                self._skip(path, str(error).split(": ", 1)[-1], report)
                 return None
             if info.channels != self.channels:
-                self._skip(path, f"has {info.channels} channel(s); expected {self.channels}")
+                self._skip(path, f"has {info.channels} channel(s); expected {self.channels}",
+                           report)
                 return None
             decoded = _decoded_frames(info)
             if isinstance(decoded, str):
-                self._skip(path, decoded)
+                self._skip(path, decoded, report)
                 return None
             n = int(np.ceil(decoded * self.sample_rate / info.sample_rate))
             if n < self.crop:
                 self._skip(path, f"{n} samples at {self.sample_rate} Hz is shorter than one "
-                                 f"crop ({self.crop})")
+                                 f"crop ({self.crop})", report)
                 return None
             frames = n if frames is None else min(frames, n)
         assert frames is not None

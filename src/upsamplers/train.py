@@ -67,7 +67,7 @@ from ._checks import (
     check_real,
 )
 from ._io import atomic_write_text
-from .data import default_data_dir, open_dataset
+from .data import default_data_dir, open_dataset, same_path
 from .health import nonfinite_parameters
 from .layers import upsampler_kinds
 from .models import (
@@ -89,6 +89,8 @@ CONFIG = "config.json"
 RESUME_FIXED = ("model", "upsampler", "data", "batch_size", "lr", "seed", "crop", "sample_rate",
                 "model_options", "upsampler_options", "stft_weight", "eval_every",
                 "eval_seconds")
+# settings that name a path: compared after resolving it (./d/ is the same data as /abs/d)
+PATH_SETTINGS = ("data",)
 # evaluations after step 0 that a plateau needs
 MIN_EVALUATIONS = 4
 STATUSES = ("converged", "improving")
@@ -584,13 +586,15 @@ def training_state(model: ReferenceModel, optimizer: torch.optim.Optimizer, step
 
 def _changed_settings(saved: TrainConfig, config: TrainConfig) -> list[str]:
     """The settings of :data:`RESUME_FIXED` that differ (model options compared
-    under the model's current argument names)."""
+    under the model's current argument names, paths after resolving them)."""
     upgrade = model_class(config.model).upgrade_config
     changed = []
     for key in RESUME_FIXED:
         old, new = getattr(saved, key), getattr(config, key)
         if key == "model_options":
             old, new = upgrade(old), upgrade(new)
+        if key in PATH_SETTINGS and same_path(old, new):
+            continue
         if old != new:
             changed.append(key)
     return changed

@@ -9,8 +9,11 @@ from typing import Any
 
 from .._checks import InvalidValue, UserFileError
 from .._io import atomic_write_text, plain
+from ..data import same_path
 from .config import CompareConfig
 
+# settings that name a path: compared after resolving it (./d/ is the same data as /abs/d)
+PATH_SETTINGS = ("data",)
 REPORT_FILES = ("report.md", "report.json", "report.html")
 RESULT = "result.json"
 SETTINGS = "compare.json"
@@ -28,9 +31,17 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
+def _same(saved: Any, current: Any) -> bool:
+    """Whether a saved path setting and the current one name the same path."""
+    if not all(v is None or isinstance(v, str) for v in (saved, current)):
+        return False
+    return same_path(saved, current)
+
+
 def check_out(out: Path, config: CompareConfig, force: bool) -> None:
     """Refuse an ``out`` that holds a report (unless ``force``), a compare run with
-    other settings, or anything else that is not ours."""
+    other settings (paths compared after resolving them), or anything else that is
+    not ours."""
     if out.exists() and not out.is_dir():
         raise UserFileError(f"out must be a folder; received out={str(out)!r} (a file)")
     if not out.exists():
@@ -51,7 +62,8 @@ def check_out(out: Path, config: CompareConfig, force: bool) -> None:
         if "kinds" in saved and "variants" not in saved:  # written before 0.2
             saved["variants"] = saved.pop("kinds")
         current = plain(config.settings())
-        changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+        changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k)
+                         and not (k in PATH_SETTINGS and _same(saved.get(k), current.get(k))))
         if changed:
             raise InvalidValue(
                 f"{out} holds a compare run with other settings ("
