@@ -22,7 +22,9 @@ from upsamplers import cli
 from upsamplers._checks import InvalidType, InvalidValue, UserInputError
 from upsamplers.analysis import audit, find_tones, lint
 from upsamplers.analysis._validate import MAX_PROBE_SAMPLES
+from upsamplers.analysis.kernels import phase_outputs
 from upsamplers.analysis.lines import tone_measures
+from upsamplers.analysis.response import measure_response
 from upsamplers.cli import main
 from upsamplers.layers import (
     InterpUpsample1d,
@@ -86,6 +88,11 @@ ROWS = [
      "received seconds=inf"),
     ("tone_measures seconds", lambda: tone_measures(_layer(), 16000, 2, seconds=1e12),
      InvalidValue, "MAX_PROBE_SAMPLES"),
+    ("measure_response length", lambda: measure_response(lambda x: np.repeat(x, 8), 8000, 8,
+                                                         length=10**9),
+     InvalidValue, "length * factor must be at most 134,217,728"),
+    ("phase_outputs level nan", lambda: phase_outputs(_layer().phase_kernels(), level=math.nan),
+     InvalidValue, "level must be a finite real number"),
     # NaN / inf thresholds turned a tonal fail into a pass
     ("audit threshold nan", lambda: audit(_layer(), 16000, threshold_db=math.nan),
      InvalidValue, "threshold_db must be a finite real number; received threshold_db=nan"),
