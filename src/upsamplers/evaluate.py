@@ -43,6 +43,7 @@ import torch
 
 from ._checks import InvalidValue, UserFileError, check_choice, check_positive_int
 from .analysis import audit
+from .analysis._validate import check_duration
 from .data import (
     AudioFileError,
     SkippedFileWarning,
@@ -169,6 +170,8 @@ def evaluate(
     and ``metric_info`` their label, unit, direction and meaning; ``tracks`` holds
     the per-file (per-track) figures, ``mean`` their means."""
     model = load_model(checkpoint).eval()
+    # before any scoring: an audit too long to compute is refused now, not after it
+    check_duration("audit_seconds", audit_seconds, float(model.sample_rate))
     root = Path(data) if data is not None else default_data_dir()
     split = check_choice("split", split, SPLITS)
     if max_tracks is not None:

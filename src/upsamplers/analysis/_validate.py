@@ -106,3 +106,33 @@ def check_fraction_list(name: str, values: Any) -> tuple[float, ...]:
         raise InvalidValue(f"{name} must be a non-empty sequence of numbers in (0, 1]; "
                            f"received {name}={values!r}")
     return out
+
+
+#: Most samples (output samples times channels) one probe of the analysis may
+#: hold: 2**27, 0.5 GiB in float32 (a few copies are made while it is measured).
+MAX_PROBE_SAMPLES = 2 ** 27
+
+
+def check_finite(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a finite real number (NaN and infinities
+    are refused: a NaN threshold compares false with every level)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidType(f"{name} must be a finite real number; received {name}={value!r}")
+    if not math.isfinite(float(value)):
+        raise InvalidValue(f"{name} must be a finite real number; received {name}={value!r}")
+    return float(value)
+
+
+def check_duration(name: str, seconds: Any, sample_rate: float, channels: int = 1) -> float:
+    """Return ``seconds`` (a probe's output duration) if it is positive, finite and
+    ``seconds * sample_rate * channels`` is at most :data:`MAX_PROBE_SAMPLES`."""
+    seconds = check_positive_float(name, seconds)
+    samples = seconds * sample_rate * channels
+    if samples > MAX_PROBE_SAMPLES:
+        most = MAX_PROBE_SAMPLES / (sample_rate * channels)
+        per = f" x {channels} channels" if channels > 1 else ""
+        raise InvalidValue(
+            f"{name} must be at most {most:.6g} s at {sample_rate:g} Hz{per} "
+            f"({MAX_PROBE_SAMPLES:,} samples, upsamplers.analysis._validate.MAX_PROBE_SAMPLES); "
+            f"received {name}={seconds!r} ({samples:.3g} samples)")
+    return seconds

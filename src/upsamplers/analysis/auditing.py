@@ -54,7 +54,14 @@ from scipy import signal as sps
 
 from .._checks import InvalidType, InvalidValue
 from .._io import atomic_write_text, plain
-from ._validate import check_audio, check_factors, check_int, check_positive_float, check_rate
+from ._validate import (
+    check_audio,
+    check_duration,
+    check_factors,
+    check_finite,
+    check_int,
+    check_rate,
+)
 from .kernels import PredictedTone, predicted_constant_tones
 from .linting import lint
 from .plots import plot_report
@@ -368,12 +375,14 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
     """
     start = time.perf_counter()
     fs = check_rate("sample_rate", sample_rate)
-    seconds = check_positive_float("seconds", seconds)
+    seconds = check_duration("seconds", seconds, fs)
+    threshold_db = check_finite("threshold_db", threshold_db)
     inputs = _check_probes(inputs)
     if in_channels is not None:
         in_channels = check_int("in_channels", in_channels)
     user_factors = None if factors is None else check_factors(factors)
     runner = _Runner(model, in_channels)
+    check_duration("seconds", seconds, fs, runner.in_channels or 1)
     notes: list[str] = []
     found, hooked = _find_factors(runner, user_factors, notes)
     total = math.prod(found)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import InvalidValue
-from ._validate import check_int, check_rate
+from ._validate import check_finite, check_int, check_rate
 
 
 @dataclass
@@ -86,6 +86,7 @@ class PredictedTone:
 def phase_outputs(kernels: Any, *, level: float = 1.0) -> np.ndarray:
     """``(r, C_out)``: the output of every phase for a constant input ``level`` on
     every input channel, away from the borders."""
+    level = check_finite("level", level)
     k = as_kernel_arrays(kernels)
     v = level * k.weight.sum(axis=(2, 3))  # (r, C_out, C_in, K) -> (r, C_out)
     if k.bias is not None:

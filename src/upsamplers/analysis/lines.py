@@ -51,7 +51,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._checks import InvalidValue
-from ._validate import check_audio, check_int, check_positive_float, check_rate
+from ._validate import (
+    check_audio,
+    check_duration,
+    check_int,
+    check_positive_float,
+    check_rate,
+)
 from .spectrum import GUARD_BINS, Spectrum, choose_nperseg, db, local_floor, welch_spectrum
 from .tones import FLOOR_HALF_WIDTH, MIN_SPACING_BINS
 
@@ -358,10 +364,11 @@ def tone_measures(module: Any, sample_rate: float, hop: int, *, clip: Any = None
 
     fs = check_rate("sample_rate", sample_rate)
     hop = check_int("hop", hop)
-    seconds = check_positive_float("seconds", seconds)
+    seconds = check_duration("seconds", seconds, fs)
     level = check_positive_float("level", level)
     channels = _infer_in_channels(module) if in_channels is None else check_int(
         "in_channels", in_channels)
+    check_duration("seconds", seconds, fs, channels)
     probe = hop * -(-256 // hop)  # a short probe, a multiple of hop, for the length ratio
     ratio = _run(module, np.zeros((channels, probe), np.float32)).shape[-1] // probe
     if ratio < 1:

@@ -26,10 +26,11 @@ import inspect
 import json
 import math
 import re
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .._checks import InvalidType
+from .._checks import InvalidType, InvalidValue
 from .._io import plain
 from ._validate import check_rate
 from .kernels import phase_gain_spread_db
@@ -244,6 +245,27 @@ def _advise(f: LintFinding) -> list[str]:
     return advice
 
 
+def _named_modules(model: Any) -> list[tuple[str, Any]]:
+    """``model.named_modules()`` as a list; one clear error for a model lint cannot
+    read: weights on the meta device (no values to read the phases from) or a
+    nesting deeper than Python's recursion limit."""
+    try:
+        modules = list(model.named_modules())
+    except RecursionError:
+        raise InvalidValue(
+            f"model is nested too deeply to list its modules (more than about "
+            f"{sys.getrecursionlimit()} levels of submodules); flatten the nesting") from None
+    for name, module in modules:
+        for key, tensor in module.named_parameters(recurse=False):
+            if tensor.is_meta:
+                where = f"{name}.{key}" if name else key
+                raise InvalidValue(
+                    f"model has weights on the meta device (no values; first: {where}); "
+                    "lint reads the weights: materialise them first, e.g. "
+                    "model.to_empty(device='cpu') then load_state_dict(...)")
+    return modules
+
+
 def lint(model: Any, sample_rate: float | None = None) -> LintReport:
     """List the upsampling layers of ``model`` without running it.
 
@@ -271,8 +293,9 @@ def lint(model: Any, sample_rate: float | None = None) -> LintReport:
     skip: list[str] = []
     previous_leaf: Any = None
     previous_conv: Any = None
-    for name, module in model.named_modules():
-        if any(name.startswith(prefix + ".") for prefix in skip):
+    for name, module in _named_modules(model):
+        # the root module's name is "": its descendants are every other name
+        if any(prefix == "" or name.startswith(prefix + ".") for prefix in skip):
             continue
         finding = _describe(name, module, previous_conv)
         is_leaf = not any(True for _ in module.children())

@@ -37,7 +37,13 @@ import numpy as np
 from scipy import signal as sps
 
 from .._checks import InvalidValue
-from ._validate import check_audio, check_fraction_list, check_int, check_rate
+from ._validate import (
+    MAX_PROBE_SAMPLES,
+    check_audio,
+    check_fraction_list,
+    check_int,
+    check_rate,
+)
 from .spectrum import DEFAULT_WINDOW, choose_nperseg, db
 
 INTERPOLATIONS = ("nearest", "linear")
@@ -177,6 +183,10 @@ def measure_response(upsampler: Callable[[np.ndarray], np.ndarray], sample_rate_
     fs_in = check_rate("sample_rate_in", sample_rate_in)
     r = check_int("factor", factor)
     length = check_int("length", length, minimum=64)
+    if length * r > MAX_PROBE_SAMPLES:
+        raise InvalidValue(f"length * factor must be at most {MAX_PROBE_SAMPLES:,} output samples "
+                           f"(upsamplers.analysis._validate.MAX_PROBE_SAMPLES); received "
+                           f"length={length}, factor={r}")
     if method not in ("noise", "sines"):
         raise InvalidValue(f"method must be one of 'noise', 'sines'; received method={method!r}")
     trim = 16 * r if trim is None else check_int("trim", trim, minimum=0)

@@ -31,7 +31,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import check_audio, check_factors, check_int, check_positive_float, check_rate
+from ._validate import (
+    check_audio,
+    check_factors,
+    check_finite,
+    check_int,
+    check_positive_float,
+    check_rate,
+)
 from .spectrum import GUARD_BINS, Spectrum, db, local_floor, welch_spectrum
 
 DEFAULT_THRESHOLD_DB = 10.0
@@ -175,7 +182,7 @@ def find_tones(signal: np.ndarray, sample_rate: float,
     x = check_audio("signal", signal)
     sample_rate = check_rate("sample_rate", sample_rate)
     factors = check_factors(factors)
-    threshold_db = float(threshold_db)
+    threshold_db = check_finite("threshold_db", threshold_db)
     floor_limit_db = check_positive_float("floor_limit_db", floor_limit_db)
     min_segments = check_int("min_segments", min_segments)
     if nperseg is None:

@@ -14,8 +14,32 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from .._checks import check_positive_int, check_signal
+from .._checks import InvalidType, InvalidValue, check_positive_int, check_signal
 from ..ops.kernels import PhaseKernels
+
+#: Largest upsampling factor of one layer (a chain of layers reaches larger totals).
+MAX_FACTOR = 2 ** 16
+#: Most learnable weights of one layer (4 GiB in float32): more is refused at
+#: construction instead of failing in the allocator.
+MAX_WEIGHTS = 2 ** 30
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes as a short human-readable figure, e.g. ``43.7 TiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def check_factor_limit(factor: int) -> int:
+    """Refuse a factor over :data:`MAX_FACTOR` (before any table is built)."""
+    if factor > MAX_FACTOR:
+        raise InvalidValue(f"factor must be at most {MAX_FACTOR} (upsamplers.layers.base."
+                           f"MAX_FACTOR; chain layers for a larger total); received "
+                           f"factor={factor}")
+    return factor
 
 
 class ArtifactWarning(UserWarning):
@@ -65,6 +89,19 @@ class Upsampler(nn.Module):
         self.out_channels = check_positive_int("out_channels", out_channels)
         self.factor = check_positive_int("factor", factor)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        check_factor_limit(self.factor)
+        weights = self._weight_count()
+        if weights > MAX_WEIGHTS:
+            raise InvalidValue(
+                f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
+                f"kernel_size={self.kernel_size} (factor={self.factor}) give {weights:,} "
+                f"weights, more than the limit of {MAX_WEIGHTS:,} "
+                f"(upsamplers.layers.base.MAX_WEIGHTS); use fewer channels or taps")
+
+    def _weight_count(self) -> int:
+        """Learnable weights the layer will hold (checked against :data:`MAX_WEIGHTS`
+        before they are allocated): ``C_in * C_out * kernel_size`` unless overridden."""
+        return self.in_channels * self.out_channels * self.kernel_size
 
     @property
     def has_bias(self) -> bool:
@@ -92,7 +129,20 @@ class Upsampler(nn.Module):
         return self.in_channels * self.out_channels * self.phase_taps()
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
-        return check_signal("x", x, channels=self.in_channels)
+        """Check ``x`` is ``(B, C_in, T)`` and in the layer's dtype (every layer, one
+        place): torch's own error ("expected scalar type ...") names neither. Under
+        ``torch.autocast`` the dtypes may differ: autocast casts them."""
+        x = check_signal("x", x, channels=self.in_channels)
+        param = next(self.parameters(), None)
+        if param is None or x.dtype == param.dtype:
+            return x
+        if not x.is_complex() and torch.is_autocast_enabled(x.device.type):
+            return x
+        name = type(self).__name__
+        fix = (f"upsamplers layers take real input; pass x.real or x.abs() as {param.dtype}"
+               if x.is_complex() else
+               f"convert one of them: x.to({param.dtype}) or layer.to({x.dtype})")
+        raise InvalidType(f"x has dtype {x.dtype} but {name} computes in {param.dtype}; {fix}")
 
     def __repr__(self) -> str:
         # one line: the wrapped convolution is an implementation detail

@@ -10,6 +10,7 @@ siblings and differ only in the interpolation they fold and in its naive form.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Literal
 
@@ -18,7 +19,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import InvalidType, check_bool, check_choice, check_positive_int, check_real
+from .._checks import (
+    InvalidType,
+    InvalidValue,
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_real,
+)
 from ..ops.convolution import conv1d_same, polyphase_conv
 from ..ops.filters import kaiser_beta, sinc_filter
 from ..ops.interpolation import (
@@ -33,9 +41,42 @@ from ..ops.interpolation import (
     sinc_phases,
 )
 from ..ops.kernels import PhaseKernels
-from .base import Upsampler
+from .base import Upsampler, check_factor_limit, format_bytes
 
 IMPLS = ("polyphase", "naive")
+#: Most memory the fixed float64 tables of one interpolation layer (the folded map
+#: from the learnable kernel to the phase kernels, its compact copy, the
+#: interpolation's phases) may take; a layer needing more is refused before any is
+#: built.
+MAX_TABLE_BYTES = 2 ** 30
+
+
+def table_bytes(factor: int, kernel_size: int, depth: int) -> int:
+    """An upper bound of the bytes of the fixed float64 tables of a layer (see
+    :func:`check_table_size`)."""
+    taps = -(-kernel_size // factor) + depth + 2
+    return 8 * (2 * kernel_size * factor * taps + factor * (depth + 2))
+
+
+def check_table_size(factor: int, kernel_size: Any, depth: int, **more: Any) -> int:
+    """Check ``factor`` and ``kernel_size`` (``None``: ``2 * factor + 1``) and that the
+    fixed tables of a layer whose interpolation reads ``depth`` input samples per
+    output sample fit :data:`MAX_TABLE_BYTES`; return ``kernel_size``.
+
+    The fold map is ``(K, r, E)`` with ``E <= ceil(K / r) + depth + 2``; it and its
+    compact copy are float64, the interpolation table ``(r, depth)`` too. ``more``
+    (e.g. ``zeros``) is named in the message."""
+    factor = check_factor_limit(check_positive_int("factor", factor))
+    k = 2 * factor + 1 if kernel_size is None else check_positive_int("kernel_size", kernel_size)
+    need = table_bytes(factor, k, depth)
+    if need > MAX_TABLE_BYTES:
+        named = "".join(f", {key}={value!r}" for key, value in more.items())
+        raise InvalidValue(
+            f"factor={factor}, kernel_size={k}{named} need about {format_bytes(need)} of fixed "
+            f"tables, more than the limit of {format_bytes(MAX_TABLE_BYTES)} "
+            f"(upsamplers.layers.interpolation.MAX_TABLE_BYTES); lower one of them")
+    return k
+
 INTERP_MODES = ("nearest", "linear")
 
 
@@ -267,11 +308,11 @@ class InterpUpsample1d(FoldedUpsample1d):
         kernel_size, mode = _legacy_mode(kernel_size, legacy, mode)
         mode = check_choice("mode", mode, INTERP_MODES)
         factor_ = check_positive_int("factor", factor)  # before the tables use it
+        kernel_size = check_table_size(factor_, kernel_size, 3, mode=mode)
         phases = nearest_phases(factor_) if mode == "nearest" else linear_phases(factor_)
         self.mode: str = mode
         self.kind = mode  # type: ignore[misc]
-        super().__init__(in_channels, out_channels, factor_,
-                         2 * factor_ + 1 if kernel_size is None else kernel_size, phases,
+        super().__init__(in_channels, out_channels, factor_, kernel_size, phases,
                          impl=impl, bias=bias, device=device, dtype=dtype)
 
     def interpolate(self, x: torch.Tensor) -> torch.Tensor:
@@ -360,12 +401,16 @@ class SincUpsample1d(FoldedUpsample1d):
         factor_ = check_positive_int("factor", factor)  # before the tables use it
         self.cutoff = check_real("cutoff", cutoff, low=0.0, high=1.0, low_open=True)
         self.beta = check_real("beta", kaiser_beta(80.0) if beta is None else beta, low=0.0)
+        zeros = check_positive_int("zeros", zeros)
+        # the filter reaches ceil(zeros / cutoff) input samples on each side
+        depth = 2 * math.ceil(zeros / self.cutoff) + 3
+        kernel_size = check_table_size(factor_, kernel_size, depth, zeros=zeros,
+                                       cutoff=self.cutoff)
         self.lowpass = sinc_filter(factor_, cutoff=self.cutoff, zeros=zeros, beta=self.beta)
         self.zeros = int(zeros)
         self.mode = "sinc"
         phases = sinc_phases(factor_, cutoff=self.cutoff, zeros=self.zeros, beta=self.beta)
-        super().__init__(in_channels, out_channels, factor_,
-                         2 * factor_ + 1 if kernel_size is None else kernel_size, phases,
+        super().__init__(in_channels, out_channels, factor_, kernel_size, phases,
                          impl=impl, bias=bias, device=device, dtype=dtype)
 
     def interpolate(self, x: torch.Tensor) -> torch.Tensor:

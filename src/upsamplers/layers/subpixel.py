@@ -81,6 +81,9 @@ class SubPixel1d(Upsampler):
             icnr_weight_(self.conv.weight, self.factor, order=self.order,  # type: ignore[arg-type]
                          bias=self.conv.bias)
 
+    def _weight_count(self) -> int:
+        return self.in_channels * self.out_channels * self.factor * self.kernel_size
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, T) -> (B, C_out, T * factor)``."""
         self._check_input(x)

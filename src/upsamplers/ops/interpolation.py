@@ -104,12 +104,10 @@ def sinc_phases(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
     half = (len(taps) - 1) // 2
     d_lo = -((half + factor - 1) // factor) - 1
     d_hi = (half + factor - 1) // factor + 1
-    table = np.zeros((factor, d_hi - d_lo + 1))
-    for j in range(factor):
-        for col, d in enumerate(range(d_lo, d_hi + 1)):
-            n = j - d * factor  # u[t r + j] takes x[t + d] with tap f[n]
-            if -half <= n <= half:
-                table[j, col] = taps[n + half]
+    # u[t r + j] takes x[t + d] with tap f[n], n = j - d r (zero outside |n| <= half)
+    n = np.arange(factor)[:, None] - np.arange(d_lo, d_hi + 1)[None, :] * factor
+    inside = np.abs(n) <= half
+    table = np.where(inside, taps[np.where(inside, n + half, 0)], 0.0)
     table, offset = _trim_columns(table, d_lo)
     return InterpolationPhases(table, offset, "zeros")
 
@@ -159,11 +157,14 @@ def fold_map(phases: InterpolationPhases, kernel_size: int) -> FoldMap:
     e_lo = (-pad) // r + phases.offset
     e_hi = (r - 1 + kernel_size - 1 - pad) // r + phases.offset + depth - 1
     matrix = np.zeros((kernel_size, r, e_hi - e_lo + 1))
-    for k in range(kernel_size):
-        for i in range(r):
-            q, j = divmod(i + k - pad, r)
-            start = q + phases.offset - e_lo
-            matrix[k, i, start: start + depth] += phases.taps[j]
+    # (k, i) writes taps[j] at columns start .. start + depth - 1, with
+    # q, j = divmod(i + k - pad, r) and start = q + offset - e_lo: each (k, i, column)
+    # once, so one vectorised assignment (a Python loop over K * r took minutes at
+    # large factors)
+    k_idx, i_idx = np.meshgrid(np.arange(kernel_size), np.arange(r), indexing="ij")
+    q, j = np.divmod(i_idx + k_idx - pad, r)
+    cols = (q + phases.offset - e_lo)[..., None] + np.arange(depth)
+    matrix[k_idx[..., None], i_idx[..., None], cols] = phases.taps[j]
     used = np.flatnonzero(np.any(matrix != 0, axis=(0, 1)))
     matrix = matrix[:, :, used[0]: used[-1] + 1]
     left = -(e_lo + int(used[0]))
