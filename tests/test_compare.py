@@ -454,6 +454,10 @@ def test_config_errors_name_the_argument(tmp_path):
         CompareConfig(seeds=0).validate()
     with pytest.raises(ValueError, match="jobs must be a positive integer; received jobs=0"):
         CompareConfig(jobs=0).validate()
+    # a probe too long to compute is refused before any training, not after it
+    with pytest.raises(ValueError, match="audit_seconds must be at most .* received "
+                                         "audit_seconds=1000000000.0"):
+        CompareConfig(audit_seconds=1e9).validate()
 
 
 def test_minutes_budget_gives_steps_from_the_measured_step_time(data, tmp_path):

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from .._checks import InvalidType, InvalidValue, check_bool, check_choice, check_positive_int
+from ..analysis._validate import check_duration
 from ..train import TrainConfig
 from .tasks import DEFAULT_TASK, TASKS, CompareTask, task_spec
 from .variants import DEFAULT_VARIANTS, NAIVE_OF, REFERENCE, VARIANTS, Variant
@@ -148,6 +149,9 @@ class CompareConfig:
         check_positive_int("timing_warmup", self.timing_warmup, minimum=0)
         for name in ("audit_seconds", "clip_seconds"):
             _check_positive_float(name, getattr(self, name))
+        # the audits' probes are bounded (analysis._validate.MAX_PROBE_SAMPLES): refused
+        # here, before any training, rather than by the first audit after it
+        check_duration("audit_seconds", self.audit_seconds, float(self.sample_rate or 16000))
         check_bool("naive_timing", self.naive_timing)
         check_positive_int("threads", self.threads)
         _check_device(self.device)
