@@ -17,6 +17,9 @@ from typing import IO, Any
 
 from ._checks import UserFileError
 
+NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows)
+LOCK = ".lock"  # the lock file of a run folder (:class:`RunLock`)
+
 
 def refuse_overwrite(paths: Iterable[str | os.PathLike[str]], force: bool) -> None:
     """Raise :class:`~upsamplers._checks.UserFileError` naming those of ``paths``
@@ -26,12 +29,136 @@ def refuse_overwrite(paths: Iterable[str | os.PathLike[str]], force: bool) -> No
         raise UserFileError(f"{', '.join(existing)} already exist; pass --force to overwrite")
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (links and hard links included), or
+    ``b`` is a folder and ``a`` an existing file under it (a folder input is
+    read whole)."""
+    real_a, real_b = os.path.realpath(a), os.path.realpath(b)
+    if real_a == real_b:
+        return True
+    if b.is_dir() and a.exists() and real_a.startswith(real_b.rstrip(os.sep) + os.sep):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def make_folder(folder: str | os.PathLike[str], what: str = "out") -> Path:
+    """Create ``folder`` (and its parents) or raise one clear
+    :class:`~upsamplers._checks.UserFileError`: a path that is a file, or one
+    that cannot be created."""
+    folder = Path(folder)
+    for part in (folder, *folder.parents):
+        if part.exists() and not part.is_dir():
+            raise UserFileError(f"{what} must be a folder; {str(part)!r} is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserFileError(f"cannot create the folder {str(folder)!r}: "
+                            f"{error.strerror or error}") from None
+    return folder
+
+
+def check_outputs(outputs: Iterable[str | os.PathLike[str]],
+                  inputs: Iterable[str | os.PathLike[str]] = (), force: bool = False
+                  ) -> list[Path]:
+    """Check the files a command will write, before it computes anything, and
+    create their folders; raise one :class:`~upsamplers._checks.UserFileError`
+    line otherwise. An output may not be an input of the same run (compared
+    resolved, and by :func:`os.path.samefile` for links), even with ``force``;
+    may not be a folder, nor have a name over :data:`NAME_MAX` bytes; an
+    existing output is replaced only with ``force``. Returns the outputs."""
+    outputs = [Path(p) for p in outputs]
+    inputs = [Path(p) for p in inputs]
+    for path in outputs:
+        if len(os.fsencode(path.name)) > NAME_MAX:
+            raise UserFileError(f"output name {path.name[:40]!r}... is longer than "
+                                f"{NAME_MAX} bytes; choose a shorter one")
+        for source in inputs:
+            if _same_file(path, source):
+                raise UserFileError(f"output {path} is the input file {source} of this "
+                                    "run; it is never overwritten, choose another output")
+        if path.is_dir():
+            raise UserFileError(f"output {path} is a folder; name a file")
+    refuse_overwrite(outputs, force)
+    for folder in dict.fromkeys(path.parent for path in outputs):
+        make_folder(folder, "the folder of an output")
+    return outputs
+
+
 def temporary_path(path: str | os.PathLike[str]) -> Path:
     """The temporary name :func:`atomic_write` uses for ``path``: hidden, in the
     same folder, with the process id, and the same suffix (audio writers pick the
-    format from it)."""
+    format from it); the name is shortened to stay within :data:`NAME_MAX` bytes."""
     path = Path(path)
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    tail = f".{os.getpid()}.tmp{path.suffix}"
+    name = path.name
+    while len(os.fsencode(f".{name}{tail}")) > NAME_MAX:
+        name = name[:-1]
+    return path.with_name(f".{name}{tail}")
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """The process id in ``lock`` if that process is alive, else ``None``."""
+    try:
+        pid = int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        return pid
+    except OSError:  # pragma: no cover - e.g. platforms without signal 0
+        return pid
+    return pid
+
+
+class RunLock:
+    """``with RunLock(folder):`` holds ``folder`` (created if needed) for one
+    run: the file ``folder/.lock`` holds this process's id while the block runs.
+    A second run on the folder is refused with a
+    :class:`~upsamplers._checks.UserFileError` naming the holder's id; a lock
+    left by a process that no longer runs is taken over. A folder the lock
+    created is removed again if the run left it empty (a refused run)."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK
+        self.created = False
+
+    def __enter__(self) -> RunLock:
+        self.created = not self.folder.exists()
+        make_folder(self.folder)
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = _lock_holder(self.path)
+                if holder is not None:
+                    raise UserFileError(
+                        f"{self.folder} is in use by another run (process {holder}, "
+                        f"lock file {self.path}); wait for it or choose another --out"
+                    ) from None
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()  # stale: its process has ended
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"{os.getpid()}\n")
+            return self
+        raise UserFileError(f"cannot lock {self.folder}: {self.path} keeps reappearing")
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if int(self.path.read_text().strip()) == os.getpid():
+                self.path.unlink()
+        if self.created:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()  # only if empty
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ._checks import InvalidValue, UserFileError
-from ._io import refuse_overwrite
+from ._io import check_outputs
 from .data import read_audio, resample, write_audio
 from .models import MODELS, load_model
 from .models.chunking import DEFAULT_OVERLAP, crossfade_window, overlap_add
@@ -33,14 +33,12 @@ __all__ = ["DEFAULT_OVERLAP", "crossfade_window", "overlap_add", "reconstruct_fi
            "separate_file"]
 
 def _check_paths(inputs: list[Path], outputs: list[Path], force: bool) -> None:
-    for path in inputs:
+    """Inputs exist; outputs pass :func:`~upsamplers._io.check_outputs` (the
+    checkpoint and the audio are inputs)."""
+    for path in inputs[:1]:
         if not path.is_file():
             raise UserFileError(f"input {path} does not exist")
-    resolved = {os.path.realpath(p) for p in inputs}
-    for path in outputs:
-        if os.path.realpath(path) in resolved:
-            raise UserFileError(f"output {path} is the input file; it is never overwritten")
-    refuse_overwrite(outputs, force)
+    check_outputs(outputs, inputs, force)
 
 
 def _prepare(model: Any, path: Path) -> tuple[torch.Tensor, int, int]:
@@ -95,7 +93,7 @@ def reconstruct_file(checkpoint: str | os.PathLike[str], source: str | os.PathLi
     on the degraded file) checkpoint on ``source`` and write ``target`` with the
     same length, rate and channels."""
     source, target = Path(source), Path(target)
-    _check_paths([source], [target], force)
+    _check_paths([source, Path(checkpoint)], [target], force)
     model = _load(checkpoint, separates=False)
     audio, rate, frames = _prepare(model, source)
     inputs, _ = model.scoring_pair(audio, audio[None])  # the model's input for the file
@@ -118,7 +116,7 @@ def separate_file(checkpoint: str | os.PathLike[str], source: str | os.PathLike[
         raise UserFileError(f"output folder {folder} is a file")
     model = _load(checkpoint, separates=True)
     targets = [folder / f"{name}{suffix}" for name in model.source_names]
-    _check_paths([source], targets, force)
+    _check_paths([source, Path(checkpoint)], targets, force)
     audio, rate, frames = _prepare(model, source)
     out = model.process_long(audio, chunk=chunk, overlap=overlap,
                              fold_channels=_per_channel(model, audio), progress=progress)

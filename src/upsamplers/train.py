@@ -66,7 +66,7 @@ from ._checks import (
     check_positive_int,
     check_real,
 )
-from ._io import atomic_write_text
+from ._io import LOCK, RunLock, atomic_write_text
 from .data import default_data_dir, open_dataset, same_path
 from .health import nonfinite_parameters
 from .layers import upsampler_kinds
@@ -565,7 +565,30 @@ def _check_out(out: Path, *, resume: bool) -> Path:
     if not resume and (ckpt_path.exists() or (out / FINAL).exists()):
         raise UserFileError(f"{out} already holds a training run; pass --resume to continue it "
                             "or choose another --out")
+    if not resume and out.is_dir():
+        _check_own_files(out)
     return ckpt_path
+
+
+def _check_own_files(out: Path) -> None:
+    """Refuse a folder holding files a training run did not write: only a run
+    killed before its first checkpoint (its ``config.json``, ``log.jsonl``,
+    temporaries) may be started again in place."""
+    foreign = sorted(p.name for p in out.iterdir()
+                     if p.name not in (CONFIG, LOG, LOCK)
+                     and not p.name.startswith(f".{CHECKPOINT}."))
+    config = out / CONFIG
+    if config.exists():
+        try:
+            saved = json.loads(config.read_text())
+        except (OSError, ValueError):
+            saved = None
+        names = {f.name for f in fields(TrainConfig)}
+        if not (isinstance(saved, dict) and {"model", "upsampler"} <= set(saved) <= names):
+            foreign.append(CONFIG)
+    if foreign:
+        raise UserFileError(f"out must be a new or empty folder, or a training run; {out} holds "
+                            f"other files ({', '.join(foreign[:3])}); choose another --out")
 
 
 def training_state(model: ReferenceModel, optimizer: torch.optim.Optimizer, step: int,
@@ -996,6 +1019,15 @@ def train(
     if config.batch_size % dist_info.world:
         raise InvalidValue(f"batch_size must be a multiple of the number of processes "
                            f"({dist_info.world}); received batch_size={config.batch_size}")
+    if not dist_info.main:  # rank 0 holds the folder's lock for every process
+        return _train(config, out, resume, progress, say, dist_info)
+    with RunLock(out):
+        return _train(config, out, resume, progress, say, dist_info)
+
+
+def _train(config: TrainConfig, out: Path, resume: bool, progress: bool,
+           say: Callable[[str], None], dist_info: Distributed) -> TrainResult:
+    """:func:`train` once the folder is held."""
     ckpt_path = _check_out(out, resume=resume)
     torch.manual_seed(config.seed)
     task = Task(config)

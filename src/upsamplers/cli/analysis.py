@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._io import refuse_overwrite
+from .._io import check_outputs
 from ..analysis import auditing, figures, linting
 from ..analysis._validate import check_rate
 from ..analysis.targets import load_target
@@ -107,7 +107,7 @@ def _audit(args: argparse.Namespace) -> int:
     inputs = tuple(_names(args.inputs))
     check_rate("sample_rate", args.sample_rate)
     if args.out is not None:
-        refuse_overwrite([args.out / n for n in auditing.OUTPUT_NAMES], args.force)
+        check_outputs([args.out / n for n in auditing.OUTPUT_NAMES], force=args.force)
     model = load_target(args.target)
     step, close = _progress(len(inputs), "audit")
     try:
@@ -132,7 +132,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 def _figures(args: argparse.Namespace) -> int:
     names = None if args.only is None else figures.check_names(_names(args.only))
-    refuse_overwrite([args.out / n for n in figures.OUTPUT_NAMES], args.force)
+    check_outputs([args.out / n for n in figures.OUTPUT_NAMES], force=args.force)
     step, close = _progress(len(names or figures.FIGURES), "figures")
     try:
         results = figures.reproduce(names, out=None if args.no_plot else args.out,

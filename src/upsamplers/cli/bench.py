@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import bench
-from .._io import refuse_overwrite
+from .._io import check_outputs
 from ..timing import machine_description
 
 
@@ -49,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     warmup = args.warmup if args.warmup is not None else (
         bench.QUICK_WARMUP if args.quick else bench.DEFAULT_WARMUP)
     if args.out is not None:
-        refuse_overwrite([args.out / name for name in bench.OUTPUT_NAMES], args.force)
+        check_outputs([args.out / name for name in bench.OUTPUT_NAMES], force=args.force)
     details: dict[str, Any] = {}
     rows = bench.run_benchmark(shapes, repeats=repeats, warmup=warmup, details=details,
                                progress=lambda message: print(f"timing {message}", flush=True))

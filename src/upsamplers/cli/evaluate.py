@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_write_text, refuse_overwrite
+from .._io import atomic_write_text, check_outputs
 from ..data import one_line_warnings
 from ..evaluate import SPLITS, evaluate, summary
 
@@ -49,13 +49,13 @@ def add_subcommand(subparsers: Any) -> None:
 
 def _run(args: Any) -> int:
     if args.out is not None:
-        refuse_overwrite([args.out], args.force)
+        inputs = [args.checkpoint] + ([] if args.data is None else [args.data])
+        check_outputs([args.out], inputs, args.force)
     with one_line_warnings():
         result = evaluate(args.checkpoint, data=args.data, split=args.split,
                           max_tracks=args.max_tracks,
                           audit_seconds=args.audit_seconds, progress=not args.no_progress)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
     print(summary(result))
     return 0

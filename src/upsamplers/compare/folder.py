@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import InvalidValue, UserFileError
-from .._io import atomic_write_text, plain
+from .._io import LOCK, atomic_write_text, plain
 from ..data import same_path
 from .config import CompareConfig
 
@@ -69,6 +69,6 @@ def check_out(out: Path, config: CompareConfig, force: bool) -> None:
                 f"{out} holds a compare run with other settings ("
                 + ", ".join(f"{k}={current.get(k)!r}, saved {saved.get(k)!r}" for k in changed)
                 + "); choose another --out to start a new one")
-    elif any(out.iterdir()):
+    elif any(p.name != LOCK for p in out.iterdir()):
         raise UserFileError(f"out must be a new or empty folder, or a compare run to resume; "
                             f"{out} holds other files")

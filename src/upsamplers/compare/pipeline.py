@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from .._checks import InvalidType, UserFileError, check_bool
+from .._io import RunLock
 from ..analysis.plots import spectrogram_png
 from ..data import write_audio
 from ..train import CONFIG, FINAL
@@ -40,6 +41,16 @@ Echo = Callable[[str], None]
 
 def compare(config: CompareConfig, out: str | os.PathLike[str], *, force: bool = False,
             progress: bool = True, echo: Echo | None = None) -> dict[str, Any]:
+    """:func:`_compare` holding ``out`` (:class:`~upsamplers._io.RunLock`): a
+    second compare on the same folder is refused while this one runs."""
+    config.validate()
+    out = check_path("out", out)
+    with RunLock(out):
+        return _compare(config, out, force=force, progress=progress, echo=echo)
+
+
+def _compare(config: CompareConfig, out: str | os.PathLike[str], *, force: bool = False,
+             progress: bool = True, echo: Echo | None = None) -> dict[str, Any]:
     """Run the compare job into ``out`` and write its reports; returns the report
     as a JSON-ready dictionary. Finished runs of an earlier invocation with the
     same settings are reused. ``KeyboardInterrupt`` when training is interrupted
