@@ -64,7 +64,7 @@ def check_outputs(outputs: Iterable[str | os.PathLike[str]],
                   inputs: Iterable[str | os.PathLike[str]] = (), force: bool = False
                   ) -> list[Path]:
     """Check the files a command will write, before it computes anything, and
-    create their folders; raise one :class:`~upsamplers._checks.UserFileError`
+    that their folders exist or can be created; raise one :class:`~upsamplers._checks.UserFileError`
     line otherwise. An output may not be an input of the same run (compared
     resolved, and by :func:`os.path.samefile` for links), even with ``force``;
     may not be a folder, nor have a name over :data:`NAME_MAX` bytes; an
@@ -83,8 +83,24 @@ def check_outputs(outputs: Iterable[str | os.PathLike[str]],
             raise UserFileError(f"output {path} is a folder; name a file")
     refuse_overwrite(outputs, force)
     for folder in dict.fromkeys(path.parent for path in outputs):
-        make_folder(folder, "the folder of an output")
+        _check_creatable(folder, "the folder of an output")
     return outputs
+
+
+def _check_creatable(folder: Path, what: str) -> None:
+    """Raise one :class:`~upsamplers._checks.UserFileError` line unless ``folder``
+    exists or can be created: no file on its path, and its nearest existing
+    ancestor a folder this process may write. Nothing is created here (the
+    writers create the folder when they write), so a command refused later
+    leaves no empty folder behind."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise UserFileError(f"{what} must be a folder; {str(part)!r} is a file")
+            if part != folder and not os.access(part, os.W_OK | os.X_OK):
+                raise UserFileError(f"cannot create the folder {str(folder)!r}: "
+                                    f"{str(part)!r} is not writable")
+            return
 
 
 def temporary_path(path: str | os.PathLike[str]) -> Path:
@@ -164,8 +180,11 @@ class RunLock:
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path to write to; on success it is flushed to disk and
-    renamed over ``path``, on failure it is removed and ``path`` is untouched."""
+    renamed over ``path``, on failure it is removed and ``path`` is untouched.
+    ``path``'s folder is created when missing (:func:`check_outputs` only checked
+    that it can be)."""
     path = Path(path)
+    make_folder(path.parent, "the folder of an output")
     tmp = temporary_path(path)
     try:
         yield tmp
