@@ -151,7 +151,7 @@ class CompareConfig:
             _check_positive_float(name, getattr(self, name))
         # the audits' probes are bounded (analysis._validate.MAX_PROBE_SAMPLES): refused
         # here, before any training, rather than by the first audit after it
-        check_duration("audit_seconds", self.audit_seconds, float(self.sample_rate or 16000))
+        check_duration("audit_seconds", self.audit_seconds, float(self.sample_rate))
         check_bool("naive_timing", self.naive_timing)
         check_positive_int("threads", self.threads)
         _check_device(self.device)

@@ -15,7 +15,7 @@ from ..analysis import ToneMeasures, audit
 from ..analysis import tone_measures as analysis_tone_measures
 from ..health import failure_cause
 from ..models import ReferenceModel
-from ..scoring import Signal, score_model
+from ..scoring import Signal, TrackScore, score_model
 from .results import AuditSummary
 
 AUDIT_PROBES = ("silence", "ones", "noise")
@@ -64,12 +64,6 @@ def audit_summary(model: ReferenceModel, seconds: float, clip: torch.Tensor | No
     return summarize_audit(model, seconds, clip).to_dict()
 
 
-def model_metrics(model: ReferenceModel) -> tuple[str, ...]:
-    """The metrics ``model`` is scored with, its primary (ranking, learning-curve)
-    metric first."""
-    return tuple(model.metrics)
-
-
 def score(model: ReferenceModel, signals: list[Signal], device: torch.device) -> dict[str, Any]:
     """Validation means of the model's metrics (``metrics``; ``metric``: the
     primary), over tracks (and sources for a separator), the inference real-time
@@ -77,7 +71,7 @@ def score(model: ReferenceModel, signals: list[Signal], device: torch.device) ->
     target's (``output_level``, an :class:`upsamplers.health.OutputLevel`), by
     :func:`upsamplers.scoring.score_model`."""
     scores = score_model(model, signals, device=device)
-    names = model_metrics(model)
+    names = tuple(model.metrics)  # the primary (ranking, learning-curve) metric first
     return {"metric": names[0], "metrics": {m: scores.track_mean(m) for m in names},
             "tracks": [{"track": t.track, **{m: _track_value(t, m) for m in names}}
                        for t in scores.tracks],
@@ -86,9 +80,9 @@ def score(model: ReferenceModel, signals: list[Signal], device: torch.device) ->
             "output_level": scores.output_level()}
 
 
-def _track_value(track: Any, metric: str) -> float | None:
-    values = getattr(track, "values", None)
-    value = values.get(metric) if isinstance(values, dict) else getattr(track, metric, None)
+def _track_value(track: TrackScore, metric: str) -> float | None:
+    """A track's figure, ``None`` when not finite (JSON has no NaN)."""
+    value = track.values.get(metric)
     return None if value is None or not math.isfinite(value) else float(value)
 
 

@@ -25,7 +25,7 @@ from ..train import CONFIG, FINAL
 from .aggregate import rank, summarize
 from .config import CompareConfig, check_path
 from .curves import learning_curves_png
-from .folder import SETTINGS, TIMING, check_out, read_json, write_json
+from .folder import RESULT, SETTINGS, TIMING, check_out, read_json, write_json
 from .parallel import run_all
 from .report import write_reports
 from .results import StepTiming, VariantResult
@@ -58,13 +58,8 @@ def _compare(config: CompareConfig, out: str | os.PathLike[str], *, force: bool 
     config.validate()
     check_bool("force", force)
     out = check_path("out", out)
-    say = echo or (lambda message: print(message, file=sys.stderr, flush=True))
-    check_out(out, config, force)
-    root = check_data(config)
-    device = _device(config)
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / SETTINGS).is_file():
-        write_json(out / SETTINGS, config.settings())
+    say = _say(echo)
+    root, device = _open_out(config, out, force)
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
@@ -79,6 +74,22 @@ def _compare(config: CompareConfig, out: str | os.PathLike[str], *, force: bool 
                        seconds=time.perf_counter() - started)
     finally:
         torch.set_num_threads(threads)
+
+
+def _say(echo: Echo | None) -> Echo:
+    return echo or (lambda message: print(message, file=sys.stderr, flush=True))
+
+
+def _open_out(config: CompareConfig, out: Path, force: bool) -> tuple[Path, torch.device]:
+    """Check ``out`` and the data before any work, create ``out`` and record the
+    settings there; returns the data folder and the device."""
+    check_out(out, config, force)
+    root = check_data(config)
+    device = _device(config)
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / SETTINGS).is_file():
+        write_json(out / SETTINGS, config.settings())
+    return root, device
 
 
 def _device(config: CompareConfig) -> torch.device:
@@ -152,9 +163,9 @@ def _finish(config: CompareConfig, out: Path, root: Path, device: torch.device,
             *, seconds: float) -> dict[str, Any]:
     """Aggregate the runs, draw the learning curves and write the reports."""
     validation = signals(validation_set(config, root))
-    clip_name, clip = held_out_clip(validation, int(config.sample_rate or 16000),
+    clip_name, clip = held_out_clip(validation, int(config.sample_rate),
                                     config.clip_seconds)
-    _write_input_clip(out, clip_name, clip, int(config.sample_rate or 16000))
+    _write_input_clip(out, clip_name, clip, int(config.sample_rate))
     summaries = summarize(results, list(dict.fromkeys(r.variant for r in results)))
     metric = results[0].metric
     rank(summaries, metric)
@@ -237,7 +248,7 @@ def collect(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
     base = base or CompareConfig()
     check_bool("force", force)
     out = check_path("out", out)
-    say = echo or (lambda message: print(message, file=sys.stderr, flush=True))
+    say = _say(echo)
     folders = [check_path("run_dirs", d) for d in run_dirs]
     saved = [_run_config(f) for f in folders]
     variants = [_variant_of(f, s) for f, s in zip(folders, saved, strict=True)]
@@ -246,12 +257,7 @@ def collect(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
         named = {s.get("data") for s in saved}
         config.data = named.pop() if len(named) == 1 else None
     config.validate()
-    check_out(out, config, force)
-    root = check_data(config)
-    device = _device(config)
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / SETTINGS).is_file():
-        write_json(out / SETTINGS, config.settings())
+    root, device = _open_out(config, out, force)
     started = time.perf_counter()
     timing = _timing(config, out, root, device, progress, say)
     validation = signals(validation_set(config, root))
@@ -263,7 +269,7 @@ def collect(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
         say(f"measuring {name} seed {seed} ({folder})")
         result = measure_run(folder, root, config, device, out=out, variant=VARIANTS[name],
                              seed=seed, validation=validation, dest=dest)
-        write_json(dest / "result.json", result.to_dict())
+        write_json(dest / RESULT, result.to_dict())
         results.append(result)
     return _finish(config, out, root, device, timing, results, [],
                    seconds=time.perf_counter() - started)

@@ -21,7 +21,7 @@ from ..analysis import ToneMeasures
 from ..health import FAILED_BELOW_DB
 from ..scoring import METRIC_INFO
 from ..timing import machine_description
-from .aggregate import VariantSummary, statistic
+from .aggregate import VariantSummary, higher_is_better, statistic
 from .config import CompareConfig
 from .published import published_comparison
 from .results import StepTiming
@@ -202,7 +202,7 @@ def stat_text(stats: dict[str, Any] | None, unit: str = "dB") -> str:
 
 def _by_rank(rows: Sequence[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     """The ranked rows, by rank, and within a rank best mean first."""
-    sign = 1.0 if METRIC_INFO[metric].higher_is_better else -1.0
+    sign = 1.0 if higher_is_better(metric) else -1.0
     return sorted((r for r in rows if r["rank"] is not None),
                   key=lambda r: (r["rank"], -sign * r["stats"][metric]["mean"]))
 
