@@ -80,7 +80,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                         help=f"samples per training item (default: the task's, {DEFAULTS.crop})")
     parser.add_argument("--lr", type=float, default=None,
                         help=f"Adam learning rate (default: the task's, "
-                        f"{_scientific(DEFAULTS.lr or 0.001)})")
+                        f"{_scientific(DEFAULTS.lr)})")
     parser.add_argument("--stft-weight", type=float, default=None,
                         help=f"weight of the multi-resolution STFT loss (default: the task's, "
                         f"{DEFAULTS.stft_weight:g}: L1 only)")
