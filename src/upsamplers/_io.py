@@ -9,8 +9,10 @@ JSON-ready Python.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +21,66 @@ from ._checks import UserFileError
 
 NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows)
 LOCK = ".lock"  # the lock file of a run folder (:class:`RunLock`)
+SPACE_MARGIN = 16 * 2**20  # bytes left free on top of a command's estimate
+
+# write failures a user can act on (turned into one UserFileError line), by errno
+_WRITE_FAILURES = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file is larger than this process may write (file size limit)",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EIO: "an input/output error on the disk",
+}
+
+
+def _size(nbytes: float) -> str:
+    """``nbytes`` for people: ``'512 B'``, ``'3.4 MiB'``, ``'1.2 GiB'``."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{int(nbytes)} B"
+
+
+def _existing_folder(path: Path) -> Path:
+    """The nearest existing folder on the way up from ``path``."""
+    for part in (path, *path.parents):
+        if part.is_dir():
+            return part
+    return Path(".")
+
+
+def free_space(folder: str | os.PathLike[str]) -> int:
+    """Bytes free to this process on the disk that holds (or would hold) ``folder``."""
+    return shutil.disk_usage(_existing_folder(Path(folder))).free
+
+
+def check_space(folder: str | os.PathLike[str], nbytes: int, what: str = "the outputs") -> None:
+    """Raise one :class:`~upsamplers._checks.UserFileError` line when the disk that
+    holds ``folder`` has less than ``nbytes`` (a command's estimate of what it
+    will write) plus :data:`SPACE_MARGIN` free: refused before the compute, not
+    after it."""
+    free = free_space(folder)
+    if nbytes + SPACE_MARGIN > free:
+        raise UserFileError(
+            f"not enough free space for {what} in {folder}: about {_size(nbytes)} needed "
+            f"(+{_size(SPACE_MARGIN)} margin), {_size(free)} free; free some space or "
+            "choose another output")
+
+
+def write_failure(path: str | os.PathLike[str], error: BaseException) -> UserFileError | None:
+    """The one-line :class:`~upsamplers._checks.UserFileError` for a failed write of
+    ``path`` (full disk, quota, file size limit, read-only or forbidden folder),
+    or ``None`` when ``error`` is not such a failure (a bug: let it propagate)."""
+    if not isinstance(error, OSError) or error.errno not in _WRITE_FAILURES:
+        return None
+    reason = _WRITE_FAILURES[error.errno]
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        with contextlib.suppress(OSError):
+            reason += f" ({_size(free_space(Path(path).parent))} free)"
+    return UserFileError(f"cannot write {path}: {reason}; any earlier {Path(path).name} is "
+                         "unchanged and no partial file is left")
 
 
 def refuse_overwrite(paths: Iterable[str | os.PathLike[str]], force: bool) -> None:
@@ -61,14 +123,16 @@ def make_folder(folder: str | os.PathLike[str], what: str = "out") -> Path:
 
 
 def check_outputs(outputs: Iterable[str | os.PathLike[str]],
-                  inputs: Iterable[str | os.PathLike[str]] = (), force: bool = False
-                  ) -> list[Path]:
+                  inputs: Iterable[str | os.PathLike[str]] = (), force: bool = False,
+                  nbytes: int = 0) -> list[Path]:
     """Check the files a command will write, before it computes anything, and
     that their folders exist or can be created; raise one :class:`~upsamplers._checks.UserFileError`
     line otherwise. An output may not be an input of the same run (compared
     resolved, and by :func:`os.path.samefile` for links), even with ``force``;
     may not be a folder, nor have a name over :data:`NAME_MAX` bytes; an
-    existing output is replaced only with ``force``. Returns the outputs."""
+    existing output is replaced only with ``force``; the disk must have about
+    ``nbytes`` (the command's estimate of what it writes) free
+    (:func:`check_space`). Returns the outputs."""
     outputs = [Path(p) for p in outputs]
     inputs = [Path(p) for p in inputs]
     for path in outputs:
@@ -82,8 +146,11 @@ def check_outputs(outputs: Iterable[str | os.PathLike[str]],
         if path.is_dir():
             raise UserFileError(f"output {path} is a folder; name a file")
     refuse_overwrite(outputs, force)
-    for folder in dict.fromkeys(path.parent for path in outputs):
+    folders = list(dict.fromkeys(path.parent for path in outputs))
+    for folder in folders:
         _check_creatable(folder, "the folder of an output")
+    if folders:
+        check_space(folders[0], nbytes)
     return outputs
 
 
@@ -163,8 +230,16 @@ class RunLock:
                 with contextlib.suppress(FileNotFoundError):
                     self.path.unlink()  # stale: its process has ended
                 continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(f"{os.getpid()}\n")
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(f"{os.getpid()}\n")
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                failure = write_failure(self.path, error)
+                if failure is None:
+                    raise
+                raise failure from None
             return self
         raise UserFileError(f"cannot lock {self.folder}: {self.path} keeps reappearing")
 
@@ -191,20 +266,92 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except BaseException as error:
+        failure = write_failure(path, error)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
-        if tmp.exists():
+        with contextlib.suppress(OSError):
             tmp.unlink()
     _sync_folder(path.parent)
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any]) -> Path:
+class _Recording:
+    """A binary handle that remembers the first ``OSError`` its writes raised:
+    libraries that write through a handle (``torch.save``, ``soundfile``) hide
+    that cause behind an error of their own. With ``short_writes`` a failed
+    write returns 0 bytes written instead of raising (for writers that call
+    ``write`` from a C callback, where an exception is only printed)."""
+
+    def __init__(self, handle: IO[bytes], short_writes: bool = False) -> None:
+        self._handle = handle
+        self._short_writes = short_writes
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as error:
+            self.error = self.error or error
+            if self._short_writes:
+                return 0
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._handle.flush()
+        except OSError as error:
+            self.error = self.error or error
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any], *,
+                 short_writes: bool = False) -> Path:
     """Call ``write(handle)`` on a binary handle to a temporary file, then rename
-    it over ``path`` (see :func:`atomic_path`)."""
+    it over ``path`` (see :func:`atomic_path`). A write that fails for a reason
+    the user can act on (a full disk, :func:`write_failure`) is one
+    :class:`~upsamplers._checks.UserFileError`, even when the writer hid it
+    behind an error of its own or ignored it; ``short_writes`` is for writers
+    that call ``write`` from C (soundfile): a failed write returns 0 instead of
+    raising."""
     path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        write(handle)
-        handle.flush()
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
+        handle = _Recording(raw, short_writes)
+        try:
+            write(handle)  # type: ignore[arg-type]
+            handle.flush()
+        except Exception as error:
+            hidden = handle.error is not None and not isinstance(error, OSError)
+            failure = write_failure(path, handle.error) if hidden else None
+            if failure is None:
+                raise
+            raise failure from None
+        if handle.error is not None:  # the writer ignored a failed write
+            failure = write_failure(path, handle.error)
+            raise failure if failure is not None else handle.error
     return path
+
+
+def append_text(path: str | os.PathLike[str], text: str) -> None:
+    """Append ``text`` (UTF-8) to ``path`` and flush it (a log line). A failed
+    append (a full disk, :func:`write_failure`) is cut back off, so the file
+    ends as it was, and raised as one :class:`~upsamplers._checks.UserFileError`."""
+    with open(path, "a", encoding="utf-8") as handle:
+        start = handle.tell()
+        try:
+            handle.write(text)
+            handle.flush()
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                os.truncate(path, start)
+            failure = write_failure(path, error)
+            if failure is None:
+                raise
+            raise failure from None
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

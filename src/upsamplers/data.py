@@ -84,7 +84,7 @@ from ._checks import (
     check_choice,
     check_positive_int,
 )
-from ._io import atomic_path
+from ._io import atomic_write
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 SPLITS = ("train", "validation", "all")
@@ -317,9 +317,9 @@ def write_audio(
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim != 2:
         raise InvalidValue(f"audio must have shape (C, T); received shape {audio.shape}")
-    with atomic_path(path) as tmp:
-        sf.write(str(tmp), audio.T, sample_rate, subtype=subtype,  # (C, T) -> (T, C)
-                 format=path.suffix[1:].upper())
+    atomic_write(path, lambda handle: sf.write(  # (C, T) -> (T, C)
+        handle, audio.T, sample_rate, subtype=subtype, format=path.suffix[1:].upper()),
+        short_writes=True)
     return path
 
 

@@ -25,7 +25,7 @@ import torch
 
 from ._checks import InvalidValue, UserFileError
 from ._io import check_outputs
-from .data import read_audio, resample, write_audio
+from .data import audio_info, read_audio, resample, write_audio
 from .models import MODELS, load_model
 from .models.chunking import DEFAULT_OVERLAP, crossfade_window, overlap_add
 
@@ -33,12 +33,15 @@ __all__ = ["DEFAULT_OVERLAP", "crossfade_window", "overlap_add", "reconstruct_fi
            "separate_file"]
 
 def _check_paths(inputs: list[Path], outputs: list[Path], force: bool) -> None:
-    """Inputs exist; outputs pass :func:`~upsamplers._io.check_outputs` (the
-    checkpoint and the audio are inputs)."""
-    for path in inputs[:1]:
-        if not path.is_file():
-            raise UserFileError(f"input {path} does not exist")
-    check_outputs(outputs, inputs, force)
+    """The audio (``inputs[0]``) exists and has a readable header; outputs pass
+    :func:`~upsamplers._io.check_outputs` (the checkpoint and the audio are
+    inputs), with room on the disk for every output at the input's length and
+    channels in 16-bit PCM (the writers' default)."""
+    if not inputs[0].is_file():
+        raise UserFileError(f"input {inputs[0]} does not exist")
+    info = audio_info(inputs[0])
+    per_file = info.frames * info.channels * 2 + 2**16
+    check_outputs(outputs, inputs, force, nbytes=per_file * len(outputs))
 
 
 def _prepare(model: Any, path: Path) -> tuple[torch.Tensor, int, int]:
@@ -120,6 +123,5 @@ def separate_file(checkpoint: str | os.PathLike[str], source: str | os.PathLike[
     audio, rate, frames = _prepare(model, source)
     out = model.process_long(audio, chunk=chunk, overlap=overlap,
                              fold_channels=_per_channel(model, audio), progress=progress)
-    folder.mkdir(parents=True, exist_ok=True)
     back = _back(out, model.sample_rate, rate, frames)  # (S, C, T)
     return [write_audio(t, back[i], rate, force=force) for i, t in enumerate(targets)]

@@ -66,7 +66,7 @@ from ._checks import (
     check_positive_int,
     check_real,
 )
-from ._io import LOCK, RunLock, atomic_write_text
+from ._io import LOCK, RunLock, append_text, atomic_write_text, check_space
 from .data import default_data_dir, open_dataset, same_path
 from .health import nonfinite_parameters
 from .layers import upsampler_kinds
@@ -189,8 +189,8 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise UserFileError(f"config file {path} does not exist")
-    text = path.read_text()
     try:
+        text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".toml":
             import tomllib  # Python >= 3.11
 
@@ -489,9 +489,7 @@ def _catch_signals(flag: _StopFlag) -> Iterator[None]:
 
 
 def _log_line(path: Path, record: dict[str, Any]) -> None:
-    with open(path, "a") as handle:
-        handle.write(json.dumps(record) + "\n")
-        handle.flush()
+    append_text(path, json.dumps(record) + "\n")
 
 
 def _truncate_log(path: Path, step: int) -> None:
@@ -552,6 +550,17 @@ def _remove_stale_temporaries(out: Path) -> None:
     """Temporary checkpoint files left by a killed run (see :mod:`upsamplers._io`)."""
     for tmp in out.glob(f".{CHECKPOINT}.*.tmp*"):
         tmp.unlink()
+
+
+def estimated_bytes(parameters: int, config: TrainConfig) -> int:
+    """About the most disk space a training run of a model with ``parameters``
+    weights takes: two checkpoints at once (the last one and the one being
+    written; each holds the weights and Adam's two moments in float32), the
+    final model, ``config.json`` and the log."""
+    checkpoint = 12 * parameters + 2**16
+    lines = config.steps // config.log_every + (
+        config.steps // config.eval_every if config.evaluates else 0) + 16
+    return 2 * checkpoint + 4 * parameters + 2**16 + 1024 * lines
 
 
 def _check_out(out: Path, *, resume: bool) -> Path:
@@ -1032,6 +1041,9 @@ def _train(config: TrainConfig, out: Path, resume: bool, progress: bool,
     torch.manual_seed(config.seed)
     task = Task(config)
     state = _start(config, task, ckpt_path, resume=resume)
+    if dist_info.main:
+        check_space(out, estimated_bytes(state.model.num_parameters(), config),
+                    "the checkpoints of this run")
     signals = (task.validation_signals(state.model, config.eval_seconds)
                if config.evaluates and dist_info.main else [])
     device, net = _to_device(state, dist_info)

@@ -41,7 +41,8 @@ from scipy import signal as sps
 
 from .._checks import InvalidValue
 from .._io import atomic_write_text, plain
-from .plots import marked_frequencies, spectrogram_png
+from ._validate import check_int, check_positive_float
+from .plots import marked_frequencies, save_figure, spectrogram_png
 from .replicas import replica_energy
 from .response import (
     filtering_summary,
@@ -60,6 +61,24 @@ DEFAULT_SEED = 0
 OUTPUT_NAMES = ("figures.md", "figures.json")
 #: Welch segment of the Fig. 9 analysis (see :func:`fig9`).
 FIG9_NPERSEG = 1 << 16
+#: The longest Fig. 9 output (s): the models run on it whole, about 50 MiB of
+#: memory and 0.7 s of one CPU core per second of output.
+FIG9_MAX_SECONDS = 120.0
+
+
+def _check_fig9(seconds: Any, nperseg: Any) -> tuple[float, int]:
+    """``seconds`` and ``nperseg`` of :func:`fig9`, or one clear error: the
+    MelGAN-like output (22.05 kHz) must hold one Welch segment, and its length is
+    bounded by :data:`FIG9_MAX_SECONDS`."""
+    nperseg = check_int("nperseg", nperseg, minimum=256)
+    seconds = check_positive_float("seconds", seconds)
+    shortest = nperseg / 22050.0
+    if not shortest <= seconds <= FIG9_MAX_SECONDS:
+        raise InvalidValue(
+            f"seconds must be between {shortest:.3g} s (one nperseg={nperseg} segment at "
+            f"22050 Hz) and {FIG9_MAX_SECONDS:g} s (upsamplers.analysis.figures."
+            f"FIG9_MAX_SECONDS); received seconds={seconds!r}")
+    return seconds, nperseg
 
 
 @dataclass
@@ -514,11 +533,7 @@ def fig5(*, seed: int = 0, out: Path | None = None) -> FigureResult:
                 ax.set_title(f"fig5: ConvTranspose1d k=8 stride {stride}, {init} weights, "
                              "ones input", fontsize=9)
                 fig.tight_layout()
-                path = out / f"fig5_stride{stride}_{init}.png"
-                out.mkdir(parents=True, exist_ok=True)
-                fig.savefig(path, dpi=100)
-                plt.close(fig)
-                pngs.append(path)
+                pngs.append(save_figure(fig, out / f"fig5_stride{stride}_{init}.png"))
     return FigureResult("fig5", "ConvTranspose1d kernel 8, stride 6 / 4, ones input",
                         ["case", "interior period", "ripple (p-p / mean)",
                          "left ramp (samples)", "right ramp (samples)"], rows, checks, pngs)
@@ -546,8 +561,9 @@ def fig9(*, seed: int = 0, out: Path | None = None, seconds: float = 14.0,
     in: tones at the last stages' input rates, and what the variants change.
 
     Analysed with ``nperseg``-sample Welch segments (default 2**16: 0.34 Hz bins at
-    22.05 kHz, 0.67 Hz at 44.1 kHz) over ``seconds`` of output. A tone's level above
-    a noise floor grows 3 dB per doubling of ``nperseg``; the table states it."""
+    22.05 kHz, 0.67 Hz at 44.1 kHz) over ``seconds`` of output (:func:`_check_fig9`). A
+    tone's level above a noise floor grows 3 dB per doubling of ``nperseg``."""
+    seconds, nperseg = _check_fig9(seconds, nperseg)
     torch = _torch()
     rows, checks, pngs = [], [], []
     levels: dict[str, float] = {}
@@ -614,9 +630,8 @@ def fig9(*, seed: int = 0, out: Path | None = None, seconds: float = 14.0,
                             f"weaker tones at {f0:g} Hz", f"{diff:.1f} dB less tone power, "
                             f"{above:.1f} dB less above the floor",
                             ">= 10 dB less tone power", diff >= 10.0))
-    return FigureResult("fig9", "MelGAN-like and Demucs-like at initialisation, white noise "
-                        "in (Fig. 1 and Fig. 9)",
-                        ["model", "Hz", "dB above floor", "dB re total",
+    return FigureResult("fig9", "MelGAN-like and Demucs-like at initialisation, white noise in "
+                        "(Fig. 1 and Fig. 9)", ["model", "Hz", "dB above floor", "dB re total",
                          "tones found (MelGAN: comb lines found) / tone power difference (dB)",
                          "weakest comb line / notch (dB)"],
                         rows, checks, pngs, levels)

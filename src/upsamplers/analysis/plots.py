@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
+from .._io import atomic_write
 from .tones import expected_tone_frequencies
 
 MAX_MARKED = 24
@@ -25,6 +26,16 @@ def pyplot() -> Any:
         raise ImportError("plotting needs matplotlib: pip install 'neural-upsamplers[plot]'"
                           ) from error
     return plt
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Write matplotlib figure ``fig`` to ``path`` (PNG) atomically and close it: a
+    full disk leaves no partial image and is one clear error."""
+    try:
+        atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100))
+    finally:
+        pyplot().close(fig)
+    return path
 
 
 def marked_frequencies(sample_rate: float, factors: Sequence[int]) -> list[float]:
@@ -57,16 +68,12 @@ def spectrogram_png(path: Path, signal: np.ndarray, sample_rate: float, *, title
     ax.set_title(title, fontsize=9)
     fig.colorbar(mesh, ax=ax, label="dB")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_report(report: Any, directory: Path) -> list[Path]:
     """Spectrogram of every probe's output and the noise response of an audit."""
     plt = pyplot()
-    directory.mkdir(parents=True, exist_ok=True)
     marks = marked_frequencies(report.sample_rate, report.factors)
     paths = []
     for probe, sig in report.signals.items():
@@ -87,8 +94,5 @@ def plot_report(report: Any, directory: Path) -> list[Path]:
         ax.legend()
         ax.set_title(f"{report.model}: noise response", fontsize=9)
         fig.tight_layout()
-        path = directory / "noise_response.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_figure(fig, directory / "noise_response.png"))
     return paths

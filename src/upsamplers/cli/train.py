@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .._checks import InvalidValue
-from ..data import one_line_warnings
+from .._checks import InvalidValue, UserFileError
+from ..data import one_line_warnings, same_path
 from ..models import MODELS
-from ..train import TrainConfig, load_config_file, train
+from ..train import CONFIG, TrainConfig, load_config_file, train
 
 # flags that set a TrainConfig field of the same name (dashes for underscores)
 FLAG_FIELDS = ("model", "upsampler", "data", "steps", "batch_size", "lr", "seed",
@@ -120,8 +121,24 @@ def config_from_args(args: Any) -> TrainConfig:
     return TrainConfig.from_dict(values).validate()
 
 
+def check_config_input(config_file: Path | None, out: Path, config: TrainConfig) -> None:
+    """Refuse a ``--config`` file that is the run folder's own ``config.json``
+    when the run would rewrite it with other settings (flags, defaults): an
+    input of the run is never replaced. The same settings are fine (resuming
+    with ``--config OUT/config.json``)."""
+    if config_file is None or not same_path(config_file, out / CONFIG):
+        return
+    written = json.loads(json.dumps(asdict(config)))
+    if load_config_file(config_file) != written:
+        raise UserFileError(
+            f"--config {config_file} is the config.json this run writes in {out}, and the "
+            "run's settings differ from it (flags or defaults it lacks): it would be replaced; "
+            "pass a copy kept outside the run folder")
+
+
 def _run(args: Any) -> int:
     config = config_from_args(args)
+    check_config_input(args.config, args.out, config)
     with one_line_warnings():
         result = train(config, args.out, resume=args.resume, progress=not args.no_progress)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..analysis.plots import pyplot
+from ..analysis.plots import pyplot, save_figure
 from .aggregate import VariantSummary
 
 
@@ -43,7 +43,4 @@ def learning_curves_png(path: Path, summaries: Sequence[VariantSummary], metric:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

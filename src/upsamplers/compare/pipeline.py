@@ -18,10 +18,10 @@ from typing import Any
 import torch
 
 from .._checks import InvalidType, UserFileError, check_bool
-from .._io import RunLock
+from .._io import RunLock, check_space
 from ..analysis.plots import spectrogram_png
 from ..data import write_audio
-from ..train import CONFIG, FINAL
+from ..train import CONFIG, FINAL, Task, estimated_bytes
 from .aggregate import rank, summarize
 from .config import CompareConfig, check_path
 from .curves import learning_curves_png
@@ -59,7 +59,7 @@ def _compare(config: CompareConfig, out: str | os.PathLike[str], *, force: bool 
     check_bool("force", force)
     out = check_path("out", out)
     say = _say(echo)
-    root, device = _open_out(config, out, force)
+    root, device = _open_out(config, out, force, trains=True)
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
@@ -80,16 +80,38 @@ def _say(echo: Echo | None) -> Echo:
     return echo or (lambda message: print(message, file=sys.stderr, flush=True))
 
 
-def _open_out(config: CompareConfig, out: Path, force: bool) -> tuple[Path, torch.device]:
-    """Check ``out`` and the data before any work, create ``out`` and record the
-    settings there; returns the data folder and the device."""
+def _open_out(config: CompareConfig, out: Path, force: bool, *, trains: bool,
+              runs: int = 0) -> tuple[Path, torch.device]:
+    """Check ``out``, the data and the free space (for training every run when
+    ``trains``, else for measuring ``runs`` runs) before any work, create
+    ``out`` and record the settings there; returns the data folder and the device."""
     check_out(out, config, force)
     root = check_data(config)
     device = _device(config)
+    needed = (_estimated_bytes(config, root) if trains
+              else REPORT_BYTES + runs * RUN_MEASURES_BYTES)
+    check_space(out, needed, "the runs of this compare job")
     out.mkdir(parents=True, exist_ok=True)
     if not (out / SETTINGS).is_file():
         write_json(out / SETTINGS, config.settings())
     return root, device
+
+
+RUN_MEASURES_BYTES = 8 * 2**20  # a run's audits, example audio and PNGs, generously
+REPORT_BYTES = 4 * 2**20  # the reports and the learning curves
+
+
+def _estimated_bytes(config: CompareConfig, root: Path) -> int:
+    """About the most disk space the job takes: every run's training files
+    (:func:`~upsamplers.train.estimated_bytes` of its variant's model at the
+    largest step budget) and measurements, and the reports."""
+    total = REPORT_BYTES
+    for name in config.variants:
+        training = config.variant_training(VARIANTS[name], config.max_steps, root)
+        parameters = Task(training).build_model().num_parameters()
+        per_run = estimated_bytes(parameters, training) + RUN_MEASURES_BYTES
+        total += per_run * len(config.seed_list)
+    return total
 
 
 def _device(config: CompareConfig) -> torch.device:
@@ -248,24 +270,59 @@ def collect(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
     base = base or CompareConfig()
     check_bool("force", force)
     out = check_path("out", out)
-    say = _say(echo)
     folders = [check_path("run_dirs", d) for d in run_dirs]
+    _check_collect_out(out, folders)
+    with RunLock(out):
+        return _collect(folders, out, base, force, progress, _say(echo))
+
+
+def _check_collect_out(out: Path, folders: Sequence[Path]) -> None:
+    """Refuse an ``out`` that is, or lies inside, a run folder being collected:
+    collect only reads the run folders."""
+    target = Path(os.path.realpath(out))
+    for folder in folders:
+        real = Path(os.path.realpath(folder))
+        if target == real or real in target.parents:
+            raise UserFileError(f"out {out} is inside the run folder {folder}, which collect only "
+                                "reads; choose another --out")
+
+
+def _destinations(out: Path, folders: Sequence[Path], variants: Sequence[str],
+                  saved: Sequence[dict[str, Any]]) -> list[Path]:
+    """Where each collected run's measurements go (``out/runs/<variant>/seed-<s>``);
+    refused when two runs share a variant and a seed (one would replace the
+    other's) or a destination is a run folder itself (it is only read)."""
+    dests: dict[Path, Path] = {}
+    for folder, name, settings in zip(folders, variants, saved, strict=True):
+        dest = run_folder(out, name, int(settings["seed"]))
+        if dest in dests:
+            raise UserFileError(f"{dests[dest]} and {folder} are both {name} runs with seed "
+                                f"{settings['seed']}; collect one run per variant and seed")
+        if os.path.realpath(dest) == os.path.realpath(folder):
+            raise UserFileError(f"out {out} would measure {folder} into itself; collect only "
+                                "reads the run folders: choose another --out")
+        dests[dest] = folder
+    return list(dests)
+
+
+def _collect(folders: Sequence[Path], out: Path, base: CompareConfig, force: bool,
+             progress: bool, say: Echo) -> dict[str, Any]:
+    """:func:`collect` once ``out`` is held."""
     saved = [_run_config(f) for f in folders]
     variants = [_variant_of(f, s) for f, s in zip(folders, saved, strict=True)]
+    dests = _destinations(out, folders, variants, saved)
     config = _collected_config(saved, variants, base)
     if config.data is None:
         named = {s.get("data") for s in saved}
         config.data = named.pop() if len(named) == 1 else None
     config.validate()
-    root, device = _open_out(config, out, force)
+    root, device = _open_out(config, out, force, trains=False, runs=len(folders))
     started = time.perf_counter()
     timing = _timing(config, out, root, device, progress, say)
     validation = signals(validation_set(config, root))
     results = []
-    for folder, name, settings in zip(folders, variants, saved, strict=True):
+    for folder, name, settings, dest in zip(folders, variants, saved, dests, strict=True):
         seed = int(settings["seed"])
-        dest = run_folder(out, name, seed)
-        dest.mkdir(parents=True, exist_ok=True)
         say(f"measuring {name} seed {seed} ({folder})")
         result = measure_run(folder, root, config, device, out=out, variant=VARIANTS[name],
                              seed=seed, validation=validation, dest=dest)
