@@ -30,8 +30,13 @@ def load_target(target: str) -> Any:
             or unusable factory. Every message is one line.
     """
     if ":" not in target:
+        hint = ""
+        if Path(target).is_file() and Path(target).suffix.lower() in (".pt", ".pth", ".ckpt"):
+            hint = (f", a file: a checkpoint trained with this package is audited by "
+                    f"'upsamplers evaluate --checkpoint {target}' (it scores the model and "
+                    "audits its decoder)")
         raise InvalidValue(f"TARGET must be PATH_OR_MODULE:FACTORY (e.g. model.py:build); "
-                           f"received {target!r}")
+                           f"received {target!r}{hint}")
     where, _, name = target.rpartition(":")
     if not where or not name:
         raise InvalidValue(f"TARGET must be PATH_OR_MODULE:FACTORY; received {target!r}")
