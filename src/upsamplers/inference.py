@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import InvalidValue, UserFileError
+from ._checks import InvalidValue, UserFileError, missing_file
 from ._io import check_outputs
 from .data import read_audio, resample, write_audio
 from .models import MODELS, load_model
@@ -37,7 +37,7 @@ def _check_paths(inputs: list[Path], outputs: list[Path], force: bool) -> None:
     checkpoint and the audio are inputs)."""
     for path in inputs[:1]:
         if not path.is_file():
-            raise UserFileError(f"input {path} does not exist")
+            raise UserFileError(f"input {path} {missing_file(path)}")
     check_outputs(outputs, inputs, force)
 
 

@@ -65,6 +65,7 @@ from ._checks import (
     check_choice,
     check_positive_int,
     check_real,
+    missing_file,
 )
 from ._io import LOCK, RunLock, atomic_write_text
 from .data import default_data_dir, open_dataset, same_path
@@ -188,7 +189,7 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``-`` or ``_``)."""
     path = Path(path)
     if not path.is_file():
-        raise UserFileError(f"config file {path} does not exist")
+        raise UserFileError(f"config file {path} {missing_file(path)}")
     text = path.read_text()
     try:
         if path.suffix.lower() == ".toml":

@@ -47,7 +47,14 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from .._checks import InvalidType, InvalidValue, UserFileError, check_choice, check_positive_int
+from .._checks import (
+    InvalidType,
+    InvalidValue,
+    UserFileError,
+    check_choice,
+    check_positive_int,
+    missing_file,
+)
 from .._io import atomic_torch_save, plain
 from ..layers import upsampler_kinds
 from ._summary import summary_table
@@ -91,7 +98,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     corrupt or not a model checkpoint."""
     path = Path(path)
     if not path.is_file():
-        raise UserFileError(f"checkpoint {path} does not exist")
+        raise UserFileError(f"checkpoint {path} {missing_file(path)}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -123,6 +130,11 @@ def _load_failure(error: Exception) -> str:
     if "weights_only" in text or "Weights only" in text:
         return ("it holds objects other than tensors and plain values, which are never "
                 "loaded; a neural-upsamplers checkpoint holds none")
+    if "central directory" in text or "zip archive" in text:
+        # torch's text goes on for several sentences about miniz and how to save
+        return "the file is truncated or not a zip archive as torch.save writes"
+    if isinstance(error, EOFError) and not text:
+        return "the file is empty or truncated"
     return text.splitlines()[0] if text else type(error).__name__
 
 
