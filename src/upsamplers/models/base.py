@@ -38,6 +38,7 @@ It holds only tensors and plain Python values, so it loads with
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -237,6 +238,18 @@ class ReferenceModel(nn.Module):
         self.config = plain(config, strict=True)
 
     # ---- class-level answers, before a model is built
+    @classmethod
+    def check_option_names(cls, options: Mapping[str, Any], name: str = "model_options") -> None:
+        """``InvalidType`` naming the first of ``options`` that the constructor does
+        not take (its old names are taken), before any data is read or work done."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        known = sorted(p.name for p in params if p.name != "self"
+                       and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        unknown = sorted(set(options) - set(known) - set(cls.renamed_config))
+        if unknown:
+            raise InvalidType(f"{name}: {cls.__name__} takes no argument {', '.join(unknown)}; "
+                              f"it takes {', '.join(known)}; received {name}={dict(options)!r}")
+
     @classmethod
     def upgrade_config(cls, config: Mapping[str, Any]) -> dict[str, Any]:
         """``config`` with old argument names replaced by the current ones (no
