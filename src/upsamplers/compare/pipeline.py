@@ -185,7 +185,11 @@ def _run_config(folder: Path) -> dict[str, Any]:
     if not (folder / CONFIG).is_file() or not (folder / FINAL).is_file():
         raise UserFileError(f"{folder} is not a finished training run (it needs {CONFIG} and "
                             f"{FINAL}, as `upsamplers train --out` writes them)")
-    saved = read_json(folder / CONFIG)
+    try:
+        saved = read_json(folder / CONFIG)
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        raise UserFileError(f"{folder / CONFIG} is not valid JSON ({error}); it is not a "
+                            "training run's settings") from None
     if not isinstance(saved, dict) or "upsampler" not in saved:
         raise UserFileError(f"{folder / CONFIG} does not hold training settings")
     return saved
