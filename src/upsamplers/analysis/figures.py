@@ -41,6 +41,7 @@ from scipy import signal as sps
 
 from .._checks import InvalidValue
 from .._io import atomic_write_text, plain
+from ._validate import check_int
 from .plots import marked_frequencies, spectrogram_png
 from .replicas import replica_energy
 from .response import (
@@ -633,6 +634,9 @@ def check_names(names: Sequence[str]) -> list[str]:
     Raises:
         InvalidValue: naming the first unknown one.
     """
+    if not names:
+        raise InvalidValue(f"names must name at least one figure among {', '.join(FIGURES)}; "
+                           f"received names={list(names)!r}")
     for name in names:
         if name not in FIGURES:
             raise InvalidValue(f"figure must be one of {', '.join(FIGURES)}; received {name!r}")
@@ -644,6 +648,7 @@ def reproduce(names: Sequence[str] | None = None, *, out: str | Path | None = No
               ) -> list[FigureResult]:
     """Reproduce the figures ``names`` (default all of :data:`FIGURES`)."""
     names = list(FIGURES) if names is None else check_names(names)
+    seed = check_int("seed", seed, minimum=0)
     folder = None if out is None else Path(out)
     results = []
     for name in names:
