@@ -21,7 +21,8 @@ from .._checks import InvalidType, UserFileError, check_bool
 from .._io import RunLock
 from ..analysis.plots import spectrogram_png
 from ..data import write_audio
-from ..train import CONFIG, FINAL
+from ..models import model_class, read_checkpoint
+from ..train import CONFIG, FINAL, TrainConfig
 from .aggregate import rank, summarize
 from .config import CompareConfig, check_path
 from .curves import learning_curves_png
@@ -195,6 +196,16 @@ def _run_config(folder: Path) -> dict[str, Any]:
     return saved
 
 
+def _check_run_model(folder: Path, saved: dict[str, Any]) -> None:
+    """The run's model checkpoint reads, and holds the model its settings trained:
+    refused before any timing or measuring (a damaged one failed after both)."""
+    payload = read_checkpoint(folder / FINAL)
+    expected = model_class(str(saved.get("model", TrainConfig.model))).__name__
+    if payload["class"] != expected:
+        raise UserFileError(f"{folder / FINAL} holds a {payload['class']}, but the run's "
+                            f"{CONFIG} trained model={saved.get('model')!r} ({expected})")
+
+
 def _variant_of(folder: Path, saved: dict[str, Any]) -> str:
     """The variant whose kind and options the run was trained with."""
     options = saved.get("upsampler_options") or {}
@@ -255,6 +266,8 @@ def collect(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
     say = _say(echo)
     folders = [check_path("run_dirs", d) for d in run_dirs]
     saved = [_run_config(f) for f in folders]
+    for folder, settings in zip(folders, saved, strict=True):
+        _check_run_model(folder, settings)
     variants = [_variant_of(f, s) for f, s in zip(folders, saved, strict=True)]
     config = _collected_config(saved, variants, base)
     if config.data is None:

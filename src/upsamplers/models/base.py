@@ -136,6 +136,8 @@ def _load_failure(error: Exception) -> str:
         return "the file is truncated or not a zip archive as torch.save writes"
     if isinstance(error, EOFError) and not text:
         return "the file is empty or truncated"
+    if "unpack requires" in text:  # struct.error of the legacy format's reader
+        return "the file is truncated or not a file torch.save wrote"
     return text.splitlines()[0] if text else type(error).__name__
 
 
