@@ -40,6 +40,14 @@ class UserFileError(UserInputError):
     or would be overwritten."""
 
 
+def missing_file(path: Any) -> str:
+    """Why ``path``, which must be a file, is not one: ``"does not exist"`` or
+    ``"is a folder, not a file"`` (for messages such as ``f"checkpoint {path} {why}"``)."""
+    from pathlib import Path
+
+    return "is a folder, not a file" if Path(path).is_dir() else "does not exist"
+
+
 def check_positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     """Return ``value`` as an ``int`` if it is an integer ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

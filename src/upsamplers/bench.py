@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from ._checks import InvalidType, InvalidValue, check_positive_int
 from ._io import atomic_write_text
 from .layers import Upsampler, make_upsampler
+from .layers.base import check_factor_limit
 from .ops import periodic_shuffle, polyphase_conv
 from .timing import measure, measure_round_robin
 
@@ -69,6 +70,12 @@ class Shape:
         for name, value in zip(("B", "C", "T", "factor"), values, strict=True):
             if value < 1:
                 raise InvalidValue(f"shape {name} must be a positive integer; received {text!r}")
+        batch, channels, time, factor = values
+        check_factor_limit(factor)
+        if batch * channels * time * factor > MAX_ELEMENTS:
+            raise InvalidValue(f"shape B*C*T*factor must be at most {MAX_ELEMENTS:,} output "
+                               f"samples (upsamplers.bench.MAX_ELEMENTS, 1 GiB of float32); "
+                               f"received {text!r} ({batch * channels * time * factor:,})")
         return cls(*values)
 
     def __str__(self) -> str:
@@ -93,6 +100,11 @@ DEFAULT_SHAPES = (Shape(8, 64, 4096, 4), Shape(2, 32, 1024, 4), Shape(8, 128, 40
 QUICK_SHAPES = (Shape(8, 64, 4096, 4),)
 #: Timed runs per case and untimed runs before them: by default, and quick.
 DEFAULT_REPEATS, DEFAULT_WARMUP = 10, 2
+#: Most output samples of a shape (B * C * T * factor): 1 GiB of float32. A larger
+#: shape failed in the allocator with a traceback.
+MAX_ELEMENTS = 2 ** 28
+#: Most timed (or warm-up) runs per case: --repeats 10**12 ran for ever.
+MAX_REPEATS = 10_000
 QUICK_REPEATS, QUICK_WARMUP = 3, 1
 #: The files :func:`save` writes.
 OUTPUT_NAMES = ("bench.md", "bench.json")
@@ -212,6 +224,10 @@ def run_benchmark(
     """
     repeats = check_positive_int("repeats", repeats)
     warmup = check_positive_int("warmup", warmup, minimum=0)
+    for name, value in (("repeats", repeats), ("warmup", warmup)):
+        if value > MAX_REPEATS:
+            raise InvalidValue(f"{name} must be at most {MAX_REPEATS} (upsamplers.bench."
+                               f"MAX_REPEATS); received {name}={value}")
     cases = list(default_cases() if cases is None else cases)
     rows: list[dict[str, Any]] = []
     shuffles = []

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import InvalidValue, UserFileError
+from ._checks import InvalidValue, UserFileError, missing_file
 from ._io import check_outputs
 from .data import audio_info, read_audio, resample, write_audio
 from .models import MODELS, load_model
@@ -38,7 +38,7 @@ def _check_paths(inputs: list[Path], outputs: list[Path], force: bool) -> None:
     inputs), with room on the disk for every output at the input's length and
     channels in 16-bit PCM (the writers' default)."""
     if not inputs[0].is_file():
-        raise UserFileError(f"input {inputs[0]} does not exist")
+        raise UserFileError(f"input {inputs[0]} {missing_file(inputs[0])}")
     info = audio_info(inputs[0])
     per_file = info.frames * info.channels * 2 + 2**16
     check_outputs(outputs, inputs, force, nbytes=per_file * len(outputs))

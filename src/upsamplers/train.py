@@ -65,11 +65,13 @@ from ._checks import (
     check_choice,
     check_positive_int,
     check_real,
+    missing_file,
 )
 from ._io import LOCK, RunLock, append_text, atomic_write_text, check_space
 from .data import default_data_dir, open_dataset, same_path
 from .health import nonfinite_parameters
 from .layers import upsampler_kinds
+from .layers.registry import check_upsampler_options
 from .models import (
     MODELS,
     ReferenceModel,
@@ -96,6 +98,12 @@ MIN_EVALUATIONS = 4
 STATUSES = ("converged", "improving")
 # a learning curve: (step, primary metric in dB, or None where it was not finite)
 Curve = list[tuple[int, float | None]]
+
+#: Highest training rate, Hz (the highest rate common audio hardware records).
+MAX_SAMPLE_RATE = 768_000
+#: Most samples of one channel in one batch (batch_size * crop): 1 GiB of float32.
+#: A batch of 10**12 items hung in the sampler before this bound.
+MAX_BATCH_SAMPLES = 2 ** 28
 
 
 @dataclass
@@ -155,10 +163,27 @@ class TrainConfig:
             if not isinstance(getattr(self, name), dict):
                 raise InvalidType(f"{name} must be a dict; received {name}="
                                   f"{getattr(self, name)!r}")
+        model_class(self.model).check_option_names(self.model_options)
+        check_upsampler_options(self.upsampler, self.upsampler_options)
+        self._validate_sizes()
         if self.data is not None and not Path(self.data).is_dir():
             raise InvalidValue(f"data must be a folder of audio; received data={self.data!r} "
                                "(no such folder)")
         return self
+
+    def _validate_sizes(self) -> None:
+        """Bounds that keep a run computable: one batch of at most
+        :data:`MAX_BATCH_SAMPLES` samples, a rate of at most :data:`MAX_SAMPLE_RATE`
+        (a larger one resampled the data for minutes before any error)."""
+        if self.sample_rate > MAX_SAMPLE_RATE:
+            raise InvalidValue(f"sample_rate must be at most {MAX_SAMPLE_RATE} Hz "
+                               f"(upsamplers.train.MAX_SAMPLE_RATE); received "
+                               f"sample_rate={self.sample_rate}")
+        if self.batch_size * self.crop > MAX_BATCH_SAMPLES:
+            raise InvalidValue(f"batch_size * crop must be at most {MAX_BATCH_SAMPLES:,} samples "
+                               f"a channel (upsamplers.train.MAX_BATCH_SAMPLES, 1 GiB of "
+                               f"float32); received batch_size={self.batch_size}, "
+                               f"crop={self.crop} ({self.batch_size * self.crop:,})")
 
     def _validate_plateau(self) -> None:
         """Check the evaluation and plateau settings."""
@@ -188,7 +213,7 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``-`` or ``_``)."""
     path = Path(path)
     if not path.is_file():
-        raise UserFileError(f"config file {path} does not exist")
+        raise UserFileError(f"config file {path} {missing_file(path)}")
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".toml":

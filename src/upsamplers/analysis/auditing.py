@@ -309,6 +309,18 @@ class _Runner:
         return check_audio("model output", y[0].detach().cpu().double().numpy())
 
 
+def _check_in_channels(model: Any, given: int) -> None:
+    """``InvalidValue`` naming ``in_channels`` when a module's first convolution
+    takes another count (the layer's own message named only its input ``x``)."""
+    try:
+        found = _infer_in_channels(model)
+    except InvalidValue:
+        return
+    if found != given:
+        raise InvalidValue(f"in_channels must be the model's input channels ({found}, those of "
+                           f"its first convolution); received in_channels={given}")
+
+
 def _infer_in_channels(model: Any) -> int:
     from torch import nn
 
@@ -380,9 +392,12 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
     inputs = _check_probes(inputs)
     if in_channels is not None:
         in_channels = check_int("in_channels", in_channels)
+    seed = check_int("seed", seed, minimum=0)
     user_factors = None if factors is None else check_factors(factors)
     runner = _Runner(model, in_channels)
     check_duration("seconds", seconds, fs, runner.in_channels or 1)
+    if runner.torch_module and in_channels is not None:
+        _check_in_channels(model, in_channels)
     notes: list[str] = []
     found, hooked = _find_factors(runner, user_factors, notes)
     total = math.prod(found)

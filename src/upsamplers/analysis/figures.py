@@ -648,6 +648,9 @@ def check_names(names: Sequence[str]) -> list[str]:
     Raises:
         InvalidValue: naming the first unknown one.
     """
+    if not names:
+        raise InvalidValue(f"names must name at least one figure among {', '.join(FIGURES)}; "
+                           f"received names={list(names)!r}")
     for name in names:
         if name not in FIGURES:
             raise InvalidValue(f"figure must be one of {', '.join(FIGURES)}; received {name!r}")
@@ -659,6 +662,7 @@ def reproduce(names: Sequence[str] | None = None, *, out: str | Path | None = No
               ) -> list[FigureResult]:
     """Reproduce the figures ``names`` (default all of :data:`FIGURES`)."""
     names = list(FIGURES) if names is None else check_names(names)
+    seed = check_int("seed", seed, minimum=0)
     folder = None if out is None else Path(out)
     results = []
     for name in names:

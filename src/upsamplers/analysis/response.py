@@ -190,6 +190,7 @@ def measure_response(upsampler: Callable[[np.ndarray], np.ndarray], sample_rate_
     if method not in ("noise", "sines"):
         raise InvalidValue(f"method must be one of 'noise', 'sines'; received method={method!r}")
     trim = 16 * r if trim is None else check_int("trim", trim, minimum=0)
+    seed = check_int("seed", seed, minimum=0)
     fs_out = fs_in * r
     if 2 * trim >= length * r // 2:
         raise InvalidValue(f"trim must leave at least half of the output; received trim={trim} "

@@ -44,15 +44,21 @@ def _progress(total: int, label: str) -> tuple[Callable[[str], None], Callable[[
         def say(message: str) -> None:
             print(f"{label}: {message}", file=sys.stderr, flush=True)
         return say, lambda: None
-    bar = tqdm(total=total, desc=label, unit="step", file=sys.stderr, leave=False)
-    started = [False]
+    # the bar is drawn at the first step, after the job has checked its arguments:
+    # a refused argument is one line on stderr, with no bar before it
+    bars: list[Any] = []
 
     def step(message: str) -> None:
-        if started[0]:
-            bar.update(1)
-        started[0] = True
-        bar.set_postfix_str(message)
-    return step, bar.close
+        if bars:
+            bars[0].update(1)
+        else:
+            bars.append(tqdm(total=total, desc=label, unit="step", file=sys.stderr, leave=False))
+        bars[0].set_postfix_str(message)
+
+    def close() -> None:
+        if bars:
+            bars[0].close()
+    return step, close
 
 
 def add_subcommand(subparsers: Any) -> None:

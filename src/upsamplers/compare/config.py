@@ -32,6 +32,9 @@ TRAINING_FIELDS = ("model", "data", "batch_size", "crop", "lr", "stft_weight", "
                    "model_options", "eval_every", "eval_seconds", "plateau_db",
                    "plateau_fraction", "min_steps")
 DEFAULT_SEEDS = 3
+#: Most training runs (variants x seeds) of one compare: 10**12 seeds failed with a
+#: MemoryError after the step timing, in the list of runs.
+MAX_RUNS = 10_000
 
 
 @dataclass
@@ -138,6 +141,10 @@ class CompareConfig:
         if self.minutes is not None:
             _check_positive_float("minutes", self.minutes)
         check_positive_int("seeds", self.seeds)
+        if len(self.variants) * self.seeds > MAX_RUNS:
+            raise InvalidValue(f"variants x seeds must be at most {MAX_RUNS:,} training runs "
+                               f"(upsamplers.compare.config.MAX_RUNS); received "
+                               f"{len(self.variants)} variants x seeds={self.seeds}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InvalidValue(f"seed must be an integer >= 0; received seed={self.seed!r}")
         if self.jobs is not None:

@@ -21,7 +21,8 @@ from .._checks import InvalidType, UserFileError, check_bool
 from .._io import RunLock, check_space
 from ..analysis.plots import spectrogram_png
 from ..data import write_audio
-from ..train import CONFIG, FINAL, Task, estimated_bytes
+from ..models import model_class, read_checkpoint
+from ..train import CONFIG, FINAL, Task, TrainConfig, estimated_bytes
 from .aggregate import rank, summarize
 from .config import CompareConfig, check_path
 from .curves import learning_curves_png
@@ -207,10 +208,24 @@ def _run_config(folder: Path) -> dict[str, Any]:
     if not (folder / CONFIG).is_file() or not (folder / FINAL).is_file():
         raise UserFileError(f"{folder} is not a finished training run (it needs {CONFIG} and "
                             f"{FINAL}, as `upsamplers train --out` writes them)")
-    saved = read_json(folder / CONFIG)
+    try:
+        saved = read_json(folder / CONFIG)
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        raise UserFileError(f"{folder / CONFIG} is not valid JSON ({error}); it is not a "
+                            "training run's settings") from None
     if not isinstance(saved, dict) or "upsampler" not in saved:
         raise UserFileError(f"{folder / CONFIG} does not hold training settings")
     return saved
+
+
+def _check_run_model(folder: Path, saved: dict[str, Any]) -> None:
+    """The run's model checkpoint reads, and holds the model its settings trained:
+    refused before any timing or measuring (a damaged one failed after both)."""
+    payload = read_checkpoint(folder / FINAL)
+    expected = model_class(str(saved.get("model", TrainConfig.model))).__name__
+    if payload["class"] != expected:
+        raise UserFileError(f"{folder / FINAL} holds a {payload['class']}, but the run's "
+                            f"{CONFIG} trained model={saved.get('model')!r} ({expected})")
 
 
 def _variant_of(folder: Path, saved: dict[str, Any]) -> str:
@@ -309,6 +324,8 @@ def _collect(folders: Sequence[Path], out: Path, base: CompareConfig, force: boo
              progress: bool, say: Echo) -> dict[str, Any]:
     """:func:`collect` once ``out`` is held."""
     saved = [_run_config(f) for f in folders]
+    for folder, settings in zip(folders, saved, strict=True):
+        _check_run_model(folder, settings)
     variants = [_variant_of(f, s) for f, s in zip(folders, saved, strict=True)]
     dests = _destinations(out, folders, variants, saved)
     config = _collected_config(saved, variants, base)

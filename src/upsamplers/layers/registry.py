@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from typing import Any
 
 from .._checks import InvalidType, check_choice
@@ -23,6 +25,23 @@ _KINDS: dict[str, tuple[type[Upsampler], dict[str, Any]]] = {
 def upsampler_kinds() -> tuple[str, ...]:
     """The names :func:`make_upsampler` accepts."""
     return tuple(_KINDS)
+
+
+def check_upsampler_options(kind: str, options: Mapping[str, Any],
+                            name: str = "upsampler_options") -> None:
+    """``InvalidType`` naming the first of ``options`` that the class of ``kind``
+    does not take as a keyword argument, and those it takes (before anything is
+    built: an unknown keyword was a raw ``TypeError`` from the constructor)."""
+    kind = check_choice("kind", kind, _KINDS)
+    cls, fixed = _KINDS[kind]
+    skip = {"self", "in_channels", "out_channels", "factor", *fixed}
+    known = sorted(p.name for p in inspect.signature(cls.__init__).parameters.values()
+                   if p.name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    unknown = sorted(set(options) - set(known) - set(fixed))
+    if unknown:
+        raise InvalidType(f"{name}: {kind} upsamplers ({cls.__name__}) take no argument "
+                          f"{', '.join(unknown)}; they take {', '.join(known)}; received "
+                          f"{name}={dict(options)!r}")
 
 
 def make_upsampler(
@@ -53,4 +72,5 @@ def make_upsampler(
             f"kind={kind!r} fixes {', '.join(f'{k}={fixed[k]!r}' for k in clash)}; "
             f"do not pass {', '.join(clash)}"
         )
+    check_upsampler_options(kind, options, "options")
     return cls(in_channels, out_channels, factor, **fixed, **options)

@@ -38,6 +38,7 @@ It holds only tensors and plain Python values, so it loads with
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -47,7 +48,14 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from .._checks import InvalidType, InvalidValue, UserFileError, check_choice, check_positive_int
+from .._checks import (
+    InvalidType,
+    InvalidValue,
+    UserFileError,
+    check_choice,
+    check_positive_int,
+    missing_file,
+)
 from .._io import atomic_torch_save, plain
 from ..layers import upsampler_kinds
 from ._summary import summary_table
@@ -91,7 +99,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     corrupt or not a model checkpoint."""
     path = Path(path)
     if not path.is_file():
-        raise UserFileError(f"checkpoint {path} does not exist")
+        raise UserFileError(f"checkpoint {path} {missing_file(path)}")
     try:
         with warnings.catch_warnings():  # torch's advice on a foreign pickle: the error says it
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
@@ -125,6 +133,13 @@ def _load_failure(error: Exception) -> str:
     if "weights_only" in text or "Weights only" in text:
         return ("it holds objects other than tensors and plain values, which are never "
                 "loaded; a neural-upsamplers checkpoint holds none")
+    if "central directory" in text or "zip archive" in text:
+        # torch's text goes on for several sentences about miniz and how to save
+        return "the file is truncated or not a zip archive as torch.save writes"
+    if isinstance(error, EOFError) and not text:
+        return "the file is empty or truncated"
+    if "unpack requires" in text:  # struct.error of the legacy format's reader
+        return "the file is truncated or not a file torch.save wrote"
     return text.splitlines()[0] if text else type(error).__name__
 
 
@@ -227,6 +242,18 @@ class ReferenceModel(nn.Module):
         self.config = plain(config, strict=True)
 
     # ---- class-level answers, before a model is built
+    @classmethod
+    def check_option_names(cls, options: Mapping[str, Any], name: str = "model_options") -> None:
+        """``InvalidType`` naming the first of ``options`` that the constructor does
+        not take (its old names are taken), before any data is read or work done."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        known = sorted(p.name for p in params if p.name != "self"
+                       and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        unknown = sorted(set(options) - set(known) - set(cls.renamed_config))
+        if unknown:
+            raise InvalidType(f"{name}: {cls.__name__} takes no argument {', '.join(unknown)}; "
+                              f"it takes {', '.join(known)}; received {name}={dict(options)!r}")
+
     @classmethod
     def upgrade_config(cls, config: Mapping[str, Any]) -> dict[str, Any]:
         """``config`` with old argument names replaced by the current ones (no
