@@ -37,13 +37,17 @@ from ..ops.interpolation import (
     fold_weight,
     linear_phases,
     nearest_phases,
+    polyphase_interpolate,
     shift_phases,
     sinc_phases,
 )
 from ..ops.kernels import PhaseKernels
 from .base import Upsampler, check_factor_limit, format_bytes
 
-IMPLS = ("polyphase", "naive")
+IMPLS = ("polyphase", "folded", "filtered", "naive")
+#: The exact low-rate forms ``impl="polyphase"`` chooses between (see
+#: :meth:`FoldedUpsample1d.form_macs`).
+FORMS = ("folded", "filtered")
 #: Most memory the fixed float64 tables of one interpolation layer (the folded map
 #: from the learnable kernel to the phase kernels, its compact copy, the
 #: interpolation's phases) may take; a layer needing more is refused before any is
@@ -111,6 +115,9 @@ class FoldedUpsample1d(Upsampler):
                               bias=bias, device=device, dtype=dtype)
         self.phases = phases
         self.fold = fold_map(phases, self.kernel_size)
+        macs = self.form_macs()
+        self.form: str = (min(FORMS, key=lambda f: (macs[f], f)) if self.impl == "polyphase"
+                          else self.impl)
         self.plan = end_plan(self.factor, self.kernel_size)
         # The folded kernels on a zero-padded input agree with the naive form (which
         # pads the interpolated signal with zeros) when the interpolation of block t
@@ -175,11 +182,47 @@ class FoldedUpsample1d(Upsampler):
         """The folded support: taps of each phase kernel that can be non-zero, summed."""
         return int(self.fold.support.sum())
 
+    def form_macs(self) -> dict[str, int]:
+        """Multiply-adds per input time step (per batch item) of each exact form:
+
+        * ``"folded"``: one low-rate convolution with the interpolation folded into
+          the learnable kernel, ``C_in * C_out * r * width`` (``width``: taps per
+          phase as executed, :attr:`fold`);
+        * ``"filtered"``: the interpolation as ``r`` low-rate filters of ``D`` taps on
+          each input channel (:func:`~upsamplers.ops.polyphase_interpolate`; the
+          zero-stuffed signal is never built), then the ``K``-tap high-rate
+          convolution, ``C_in * r * D + C_in * C_out * r * K``;
+        * ``"naive"``: the composition as written, its interpolation counted as the
+          ``filtered`` one (``F.interpolate`` for nearest and linear).
+
+        ``impl="polyphase"`` runs the cheaper of the first two (:attr:`form`): the
+        folded form wins when the interpolation is short against the kernel
+        (nearest, linear), the filtered form when a long fixed filter would be
+        multiplied into every output channel (sinc)."""
+        c_in, c_out, r, k = self.in_channels, self.out_channels, self.factor, self.kernel_size
+        depth = int(self.phases.taps.shape[1])
+        filtered = c_in * r * depth + c_in * c_out * r * k
+        return {"folded": c_in * c_out * r * self.fold.width, "filtered": filtered,
+                "naive": filtered}
+
+    def macs_per_input_sample(self) -> int:
+        """Multiply-adds per input time step (per batch item) at the arithmetic
+        floor, whichever ``impl`` runs (a property of the function): the folded
+        form counting only the taps that can be non-zero (``C_in * C_out *
+        phase_taps()``), or the filtered form (:meth:`form_macs`) when it needs
+        fewer."""
+        folded = self.in_channels * self.out_channels * self.phase_taps()
+        return min(folded, self.form_macs()["filtered"])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, T) -> (B, C_out, T * factor)``."""
         self._check_input(x)
-        if self.impl == "naive":
+        if self.form == "naive":
             return conv1d_same(self.interpolate(x), self.conv.weight, self.conv.bias)
+        if self.form == "filtered":
+            taps = self._as_tensor(self.phases.taps, self.conv.weight)
+            u = polyphase_interpolate(x, self.phases, taps)
+            return conv1d_same(u, self.conv.weight, self.conv.bias)
         return self._polyphase(x)
 
     def _polyphase(self, x: torch.Tensor) -> torch.Tensor:
@@ -259,7 +302,11 @@ class InterpUpsample1d(FoldedUpsample1d):
     kernel ``h_i`` that is a fixed linear map of the learnable kernel
     ``conv.weight`` (see :func:`upsamplers.ops.fold_map`):
 
-    * ``impl="polyphase"`` (default) computes the ``r`` phase kernels from
+    * ``impl="polyphase"`` (default) runs whichever of the two exact low-rate
+      forms below needs fewer multiply-adds (:meth:`form_macs`; decided once, by
+      arithmetic, when the layer is built: :attr:`form`). For nearest and
+      linear that is the folded form, for sinc the filtered one.
+    * ``impl="folded"`` computes the ``r`` phase kernels from
       ``conv.weight`` on every call (they are small; gradients reach
       ``conv.weight`` through them), runs one low-rate convolution to
       ``C_out * r`` channels and shuffles (fused, a batch chunk at a time:
@@ -271,6 +318,10 @@ class InterpUpsample1d(FoldedUpsample1d):
       exact correction computed from a few input samples at each end
       (:func:`~upsamplers.ops.end_terms`), so the output equals the naive
       composition everywhere, for every ``T >= 1``.
+    * ``impl="filtered"`` computes the interpolation as ``r`` low-rate filters on
+      each input channel (one depthwise convolution, interleaved: the
+      zero-stuffed signal is never built), then the high-rate convolution; exact
+      at the ends by construction.
     * ``impl="naive"`` runs the composition as written above, at the high rate.
 
     Args:
@@ -280,7 +331,8 @@ class InterpUpsample1d(FoldedUpsample1d):
         kernel_size: taps of the high-rate convolution (default ``2 * factor + 1``).
         mode: ``"nearest"`` (default) or ``"linear"``; keyword-only (a mode passed as the
             4th positional argument, the order before 0.2, still works and warns).
-        impl: ``"polyphase"`` (default) or ``"naive"``; the same function either way.
+        impl: ``"polyphase"`` (default), ``"folded"``, ``"filtered"`` or ``"naive"``;
+            the same function every way.
         bias: learnable bias (default ``False``).
 
     Shape:
@@ -301,7 +353,7 @@ class InterpUpsample1d(FoldedUpsample1d):
         *legacy: Any,
         mode: Literal["nearest", "linear"] | None = None,
         bias: bool = False,
-        impl: Literal["polyphase", "naive"] = "polyphase",
+        impl: Literal["polyphase", "folded", "filtered", "naive"] = "polyphase",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -355,9 +407,12 @@ class SincUpsample1d(FoldedUpsample1d):
     images beyond 1.25 times it are attenuated by more than 60 dB (measured in
     ``tests/test_polyphase.py``).
 
-    Like :class:`InterpUpsample1d`, ``impl="polyphase"`` (default) folds the fixed
-    filter into the learnable kernel and runs one low-rate convolution plus a
-    shuffle, exact at the ends too; ``impl="naive"`` runs the three steps above.
+    Execution as for :class:`InterpUpsample1d`: ``impl="polyphase"`` (default)
+    runs the filtered form here (the ``r`` phases of the low-pass, about
+    ``2 * zeros / cutoff`` taps each, on every input channel, then the high-rate
+    convolution): folding the long fixed filter into the learnable kernel
+    (``impl="folded"``) would multiply its taps into every output channel.
+    ``impl="naive"`` runs the three steps above.
 
     Args:
         in_channels: ``C_in``.
@@ -369,7 +424,7 @@ class SincUpsample1d(FoldedUpsample1d):
             frequency, in ``(0, 1]`` (default 0.9).
         zeros: zero crossings of the sinc kept on each side (default 6).
         beta: Kaiser window parameter (default ``None``: ``kaiser_beta(80)``, about 7.9).
-        impl: ``"polyphase"`` (default) or ``"naive"``.
+        impl: ``"polyphase"`` (default), ``"folded"``, ``"filtered"`` or ``"naive"``.
         bias: learnable bias (default ``False``).
 
     Shape:
@@ -394,7 +449,7 @@ class SincUpsample1d(FoldedUpsample1d):
         cutoff: float = 0.9,
         zeros: int = 6,
         beta: float | None = None,
-        impl: Literal["polyphase", "naive"] = "polyphase",
+        impl: Literal["polyphase", "folded", "filtered", "naive"] = "polyphase",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
