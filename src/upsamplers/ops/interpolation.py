@@ -96,11 +96,11 @@ def linear_phases(factor: int) -> InterpolationPhases:
 
 
 def sinc_phases(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
-                beta: float | None = None) -> InterpolationPhases:
+                beta: float | None = None, half: int | None = None) -> InterpolationPhases:
     """Zero stuffing by ``factor`` then the centred filter :func:`sinc_filter`
     (zero padding): ``u[t r + j] = sum_s f[j + (t - s) r] x[s]``, so output
     ``t * r`` is aligned with input sample ``t``."""
-    taps = sinc_filter(factor, cutoff=cutoff, zeros=zeros, beta=beta)
+    taps = sinc_filter(factor, cutoff=cutoff, zeros=zeros, beta=beta, half=half)
     half = (len(taps) - 1) // 2
     d_lo = -((half + factor - 1) // factor) - 1
     d_hi = (half + factor - 1) // factor + 1
