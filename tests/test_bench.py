@@ -71,9 +71,23 @@ def test_phase_taps_by_hand():
 
 
 def test_floor_flops_arithmetic():
-    # 3 (forward + two backward products) * 2 (multiply + add) * B T C C taps
-    assert floor_flops(Shape(2, 3, 5, 2), 6) == 3 * 2 * 2 * 5 * 3 * 3 * 6
-    assert floor_flops(Shape(8, 64, 4096, 4), 12) == 6 * 8 * 4096 * 64 * 64 * 12
+    # 3 (forward + two backward products) * 2 (multiply + add) * B T macs
+    assert floor_flops(Shape(2, 3, 5, 2), 3 * 3 * 6) == 3 * 2 * 2 * 5 * 3 * 3 * 6
+    assert floor_flops(Shape(8, 64, 4096, 4), 64 * 64 * 12) == 6 * 8 * 4096 * 64 * 64 * 12
+
+
+def test_the_floor_of_interpolation_is_its_cheapest_exact_form():
+    """C C phase_taps where folding is cheapest (nearest, linear); for sinc the
+    interpolation as r filters of D taps per channel, then the high-rate kernel."""
+    for kind in ("nearest", "linear"):
+        module = make_upsampler(kind, 8, 8, 4, kernel_size=9)
+        assert module.macs_per_input_sample() == 8 * 8 * phase_taps(module)
+    module = make_upsampler("sinc", 8, 8, 4, kernel_size=3)
+    depth = module.phases.taps.shape[1]
+    assert module.macs_per_input_sample() == 8 * 4 * depth + 8 * 8 * 4 * 3
+    assert module.macs_per_input_sample() < 8 * 8 * phase_taps(module)
+    naive = make_upsampler("sinc", 8, 8, 4, kernel_size=3, impl="naive")
+    assert naive.macs_per_input_sample() == module.macs_per_input_sample()
 
 
 def test_run_benchmark_rows_are_consistent():
@@ -87,7 +101,7 @@ def test_run_benchmark_rows_are_consistent():
     for row in rows:
         assert len(row["times_ms"]) == 2
         assert row["median_ms"] == pytest.approx(float(np.median(row["times_ms"])))
-        flops = floor_flops(shape, row["phase_taps"])
+        flops = floor_flops(shape, row["macs"])
         assert row["floor_ms"] == pytest.approx(1e3 * flops / (row["gflops"] * 1e9))
         assert row["vs_floor"] == pytest.approx(row["median_ms"] / row["floor_ms"])
         assert row["vs_subpixel"] == pytest.approx(

@@ -76,14 +76,18 @@ def _max_rel(a, b):
     return float((a - b).detach().abs().max() / b.detach().abs().max().clamp_min(1e-30))
 
 
+@pytest.mark.parametrize("impl", ["polyphase", "folded", "filtered"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("seed", range(12))
-def test_polyphase_equals_naive_forward_and_gradients_float64(mode, seed):
+def test_polyphase_equals_naive_forward_and_gradients_float64(mode, seed, impl):
+    """Every exact form (folded, filtered, and the one polyphase picks) against the
+    composition written out independently, on random shapes, ends included."""
     rng = np.random.default_rng(seed)
     case = _random_case(rng)
     torch.manual_seed(seed)
     layer = _layer(mode, case["c_in"], case["c_out"], case["factor"], case["kernel_size"],
-                   bias=case["bias"]).double()
+                   bias=case["bias"], impl=impl).double()
+    assert layer.form == impl or (impl == "polyphase" and layer.form in ("folded", "filtered"))
     x = torch.randn(case["batch"], case["c_in"], case["time"], dtype=torch.float64,
                     requires_grad=True)
     y = layer(x)
@@ -99,14 +103,15 @@ def test_polyphase_equals_naive_forward_and_gradients_float64(mode, seed):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10 * float(b.abs().max()))
 
 
+@pytest.mark.parametrize("impl", ["polyphase", "folded", "filtered"])
 @pytest.mark.parametrize("mode", MODES)
-def test_every_factor_kernel_and_length_float32(mode):
+def test_every_factor_kernel_and_length_float32(mode, impl):
     """Factors 1..8, odd and even kernels, T from 1 up: float32 polyphase against
     the float64 naive composition, forward and both gradients, 1e-5 relative."""
     torch.manual_seed(1)
     for factor in range(1, 9):
         for kernel_size in sorted({1, 2, 3, 4, 2 * factor, 2 * factor + 1}):
-            layer = _layer(mode, 2, 3, factor, kernel_size, bias=True)
+            layer = _layer(mode, 2, 3, factor, kernel_size, bias=True, impl=impl)
             ref_layer = _layer(mode, 2, 3, factor, kernel_size, bias=True).double()
             ref_layer.load_state_dict(layer.state_dict())
             for time in (1, 2, 3, 7, 31):
@@ -120,6 +125,25 @@ def test_every_factor_kernel_and_length_float32(mode):
                                                  ref_layer.conv.bias], g)
                 for a, b in zip(got, want, strict=True):
                     assert _max_rel(a.double(), b) < 1e-5, (factor, kernel_size, time)
+
+
+def test_polyphase_runs_the_form_with_fewer_multiply_adds():
+    """The choice is arithmetic, made once per layer: folded when the interpolation
+    is short against the kernel (nearest, linear), filtered when folding would
+    multiply a long fixed filter into every output channel (sinc)."""
+    for mode, factor, kernel_size, form in [("nearest", 4, 9, "folded"),
+                                            ("linear", 8, 17, "folded"),
+                                            ("sinc", 2, 3, "filtered"),
+                                            ("sinc", 8, 3, "filtered"),
+                                            ("sinc", 4, 9, "filtered")]:
+        layer = _layer(mode, 16, 16, factor, kernel_size)
+        macs = layer.form_macs()
+        depth = layer.phases.taps.shape[1]
+        assert macs["folded"] == 16 * 16 * factor * layer.fold.width
+        assert macs["filtered"] == 16 * factor * depth + 16 * 16 * factor * kernel_size
+        assert layer.form == form == min(("folded", "filtered"), key=macs.get), (mode, macs)
+        floor = min(16 * 16 * layer.phase_taps(), macs["filtered"])
+        assert layer.macs_per_input_sample() == floor
 
 
 @pytest.mark.parametrize("mode", ["nearest", "linear"])
@@ -376,7 +400,7 @@ def test_dtype_round_trip_keeps_float64_precision():
     ("call", "error", "message"),
     [
         (lambda: InterpUpsample1d(2, 2, 2, impl="fast"), ValueError,
-         "impl must be one of 'polyphase', 'naive'; received impl='fast'"),
+         "impl must be one of 'polyphase', 'folded', 'filtered', 'naive'; received impl='fast'"),
         (lambda: SincUpsample1d(2, 2, 2, impl="fast"), ValueError, "received impl='fast'"),
         (lambda: SincUpsample1d(2, 2, 2, cutoff=0.0), ValueError,
          r"cutoff must be in \(0, 1\]; received cutoff=0.0"),

@@ -15,7 +15,13 @@ The figures, for each shape ``B, C, T, factor`` (``C_in = C_out = C``):
   ``factor * K`` for subpixel, ``K`` for transposed, the folded support for
   interpolation + convolution (the same for its naive and polyphase
   executions: it is a property of the function).
-* ``floor_ms``: ``3 * 2 * B * T * C * C * phase_taps`` floating-point operations
+* ``macs``: multiply-adds per input time step of the cheapest exact form
+  (:meth:`~upsamplers.layers.Upsampler.macs_per_input_sample`): ``C * C *
+  phase_taps`` for subpixel, transposed, nearest and linear; for sinc, its
+  interpolation as ``r`` short filters per channel followed by the high-rate
+  convolution, which costs less than folding the long filter into every
+  output channel.
+* ``floor_ms``: ``3 * 2 * B * T * macs`` floating-point operations
   (forward + backward counts three times the forward multiply-adds) at the
   matrix-multiply rate measured in the same run (``torch.mm`` of the subpixel
   convolution's GEMM size); ``vs_floor`` is ``median_ms / floor_ms``.
@@ -132,12 +138,12 @@ def phase_taps(module: torch.nn.Module) -> int:
     return module.phase_taps()
 
 
-def floor_flops(shape: Shape, taps: int) -> int:
-    """Floating-point operations of forward + backward at the arithmetic floor:
-    ``3 * 2 * B * T * C_in * C_out * taps`` (each multiply-add is two operations;
-    the backward computes the input and the weight gradients, each as costly as
-    the forward)."""
-    return 3 * 2 * shape.batch * shape.time * shape.channels * shape.channels * taps
+def floor_flops(shape: Shape, macs: int) -> int:
+    """Floating-point operations of forward + backward at the arithmetic floor of a
+    layer doing ``macs`` multiply-adds per input time step: ``3 * 2 * B * T *
+    macs`` (each multiply-add is two operations; the backward computes the input
+    and the weight gradients, each as costly as the forward)."""
+    return 3 * 2 * shape.batch * shape.time * macs
 
 
 def forward_backward_step(module: torch.nn.Module, x: torch.Tensor,
@@ -249,7 +255,8 @@ def run_benchmark(
         shape_rows = []
         for case, module, times in zip(cases, modules, all_times, strict=True):
             taps = phase_taps(module)
-            floor_ms = 1e3 * floor_flops(shape, taps) / (rate * 1e9)
+            macs = module.macs_per_input_sample()
+            floor_ms = 1e3 * floor_flops(shape, macs) / (rate * 1e9)
             median_ms = 1e3 * statistics.median(times)
             shape_rows.append({
                 "shape": asdict(shape),
@@ -260,6 +267,7 @@ def run_benchmark(
                 "kernel_size": module.kernel_size,
                 "parameters": sum(p.numel() for p in module.parameters()),
                 "phase_taps": taps,
+                "macs": macs,
                 "gflops": rate,
                 "floor_ms": floor_ms,
                 "median_ms": median_ms,

@@ -28,7 +28,14 @@ from .._checks import (
     check_real,
 )
 from ..ops.convolution import conv1d_same, polyphase_conv
-from ..ops.filters import kaiser_beta, sinc_filter
+from ..ops.filters import (
+    InterpolationResponse,
+    interpolation_response,
+    kaiser_attenuation,
+    kaiser_beta,
+    kaiser_half_length,
+    sinc_filter,
+)
 from ..ops.interpolation import (
     InterpolationPhases,
     end_plan,
@@ -37,13 +44,17 @@ from ..ops.interpolation import (
     fold_weight,
     linear_phases,
     nearest_phases,
+    polyphase_interpolate,
     shift_phases,
     sinc_phases,
 )
 from ..ops.kernels import PhaseKernels
 from .base import Upsampler, check_factor_limit, format_bytes
 
-IMPLS = ("polyphase", "naive")
+IMPLS = ("polyphase", "folded", "filtered", "naive")
+#: The exact low-rate forms ``impl="polyphase"`` chooses between (see
+#: :meth:`FoldedUpsample1d.form_macs`).
+FORMS = ("folded", "filtered")
 #: Most memory the fixed float64 tables of one interpolation layer (the folded map
 #: from the learnable kernel to the phase kernels, its compact copy, the
 #: interpolation's phases) may take; a layer needing more is refused before any is
@@ -111,6 +122,9 @@ class FoldedUpsample1d(Upsampler):
                               bias=bias, device=device, dtype=dtype)
         self.phases = phases
         self.fold = fold_map(phases, self.kernel_size)
+        macs = self.form_macs()
+        self.form: str = (min(FORMS, key=lambda f: (macs[f], f)) if self.impl == "polyphase"
+                          else self.impl)
         self.plan = end_plan(self.factor, self.kernel_size)
         # The folded kernels on a zero-padded input agree with the naive form (which
         # pads the interpolated signal with zeros) when the interpolation of block t
@@ -171,15 +185,70 @@ class FoldedUpsample1d(Upsampler):
         bias = None if self.conv.bias is None else self.conv.bias.expand(r, c_out)
         return PhaseKernels(weight, self.fold.left, bias)
 
+    def band_edges(self) -> tuple[float, float]:
+        """``(pass-band edge, stop-band edge)`` of the interpolation, as fractions of
+        the input Nyquist frequency, over which :meth:`response` measures the
+        ripple and the image level: half the input band and the start of the
+        images (1.0) for nearest and linear, which are not designed to edges."""
+        return 0.5, 1.0
+
+    def response(self, points_per_band: int = 4096) -> InterpolationResponse:
+        """The frequency response of the fixed interpolation (gain re DC against
+        frequency as a fraction of the input Nyquist, 0 to ``factor``), with its
+        pass-band ripple, -3 dB point, worst image level and per-frequency image
+        rejection (:class:`~upsamplers.ops.filters.InterpolationResponse`). The
+        learnable convolution that follows is not included."""
+        passband, stopband = self.band_edges()
+        return interpolation_response(self.phases.taps, self.phases.offset,
+                                      passband_edge=passband, stopband_edge=stopband,
+                                      points_per_band=check_positive_int(
+                                          "points_per_band", points_per_band))
+
     def phase_taps(self) -> int:
         """The folded support: taps of each phase kernel that can be non-zero, summed."""
         return int(self.fold.support.sum())
 
+    def form_macs(self) -> dict[str, int]:
+        """Multiply-adds per input time step (per batch item) of each exact form:
+
+        * ``"folded"``: one low-rate convolution with the interpolation folded into
+          the learnable kernel, ``C_in * C_out * r * width`` (``width``: taps per
+          phase as executed, :attr:`fold`);
+        * ``"filtered"``: the interpolation as ``r`` low-rate filters of ``D`` taps on
+          each input channel (:func:`~upsamplers.ops.polyphase_interpolate`; the
+          zero-stuffed signal is never built), then the ``K``-tap high-rate
+          convolution, ``C_in * r * D + C_in * C_out * r * K``;
+        * ``"naive"``: the composition as written, its interpolation counted as the
+          ``filtered`` one (``F.interpolate`` for nearest and linear).
+
+        ``impl="polyphase"`` runs the cheaper of the first two (:attr:`form`): the
+        folded form wins when the interpolation is short against the kernel
+        (nearest, linear), the filtered form when a long fixed filter would be
+        multiplied into every output channel (sinc)."""
+        c_in, c_out, r, k = self.in_channels, self.out_channels, self.factor, self.kernel_size
+        depth = int(self.phases.taps.shape[1])
+        filtered = c_in * r * depth + c_in * c_out * r * k
+        return {"folded": c_in * c_out * r * self.fold.width, "filtered": filtered,
+                "naive": filtered}
+
+    def macs_per_input_sample(self) -> int:
+        """Multiply-adds per input time step (per batch item) at the arithmetic
+        floor, whichever ``impl`` runs (a property of the function): the folded
+        form counting only the taps that can be non-zero (``C_in * C_out *
+        phase_taps()``), or the filtered form (:meth:`form_macs`) when it needs
+        fewer."""
+        folded = self.in_channels * self.out_channels * self.phase_taps()
+        return min(folded, self.form_macs()["filtered"])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, T) -> (B, C_out, T * factor)``."""
         self._check_input(x)
-        if self.impl == "naive":
+        if self.form == "naive":
             return conv1d_same(self.interpolate(x), self.conv.weight, self.conv.bias)
+        if self.form == "filtered":
+            taps = self._as_tensor(self.phases.taps, self.conv.weight)
+            u = polyphase_interpolate(x, self.phases, taps)
+            return conv1d_same(u, self.conv.weight, self.conv.bias)
         return self._polyphase(x)
 
     def _polyphase(self, x: torch.Tensor) -> torch.Tensor:
@@ -259,7 +328,11 @@ class InterpUpsample1d(FoldedUpsample1d):
     kernel ``h_i`` that is a fixed linear map of the learnable kernel
     ``conv.weight`` (see :func:`upsamplers.ops.fold_map`):
 
-    * ``impl="polyphase"`` (default) computes the ``r`` phase kernels from
+    * ``impl="polyphase"`` (default) runs whichever of the two exact low-rate
+      forms below needs fewer multiply-adds (:meth:`form_macs`; decided once, by
+      arithmetic, when the layer is built: :attr:`form`). For nearest and
+      linear that is the folded form, for sinc the filtered one.
+    * ``impl="folded"`` computes the ``r`` phase kernels from
       ``conv.weight`` on every call (they are small; gradients reach
       ``conv.weight`` through them), runs one low-rate convolution to
       ``C_out * r`` channels and shuffles (fused, a batch chunk at a time:
@@ -271,6 +344,10 @@ class InterpUpsample1d(FoldedUpsample1d):
       exact correction computed from a few input samples at each end
       (:func:`~upsamplers.ops.end_terms`), so the output equals the naive
       composition everywhere, for every ``T >= 1``.
+    * ``impl="filtered"`` computes the interpolation as ``r`` low-rate filters on
+      each input channel (one depthwise convolution, interleaved: the
+      zero-stuffed signal is never built), then the high-rate convolution; exact
+      at the ends by construction.
     * ``impl="naive"`` runs the composition as written above, at the high rate.
 
     Args:
@@ -280,7 +357,8 @@ class InterpUpsample1d(FoldedUpsample1d):
         kernel_size: taps of the high-rate convolution (default ``2 * factor + 1``).
         mode: ``"nearest"`` (default) or ``"linear"``; keyword-only (a mode passed as the
             4th positional argument, the order before 0.2, still works and warns).
-        impl: ``"polyphase"`` (default) or ``"naive"``; the same function either way.
+        impl: ``"polyphase"`` (default), ``"folded"``, ``"filtered"`` or ``"naive"``;
+            the same function every way.
         bias: learnable bias (default ``False``).
 
     Shape:
@@ -301,7 +379,7 @@ class InterpUpsample1d(FoldedUpsample1d):
         *legacy: Any,
         mode: Literal["nearest", "linear"] | None = None,
         bias: bool = False,
-        impl: Literal["polyphase", "naive"] = "polyphase",
+        impl: Literal["polyphase", "folded", "filtered", "naive"] = "polyphase",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -355,9 +433,12 @@ class SincUpsample1d(FoldedUpsample1d):
     images beyond 1.25 times it are attenuated by more than 60 dB (measured in
     ``tests/test_polyphase.py``).
 
-    Like :class:`InterpUpsample1d`, ``impl="polyphase"`` (default) folds the fixed
-    filter into the learnable kernel and runs one low-rate convolution plus a
-    shuffle, exact at the ends too; ``impl="naive"`` runs the three steps above.
+    Execution as for :class:`InterpUpsample1d`: ``impl="polyphase"`` (default)
+    runs the filtered form here (the ``r`` phases of the low-pass, about
+    ``2 * zeros / cutoff`` taps each, on every input channel, then the high-rate
+    convolution): folding the long fixed filter into the learnable kernel
+    (``impl="folded"``) would multiply its taps into every output channel.
+    ``impl="naive"`` runs the three steps above.
 
     Args:
         in_channels: ``C_in``.
@@ -365,11 +446,38 @@ class SincUpsample1d(FoldedUpsample1d):
         factor: upsampling factor ``r >= 1``.
         kernel_size: taps of the learnable high-rate convolution (default
             ``2 * factor + 1``).
-        cutoff: cut-off of the low-pass as a fraction of the input Nyquist
-            frequency, in ``(0, 1]`` (default 0.9).
-        zeros: zero crossings of the sinc kept on each side (default 6).
+        cutoff: cut-off of the low-pass (its -6 dB point) as a fraction of the
+            input Nyquist frequency, in ``(0, 1]`` (default 0.9).
+        zeros: zero crossings of the sinc kept on each side (default 6 unless
+            ``transition`` is given).
         beta: Kaiser window parameter (default ``None``: ``kaiser_beta(80)``, about 7.9).
-        impl: ``"polyphase"`` (default) or ``"naive"``.
+        transition: design by quality instead of ``zeros``: the width of the
+            transition band, centred on ``cutoff``, as a fraction of the input
+            Nyquist frequency; the filter gets the length Kaiser's estimate gives
+            for it and ``attenuation``, lengthened (by at most half) until the
+            whole stop band from ``cutoff + transition / 2`` up is
+            ``attenuation`` down.
+        attenuation: stop-band attenuation in dB, in ``[21, 300]``, instead of
+            ``beta`` (which it sets with :func:`~upsamplers.ops.kaiser_beta`).
+
+    Filters by quality (``layer.response()`` reports each one's ripple, -3 dB
+    point, worst image and image rejection per frequency, as fractions of the
+    input Nyquist; figures for ``factor=4``, ``tests/test_sinc_design.py``):
+
+    ==============================================  ======  =====  ==================
+    setting                                         taps    -3 dB  image rejection
+                                                    /phase         at 0.75 / 0.9 (dB)
+    ==============================================  ======  =====  ==================
+    default (``cutoff=0.9, zeros=6``)               14      0.83   61 / 18
+    ``cutoff=0.8, transition=0.4, attenuation=60``  20      0.75   63 / 45
+    ``cutoff=0.9, transition=0.2, attenuation=80``  56      0.88   97 / 80
+    ==============================================  ======  =====  ==================
+
+    The default keeps the filter short (images of content above 0.75 of the
+    input Nyquist are only partly removed: 61 dB at 0.75, 18 dB at 0.9);
+    ``transition=0.2, attenuation=80`` removes every image of content below 0.8
+    by 80 dB or more.
+        impl: ``"polyphase"`` (default), ``"folded"``, ``"filtered"`` or ``"naive"``.
         bias: learnable bias (default ``False``).
 
     Shape:
@@ -392,26 +500,83 @@ class SincUpsample1d(FoldedUpsample1d):
         *,
         bias: bool = False,
         cutoff: float = 0.9,
-        zeros: int = 6,
+        zeros: int | None = None,
         beta: float | None = None,
-        impl: Literal["polyphase", "naive"] = "polyphase",
+        transition: float | None = None,
+        attenuation: float | None = None,
+        impl: Literal["polyphase", "folded", "filtered", "naive"] = "polyphase",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         factor_ = check_positive_int("factor", factor)  # before the tables use it
         self.cutoff = check_real("cutoff", cutoff, low=0.0, high=1.0, low_open=True)
-        self.beta = check_real("beta", kaiser_beta(80.0) if beta is None else beta, low=0.0)
-        zeros = check_positive_int("zeros", zeros)
-        # the filter reaches ceil(zeros / cutoff) input samples on each side
-        depth = 2 * math.ceil(zeros / self.cutoff) + 3
-        kernel_size = check_table_size(factor_, kernel_size, depth, zeros=zeros,
+        half = self._design(factor_, zeros, beta, transition, attenuation)
+        # the filter reaches ceil(H / r) input samples on each side; a designed one
+        # may grow by half again to meet its attenuation (_meet_attenuation)
+        longest = half if transition is None else half + half // 2
+        depth = 2 * math.ceil(longest / factor_) + 3
+        named = ({"transition": transition} if transition is not None
+                 else {"zeros": self.zeros})
+        kernel_size = check_table_size(factor_, kernel_size, depth, **named,
                                        cutoff=self.cutoff)
-        self.lowpass = sinc_filter(factor_, cutoff=self.cutoff, zeros=zeros, beta=self.beta)
-        self.zeros = int(zeros)
+        if transition is not None:
+            half = self._meet_attenuation(factor_, half)
+        self.half = half
+        self.lowpass = sinc_filter(factor_, cutoff=self.cutoff, beta=self.beta, half=half)
         self.mode = "sinc"
-        phases = sinc_phases(factor_, cutoff=self.cutoff, zeros=self.zeros, beta=self.beta)
+        phases = sinc_phases(factor_, cutoff=self.cutoff, beta=self.beta, half=half)
         super().__init__(in_channels, out_channels, factor_, kernel_size, phases,
                          impl=impl, bias=bias, device=device, dtype=dtype)
+
+    def _design(self, factor: int, zeros: Any, beta: Any, transition: Any,
+                attenuation: Any) -> int:
+        """Check the filter options and set :attr:`beta`, :attr:`zeros`,
+        :attr:`transition` and :attr:`attenuation`; returns ``H``."""
+        if beta is not None and attenuation is not None:
+            raise InvalidValue(f"give beta or attenuation, not both; received beta={beta!r}, "
+                               f"attenuation={attenuation!r}")
+        if zeros is not None and transition is not None:
+            raise InvalidValue(f"give zeros or transition, not both; received zeros={zeros!r}, "
+                               f"transition={transition!r}")
+        if attenuation is not None:
+            self.attenuation = check_real("attenuation", attenuation, low=21.0, high=300.0)
+            self.beta = kaiser_beta(self.attenuation)
+        else:
+            self.beta = check_real("beta", kaiser_beta(80.0) if beta is None else beta,
+                                   low=0.0)
+            self.attenuation = kaiser_attenuation(self.beta)
+        if transition is not None:
+            self.transition = check_real("transition", transition, low=0.0,
+                                         high=2 * self.cutoff, low_open=True)
+            self.zeros: int | None = None
+            return kaiser_half_length(factor, self.transition, self.attenuation)
+        self.zeros = check_positive_int("zeros", 6 if zeros is None else zeros)
+        half = math.ceil(self.zeros * factor / self.cutoff)
+        # the transition band Kaiser's estimate gives this length and attenuation
+        self.transition = (max(self.attenuation, 21.0) - 7.95) * factor / (
+            2 * 2.285 * math.pi * half)
+        return half
+
+    def _meet_attenuation(self, factor: int, half: int) -> int:
+        """``half`` (Kaiser's estimate, which can fall short by a fraction of a dB),
+        lengthened by 5 % steps (at most by half) until the stop band from
+        ``cutoff + transition / 2`` is :attr:`attenuation` down (after the phase
+        normalisation too)."""
+        stopband, longest = self.cutoff + self.transition / 2, half + half // 2
+        while half < longest:
+            phases = sinc_phases(factor, cutoff=self.cutoff, beta=self.beta, half=half)
+            response = interpolation_response(phases.taps, phases.offset, passband_edge=0.0,
+                                              stopband_edge=stopband)
+            if response.stopband_db <= -self.attenuation:
+                break
+            half = min(longest, half + max(1, half // 20))
+        return half
+
+    def band_edges(self) -> tuple[float, float]:
+        """``(cutoff - transition / 2, cutoff + transition / 2)``: the designed pass-
+        and stop-band edges (with ``zeros``, the transition band Kaiser's estimate
+        gives the filter's length and attenuation)."""
+        return max(self.cutoff - self.transition / 2, 0.0), self.cutoff + self.transition / 2
 
     def interpolate(self, x: torch.Tensor) -> torch.Tensor:
         """The interpolation alone (zero stuffing, then the centred low-pass):
@@ -427,6 +592,8 @@ class SincUpsample1d(FoldedUpsample1d):
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, factor={self.factor}, "
-            f"kernel_size={self.kernel_size}, cutoff={self.cutoff:g}, zeros={self.zeros}, "
-            f"beta={self.beta:.3g}, bias={self.conv.bias is not None}, impl={self.impl!r}"
+            f"kernel_size={self.kernel_size}, cutoff={self.cutoff:g}, "
+            + (f"zeros={self.zeros}, beta={self.beta:.3g}, " if self.zeros is not None else
+               f"transition={self.transition:g}, attenuation={self.attenuation:g}, ")
+            + f"bias={self.conv.bias is not None}, impl={self.impl!r}"
         )

@@ -1,8 +1,11 @@
-"""Filter design: the Kaiser-windowed sinc low-pass of the sinc upsampler."""
+"""Filter design: the Kaiser-windowed sinc low-pass of the sinc upsampler, its
+length from a transition band and a stop-band attenuation (Kaiser's estimates),
+and the frequency response of an interpolation (:class:`InterpolationResponse`)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,8 +23,31 @@ def kaiser_beta(attenuation_db: float) -> float:
     return 0.0
 
 
+def kaiser_attenuation(beta: float) -> float:
+    """The stop-band attenuation (dB) that :func:`kaiser_beta` maps to ``beta``
+    (its inverse; 21 dB for ``beta = 0``)."""
+    beta = float(beta)
+    if beta > 0.1102 * (50 - 8.7):
+        return beta / 0.1102 + 8.7
+    low, high = 21.0, 50.0  # kaiser_beta is increasing on [21, 50]
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if kaiser_beta(mid) < beta else (low, mid)
+    return 0.5 * (low + high)
+
+
+def kaiser_half_length(factor: int, transition: float, attenuation_db: float) -> int:
+    """Taps ``H`` on each side of the centre that a Kaiser-windowed sinc
+    interpolating by ``factor`` needs for a transition band ``transition`` wide
+    (a fraction of the input Nyquist frequency) and a stop band
+    ``attenuation_db`` down: Kaiser's estimate ``2 H = (A - 7.95) / (2.285 dw)``
+    with ``dw = pi * transition / factor`` rad/sample at the high rate."""
+    a = max(float(attenuation_db), 21.0)
+    return max(1, math.ceil((a - 7.95) * factor / (2 * 2.285 * math.pi * transition)))
+
+
 def sinc_filter(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
-                beta: float | None = None) -> np.ndarray:
+                beta: float | None = None, half: int | None = None) -> np.ndarray:
     """The high-rate low-pass filter of :class:`~upsamplers.layers.SincUpsample1d`.
 
     Kaiser-windowed sinc, centred, odd length ``2 * H + 1`` with
@@ -40,6 +66,8 @@ def sinc_filter(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
         cutoff: cut-off as a fraction of the input Nyquist frequency, in ``(0, 1]``.
         zeros: zero crossings of the sinc kept on each side (``>= 1``).
         beta: Kaiser window parameter; ``None`` picks ``kaiser_beta(80)``.
+        half: ``H`` itself (e.g. from :func:`kaiser_half_length`), instead of
+            ``zeros``.
 
     Returns:
         float64 array of length ``2 * H + 1``; tap ``H`` is the centre.
@@ -50,7 +78,8 @@ def sinc_filter(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
     if beta is None:
         beta = kaiser_beta(80.0)
     beta = check_real("beta", beta, low=0.0)
-    half = math.ceil(zeros * factor / cutoff)
+    half = (math.ceil(zeros * factor / cutoff) if half is None
+            else check_positive_int("half", half))
     n = np.arange(-half, half + 1)
     arg = cutoff * n / factor
     taps = cutoff / factor * np.sinc(arg) * np.kaiser(2 * half + 1, beta)
@@ -60,3 +89,88 @@ def sinc_filter(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
         sel = (n - j) % factor == 0
         taps[sel] /= taps[sel].sum()
     return taps
+
+
+@dataclass(frozen=True)
+class InterpolationResponse:
+    """The frequency response of an interpolation by ``factor`` (the fixed part of
+    an interpolation layer), as a high-rate filter applied to the zero-stuffed
+    input, relative to its gain at DC.
+
+    Frequencies are fractions of the *input* Nyquist frequency, from 0 to
+    ``factor`` (the output Nyquist): the signal's band is ``[0, 1)``, its images
+    lie above 1. A sine at ``f`` has images at ``2 m +- f`` (``m >= 1``).
+
+    Attributes:
+        factor: ``r``.
+        frequencies: ``(N,)`` from 0 to ``factor``.
+        gain_db: ``(N,)`` gain re DC, dB.
+        passband_edge: the band the ripple is measured over, ``[0, passband_edge]``.
+        stopband_edge: where the stop band (the images) starts.
+    """
+
+    factor: int
+    frequencies: np.ndarray
+    gain_db: np.ndarray
+    passband_edge: float
+    stopband_edge: float
+
+    def gain_at(self, frequency: float) -> float:
+        """Gain (dB re DC) at ``frequency`` (fraction of the input Nyquist),
+        interpolated linearly between grid points."""
+        return float(np.interp(frequency, self.frequencies, self.gain_db))
+
+    @property
+    def ripple_db(self) -> float:
+        """Peak-to-peak gain over the pass band ``[0, passband_edge]`` (dB)."""
+        band = self.gain_db[self.frequencies <= self.passband_edge]
+        return float(band.max() - band.min())
+
+    @property
+    def minus_3db(self) -> float:
+        """The first frequency where the gain falls 3 dB below DC."""
+        below = np.flatnonzero(self.gain_db <= -3.0)
+        if not len(below):
+            return float(self.factor)
+        i = int(below[0])
+        f0, f1 = self.frequencies[i - 1], self.frequencies[i]
+        g0, g1 = self.gain_db[i - 1], self.gain_db[i]
+        return float(f0 + (f1 - f0) * (-3.0 - g0) / (g1 - g0))
+
+    @property
+    def stopband_db(self) -> float:
+        """The highest gain over the stop band ``[stopband_edge, factor]`` (dB re DC):
+        the worst image level (the attenuation is its negative)."""
+        band = self.gain_db[self.frequencies >= self.stopband_edge]
+        return float(band.max()) if len(band) else -math.inf
+
+    def image_rejection_db(self, frequency: float) -> float:
+        """How far below a sine at ``frequency`` (fraction of the input Nyquist, in
+        ``(0, 1)``) its strongest image lies, dB."""
+        images = [f for m in range(1, self.factor // 2 + 1) for f in (2 * m - frequency,
+                                                                       2 * m + frequency)
+                  if f <= self.factor]
+        if not images:
+            return math.inf
+        return self.gain_at(frequency) - max(self.gain_at(f) for f in images)
+
+
+def interpolation_response(taps: np.ndarray, offset: int, *, passband_edge: float,
+                           stopband_edge: float, points_per_band: int = 4096
+                           ) -> InterpolationResponse:
+    """The :class:`InterpolationResponse` of the interpolation ``u[t r + j] =
+    sum_d taps[j, d] x[t + offset + d]`` (``taps``: ``(r, D)``): its high-rate
+    impulse response ``g[(-offset - d) r + j] = taps[j, d]``, transformed with
+    ``points_per_band`` points per input Nyquist band (zero padded)."""
+    r, depth = taps.shape
+    j = np.arange(r)[:, None]
+    d = np.arange(depth)[None, :]
+    index = (-offset - d) * r + j  # high-rate time of tap (j, d)
+    g = np.zeros(int(index.max() - index.min()) + 1)
+    np.add.at(g, (index - index.min()).ravel(), taps.ravel())
+    n = max(2 * r * points_per_band, 1 << math.ceil(math.log2(len(g) * 8)))
+    spectrum = np.abs(np.fft.rfft(g, n))
+    gain = 20 * np.log10(np.maximum(spectrum, 1e-300) / spectrum[0])
+    frequencies = np.arange(len(spectrum)) * 2.0 * r / n
+    return InterpolationResponse(r, frequencies, gain, float(passband_edge),
+                                 float(stopband_edge))

@@ -96,11 +96,11 @@ def linear_phases(factor: int) -> InterpolationPhases:
 
 
 def sinc_phases(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
-                beta: float | None = None) -> InterpolationPhases:
+                beta: float | None = None, half: int | None = None) -> InterpolationPhases:
     """Zero stuffing by ``factor`` then the centred filter :func:`sinc_filter`
     (zero padding): ``u[t r + j] = sum_s f[j + (t - s) r] x[s]``, so output
     ``t * r`` is aligned with input sample ``t``."""
-    taps = sinc_filter(factor, cutoff=cutoff, zeros=zeros, beta=beta)
+    taps = sinc_filter(factor, cutoff=cutoff, zeros=zeros, beta=beta, half=half)
     half = (len(taps) - 1) // 2
     d_lo = -((half + factor - 1) // factor) - 1
     d_hi = (half + factor - 1) // factor + 1
@@ -110,6 +110,32 @@ def sinc_phases(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
     table = np.where(inside, taps[np.where(inside, n + half, 0)], 0.0)
     table, offset = _trim_columns(table, d_lo)
     return InterpolationPhases(table, offset, "zeros")
+
+
+def polyphase_interpolate(x: torch.Tensor, phases: InterpolationPhases,
+                          taps: torch.Tensor) -> torch.Tensor:
+    """The interpolation ``u`` of ``x`` (see :class:`InterpolationPhases`), computed
+    as ``r`` low-rate filters on every channel (one depthwise convolution) and
+    interleaved: the zero-stuffed signal is never built nor filtered.
+
+    Args:
+        x: ``(B, C, T)``.
+        phases: the interpolation.
+        taps: ``phases.taps`` as a tensor of ``x``'s dtype and device, ``(r, D)``.
+
+    Shape:
+        ``(B, C, T) -> (B, C, T * r)``
+    """
+    batch, channels, time = x.shape
+    r, depth = taps.shape
+    left, right = -phases.offset, depth - 1 + phases.offset
+    flat = x.reshape(batch * channels, 1, time)
+    if phases.extension == "replicate" and (left or right):
+        flat = F.pad(flat, (max(left, 0), max(right, 0)), mode="replicate")
+    elif left or right:
+        flat = F.pad(flat, (max(left, 0), max(right, 0)))
+    out = F.conv1d(flat, taps.unsqueeze(1))  # (B * C, r, T): row j is phase j
+    return out.transpose(1, 2).reshape(batch, channels, time * r)
 
 
 @dataclass(frozen=True)
