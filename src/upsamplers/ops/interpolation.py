@@ -129,13 +129,15 @@ def polyphase_interpolate(x: torch.Tensor, phases: InterpolationPhases,
     batch, channels, time = x.shape
     r, depth = taps.shape
     left, right = -phases.offset, depth - 1 + phases.offset
-    flat = x.reshape(batch * channels, 1, time)
-    if phases.extension == "replicate" and (left or right):
-        flat = F.pad(flat, (max(left, 0), max(right, 0)), mode="replicate")
-    elif left or right:
-        flat = F.pad(flat, (max(left, 0), max(right, 0)))
-    out = F.conv1d(flat, taps.unsqueeze(1))  # (B * C, r, T): row j is phase j
-    return out.transpose(1, 2).reshape(batch, channels, time * r)
+    if left or right:
+        mode = "replicate" if phases.extension == "replicate" else "constant"
+        x = F.pad(x, (max(left, 0), max(right, 0)), mode=mode)
+    # one depthwise convolution, the r phases of every channel its outputs (a grouped
+    # convolution: faster forward + backward than one 1-channel batch of B * C rows)
+    weight = taps.unsqueeze(1).repeat(channels, 1, 1)  # (C * r, 1, D), row c * r + j
+    out = F.conv1d(x, weight, groups=channels)  # (B, C * r, T)
+    return out.reshape(batch, channels, r, time).transpose(2, 3).reshape(batch, channels,
+                                                                         time * r)
 
 
 @dataclass(frozen=True)
