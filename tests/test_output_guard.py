@@ -6,11 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from tiny_runs import snapshot
 
 from upsamplers._checks import UserFileError
 from upsamplers._io import (
@@ -25,12 +25,6 @@ from upsamplers.cli import main
 from upsamplers.compare import CompareConfig, compare
 from upsamplers.models import Autoencoder
 from upsamplers.train import TrainConfig, train
-
-
-def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Bytes and modification time (ns) of every file under ``root``."""
-    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -69,11 +63,11 @@ ROWS = [
 
 @pytest.mark.parametrize(("args", "code", "message"), ROWS)
 def test_refused_before_any_compute_and_nothing_changes(place, capsys, args, code, message):
-    before = _snapshot(place)
+    before = snapshot(place)
     assert main([a.format(t=place) for a in args]) == code
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
-    assert _snapshot(place) == before
+    assert snapshot(place) == before
 
 
 def test_hard_and_symbolic_links_to_an_input_are_the_input(place):
@@ -125,12 +119,12 @@ def test_train_and_compare_refuse_a_folder_another_run_holds(tmp_path):
         for name in ("run", "cmp"):
             (tmp_path / name).mkdir()
             (tmp_path / name / LOCK).write_text(f"{holder.pid}\n")
-        before = _snapshot(tmp_path)
+        before = snapshot(tmp_path)
         with pytest.raises(UserFileError, match=f"in use by another run \\(process {holder.pid}"):
             train(TrainConfig(steps=1), tmp_path / "run", progress=False)
         with pytest.raises(UserFileError, match=f"process {holder.pid}"):
             compare(CompareConfig(), tmp_path / "cmp", progress=False)
-        assert _snapshot(tmp_path) == before
+        assert snapshot(tmp_path) == before
     finally:
         holder.kill()
         holder.wait()
