@@ -21,6 +21,7 @@ from .._checks import InvalidType, UserFileError, check_bool
 from .._io import RunLock
 from ..analysis.plots import spectrogram_png
 from ..data import write_audio
+from ..models import read_checkpoint
 from ..train import CONFIG, FINAL
 from .aggregate import rank, summarize
 from .config import CompareConfig, check_path
@@ -29,7 +30,7 @@ from .folder import RESULT, SETTINGS, TIMING, check_out, read_json, write_json
 from .parallel import run_all
 from .report import write_reports
 from .results import StepTiming, VariantResult
-from .runs import RunSpec, finished, measure_run, run_folder
+from .runs import RunSpec, check_checkpoints, finished, measure_run, run_folder
 from .signals import check_data, held_out_clip, signals, validation_set
 from .step_timing import time_training_steps
 from .summary import build_report
@@ -60,6 +61,9 @@ def _compare(config: CompareConfig, out: str | os.PathLike[str], *, force: bool 
     out = check_path("out", out)
     say = _say(echo)
     root, device = _open_out(config, out, force)
+    for name in config.variants:  # before any compute: a checkpoint that cannot be resumed
+        for seed in config.seed_list:
+            check_checkpoints(run_folder(out, name, seed))
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
@@ -185,6 +189,7 @@ def _run_config(folder: Path) -> dict[str, Any]:
     if not (folder / CONFIG).is_file() or not (folder / FINAL).is_file():
         raise UserFileError(f"{folder} is not a finished training run (it needs {CONFIG} and "
                             f"{FINAL}, as `upsamplers train --out` writes them)")
+    read_checkpoint(folder / FINAL)  # refused now, not after the timing, if it cannot be read
     saved = read_json(folder / CONFIG)
     if not isinstance(saved, dict) or "upsampler" not in saved:
         raise UserFileError(f"{folder / CONFIG} does not hold training settings")

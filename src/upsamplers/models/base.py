@@ -93,7 +93,10 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise UserFileError(f"checkpoint {path} does not exist")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's advice on a file in an old pickle format:
+            # the error below says it all, in one line
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise UserFileError(f"checkpoint {path} cannot be read (corrupt or not a checkpoint: "
                             f"{_load_failure(error)})") from None
