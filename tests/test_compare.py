@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from tiny_runs import COMPARE_ARGS, COMPARE_TINY, RATE, audio_folder, chord
 
 from upsamplers._checks import InvalidType, InvalidValue, UserFileError
 from upsamplers.analysis import audit, tone_measures
@@ -27,22 +28,7 @@ from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import load_model
 from upsamplers.train import learning_curve
 
-RATE = 16000
-# a tiny run: 4 steps, evaluated at every step; plateau_db=1000 makes every run
-# converge at its 4th evaluation (a gain below 1000 dB), so the ranking is defined.
-# With these widths and lr every seed's output ends above the failure level (narrower
-# models, or lr 1e-3, leave some seeds' outputs more than 30 dB below their targets
-# after 4 steps)
-TINY = dict(variants=("subpixel", "nearest"), steps=4, crop=1024, batch_size=2, timing_steps=2,
-            audit_seconds=2.0, clip_seconds=0.5, model_options={"widths": [8, 8]}, seeds=2,
-            lr=1e-2,
-            eval_every=1, eval_seconds=1.0, min_steps=4, plateau_db=1000.0, jobs=1,
-            task="autoencoder")
-ARGS = ["--task", "autoencoder", "--variants", "subpixel", "nearest", "--steps", "4", "--crop",
-        "1024", "--batch-size", "2", "--timing-steps", "2", "--audit-seconds", "2",
-        "--clip-seconds", "0.5", "--model-option", "widths=[8, 8]", "--lr", "1e-2", "--seeds", "2",
-        "--eval-every", "1", "--eval-seconds", "1", "--min-steps", "4", "--plateau-db", "1000",
-        "--jobs", "1", "--no-progress"]
+TINY, ARGS = COMPARE_TINY, COMPARE_ARGS
 
 
 def tiny_config(data, **overrides):
@@ -54,21 +40,9 @@ def tiny_config(data, **overrides):
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def chord(seconds, seed):
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * RATE)) / RATE
-    x = sum(0.2 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in rng.uniform(100, 2000, 3))
-    return (x + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
-
-
 @pytest.fixture
 def data(tmp_path):
-    root = tmp_path / "audio"
-    for split, count in (("train", 2), ("validation", 1)):
-        (root / split).mkdir(parents=True)
-        for i in range(count):
-            sf.write(root / split / f"clip{i}.wav", chord(1.0, i + 10 * count), RATE)
-    return root
+    return audio_folder(tmp_path / "audio")
 
 
 def table(md, title):

@@ -22,13 +22,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from test_output_guard import _snapshot, place  # noqa: F401  (a fixture)
-from test_train import SUBPROCESS_ENV, assert_same_weights, cli_args, tiny, weights
+from test_output_guard import place  # noqa: F401  (a fixture)
+from tiny_runs import SUBPROCESS_ENV, assert_same_weights, cli_args, snapshot, tiny, weights
 
 import upsamplers._io as io_module
 from upsamplers._checks import UserFileError
 from upsamplers._io import (
-    LOCK,
     SPACE_MARGIN,
     append_text,
     atomic_torch_save,
@@ -169,30 +168,44 @@ COMMANDS = [
 def test_every_command_checks_free_space_before_any_compute(separator, monkeypatch, capsys,
                                                              args):
     _free(monkeypatch, SPACE_MARGIN // 2)
-    before = _snapshot(separator)
+    before = snapshot(separator)
     assert main([a.format(t=separator) for a in args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not enough free space" in err[0], err
-    assert _snapshot(separator) == before  # nothing written, no folder left behind
+    assert snapshot(separator) == before  # nothing written, no folder left behind
+
+
+def _hold(folder):
+    """A process holding ``folder`` with a :class:`RunLock` until killed."""
+    code = ("import sys, time\nfrom upsamplers._io import RunLock\n"
+            "with RunLock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(folder)],
+                              stdout=subprocess.PIPE, text=True, env=SUBPROCESS_ENV)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
 
 
 def test_collect_checks_free_space_holds_its_folder_and_never_writes_into_a_run(
         separator, monkeypatch, capsys):
     run = separator / "run"
     assert main([a.format(t=separator) for a in TRAIN + ["--out", str(run)]]) == 0
-    (separator / "held").mkdir()
-    (separator / "held" / LOCK).write_text(f"{os.getpid()}\n")  # a live process holds it
-    before = _snapshot(separator)
-    collect = ["compare", "--collect", str(run), "--data", str(separator / "D"), "--no-progress"]
-    for out, message in ((run, "which collect only reads"),
-                         (run / "report", "which collect only reads"),
-                         (separator / "held", f"in use by another run (process {os.getpid()}")):
-        assert main([*collect, "--out", str(out)]) == 2
-        assert message in capsys.readouterr().err
-    _free(monkeypatch, SPACE_MARGIN // 2)
-    assert main([*collect, "--out", str(separator / "cmp")]) == 2
-    assert "not enough free space" in capsys.readouterr().err
-    assert _snapshot(separator) == before
+    holder = _hold(separator / "held")
+    try:
+        before = snapshot(separator)
+        collect = ["compare", "--collect", str(run), "--data", str(separator / "D"),
+                   "--no-progress"]
+        for out, message in ((run, "which collect only reads"),
+                             (run / "report", "which collect only reads"),
+                             (separator / "held", f"in use by another run (process {holder.pid}")):
+            assert main([*collect, "--out", str(out)]) == 2
+            assert message in capsys.readouterr().err
+        _free(monkeypatch, SPACE_MARGIN // 2)
+        assert main([*collect, "--out", str(separator / "cmp")]) == 2
+        assert "not enough free space" in capsys.readouterr().err
+        assert snapshot(separator) == before
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def _disk_use(folder: Path) -> int:

@@ -6,11 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from tiny_runs import snapshot
 
 from upsamplers._checks import UserFileError
 from upsamplers._io import (
@@ -25,12 +25,6 @@ from upsamplers.cli import main
 from upsamplers.compare import CompareConfig, compare
 from upsamplers.models import Autoencoder
 from upsamplers.train import TrainConfig, train
-
-
-def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Bytes and modification time (ns) of every file under ``root``."""
-    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -69,11 +63,11 @@ ROWS = [
 
 @pytest.mark.parametrize(("args", "code", "message"), ROWS)
 def test_refused_before_any_compute_and_nothing_changes(place, capsys, args, code, message):
-    before = _snapshot(place)
+    before = snapshot(place)
     assert main([a.format(t=place) for a in args]) == code
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
-    assert _snapshot(place) == before
+    assert snapshot(place) == before
 
 
 def test_hard_and_symbolic_links_to_an_input_are_the_input(place):
@@ -125,12 +119,12 @@ def test_train_and_compare_refuse_a_folder_another_run_holds(tmp_path):
         for name in ("run", "cmp"):
             (tmp_path / name).mkdir()
             (tmp_path / name / LOCK).write_text(f"{holder.pid}\n")
-        before = _snapshot(tmp_path)
+        before = snapshot(tmp_path)
         with pytest.raises(UserFileError, match=f"in use by another run \\(process {holder.pid}"):
             train(TrainConfig(steps=1), tmp_path / "run", progress=False)
         with pytest.raises(UserFileError, match=f"process {holder.pid}"):
             compare(CompareConfig(), tmp_path / "cmp", progress=False)
-        assert _snapshot(tmp_path) == before
+        assert snapshot(tmp_path) == before
     finally:
         holder.kill()
         holder.wait()
@@ -143,3 +137,30 @@ def test_a_refused_run_leaves_no_folder_it_created(tmp_path):
     with RunLock(tmp_path / "kept"):
         (tmp_path / "kept" / "result.json").write_text("{}\n")
     assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["result.json"]
+
+
+def test_a_lock_being_taken_is_held_and_a_stale_one_goes_to_one_taker(tmp_path):
+    """The race of a pid-only lock: a second run that read a lock file whose first
+    run had created it but not yet written its id took it for stale, and two runs
+    taking over one stale lock could both go ahead. The flock closes both."""
+    import fcntl
+
+    (tmp_path / "starting").mkdir()
+    with open(tmp_path / "starting" / LOCK, "w") as handle:  # created, id not yet written
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(UserFileError, match="in use by another run \\(a process starting"):
+            RunLock(tmp_path / "starting").__enter__()
+    (tmp_path / "stale").mkdir()
+    (tmp_path / "stale" / LOCK).write_text(f"{_dead_pid()}\n")
+    code = ("import sys, time\nfrom upsamplers._io import RunLock\n"
+            "while time.time() < float(sys.argv[2]): pass\n"
+            "try:\n    lock = RunLock(sys.argv[1]).__enter__()\n"
+            "except Exception as error:\n    print('refused', error, flush=True)\n"
+            "else:\n    print('took', flush=True)\n    time.sleep(3)\n    lock.__exit__()\n")
+    import time
+
+    start = str(time.time() + 3.0)  # every taker tries at the same moment
+    takers = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "stale"), start],
+                               stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    outcomes = [t.communicate(timeout=60)[0].split()[0] for t in takers]
+    assert sorted(outcomes) == ["refused"] * 5 + ["took"], outcomes

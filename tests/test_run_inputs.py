@@ -6,8 +6,7 @@ import json
 import warnings
 
 import pytest
-from test_output_guard import _snapshot
-from test_train import cli_args, tiny
+from tiny_runs import cli_args, snapshot, tiny
 
 from upsamplers.cli import main
 from upsamplers.train import CONFIG
@@ -39,12 +38,12 @@ def test_a_config_file_the_run_would_rewrite_is_refused(tmp_path, capsys, case):
         (out / CONFIG).write_text(json.dumps({"model": "autoencoder", "upsampler": "nearest",
                                               "steps": 1}))
         extra = []
-    before = _snapshot(tmp_path)
+    before = snapshot(tmp_path)
     assert main(["train", "--config", str(out / CONFIG), "--out", str(out), "--no-progress",
                  *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "it would be replaced" in err[0], err
-    assert _snapshot(tmp_path) == before
+    assert snapshot(tmp_path) == before
 
 
 def test_a_config_file_that_is_not_text_is_one_line(tmp_path, capsys):

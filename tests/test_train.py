@@ -10,55 +10,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from tiny_runs import SUBPROCESS_ENV, TINY, assert_same_weights, cli_args, tiny, weights
 
 from upsamplers._checks import UserFileError
 from upsamplers.cli import main
 from upsamplers.inference import overlap_add
 from upsamplers.models import Autoencoder, DemucsLike, load_model
-from upsamplers.train import TrainConfig, train
-
-TINY = {
-    "autoencoder": {"widths": [4, 8]},
-    "demucs": {"width": 4, "depth": 2, "lstm_layers": 1},
-    "melgan": {"hidden": 32, "residual_blocks": 1},
-}
-
-
-def tiny(model="autoencoder", **overrides):
-    values = dict(model=model, steps=4, batch_size=2, crop=2048, lr=3e-3, checkpoint_every=2,
-                  log_every=1, model_options=dict(TINY[model]))
-    values.update(overrides)
-    return TrainConfig(**values)
-
-
-def cli_args(config, out):
-    args = ["--model", config.model, "--upsampler", config.upsampler, "--steps",
-            str(config.steps), "--batch-size", str(config.batch_size), "--crop", str(config.crop),
-            "--lr", str(config.lr), "--checkpoint-every", str(config.checkpoint_every),
-            "--log-every", str(config.log_every), "--seed", str(config.seed), "--out", str(out),
-            "--no-progress"]
-    for key, value in config.model_options.items():
-        args += ["--model-option", f"{key}={json.dumps(value)}"]
-    return args
-
-
-# One thread, in this process and in the commands it starts: on a machine whose cores
-# are busy, small multi-threaded ops stall; and in-process and subprocess runs must
-# use the same thread count for their weights to be bitwise equal.
-SUBPROCESS_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
+from upsamplers.train import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def weights(path):
-    return torch.load(path, weights_only=True)["state_dict"]
-
-
-def assert_same_weights(a, b):
-    assert a.keys() == b.keys()
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
 def run_cli(args, **kwargs):

@@ -201,52 +201,86 @@ def _lock_holder(lock: Path) -> int | None:
     return pid
 
 
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive ``flock`` on ``fd`` without waiting; ``True`` on success
+    (and on platforms without ``fcntl``, where the process id alone decides)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 class RunLock:
     """``with RunLock(folder):`` holds ``folder`` (created if needed) for one
     run: the file ``folder/.lock`` holds this process's id while the block runs.
     A second run on the folder is refused with a
     :class:`~upsamplers._checks.UserFileError` naming the holder's id; a lock
     left by a process that no longer runs is taken over. A folder the lock
-    created is removed again if the run left it empty (a refused run)."""
+    created is removed again if the run left it empty (a refused run).
+
+    The holder also keeps an exclusive ``flock`` on the file (released by the
+    kernel when it dies), so two runs starting or taking over a stale lock at
+    the same moment cannot both go ahead: reading, checking and writing the
+    process id happen under that lock."""
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
         self.path = self.folder / LOCK
         self.created = False
+        self._fd: int | None = None
+
+    def _refuse(self, holder: int | None) -> UserFileError:
+        who = f"process {holder}" if holder is not None else "a process starting now"
+        return UserFileError(f"{self.folder} is in use by another run ({who}, lock file "
+                             f"{self.path}); wait for it or choose another --out")
 
     def __enter__(self) -> RunLock:
         self.created = not self.folder.exists()
         make_folder(self.folder)
         for _ in range(3):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
+                if not _try_lock(fd):
+                    raise self._refuse(_lock_holder(self.path))
+                if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+                    os.close(fd)  # the holder ended and removed the file meanwhile
+                    continue
                 holder = _lock_holder(self.path)
-                if holder is not None:
-                    raise UserFileError(
-                        f"{self.folder} is in use by another run (process {holder}, "
-                        f"lock file {self.path}); wait for it or choose another --out"
-                    ) from None
-                with contextlib.suppress(FileNotFoundError):
-                    self.path.unlink()  # stale: its process has ended
-                continue
-            try:
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(f"{os.getpid()}\n")
-            except OSError as error:
+                if holder is not None and holder != os.getpid():
+                    raise self._refuse(holder)  # a holder without flock (older version)
+                self._write_pid(fd)
+            except BaseException:
                 with contextlib.suppress(OSError):
-                    self.path.unlink()
-                failure = write_failure(self.path, error)
-                if failure is None:
-                    raise
-                raise failure from None
+                    os.close(fd)
+                raise
+            self._fd = fd
             return self
-        raise UserFileError(f"cannot lock {self.folder}: {self.path} keeps reappearing")
+        raise UserFileError(f"cannot lock {self.folder}: {self.path} keeps being replaced")
+
+    def _write_pid(self, fd: int) -> None:
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            os.fsync(fd)
+        except OSError as error:
+            failure = write_failure(self.path, error)
+            if failure is None:
+                raise
+            raise failure from None
 
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(OSError, ValueError):
             if int(self.path.read_text().strip()) == os.getpid():
-                self.path.unlink()
+                self.path.unlink()  # while still holding the flock
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
         if self.created:
             with contextlib.suppress(OSError):
                 self.folder.rmdir()  # only if empty

@@ -571,10 +571,19 @@ def run_status(folder: str | os.PathLike[str]) -> str | None:
     return status if status in STATUSES else None
 
 
+def _is_temporary(name: str) -> bool:
+    """Whether ``name`` is the temporary file of an atomic write of one of a run's
+    files (:func:`upsamplers._io.temporary_path`), e.g. left by a killed run."""
+    return any(name.startswith(f".{own}.") and ".tmp" in name
+               for own in (CHECKPOINT, FINAL, CONFIG, LOG))
+
+
 def _remove_stale_temporaries(out: Path) -> None:
-    """Temporary checkpoint files left by a killed run (see :mod:`upsamplers._io`)."""
-    for tmp in out.glob(f".{CHECKPOINT}.*.tmp*"):
-        tmp.unlink()
+    """Temporary files left by a killed run (the folder's lock is held: no other
+    run is writing them)."""
+    for path in out.iterdir():
+        if _is_temporary(path.name):
+            path.unlink()
 
 
 def estimated_bytes(parameters: int, config: TrainConfig) -> int:
@@ -609,8 +618,7 @@ def _check_own_files(out: Path) -> None:
     killed before its first checkpoint (its ``config.json``, ``log.jsonl``,
     temporaries) may be started again in place."""
     foreign = sorted(p.name for p in out.iterdir()
-                     if p.name not in (CONFIG, LOG, LOCK)
-                     and not p.name.startswith(f".{CHECKPOINT}."))
+                     if p.name not in (CONFIG, LOG, LOCK) and not _is_temporary(p.name))
     config = out / CONFIG
     if config.exists():
         try:
@@ -626,11 +634,13 @@ def _check_own_files(out: Path) -> None:
 
 
 def training_state(model: ReferenceModel, optimizer: torch.optim.Optimizer, step: int,
-                   config: TrainConfig, seconds: float, curve: Curve | None = None
+                   config: TrainConfig, seconds: float, curve: Curve | None = None,
+                   losses: tuple[float | None, float | None] = (None, None)
                    ) -> dict[str, Any]:
     """The checkpoint of a run at ``step``: the model's, with a ``training`` entry
-    (Adam's state, the torch random state, the settings, the seconds trained and
-    the learning curve so far as ``[step, value]`` pairs)."""
+    (Adam's state, the torch random state, the settings, the seconds trained, the
+    learning curve so far as ``[step, value]`` pairs, and the first and last
+    losses, which a resumed run reports as an uninterrupted one does)."""
     return model.checkpoint(training={
         "step": step,
         "optimizer": optimizer.state_dict(),
@@ -638,6 +648,8 @@ def training_state(model: ReferenceModel, optimizer: torch.optim.Optimizer, step
         "config": asdict(config),
         "seconds": seconds,
         "curve": [[s, v] for s, v in (curve or [])],
+        "first_loss": losses[0],
+        "last_loss": losses[1],
     })
 
 
@@ -667,6 +679,7 @@ class _State:
     step: int = 0
     seconds: float = 0.0
     curve: Curve = field(default_factory=list)
+    losses: tuple[float | None, float | None] = (None, None)  # the first and the last
 
 
 def _resume(config: TrainConfig, ckpt_path: Path) -> _State:
@@ -690,7 +703,8 @@ def _resume(config: TrainConfig, ckpt_path: Path) -> _State:
     if step > config.steps:
         raise InvalidValue(f"the checkpoint is at step {step}, past steps={config.steps}")
     curve = [(int(s), None if v is None else float(v)) for s, v in state.get("curve", [])]
-    return _State(model, optimizer, step, float(state.get("seconds", 0.0)), curve)
+    losses = (state.get("first_loss"), state.get("last_loss"))
+    return _State(model, optimizer, step, float(state.get("seconds", 0.0)), curve, losses)
 
 
 def _start(config: TrainConfig, task: Task, ckpt_path: Path, *, resume: bool) -> _State:
@@ -727,6 +741,8 @@ def _open_log(out: Path, config: TrainConfig, *, resume: bool, state: _State,
         _remove_stale_temporaries(out)
         if resume:
             _truncate_log(log_path, state.step)
+        else:  # a run killed before its first checkpoint starts over
+            log_path.unlink(missing_ok=True)
         atomic_write_text(out / CONFIG, json.dumps(asdict(config), indent=2) + "\n")
         _log_line(log_path, {"event": "resume" if resume else "start", "step": state.step,
                              "config": asdict(config), "world_size": dist_info.world,
@@ -860,8 +876,7 @@ class _Loop:
         self.ckpt_path, self.log_path = out / CHECKPOINT, out / LOG
         self.criterion = ReconstructionLoss(config.stft_weight).to(device)
         self.history: list[dict[str, Any]] = []
-        self.first_loss: float | None = None
-        self.last_loss: float | None = None
+        self.first_loss, self.last_loss = state.losses
         self.samples = 0
         self.saved = state.step if self.ckpt_path.is_file() else None  # last checkpointed step
         self.start = time.perf_counter()
@@ -886,7 +901,8 @@ class _Loop:
         if self.dist.main:
             state = self.state
             atomic_torch_save(training_state(state.model, state.optimizer, state.step,
-                                             self.config, elapsed, state.curve), self.ckpt_path)
+                                             self.config, elapsed, state.curve,
+                                             (self.first_loss, self.last_loss)), self.ckpt_path)
             _log_line(self.log_path, {"event": "checkpoint", "step": state.step})
 
     def evaluate(self) -> None:
@@ -988,7 +1004,8 @@ class _Loop:
         """Save the last checkpoint, and the final model unless interrupted; the
         seconds trained in all."""
         elapsed = self.state.seconds + time.perf_counter() - self.start
-        self.save(elapsed)
+        if self.saved != self.state.step:  # not saved yet (a resumed run may have it)
+            self.save(elapsed)
         if self.dist.main:
             if interrupted:
                 _log_line(self.log_path, {"event": "interrupted", "step": self.state.step})

@@ -30,7 +30,7 @@ from .folder import RESULT, SETTINGS, TIMING, check_out, read_json, write_json
 from .parallel import run_all
 from .report import write_reports
 from .results import StepTiming, VariantResult
-from .runs import RunSpec, finished, measure_run, run_folder
+from .runs import RunSpec, check_checkpoints, finished, measure_run, run_folder
 from .signals import check_data, held_out_clip, signals, validation_set
 from .step_timing import time_training_steps
 from .summary import build_report
@@ -61,6 +61,9 @@ def _compare(config: CompareConfig, out: str | os.PathLike[str], *, force: bool 
     out = check_path("out", out)
     say = _say(echo)
     root, device = _open_out(config, out, force, trains=True)
+    for name in config.variants:  # before any compute: a checkpoint that cannot be resumed
+        for seed in config.seed_list:
+            check_checkpoints(run_folder(out, name, seed))
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:

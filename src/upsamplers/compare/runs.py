@@ -26,7 +26,7 @@ import torch
 
 from ..analysis.plots import marked_frequencies, spectrogram_png
 from ..data import write_audio
-from ..models import ReferenceModel, build_model, load_model
+from ..models import ReferenceModel, build_model, load_model, read_checkpoint
 from ..scoring import Signal
 from ..train import CHECKPOINT, FINAL, LOG, learning_curve, run_status, train
 from .config import CompareConfig
@@ -73,6 +73,16 @@ def finished(folder: Path) -> dict[str, Any] | None:
         return None
     saved = read_json(path)
     return saved if isinstance(saved, dict) and "seed" in saved else None
+
+
+def check_checkpoints(folder: Path) -> None:
+    """Read the checkpoints an unfinished run in ``folder`` will load, so that one
+    that cannot be loaded (corrupt, not a checkpoint, or holding objects whose
+    pickle would run code) is refused with one line before any compute."""
+    if finished(folder) is None:
+        for name in (CHECKPOINT, FINAL):
+            if (folder / name).is_file():
+                read_checkpoint(folder / name)
 
 
 def execute(spec: RunSpec) -> dict[str, Any] | None:

@@ -101,8 +101,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise UserFileError(f"checkpoint {path} {missing_file(path)}")
     try:
-        with warnings.catch_warnings():  # torch's advice on a foreign pickle: the error says it
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+        with warnings.catch_warnings():  # torch's advice on a file in an old pickle format:
+            # the error below says it all, in one line
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise UserFileError(f"checkpoint {path} cannot be read (corrupt or not a checkpoint: "
