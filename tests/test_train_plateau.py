@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from tiny_runs import assert_same_weights, weights
 
 import upsamplers.train as train_module
 from upsamplers._checks import InvalidValue, UserFileError
@@ -49,14 +50,6 @@ def events(folder, kind):
     return [r for r in map(json.loads, lines) if r.get("event") == kind]
 
 
-def weights(path):
-    return torch.load(path, weights_only=True)["state_dict"]
-
-
-def assert_same_tensors(a, b):
-    assert a.keys() == b.keys()
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
 # --------------------------------------------------------------------- the criterion
@@ -202,13 +195,13 @@ def _assert_evaluation_changes_nothing(tmp_path, model):
                       tmp_path / "eval", progress=False)
     assert [s for s, _ in evaluated.curve] == [0, 2, 4, 6]
     assert [h["loss"] for h in plain.history] == [h["loss"] for h in evaluated.history]
-    assert_same_tensors(weights(tmp_path / "plain" / "model.pt"),
+    assert_same_weights(weights(tmp_path / "plain" / "model.pt"),
                         weights(tmp_path / "eval" / "model.pt"))
     a, b = (torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)["training"]
             for name in ("plain", "eval"))
     assert torch.equal(a["torch_rng"], b["torch_rng"])
     for key, state in a["optimizer"]["state"].items():
-        assert_same_tensors(state, b["optimizer"]["state"][key])
+        assert_same_weights(state, b["optimizer"]["state"][key])
 
 
 @pytest.mark.parametrize("model", ["autoencoder", "demucs"])
@@ -266,7 +259,7 @@ def test_resume_reproduces_the_curve_and_the_stop(tmp_path, monkeypatch):
     resumed = train(config, out, resume=True, progress=False)
     assert (resumed.status, resumed.stopped_at) == ("converged", 20)
     assert resumed.curve == reference.curve == learning_curve(out)
-    assert_same_tensors(weights(tmp_path / "whole" / "model.pt"), weights(out / "model.pt"))
+    assert_same_weights(weights(tmp_path / "whole" / "model.pt"), weights(out / "model.pt"))
 
     # killed after the evaluations of steps 15 and 20 were logged, before any later
     # checkpoint than step 12: resuming drops and recomputes them, once each
@@ -280,7 +273,7 @@ def test_resume_reproduces_the_curve_and_the_stop(tmp_path, monkeypatch):
     # a finished, converged run resumed trains no more
     final = train(config, out, resume=True, progress=False)
     assert (final.status, final.stopped_at, final.step) == ("converged", 20, 20)
-    assert_same_tensors(weights(tmp_path / "whole" / "model.pt"), weights(out / "model.pt"))
+    assert_same_weights(weights(tmp_path / "whole" / "model.pt"), weights(out / "model.pt"))
 
 
 def test_resume_refuses_a_changed_evaluation(tmp_path):
