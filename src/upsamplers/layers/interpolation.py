@@ -133,8 +133,12 @@ class FoldedUpsample1d(Upsampler):
         key = (id(array), like.dtype, like.device)
         if key not in self._converted:
             with torch.inference_mode(False):
-                self._converted[key] = torch.as_tensor(array, dtype=like.dtype,
-                                                       device=like.device)
+                tensor = torch.as_tensor(array, dtype=like.dtype, device=like.device)
+            if torch.jit.is_tracing():
+                # not kept: torch.jit.trace runs forward twice and checks that both
+                # runs record the same graph
+                return tensor
+            self._converted[key] = tensor
         return self._converted[key]
 
     @property
@@ -209,7 +213,8 @@ class FoldedUpsample1d(Upsampler):
             x_exec, pad = x, max(before, after)
             shift = pad - before
         head_terms, tail_terms = end_terms(x, self.conv.weight, self.phases,
-                                           self._as_tensor(self.phases.taps, x))
+                                           self._as_tensor(self.phases.taps, x),
+                                           kernel_size=self.kernel_size)
         low = min(starts)
         return polyphase_conv(
             x_exec, weight, bias, padding=pad, length=time,

@@ -161,12 +161,39 @@ def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     if weight.shape[0] % len(starts) != 0:
         raise InvalidValue(f"the rows of weight must be divisible by {len(starts)} (the number "
                            f"of starts); received weight of shape {tuple(weight.shape)}")
-    if not isinstance(length, torch.SymInt) and (
+    # a symbolic length (torch.export) or a traced one (torch.jit.trace) is not checked
+    if not isinstance(length, (torch.SymInt, torch.Tensor)) and (
             min(starts) < 0 or max(starts) + length > columns):
         raise InvalidValue(f"starts + length must lie within the {columns} columns of the "
                            f"low-rate convolution; received starts={starts}, length={length}")
+    meta = (int(padding), starts, length, head_at, tail_at)
+    if torch.jit.is_tracing():
+        # torch.jit.trace (and the legacy ONNX exporter, which traces) records no
+        # autograd.Function; the same function in plain operations traces, with T dynamic.
+        return _polyphase_plain(x, weight, bias, head, tail, meta)
     empty = x.new_zeros(x.shape[0], weight.shape[0], 0)
     head = empty if head is None else head
     tail = empty if tail is None else tail
-    meta = (int(padding), starts, length, head_at, tail_at)
     return _PolyphaseConv.apply(x, weight, bias, head, tail, meta)
+
+
+def _polyphase_plain(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                     head: torch.Tensor | None, tail: torch.Tensor | None,
+                     meta: tuple[Any, ...]) -> torch.Tensor:
+    """:func:`polyphase_conv` in plain differentiable operations, the whole batch at
+    once (the same convolution and additions, so the same numbers): what
+    ``torch.jit.trace`` records."""
+    padding, starts, length, head_at, tail_at = meta
+    r = len(starts)
+    rows = weight.shape[0]
+    z = F.conv1d(x, weight, bias, padding=padding)  # (B, C * r, N)
+    if head is not None:
+        z[..., head_at: head_at + head.shape[-1]] += head
+    if tail is not None:
+        z[..., tail_at: tail_at + tail.shape[-1]] += tail
+    z4 = z.reshape(x.shape[0], rows // r, r, z.shape[-1])  # (B, C * r, N) -> (B, C, r, N)
+    parts = [z4[:, :, first:end, start: start + length]
+             for first, end, start in _phase_groups(starts)]
+    # (B, C, r, T) -> (B, C, T, r) -> (B, C, T * r)
+    out = torch.cat(parts, dim=2).transpose(2, 3)
+    return out.reshape(x.shape[0], rows // r, -1)

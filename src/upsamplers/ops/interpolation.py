@@ -214,7 +214,8 @@ def end_plan(factor: int, kernel_size: int) -> EndPlan:
 
 
 def end_terms(x: torch.Tensor, weight: torch.Tensor, phases: InterpolationPhases,
-              taps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+              taps: torch.Tensor, *, kernel_size: int | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
     """What the folded kernels add at the two ends and the naive composition does not.
 
     The folded form computes the interpolated signal ``u`` for *every* block of
@@ -229,6 +230,8 @@ def end_terms(x: torch.Tensor, weight: torch.Tensor, phases: InterpolationPhases
         weight: the high-rate kernel ``(C_out, C_in, K)``.
         phases: the interpolation.
         taps: ``phases.taps`` as a tensor of ``x``'s dtype and device, ``(r, D)``.
+        kernel_size: ``K`` (default ``weight.shape[-1]``): the layers pass it, so that
+            under ``torch.jit.trace`` (where shapes are tensors) the plan stays constant.
 
     Returns:
         ``(head_terms, tail_terms)`` in low-rate layout, ``(B, C_out * r, head)`` and
@@ -237,8 +240,9 @@ def end_terms(x: torch.Tensor, weight: torch.Tensor, phases: InterpolationPhases
         depend on ``T``.
     """
     batch, c_in, time = x.shape
-    r, depth = taps.shape
-    k = weight.shape[-1]
+    # sizes that do not depend on x as ints (under torch.jit.trace .shape gives tensors)
+    r, depth = phases.taps.shape
+    k = weight.shape[-1] if kernel_size is None else kernel_size
     pad = (k - 1) // 2
     plan = end_plan(r, k)
     off = phases.offset
