@@ -16,8 +16,11 @@ Shapes are small: the exporters take seconds per layer.
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -191,3 +194,20 @@ def test_shuffle_modules_trace_and_refuse_script(module):
         torch.testing.assert_close(traced(other), module(other), atol=0, rtol=0)
     with pytest.raises(UnsupportedExportError, match=type(module).__name__):
         torch.jit.script(module)
+
+
+def test_onnxruntime_benchmark_runs_and_agrees(tmp_path, one_thread):
+    """benchmarks/bench_onnxruntime.py on a tiny shape: it writes its table and the
+    onnxruntime output it timed matches eager torch (no timing is asserted)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_onnxruntime.py"
+    spec = importlib.util.spec_from_file_location("bench_onnxruntime", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--shape", "2,4,32,3", "--case", "sinc", "--case", "subpixel",
+                "--repeats", "1", "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "onnxruntime.json").read_text())["rows"]
+    assert [row["case"] for row in rows] == ["subpixel", "sinc"]
+    assert all(row["max_abs_difference"] < TOLERANCE for row in rows)
+    assert all(row["torch_ms"] > 0 and row["onnxruntime_ms"] > 0 for row in rows)
+    table = (tmp_path / "onnxruntime.md").read_text()
+    assert "| 2, 4, 32, x3 | sinc |" in table

@@ -167,9 +167,11 @@ def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
         raise InvalidValue(f"starts + length must lie within the {columns} columns of the "
                            f"low-rate convolution; received starts={starts}, length={length}")
     meta = (int(padding), starts, length, head_at, tail_at)
-    if torch.jit.is_tracing():
+    if torch.jit.is_tracing() or torch.compiler.is_exporting():
         # torch.jit.trace (and the legacy ONNX exporter, which traces) records no
         # autograd.Function; the same function in plain operations traces, with T dynamic.
+        # torch.export (and the ONNX exporter of torch 2.x) takes it too: the Function's
+        # copies into slices of one output become scatters, which onnxruntime runs slowly.
         return _polyphase_plain(x, weight, bias, head, tail, meta)
     empty = x.new_zeros(x.shape[0], weight.shape[0], 0)
     head = empty if head is None else head
@@ -187,13 +189,22 @@ def _polyphase_plain(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     r = len(starts)
     rows = weight.shape[0]
     z = F.conv1d(x, weight, bias, padding=padding)  # (B, C * r, N)
+    # added out of place: an in-place add into a slice exports as a scatter with
+    # transposes of the whole of z (3x slower in onnxruntime, measured)
     if head is not None:
-        z[..., head_at: head_at + head.shape[-1]] += head
+        z = _add_at(z, head, head_at)
     if tail is not None:
-        z[..., tail_at: tail_at + tail.shape[-1]] += tail
+        z = _add_at(z, tail, tail_at)
     z4 = z.reshape(x.shape[0], rows // r, r, z.shape[-1])  # (B, C * r, N) -> (B, C, r, N)
     parts = [z4[:, :, first:end, start: start + length]
              for first, end, start in _phase_groups(starts)]
     # (B, C, r, T) -> (B, C, T, r) -> (B, C, T * r)
     out = torch.cat(parts, dim=2).transpose(2, 3)
     return out.reshape(x.shape[0], rows // r, -1)
+
+
+def _add_at(z: torch.Tensor, terms: torch.Tensor, at: Any) -> torch.Tensor:
+    """``z`` with ``terms`` added to columns ``at .. at + n - 1``:
+    ``(B, R, N) + (B, R, n) -> (B, R, N)``."""
+    end = at + terms.shape[-1]
+    return torch.cat([z[..., :at], z[..., at:end] + terms, z[..., end:]], dim=-1)
