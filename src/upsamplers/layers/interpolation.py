@@ -27,7 +27,7 @@ from .._checks import (
     check_positive_int,
     check_real,
 )
-from ..ops.convolution import conv1d_same, polyphase_conv
+from ..ops.convolution import conv1d_same, is_exporting, polyphase_conv
 from ..ops.filters import kaiser_beta, sinc_filter
 from ..ops.interpolation import (
     InterpolationPhases,
@@ -134,9 +134,9 @@ class FoldedUpsample1d(Upsampler):
         if key not in self._converted:
             with torch.inference_mode(False):
                 tensor = torch.as_tensor(array, dtype=like.dtype, device=like.device)
-            if torch.jit.is_tracing():
+            if torch.jit.is_tracing() or is_exporting():
                 # not kept: torch.jit.trace runs forward twice and checks that both
-                # runs record the same graph
+                # runs record the same graph; torch.export warns of a cache write
                 return tensor
             self._converted[key] = tensor
         return self._converted[key]
@@ -417,6 +417,7 @@ class SincUpsample1d(FoldedUpsample1d):
         phases = sinc_phases(factor_, cutoff=self.cutoff, zeros=self.zeros, beta=self.beta)
         super().__init__(in_channels, out_channels, factor_, kernel_size, phases,
                          impl=impl, bias=bias, device=device, dtype=dtype)
+        self._as_tensor(self.lowpass, self.conv.weight)  # converted once, like the others
 
     def interpolate(self, x: torch.Tensor) -> torch.Tensor:
         """The interpolation alone (zero stuffing, then the centred low-pass):

@@ -65,6 +65,12 @@ def _chunks(batch: int, per_item: Any) -> list[tuple[int, int]]:
     return [(b, min(batch, b + step)) for b in range(0, batch, step)]
 
 
+def is_exporting() -> bool:
+    """Whether ``torch.export`` is tracing (``False`` on a torch without the query)."""
+    query = getattr(torch.compiler, "is_exporting", None)
+    return bool(query()) if query is not None else False
+
+
 class _PolyphaseConv(torch.autograd.Function):
     """Low-rate convolution, optional additions at two column ranges, and
     a periodic shuffle with per-phase starts, batch chunk by batch chunk, with a
@@ -167,7 +173,7 @@ def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
         raise InvalidValue(f"starts + length must lie within the {columns} columns of the "
                            f"low-rate convolution; received starts={starts}, length={length}")
     meta = (int(padding), starts, length, head_at, tail_at)
-    if torch.jit.is_tracing() or torch.compiler.is_exporting():
+    if torch.jit.is_tracing() or is_exporting():
         # torch.jit.trace (and the legacy ONNX exporter, which traces) records no
         # autograd.Function; the same function in plain operations traces, with T dynamic.
         # torch.export (and the ONNX exporter of torch 2.x) takes it too: the Function's
