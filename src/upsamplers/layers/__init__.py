@@ -22,7 +22,7 @@ everything else by keyword. :func:`make_upsampler` builds any of them by name.
 from __future__ import annotations
 
 from ..ops.kernels import overlap_regime
-from .base import ArtifactWarning, Upsampler
+from .base import SUPPORTED_EXPORTS, ArtifactWarning, UnsupportedExportError, Upsampler
 from .interpolation import FoldedUpsample1d, InterpUpsample1d, SincUpsample1d
 from .registry import make_upsampler, upsampler_kinds
 from .shuffle import PeriodicShuffle1d, PeriodicUnshuffle1d
@@ -36,8 +36,10 @@ __all__ = [
     "PeriodicShuffle1d",
     "PeriodicUnshuffle1d",
     "SincUpsample1d",
+    "SUPPORTED_EXPORTS",
     "SubPixel1d",
     "TransposedUpsample1d",
+    "UnsupportedExportError",
     "Upsampler",
     "make_upsampler",
     "overlap_regime",

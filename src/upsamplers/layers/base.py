@@ -9,7 +9,7 @@ registered by name in :mod:`upsamplers.layers.registry`.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 import torch
 from torch import nn
@@ -44,6 +44,30 @@ def check_factor_limit(factor: int) -> int:
 
 class ArtifactWarning(UserWarning):
     """A layer was configured in a way known to cause audible artifacts."""
+
+
+#: The deployment paths that export every upsampler with a dynamic length, tested in
+#: ``tests/test_deploy.py`` (see ``docs/deployment.md``).
+SUPPORTED_EXPORTS = ("torch.export.export", "torch.onnx.export(..., dynamo=True)",
+                     "torch.jit.trace", "torch.onnx.export(..., dynamo=False)")
+
+
+class UnsupportedExportError(NotImplementedError):
+    """A deployment path that the layers do not support (``torch.jit.script``),
+    raised where the path starts instead of deep inside torch. The message names
+    the layer, the path and the supported alternatives."""
+
+
+def refuse_script(module: nn.Module) -> NoReturn:
+    """What ``__prepare_scriptable__`` of a layer does: ``torch.jit.script`` calls it
+    on the module it is given and on every module inside, before compiling anything,
+    so a model holding one of the layers is refused at once, by name. (The layers
+    build tables with numpy, take keyword-only arguments and call
+    ``autograd.Function``s, none of which TorchScript compiles.)"""
+    raise UnsupportedExportError(
+        f"{module!r} cannot be compiled by torch.jit.script (its forward runs Python that "
+        f"TorchScript does not support); export it with {', '.join(SUPPORTED_EXPORTS[:-1])} "
+        f"or {SUPPORTED_EXPORTS[-1]} instead (see docs/deployment.md)")
 
 
 class Upsampler(nn.Module):
@@ -143,6 +167,10 @@ class Upsampler(nn.Module):
                if x.is_complex() else
                f"convert one of them: x.to({param.dtype}) or layer.to({x.dtype})")
         raise InvalidType(f"x has dtype {x.dtype} but {name} computes in {param.dtype}; {fix}")
+
+    def __prepare_scriptable__(self) -> NoReturn:
+        """``torch.jit.script`` is refused here (:func:`refuse_script`)."""
+        refuse_script(self)
 
     def __repr__(self) -> str:
         # one line: the wrapped convolution is an implementation detail

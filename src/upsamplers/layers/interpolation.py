@@ -27,7 +27,7 @@ from .._checks import (
     check_positive_int,
     check_real,
 )
-from ..ops.convolution import conv1d_same, polyphase_conv
+from ..ops.convolution import conv1d_same, is_exporting, polyphase_conv
 from ..ops.filters import (
     InterpolationResponse,
     interpolation_response,
@@ -38,6 +38,7 @@ from ..ops.filters import (
 )
 from ..ops.interpolation import (
     InterpolationPhases,
+    depthwise_phases,
     end_plan,
     end_terms,
     fold_map,
@@ -123,7 +124,15 @@ class FoldedUpsample1d(Upsampler):
         self.phases = phases
         self.fold = fold_map(phases, self.kernel_size)
         macs = self.form_macs()
-        self.form: str = (min(FORMS, key=lambda f: (macs[f], f)) if self.impl == "polyphase"
+        # the filtered form holds its phases per input channel (float64): not when that
+        # table would pass the limit of the others
+        depthwise_bytes = 8 * self.in_channels * phases.taps.size
+        forms = FORMS if depthwise_bytes <= MAX_TABLE_BYTES else ("folded",)
+        if self.impl == "filtered" and "filtered" not in forms:
+            raise InvalidValue(f"impl='filtered' needs {format_bytes(depthwise_bytes)} of fixed "
+                               f"tables for in_channels={self.in_channels}, more than "
+                               f"{format_bytes(MAX_TABLE_BYTES)}; use impl='polyphase'")
+        self.form: str = (min(forms, key=lambda f: (macs[f], f)) if self.impl == "polyphase"
                           else self.impl)
         self.plan = end_plan(self.factor, self.kernel_size)
         # The folded kernels on a zero-padded input agree with the naive form (which
@@ -135,9 +144,12 @@ class FoldedUpsample1d(Upsampler):
         # Fixed float64 arrays, converted on use (and cached) for the weight's dtype
         # and device: a buffer would lose precision on .float().double().
         self._compact = self.fold.compact()
+        self._depthwise = (depthwise_phases(phases, self.in_channels)
+                           if self.form == "filtered" else np.zeros((0, 1, 1)))
         self._converted: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
         self._as_tensor(self._compact, self.conv.weight)
         self._as_tensor(self.phases.taps, self.conv.weight)
+        self._as_tensor(self._depthwise, self.conv.weight)
 
     def _as_tensor(self, array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
         """``array`` (one of this layer's fixed tables) in ``like``'s dtype and device,
@@ -147,8 +159,12 @@ class FoldedUpsample1d(Upsampler):
         key = (id(array), like.dtype, like.device)
         if key not in self._converted:
             with torch.inference_mode(False):
-                self._converted[key] = torch.as_tensor(array, dtype=like.dtype,
-                                                       device=like.device)
+                tensor = torch.as_tensor(array, dtype=like.dtype, device=like.device)
+            if torch.jit.is_tracing() or is_exporting():
+                # not kept: torch.jit.trace runs forward twice and checks that both
+                # runs record the same graph; torch.export warns of a cache write
+                return tensor
+            self._converted[key] = tensor
         return self._converted[key]
 
     @property
@@ -246,8 +262,8 @@ class FoldedUpsample1d(Upsampler):
         if self.form == "naive":
             return conv1d_same(self.interpolate(x), self.conv.weight, self.conv.bias)
         if self.form == "filtered":
-            taps = self._as_tensor(self.phases.taps, self.conv.weight)
-            u = polyphase_interpolate(x, self.phases, taps)
+            weight = self._as_tensor(self._depthwise, self.conv.weight)
+            u = polyphase_interpolate(x, self.phases, weight)
             return conv1d_same(u, self.conv.weight, self.conv.bias)
         return self._polyphase(x)
 
@@ -278,7 +294,8 @@ class FoldedUpsample1d(Upsampler):
             x_exec, pad = x, max(before, after)
             shift = pad - before
         head_terms, tail_terms = end_terms(x, self.conv.weight, self.phases,
-                                           self._as_tensor(self.phases.taps, x))
+                                           self._as_tensor(self.phases.taps, x),
+                                           kernel_size=self.kernel_size)
         low = min(starts)
         return polyphase_conv(
             x_exec, weight, bias, padding=pad, length=time,
@@ -527,6 +544,7 @@ class SincUpsample1d(FoldedUpsample1d):
         phases = sinc_phases(factor_, cutoff=self.cutoff, beta=self.beta, half=half)
         super().__init__(in_channels, out_channels, factor_, kernel_size, phases,
                          impl=impl, bias=bias, device=device, dtype=dtype)
+        self._as_tensor(self.lowpass, self.conv.weight)  # converted once, like the others
 
     def _design(self, factor: int, zeros: Any, beta: Any, transition: Any,
                 attenuation: Any) -> int:

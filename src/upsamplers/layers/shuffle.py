@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import torch
 from torch import nn
 
 from .._checks import check_choice, check_positive_int
 from ..ops.shuffle import ORDERS, Order, periodic_shuffle, periodic_unshuffle
+from .base import refuse_script
 
 
 class PeriodicShuffle1d(nn.Module):
@@ -23,6 +26,10 @@ class PeriodicShuffle1d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return periodic_shuffle(x, self.factor, order=self.order)  # type: ignore[arg-type]
+
+    def __prepare_scriptable__(self) -> NoReturn:
+        """``torch.jit.script`` is refused here (:func:`~upsamplers.layers.base.refuse_script`)."""
+        refuse_script(self)
 
     def extra_repr(self) -> str:
         return f"factor={self.factor}, order={self.order!r}"
@@ -42,6 +49,10 @@ class PeriodicUnshuffle1d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return periodic_unshuffle(x, self.factor, order=self.order)  # type: ignore[arg-type]
+
+    def __prepare_scriptable__(self) -> NoReturn:
+        """``torch.jit.script`` is refused here (:func:`~upsamplers.layers.base.refuse_script`)."""
+        refuse_script(self)
 
     def extra_repr(self) -> str:
         return f"factor={self.factor}, order={self.order!r}"

@@ -65,6 +65,12 @@ def _chunks(batch: int, per_item: Any) -> list[tuple[int, int]]:
     return [(b, min(batch, b + step)) for b in range(0, batch, step)]
 
 
+def is_exporting() -> bool:
+    """Whether ``torch.export`` is tracing (``False`` on a torch without the query)."""
+    query = getattr(torch.compiler, "is_exporting", None)
+    return bool(query()) if query is not None else False
+
+
 class _PolyphaseConv(torch.autograd.Function):
     """Low-rate convolution, optional additions at two column ranges, and
     a periodic shuffle with per-phase starts, batch chunk by batch chunk, with a
@@ -161,12 +167,50 @@ def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     if weight.shape[0] % len(starts) != 0:
         raise InvalidValue(f"the rows of weight must be divisible by {len(starts)} (the number "
                            f"of starts); received weight of shape {tuple(weight.shape)}")
-    if not isinstance(length, torch.SymInt) and (
+    # a symbolic length (torch.export) or a traced one (torch.jit.trace) is not checked
+    if not isinstance(length, (torch.SymInt, torch.Tensor)) and (
             min(starts) < 0 or max(starts) + length > columns):
         raise InvalidValue(f"starts + length must lie within the {columns} columns of the "
                            f"low-rate convolution; received starts={starts}, length={length}")
+    meta = (int(padding), starts, length, head_at, tail_at)
+    if torch.jit.is_tracing() or is_exporting():
+        # torch.jit.trace (and the legacy ONNX exporter, which traces) records no
+        # autograd.Function; the same function in plain operations traces, with T dynamic.
+        # torch.export (and the ONNX exporter of torch 2.x) takes it too: the Function's
+        # copies into slices of one output become scatters, which onnxruntime runs slowly.
+        return _polyphase_plain(x, weight, bias, head, tail, meta)
     empty = x.new_zeros(x.shape[0], weight.shape[0], 0)
     head = empty if head is None else head
     tail = empty if tail is None else tail
-    meta = (int(padding), starts, length, head_at, tail_at)
     return _PolyphaseConv.apply(x, weight, bias, head, tail, meta)
+
+
+def _polyphase_plain(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                     head: torch.Tensor | None, tail: torch.Tensor | None,
+                     meta: tuple[Any, ...]) -> torch.Tensor:
+    """:func:`polyphase_conv` in plain differentiable operations, the whole batch at
+    once (the same convolution and additions, so the same numbers): what
+    ``torch.jit.trace`` records."""
+    padding, starts, length, head_at, tail_at = meta
+    r = len(starts)
+    rows = weight.shape[0]
+    z = F.conv1d(x, weight, bias, padding=padding)  # (B, C * r, N)
+    # added out of place: an in-place add into a slice exports as a scatter with
+    # transposes of the whole of z (3x slower in onnxruntime, measured)
+    if head is not None:
+        z = _add_at(z, head, head_at)
+    if tail is not None:
+        z = _add_at(z, tail, tail_at)
+    z4 = z.reshape(x.shape[0], rows // r, r, z.shape[-1])  # (B, C * r, N) -> (B, C, r, N)
+    parts = [z4[:, :, first:end, start: start + length]
+             for first, end, start in _phase_groups(starts)]
+    # (B, C, r, T) -> (B, C, T, r) -> (B, C, T * r)
+    out = torch.cat(parts, dim=2).transpose(2, 3)
+    return out.reshape(x.shape[0], rows // r, -1)
+
+
+def _add_at(z: torch.Tensor, terms: torch.Tensor, at: Any) -> torch.Tensor:
+    """``z`` with ``terms`` added to columns ``at .. at + n - 1``:
+    ``(B, R, N) + (B, R, n) -> (B, R, N)``."""
+    end = at + terms.shape[-1]
+    return torch.cat([z[..., :at], z[..., at:end] + terms, z[..., end:]], dim=-1)

@@ -112,8 +112,16 @@ def sinc_phases(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
     return InterpolationPhases(table, offset, "zeros")
 
 
+def depthwise_phases(phases: InterpolationPhases, channels: int) -> np.ndarray:
+    """``phases.taps`` for every one of ``channels`` channels, as the weight of a
+    depthwise convolution: ``(channels * r, 1, D)``, row ``c * r + j`` phase ``j``
+    (the fixed weight of :func:`polyphase_interpolate`)."""
+    channels = check_positive_int("channels", channels)
+    return np.tile(phases.taps[:, None, :], (channels, 1, 1))
+
+
 def polyphase_interpolate(x: torch.Tensor, phases: InterpolationPhases,
-                          taps: torch.Tensor) -> torch.Tensor:
+                          weight: torch.Tensor) -> torch.Tensor:
     """The interpolation ``u`` of ``x`` (see :class:`InterpolationPhases`), computed
     as ``r`` low-rate filters on every channel (one depthwise convolution) and
     interleaved: the zero-stuffed signal is never built nor filtered.
@@ -121,20 +129,21 @@ def polyphase_interpolate(x: torch.Tensor, phases: InterpolationPhases,
     Args:
         x: ``(B, C, T)``.
         phases: the interpolation.
-        taps: ``phases.taps`` as a tensor of ``x``'s dtype and device, ``(r, D)``.
+        weight: :func:`depthwise_phases` of ``phases`` for ``C`` channels, as a tensor of
+            ``x``'s dtype and device, ``(C * r, 1, D)`` (fixed shape: exporters need it).
 
     Shape:
         ``(B, C, T) -> (B, C, T * r)``
     """
-    batch, channels, time = x.shape
-    r, depth = taps.shape
+    batch, _, time = x.shape
+    r, depth = phases.taps.shape
+    channels = weight.shape[0] // r
     left, right = -phases.offset, depth - 1 + phases.offset
     if left or right:
         mode = "replicate" if phases.extension == "replicate" else "constant"
         x = F.pad(x, (max(left, 0), max(right, 0)), mode=mode)
     # one depthwise convolution, the r phases of every channel its outputs (a grouped
     # convolution: faster forward + backward than one 1-channel batch of B * C rows)
-    weight = taps.unsqueeze(1).repeat(channels, 1, 1)  # (C * r, 1, D), row c * r + j
     out = F.conv1d(x, weight, groups=channels)  # (B, C * r, T)
     return out.reshape(batch, channels, r, time).transpose(2, 3).reshape(batch, channels,
                                                                          time * r)
@@ -242,7 +251,8 @@ def end_plan(factor: int, kernel_size: int) -> EndPlan:
 
 
 def end_terms(x: torch.Tensor, weight: torch.Tensor, phases: InterpolationPhases,
-              taps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+              taps: torch.Tensor, *, kernel_size: int | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
     """What the folded kernels add at the two ends and the naive composition does not.
 
     The folded form computes the interpolated signal ``u`` for *every* block of
@@ -257,6 +267,8 @@ def end_terms(x: torch.Tensor, weight: torch.Tensor, phases: InterpolationPhases
         weight: the high-rate kernel ``(C_out, C_in, K)``.
         phases: the interpolation.
         taps: ``phases.taps`` as a tensor of ``x``'s dtype and device, ``(r, D)``.
+        kernel_size: ``K`` (default ``weight.shape[-1]``): the layers pass it, so that
+            under ``torch.jit.trace`` (where shapes are tensors) the plan stays constant.
 
     Returns:
         ``(head_terms, tail_terms)`` in low-rate layout, ``(B, C_out * r, head)`` and
@@ -265,8 +277,9 @@ def end_terms(x: torch.Tensor, weight: torch.Tensor, phases: InterpolationPhases
         depend on ``T``.
     """
     batch, c_in, time = x.shape
-    r, depth = taps.shape
-    k = weight.shape[-1]
+    # sizes that do not depend on x as ints (under torch.jit.trace .shape gives tensors)
+    r, depth = phases.taps.shape
+    k = weight.shape[-1] if kernel_size is None else kernel_size
     pad = (k - 1) // 2
     plan = end_plan(r, k)
     off = phases.offset
