@@ -13,6 +13,7 @@ import errno
 import math
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -234,6 +235,17 @@ class RunLock:
         self.created = False
         self._fd: int | None = None
 
+    def _holder_once_written(self, seconds: float = 2.0) -> int | None:
+        """The live process id in the lock file, waiting up to ``seconds`` for a
+        holder that has the ``flock`` but has not written its id yet (two runs
+        started at the same moment)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            holder = _lock_holder(self.path)
+            if holder is not None or time.monotonic() > deadline:
+                return holder
+            time.sleep(0.02)
+
     def _refuse(self, holder: int | None) -> UserFileError:
         who = f"process {holder}" if holder is not None else "a process starting now"
         return UserFileError(f"{self.folder} is in use by another run ({who}, lock file "
@@ -246,7 +258,7 @@ class RunLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 if not _try_lock(fd):
-                    raise self._refuse(_lock_holder(self.path))
+                    raise self._refuse(self._holder_once_written())
                 if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
                     os.close(fd)  # the holder ended and removed the file meanwhile
                     continue
