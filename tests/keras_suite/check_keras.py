@@ -16,9 +16,11 @@ from upsamplers.data import default_data_dir
 from upsamplers.keras import (
     ICNR,
     KINDS,
+    InterpConv1D,
     LinearUpSampling1D,
     SubPixel1D,
     SubPixelConv1D,
+    TransposedConv1D,
     build_autoencoder,
     make_upsampler,
 )
@@ -154,6 +156,163 @@ def test_every_kind_gives_exactly_t_times_factor(kind):
             assert tuple(y.shape) == (2, time * factor, 3), (kind, factor, time)
 
 
+# ------------------------------------------- low-rate forms vs the composition
+
+
+def _outputs_and_gradients(layer, x, cotangent):
+    """``layer(x)`` and the gradients of ``sum(layer(x) * cotangent)`` with respect
+    to ``x`` and every trainable weight, with this backend's own autodiff."""
+    weights = [v.value for v in layer.trainable_variables]
+    cotangent = ops.convert_to_tensor(cotangent)
+
+    def loss_of(weights, x):
+        y, _ = layer.stateless_call(weights, [], x)
+        return y, ops.sum(y * cotangent)
+
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        x, weights = tf.constant(x), [tf.identity(w) for w in weights]
+        with tf.GradientTape() as tape:
+            tape.watch([x, *weights])
+            y, loss = loss_of(weights, x)
+        grads = tape.gradient(loss, [x, *weights])
+    elif BACKEND == "jax":
+        import jax
+
+        # compiled whole: one XLA compilation per shape instead of one per operation
+        (_, y), grads = jax.jit(jax.value_and_grad(lambda w, x: loss_of(w, x)[::-1],
+                                                   argnums=(0, 1), has_aux=True))(weights, x)
+        grads = [grads[1], *grads[0]]
+    else:
+        x = torch.tensor(x, requires_grad=True)
+        weights = [w.detach().clone().requires_grad_(True) for w in weights]
+        y, loss = loss_of(weights, x)
+        grads = torch.autograd.grad(loss, [x, *weights])
+        y = y.detach()
+    return _np(y), [_np(g) for g in grads]
+
+
+def _assert_same_function(fast, reference, x, rng):
+    """``fast`` and ``reference`` (built, same weight layout) given the same random
+    weights agree on outputs and on every gradient to 1e-5 (float32)."""
+    reference.set_weights([rng.standard_normal(w.shape).astype("float32")
+                           for w in reference.get_weights()])
+    fast.set_weights(reference.get_weights())
+    y_ref = _np(reference(x))
+    cotangent = rng.standard_normal(y_ref.shape).astype("float32")
+    y, grads = _outputs_and_gradients(fast, x, cotangent)
+    y_expected, grads_expected = _outputs_and_gradients(reference, x, cotangent)
+    scale = max(1.0, float(np.abs(y_expected).max()))
+    # the helper runs the layer (compiled on JAX: rounding differs slightly)
+    np.testing.assert_allclose(y_expected, y_ref, rtol=0, atol=1e-6 * scale)
+    np.testing.assert_allclose(y, y_expected, rtol=0, atol=1e-5 * scale)
+    assert len(grads) == len(grads_expected) == 1 + len(fast.trainable_variables)
+    for g, g_expected in zip(grads, grads_expected, strict=True):
+        scale = max(1.0, float(np.abs(g_expected).max()))
+        np.testing.assert_allclose(g, g_expected, rtol=0, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+@pytest.mark.parametrize("seed", range(3))
+def test_interp_lowrate_form_equals_the_composition(mode, seed):
+    rng = np.random.default_rng(100 + seed)
+    # random shapes, always including the shortest signals (T = 1, 2), where the
+    # end corrections of both ends reach the same low-rate columns
+    for time in (1, 2, int(rng.integers(3, 40))):
+        factor = int(rng.integers(1, 7))
+        kernel_size = int(rng.integers(1, 3 * factor + 4))
+        c_in, c_out, batch = (int(v) for v in rng.integers(1, 6, size=3))
+        use_bias = bool(seed % 2)
+        x = rng.standard_normal((batch, time, c_in)).astype("float32")
+        fast = InterpConv1D(c_out, factor, mode, kernel_size, use_bias=use_bias,
+                            impl="lowrate")
+        reference = InterpConv1D(c_out, factor, mode, kernel_size, use_bias=use_bias,
+                                 impl="composition")
+        assert fast.lowrate and not reference.lowrate
+        fast(x)
+        reference(x)
+        _assert_same_function(fast, reference, x, rng)
+
+
+def test_interp_composition_is_upsampling_then_conv1d():
+    # the reference of the test above is the naive composition of Keras layers
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 5, 3)).astype("float32")
+    layer = InterpConv1D(4, 3, "nearest", 4, use_bias=True, impl="lowrate")
+    y = _np(layer(x))
+    conv = keras.layers.Conv1D(4, 4, padding="same", use_bias=True)
+    conv.build((None, None, 3))
+    conv.set_weights(layer.conv.get_weights())
+    expected = _np(conv(keras.layers.UpSampling1D(3)(x)))
+    np.testing.assert_allclose(y, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_transposed_subpixel_form_equals_conv1d_transpose(seed):
+    rng = np.random.default_rng(200 + seed)
+    for time in (1, int(rng.integers(2, 30))):
+        factor = int(rng.integers(1, 7))
+        kernel_size = int(rng.integers(1, 3 * factor + 2))
+        c_in, c_out, batch = (int(v) for v in rng.integers(1, 6, size=3))
+        x = rng.standard_normal((batch, time, c_in)).astype("float32")
+        fast = TransposedConv1D(c_out, kernel_size, strides=factor, padding="same",
+                                use_bias=True, impl="subpixel")
+        reference = keras.layers.Conv1DTranspose(c_out, kernel_size, strides=factor,
+                                                 padding="same", use_bias=True)
+        assert fast.subpixel
+        fast(x)
+        reference(x)
+        _assert_same_function(fast, reference, x, rng)
+
+
+def _same_outputs(fast, reference, x, rng):
+    fast(x)
+    reference(x)
+    reference.set_weights([rng.standard_normal(w.shape).astype("float32")
+                           for w in reference.get_weights()])
+    fast.set_weights(reference.get_weights())
+    y, expected = _np(fast(x)), _np(reference(x))
+    np.testing.assert_allclose(y, expected, rtol=0,
+                               atol=1e-5 * max(1.0, float(np.abs(expected).max())))
+
+
+def test_low_rate_forms_equal_the_reference_for_every_small_kernel():
+    # outputs only, every (factor, kernel_size) pair up to a few factors: the ends
+    # and the crop depend on their parity and on kernel_size against factor
+    rng = np.random.default_rng(300)
+    for factor in range(1, 6):
+        for kernel_size in range(1, 3 * factor + 2):
+            x = rng.standard_normal((2, int(rng.integers(1, 5)), 3)).astype("float32")
+            for mode in ("nearest", "linear"):
+                _same_outputs(InterpConv1D(2, factor, mode, kernel_size, impl="lowrate"),
+                              InterpConv1D(2, factor, mode, kernel_size,
+                                           impl="composition"), x, rng)
+            _same_outputs(TransposedConv1D(2, kernel_size, strides=factor, padding="same",
+                                           impl="subpixel"),
+                          keras.layers.Conv1DTranspose(2, kernel_size, strides=factor,
+                                                       padding="same"), x, rng)
+
+
+def test_default_layers_run_the_low_rate_forms():
+    for kind in ("nearest", "linear"):
+        assert make_upsampler(kind, 4, 4).lowrate, kind
+        # at factor 1 the fold has as many taps as the kernel: nothing to gain
+        assert not make_upsampler(kind, 4, 1).lowrate, kind
+    transposed = make_upsampler("transposed", 4, 4)
+    assert isinstance(transposed, keras.layers.Conv1DTranspose)
+    # torch's own transposed convolution is as fast as the subpixel form; JAX's is not
+    assert transposed.subpixel == (BACKEND in ("jax", "tensorflow"))
+    native = TransposedConv1D(4, 8, strides=4, padding="same", impl="native")
+    assert not native.subpixel
+    # forms that are not an upsampling by the stride run natively
+    assert not TransposedConv1D(4, 8, strides=4, padding="valid", impl="subpixel").subpixel
+    clone = InterpConv1D.from_config(InterpConv1D(3, 2, "linear", impl="composition")
+                                     .get_config())
+    assert (clone.impl, clone.lowrate) == ("composition", False)
+    assert TransposedConv1D.from_config(native.get_config()).impl == "native"
+
+
 # ------------------------------------------------------------------ the model
 
 
@@ -222,6 +381,9 @@ def test_save_and_load_gives_identical_outputs(kind, tmp_path):
          "kind must be one of 'subpixel', 'transposed', 'nearest', 'linear'; "
          "received kind='deconv'"),
         (lambda: make_upsampler("nearest", 4, 0), ValueError, "received factor=0"),
+        (lambda: InterpConv1D(4, 2, impl="fast"), ValueError, "received impl='fast'"),
+        (lambda: TransposedConv1D(4, 4, strides=2, impl="fast"), ValueError,
+         "received impl='fast'"),
         (lambda: build_autoencoder(1000), ValueError,
          r"divisible by the product of factors \(64\). Received: input_length=1000"),
         (lambda: build_autoencoder(upsampler="cubic"), ValueError, "received upsampler='cubic'"),

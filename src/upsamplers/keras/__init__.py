@@ -25,6 +25,7 @@ from .layers import (
     LinearUpSampling1D,
     SubPixel1D,
     SubPixelConv1D,
+    TransposedConv1D,
     make_upsampler,
 )
 from .models import build_autoencoder
@@ -36,6 +37,7 @@ __all__ = [
     "LinearUpSampling1D",
     "SubPixel1D",
     "SubPixelConv1D",
+    "TransposedConv1D",
     "build_autoencoder",
     "make_upsampler",
 ]
