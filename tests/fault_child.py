@@ -121,7 +121,9 @@ def fork_all(specs_path: str) -> None:
         os.replace(spec["pid"] + ".tmp", spec["pid"])
     while children:
         pid, status = os.wait()
-        Path(children.pop(pid) + ".status").write_text(f"{status}\n")
+        status_file = children.pop(pid) + ".status"  # written whole: the test polls for it
+        Path(status_file + ".tmp").write_text(f"{status}\n")
+        os.replace(status_file + ".tmp", status_file)
 
 
 if __name__ == "__main__" and sys.argv[1] == "--fork":
