@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import soundfile as sf
 import torch
@@ -230,39 +231,26 @@ def test_kill_9_at_any_moment_of_train_resumes_bit_identically(tmp_path, capsys)
 # --------------------------------------------------------------------- kill -9 during compare
 
 
-def _processes():
-    """``{pid: (parent pid, state)}`` of every process (Linux /proc)."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # ended meanwhile
-                continue
-            table[int(entry.name)] = (int(fields[1]), fields[0])
-    return table
-
-
 def descendants(pid):
-    """The live (not zombie) descendants of ``pid``."""
-    table = _processes()
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        children = [p for p, (pp, state) in table.items() if pp == parent and state != "Z"]
-        found += children
-        todo += children
-    return found
+    """The live (not zombie) descendants of ``pid`` (psutil: every platform)."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    return [c.pid for c in children if alive(c.pid)]
 
 
 def alive(pid):
-    return _processes().get(pid, (0, "Z"))[1] != "Z"
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def is_worker(pid):
     try:
-        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        return any("spawn_main" in part for part in psutil.Process(pid).cmdline())
+    except psutil.Error:
         return False
 
 
@@ -298,7 +286,6 @@ def kill_compare_with_workers(argv, out, moment, since):
     return workers
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_kill_9_of_compare_leaves_no_worker_and_the_same_command_resumes(tmp_path, capsys):
     data = audio_folder(tmp_path / "audio")
     tiny_compare = dict(COMPARE_TINY, seeds=1, naive_timing=False, data=str(data))
