@@ -114,7 +114,9 @@ def test_run_benchmark_rows_are_consistent():
     assert shuffle["overhead_unfused"] == pytest.approx(
         shuffle["conv_shuffle_ms"] / shuffle["conv_ms"] - 1)
     table = to_markdown(rows, None, details["shuffle"])
-    assert "| B=1 C=3 T=16 x2 | linear | polyphase | 5 | 8 |" in table
+    form = rows[1]["form"]
+    assert form == make_upsampler("linear", 3, 3, 2).form_for(1, 16)
+    assert f"| B=1 C=3 T=16 x2 | linear | polyphase | {form} | 5 | 8 |" in table
     assert "fused polyphase_conv" in table
 
 
@@ -128,26 +130,29 @@ def _row(label, kind, impl, kernel, median, *, speedup=None, vs_floor=1.0, optio
 
 
 def test_goals_report_met_and_missed_with_figures():
+    main = {"batch": 8, "channels": 64, "time": 4096, "factor": 4}
     rows = [_row("nearest", "nearest", "polyphase", 9, 1.0, speedup=2.5, vs_floor=1.4),
             _row("linear", "linear", "polyphase", 9, 1.0, speedup=1.9, vs_floor=2.1),
-            _row("nearest k=3", "nearest", "polyphase", 3, 1.0, speedup=1.31,
+            _row("nearest k=3", "nearest", "polyphase", 3, 1.0, speedup=0.96,
                  options={"kernel_size": 3})]
+    for row in rows[:2]:
+        row["shape"] = main
     shuffles = [{"shape": rows[0]["shape"], "overhead": 0.12}]
     lines = goals(rows, shuffles)
-    assert "polyphase nearest, kernel 2*factor+1, >= 2.0x faster than naive: 2.50x" in lines[0]
-    assert lines[0].endswith("met")
-    assert "1.90x" in lines[1] and lines[1].endswith("MISSED")
-    assert "kernel 3, >= 1.3x" in lines[2] and lines[2].endswith("met")
-    assert "+12%" in lines[3] and lines[3].endswith("MISSED")
-    assert "worst linear 2.10x" in lines[4] and "MISSED" in lines[4]
-    assert "within 1.5x: 1 of 2" in lines[4]
+    assert "at least 0.95x as fast as its naive" in lines[0]
+    assert "nearest k=3 0.96x (B=1 C=1 T=1 x4)" in lines[0] and lines[0].endswith("met")
+    assert "within 1.5x of its floor on B=8 C=64 T=4096 x4" in lines[1]
+    assert "nearest 1.40x, linear 2.10x" in lines[1] and lines[1].endswith("MISSED")
+    assert "+12%" in lines[2] and lines[2].endswith("MISSED")
+    rows[2]["speedup"] = 0.94
+    assert goals(rows, [])[0].endswith("MISSED")
 
 
 def test_default_cases_cover_every_kind_both_ways():
     labels = {c.label for c in default_cases()}
     for kind in ("nearest", "linear", "sinc"):
         assert {kind, f"{kind} (naive)"} <= labels
-    assert {"transposed", "subpixel", "nearest k=3", "linear k=3 (naive)"} <= labels
+    assert {"transposed", "subpixel", "nearest k=3", "linear k=3 (naive)", "sinc k=3"} <= labels
 
 
 def test_command_writes_markdown_and_json(tmp_path, capsys):

@@ -58,8 +58,9 @@ OPTIONS = {
     "linear": {"kernel_size": 4, "bias": True},
     "sinc": {"kernel_size": 4, "bias": True},
 }
-IMPLS = {"nearest": ("polyphase", "naive"), "linear": ("polyphase", "naive"),
-         "sinc": ("polyphase", "naive")}
+# every form the engine may choose, forced (exported graphs run the layer's `form`)
+IMPLS = {kind: ("polyphase", "folded", "filtered", "projected", "naive")
+         for kind in ("nearest", "linear", "sinc")}
 VARIANTS = [(kind, impl) for kind in upsampler_kinds() for impl in IMPLS.get(kind, (None,))]
 
 

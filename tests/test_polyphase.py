@@ -16,7 +16,12 @@ import torch.nn.functional as F
 from reference import conv1d_same_loop, interpolate_loop, phase_shuffle_loop
 
 from upsamplers import InterpUpsample1d, SincUpsample1d, make_upsampler, periodic_shuffle
+from upsamplers._checks import InvalidValue
+from upsamplers.layers.interpolation import FORMS
 from upsamplers.ops import (
+    CostModel,
+    FormCost,
+    choose_form,
     convolution,
     fold_map,
     kaiser_beta,
@@ -25,6 +30,7 @@ from upsamplers.ops import (
     polyphase_forward,
     sinc_filter,
 )
+from upsamplers.ops.plan import CPU_MODEL
 
 MODES = ("nearest", "linear", "sinc")
 
@@ -76,18 +82,19 @@ def _max_rel(a, b):
     return float((a - b).detach().abs().max() / b.detach().abs().max().clamp_min(1e-30))
 
 
-@pytest.mark.parametrize("impl", ["polyphase", "folded", "filtered"])
+@pytest.mark.parametrize("impl", ["polyphase", "folded", "filtered", "projected"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("seed", range(12))
 def test_polyphase_equals_naive_forward_and_gradients_float64(mode, seed, impl):
-    """Every exact form (folded, filtered, and the one polyphase picks) against the
-    composition written out independently, on random shapes, ends included."""
+    """Every exact form (folded, filtered, projected, and the one polyphase picks)
+    against the composition written out independently, on random shapes, ends
+    included."""
     rng = np.random.default_rng(seed)
     case = _random_case(rng)
     torch.manual_seed(seed)
     layer = _layer(mode, case["c_in"], case["c_out"], case["factor"], case["kernel_size"],
                    bias=case["bias"], impl=impl).double()
-    assert layer.form == impl or (impl == "polyphase" and layer.form in ("folded", "filtered"))
+    assert layer.form == impl or (impl == "polyphase" and layer.form in FORMS)
     x = torch.randn(case["batch"], case["c_in"], case["time"], dtype=torch.float64,
                     requires_grad=True)
     y = layer(x)
@@ -103,7 +110,7 @@ def test_polyphase_equals_naive_forward_and_gradients_float64(mode, seed, impl):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10 * float(b.abs().max()))
 
 
-@pytest.mark.parametrize("impl", ["polyphase", "folded", "filtered"])
+@pytest.mark.parametrize("impl", ["polyphase", "folded", "filtered", "projected"])
 @pytest.mark.parametrize("mode", MODES)
 def test_every_factor_kernel_and_length_float32(mode, impl):
     """Factors 1..8, odd and even kernels, T from 1 up: float32 polyphase against
@@ -127,23 +134,67 @@ def test_every_factor_kernel_and_length_float32(mode, impl):
                     assert _max_rel(a.double(), b) < 1e-5, (factor, kernel_size, time)
 
 
-def test_polyphase_runs_the_form_with_fewer_multiply_adds():
-    """The choice is arithmetic, made once per layer: folded when the interpolation
-    is short against the kernel (nearest, linear), filtered when folding would
-    multiply a long fixed filter into every output channel (sinc)."""
-    for mode, factor, kernel_size, form in [("nearest", 4, 9, "folded"),
-                                            ("linear", 8, 17, "folded"),
-                                            ("sinc", 2, 3, "filtered"),
-                                            ("sinc", 8, 3, "filtered"),
-                                            ("sinc", 4, 9, "filtered")]:
-        layer = _layer(mode, 16, 16, factor, kernel_size)
-        macs = layer.form_macs()
-        depth = layer.phases.taps.shape[1]
-        assert macs["folded"] == 16 * 16 * factor * layer.fold.width
-        assert macs["filtered"] == 16 * factor * depth + 16 * 16 * factor * kernel_size
-        assert layer.form == form == min(("folded", "filtered"), key=macs.get), (mode, macs)
-        floor = min(16 * 16 * layer.phase_taps(), macs["filtered"])
-        assert layer.macs_per_input_sample() == floor
+def test_form_costs_count_the_multiply_adds_each_form_runs():
+    """The multiply-adds of :meth:`form_costs` against the convolutions each forced form
+    actually runs, counted by torch's FlopCounterMode on a long input (the end
+    corrections and F.interpolate, which it does not count, are a small part)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    for mode, factor, kernel_size in [("nearest", 4, 9), ("linear", 8, 3), ("linear", 3, 7),
+                                      ("sinc", 2, 3), ("sinc", 4, 9)]:
+        for form in ("folded", "filtered", "projected", "naive"):
+            layer = _layer(mode, 6, 5, factor, kernel_size, impl=form)
+            x = torch.randn(2, 6, 4000)
+            with FlopCounterMode(display=False) as counter:
+                layer(x)
+            counted = counter.get_total_flops() / (2 * 2 * 4000)
+            cost = layer.form_costs()[form]
+            expected = cost.dense + cost.depthwise + (cost.interp if mode == "sinc" else 0)
+            assert expected == pytest.approx(counted, rel=0.02), (mode, factor, form)
+
+
+def test_choose_form_prices_fixed_and_per_step_costs():
+    """Fixed costs decide short inputs, per-step costs long ones, and the choice
+    flips where the model says the two totals cross."""
+    model = CostModel(dense=1e-9, dense_rows=0.0, depthwise=0.0, interp=0.0, moved=0.0,
+                      weight=1e-6, ends=0.0, calls={"a": 1e-4, "b": 1e-5})
+    costs = {"a": FormCost(dense=100, weight=50), "b": FormCost(dense=300)}
+    # a: 1e-7 per step + 1.5e-4 fixed; b: 3e-7 per step + 1e-5: equal at 700 steps
+    assert choose_form(costs, 1, 699, model) == "b"
+    assert choose_form(costs, 1, 701, model) == "a"
+    assert choose_form(costs, 7, 100, model) == "a"  # batch x time counts
+    assert choose_form(costs, 1, 10, None) == "a"  # no model: fewest multiply-adds
+    with pytest.raises(InvalidValue, match="at least one form"):
+        choose_form({}, 1, 1, model)
+
+
+def test_polyphase_chooses_per_call_from_the_engine_model():
+    """``impl="polyphase"`` asks the engine for every call's form: the same layer runs
+    one form on short inputs and another on long ones, never the plain composition
+    where it is inexact, and the forced impls run as named."""
+    layer = _layer("linear", 512, 512, 8, 3)
+    short, long = layer.form_for(1, 256), layer.form_for(1, 1 << 20)
+    costs = layer.form_costs()
+    assert short == choose_form(costs, 1, 256, CPU_MODEL)
+    assert long == layer.form == choose_form(costs, 1, 1 << 20, CPU_MODEL)
+    # far fewer multiply-adds: the kernel's 3 taps applied at the low rate
+    assert costs["projected"].dense == 512 * 512 * 3 < costs["folded"].dense
+    odd = _layer("linear", 4, 4, 3, 3)
+    assert not odd.naive_is_exact
+    assert all(odd.form_for(1, 2 ** e) != "naive" for e in range(2, 21))
+    for impl in FORMS:
+        assert _layer("linear", 4, 4, 3, 3, impl=impl).form_for(1, 10) == impl
+    cuda = torch.device("cuda")  # a device the model was not measured on: fewest macs
+    assert layer.form_for(1, 16, cuda) == min(sorted(costs), key=lambda f: costs[f].macs)
+    # what forward runs is what form_for says (a spy on the plain composition)
+    tiny = _layer("nearest", 2, 2, 4, 3)
+    calls = []
+    original = tiny.interpolate
+    tiny.interpolate = lambda x: calls.append(x.shape) or original(x)  # type: ignore[method-assign]
+    for time in (4, 4096):
+        calls.clear()
+        tiny(torch.randn(1, 2, time))
+        assert bool(calls) == (tiny.form_for(1, time) == "naive"), time
 
 
 @pytest.mark.parametrize("mode", ["nearest", "linear"])
@@ -400,7 +451,7 @@ def test_dtype_round_trip_keeps_float64_precision():
     ("call", "error", "message"),
     [
         (lambda: InterpUpsample1d(2, 2, 2, impl="fast"), ValueError,
-         "impl must be one of 'polyphase', 'folded', 'filtered', 'naive'; received impl='fast'"),
+         "impl must be one of 'polyphase', 'folded', 'filtered', 'projected', 'naive'; received impl='fast'"),
         (lambda: SincUpsample1d(2, 2, 2, impl="fast"), ValueError, "received impl='fast'"),
         (lambda: SincUpsample1d(2, 2, 2, cutoff=0.0), ValueError,
          r"cutoff must be in \(0, 1\]; received cutoff=0.0"),

@@ -46,16 +46,22 @@ from ..ops.interpolation import (
     linear_phases,
     nearest_phases,
     polyphase_interpolate,
+    projection_phases,
     shift_phases,
     sinc_phases,
 )
 from ..ops.kernels import PhaseKernels
+from ..ops.plan import CPU_MODEL, FormCost, choose_form
 from .base import Upsampler, check_factor_limit, format_bytes
 
-IMPLS = ("polyphase", "folded", "filtered", "naive")
-#: The exact low-rate forms ``impl="polyphase"`` chooses between (see
-#: :meth:`FoldedUpsample1d.form_macs`).
-FORMS = ("folded", "filtered")
+IMPLS = ("polyphase", "folded", "filtered", "projected", "naive")
+#: The exact low-rate forms, and the plain composition, that ``impl="polyphase"``
+#: chooses between (see :meth:`FoldedUpsample1d.form_costs`).
+FORMS = ("folded", "filtered", "projected", "naive")
+#: The input steps (batch x length) at which :attr:`FoldedUpsample1d.form` is
+#: chosen: large enough that the per-call costs no longer matter (the form run
+#: for long inputs, and by exported graphs, whose length is not known).
+LARGE_STEPS = 1 << 20
 #: Most memory the fixed float64 tables of one interpolation layer (the folded map
 #: from the learnable kernel to the phase kernels, its compact copy, the
 #: interpolation's phases) may take; a layer needing more is refused before any is
@@ -123,17 +129,6 @@ class FoldedUpsample1d(Upsampler):
                               bias=bias, device=device, dtype=dtype)
         self.phases = phases
         self.fold = fold_map(phases, self.kernel_size)
-        macs = self.form_macs()
-        # the filtered form holds its phases per input channel (float64): not when that
-        # table would pass the limit of the others
-        depthwise_bytes = 8 * self.in_channels * phases.taps.size
-        forms = FORMS if depthwise_bytes <= MAX_TABLE_BYTES else ("folded",)
-        if self.impl == "filtered" and "filtered" not in forms:
-            raise InvalidValue(f"impl='filtered' needs {format_bytes(depthwise_bytes)} of fixed "
-                               f"tables for in_channels={self.in_channels}, more than "
-                               f"{format_bytes(MAX_TABLE_BYTES)}; use impl='polyphase'")
-        self.form: str = (min(forms, key=lambda f: (macs[f], f)) if self.impl == "polyphase"
-                          else self.impl)
         self.plan = end_plan(self.factor, self.kernel_size)
         # The folded kernels on a zero-padded input agree with the naive form (which
         # pads the interpolated signal with zeros) when the interpolation of block t
@@ -141,15 +136,27 @@ class FoldedUpsample1d(Upsampler):
         # reach no column beyond the ends.
         reads_own_block = phases.offset == 0 and phases.taps.shape[1] == 1
         self._exact_at_ends = reads_own_block or self.fold.left == self.fold.right == 0
+        self._forms = self._candidate_forms()
+        if self.impl != "polyphase" and self.impl not in self._forms:
+            raise InvalidValue(f"impl={self.impl!r} needs more than "  # filtered, projected
+                               f"{format_bytes(MAX_TABLE_BYTES)} of fixed tables for "
+                               f"in_channels={self.in_channels}, out_channels="
+                               f"{self.out_channels}; use impl='polyphase'")
+        #: The form run for long inputs (and by exported graphs): ``impl``, or with
+        #: ``impl="polyphase"`` the cheapest at :data:`LARGE_STEPS` input steps.
+        self.form: str = self.form_for(LARGE_STEPS, 1)
         # Fixed float64 arrays, converted on use (and cached) for the weight's dtype
         # and device: a buffer would lose precision on .float().double().
         self._compact = self.fold.compact()
         self._depthwise = (depthwise_phases(phases, self.in_channels)
-                           if self.form == "filtered" else np.zeros((0, 1, 1)))
+                           if "filtered" in self._forms else np.zeros((0, 1, 1)))
+        self._projection = (projection_phases(self.fold, self.out_channels)
+                            if "projected" in self._forms else np.zeros((0, 1, 1)))
         self._converted: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
         self._as_tensor(self._compact, self.conv.weight)
         self._as_tensor(self.phases.taps, self.conv.weight)
         self._as_tensor(self._depthwise, self.conv.weight)
+        self._as_tensor(self._projection, self.conv.weight)
 
     def _as_tensor(self, array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
         """``array`` (one of this layer's fixed tables) in ``like``'s dtype and device,
@@ -224,64 +231,140 @@ class FoldedUpsample1d(Upsampler):
         """The folded support: taps of each phase kernel that can be non-zero, summed."""
         return int(self.fold.support.sum())
 
-    def form_macs(self) -> dict[str, int]:
-        """Multiply-adds per input time step (per batch item) of each exact form:
-
-        * ``"folded"``: one low-rate convolution with the interpolation folded into
-          the learnable kernel, ``C_in * C_out * r * width`` (``width``: taps per
-          phase as executed, :attr:`fold`);
-        * ``"filtered"``: the interpolation as ``r`` low-rate filters of ``D`` taps on
-          each input channel (:func:`~upsamplers.ops.polyphase_interpolate`; the
-          zero-stuffed signal is never built), then the ``K``-tap high-rate
-          convolution, ``C_in * r * D + C_in * C_out * r * K``;
-        * ``"naive"``: the composition as written, its interpolation counted as the
-          ``filtered`` one (``F.interpolate`` for nearest and linear).
-
-        ``impl="polyphase"`` runs the cheaper of the first two (:attr:`form`): the
-        folded form wins when the interpolation is short against the kernel
-        (nearest, linear), the filtered form when a long fixed filter would be
-        multiplied into every output channel (sinc)."""
-        c_in, c_out, r, k = self.in_channels, self.out_channels, self.factor, self.kernel_size
+    def _candidate_forms(self) -> tuple[str, ...]:
+        """The forms this layer can run: the exact low-rate forms whose fixed tables
+        fit :data:`MAX_TABLE_BYTES`, and the plain composition."""
         depth = int(self.phases.taps.shape[1])
-        filtered = c_in * r * depth + c_in * c_out * r * k
-        return {"folded": c_in * c_out * r * self.fold.width, "filtered": filtered,
-                "naive": filtered}
+        forms = ["folded"]
+        if 8 * self.in_channels * self.factor * depth <= MAX_TABLE_BYTES:
+            forms.append("filtered")
+        if 8 * self.out_channels * self.factor * self.kernel_size * self.fold.width \
+                <= MAX_TABLE_BYTES:
+            forms.append("projected")
+        return (*forms, "naive")
+
+    @property
+    def naive_is_exact(self) -> bool:
+        """Whether the plain composition (:meth:`interpolate`) computes the
+        interpolation exactly, so that ``impl="polyphase"`` may run it: sinc always;
+        nearest and linear at a power-of-two factor (``F.interpolate`` computes
+        positions in float32: at factor 3, linear drifts by 1e-2 at T = 65536)."""
+        return self.kind == "sinc" or self.factor & (self.factor - 1) == 0
+
+    def interpolation_macs(self) -> int:
+        """Multiply-adds per input time step (per channel) of the interpolation as
+        written (:meth:`interpolate`): ``factor * D`` (``D`` taps a phase; nearest
+        and linear)."""
+        return self.factor * int(self.phases.taps.shape[1])
+
+    def form_costs(self) -> dict[str, FormCost]:
+        """What each form this layer may run computes (:class:`~upsamplers.ops.FormCost`,
+        per input time step and batch item; ``O``, ``I``: output and input channels,
+        ``r`` the factor, ``K`` the kernel, ``D`` the interpolation's taps a phase, ``W``
+        the taps a folded phase executes, :attr:`fold`):
+
+        * ``"folded"``: the interpolation folded into the learnable kernel (``O * r``
+          phase kernels of ``W`` taps, built on every call), one low-rate convolution:
+          ``I * O * r * W`` multiply-adds;
+        * ``"filtered"``: the interpolation as ``r`` filters of ``D`` taps on each input
+          channel (the zero-stuffed signal is never built), then the ``K``-tap
+          high-rate convolution: ``I * r * D`` per-channel and ``I * O * r * K``
+          channel-mixing multiply-adds;
+        * ``"projected"``: the learnable kernel's ``K`` taps applied at the low rate
+          (``I * O * K``), then the interpolation and the taps' offsets as ``r`` filters
+          of ``W`` taps on each of the ``O * K`` projections (``O * r * K * W``
+          per-channel), in one grouped convolution;
+        * ``"naive"``: the composition as written (only where it is exact).
+
+        The folded and projected forms also run the exact end corrections unless
+        the function needs none (:attr:`end_effects` is ``None``)."""
+        i, o, r, k = self.in_channels, self.out_channels, self.factor, self.kernel_size
+        depth, width = int(self.phases.taps.shape[1]), self.fold.width
+        ends = not self._exact_at_ends
+        stuffed = i * r if self.kind == "sinc" else 0
+        costs = {
+            "folded": FormCost(i * o * r * width, o * r * width, moved=o * r,
+                               weight=i * o * r * width, ends=ends),
+            "filtered": FormCost(i * o * r * k, o * r * k, depthwise=i * r * depth,
+                                 moved=i * r),
+            "projected": FormCost(i * o * k, o * k, depthwise=o * r * k * width,
+                                  moved=o * (k + r), ends=ends),
+            "naive": FormCost(i * o * r * k, o * r * k, interp=i * self.interpolation_macs(),
+                              moved=i * r + stuffed),
+        }
+        return {name: costs[name] for name in self._forms}
+
+    def form_macs(self) -> dict[str, int]:
+        """Multiply-adds per input time step (per batch item) of each form this layer
+        may run (:meth:`form_costs`, both kinds of multiply-add)."""
+        return {name: cost.macs for name, cost in self.form_costs().items()}
+
+    def form_for(self, batch: int, time: int, device: torch.device | None = None) -> str:
+        """The form a call on a ``(batch, C_in, time)`` input runs: ``impl``, or with
+        ``impl="polyphase"`` the cheapest of :meth:`form_costs` for that many input
+        steps under the engine's CPU cost model (:func:`~upsamplers.ops.choose_form`):
+        the per-call costs (a folded weight, end corrections) decide short inputs,
+        the multiply-adds long ones. On another device, the fewest multiply-adds
+        (the model is measured on CPU)."""
+        if self.impl != "polyphase":
+            return self.impl
+        model = CPU_MODEL if device is None or device.type == "cpu" else None
+        costs = self.form_costs()
+        if not self.naive_is_exact:
+            del costs["naive"]
+        return choose_form(costs, batch, time, model)
 
     def macs_per_input_sample(self) -> int:
         """Multiply-adds per input time step (per batch item) at the arithmetic
-        floor, whichever ``impl`` runs (a property of the function): the folded
-        form counting only the taps that can be non-zero (``C_in * C_out *
-        phase_taps()``), or the filtered form (:meth:`form_macs`) when it needs
-        fewer."""
+        floor, whichever ``impl`` runs (a property of the function): the least of
+        the folded form counting only the taps that can be non-zero (``C_in * C_out *
+        phase_taps()``) and the filtered and projected forms (:meth:`form_costs`)."""
         folded = self.in_channels * self.out_channels * self.phase_taps()
-        return min(folded, self.form_macs()["filtered"])
+        costs = self.form_costs()
+        return min([folded] + [costs[f].macs for f in ("filtered", "projected") if f in costs])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, T) -> (B, C_out, T * factor)``."""
         self._check_input(x)
-        if self.form == "naive":
+        if torch.jit.is_tracing() or is_exporting() or torch.compiler.is_compiling():
+            form = self.form  # the length is symbolic: the form for long inputs
+        else:
+            form = self.form_for(x.shape[0], x.shape[-1], x.device)
+        if form == "naive":
             return conv1d_same(self.interpolate(x), self.conv.weight, self.conv.bias)
-        if self.form == "filtered":
+        if form == "filtered":
             weight = self._as_tensor(self._depthwise, self.conv.weight)
             u = polyphase_interpolate(x, self.phases, weight)
             return conv1d_same(u, self.conv.weight, self.conv.bias)
-        return self._polyphase(x)
+        return self._low_rate(x, projected=form == "projected")
 
-    def _polyphase(self, x: torch.Tensor) -> torch.Tensor:
+    def _low_rate(self, x: torch.Tensor, *, projected: bool) -> torch.Tensor:
+        """The folded form (the phase kernels built from ``conv.weight``, one low-rate
+        convolution) or the projected one (``conv.weight``'s taps at the low rate, then
+        the fixed grouped filter of :func:`~upsamplers.ops.projection_phases`): the same
+        phase sums, shuffled with per-phase starts and corrected at the ends."""
         r, time = self.factor, x.shape[-1]
         fold = self.fold
-        # Phase i keeps only taps starts[i] .. starts[i] + width - 1 of its kernel
-        # (the others are zero): (C_out * r, C_in, width), row c * r + i.
-        weight = fold_weight(self.conv.weight, self._as_tensor(self._compact, self.conv.weight))
         bias = None if self.conv.bias is None else self.conv.bias.repeat_interleave(r)
+        if projected:
+            # (C_out, C_in, K) -> (C_out * K, C_in, 1): row c * K + k is tap k of channel c
+            taps = self.conv.weight.permute(0, 2, 1).reshape(-1, self.in_channels, 1)
+            source, groups = F.conv1d(x, taps), self.out_channels  # (B, C_out * K, T)
+            weight = self._as_tensor(self._projection, self.conv.weight)
+        else:
+            # Phase i keeps only taps starts[i] .. starts[i] + width - 1 of its kernel
+            # (the others are zero): (C_out * r, C_in, width), row c * r + i.
+            source, groups = x, 1
+            weight = fold_weight(self.conv.weight,
+                                 self._as_tensor(self._compact, self.conv.weight))
         starts = fold.starts
         if self._exact_at_ends:
             # Symmetric zero padding p: column j of z reads x[j - p .. j - p + width - 1],
             # and phase i of block s is column s + starts[i] + p - left.
             pad = max(fold.left, max(starts) + fold.width - 1 - fold.left)
             shift = pad - fold.left
-            return polyphase_conv(x, weight, bias, padding=pad, length=time,
-                                  starts=[o + shift for o in starts])
+            return polyphase_conv(source, weight, bias, padding=pad, length=time,
+                                  starts=[o + shift for o in starts], groups=groups)
         # With margins of `tail` blocks before and `head` blocks after, so that the end
         # corrections fit for every T >= 1 without branching on T: phase i of block s
         # is column s + tail + starts[i] (+ shift, with symmetric zero padding).
@@ -289,17 +372,18 @@ class FoldedUpsample1d(Upsampler):
         before = fold.left + tail
         after = max(0, head + max(starts) + fold.width - 1 - fold.left)
         if self.phases.extension == "replicate":
-            x_exec, pad, shift = F.pad(x, (before, after), mode="replicate"), 0, 0
+            # (the projection is per time step, so it commutes with the replication)
+            source, pad, shift = F.pad(source, (before, after), mode="replicate"), 0, 0
         else:
-            x_exec, pad = x, max(before, after)
+            pad = max(before, after)
             shift = pad - before
         head_terms, tail_terms = end_terms(x, self.conv.weight, self.phases,
                                            self._as_tensor(self.phases.taps, x),
                                            kernel_size=self.kernel_size)
         low = min(starts)
         return polyphase_conv(
-            x_exec, weight, bias, padding=pad, length=time,
-            starts=[tail + o + shift for o in starts],
+            source, weight, bias, padding=pad, length=time,
+            starts=[tail + o + shift for o in starts], groups=groups,
             head=-shift_phases(head_terms, starts), head_at=tail + low + shift,
             tail=-shift_phases(tail_terms, starts), tail_at=time + low + shift)
 
@@ -595,6 +679,11 @@ class SincUpsample1d(FoldedUpsample1d):
         and stop-band edges (with ``zeros``, the transition band Kaiser's estimate
         gives the filter's length and attenuation)."""
         return max(self.cutoff - self.transition / 2, 0.0), self.cutoff + self.transition / 2
+
+    def interpolation_macs(self) -> int:
+        """Multiply-adds per input time step (per channel) of :meth:`interpolate`: the
+        whole low-pass on the zero-stuffed signal, ``factor * (2 H + 1)``."""
+        return self.factor * int(self.lowpass.shape[0])
 
     def interpolate(self, x: torch.Tensor) -> torch.Tensor:
         """The interpolation alone (zero stuffing, then the centred low-pass):

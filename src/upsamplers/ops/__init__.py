@@ -10,7 +10,9 @@ Everything the layers execute and the analysis reads, written once:
   convolution + shuffle, :func:`polyphase_conv`;
 * :mod:`~upsamplers.ops.filters`: the Kaiser-windowed sinc, :func:`sinc_filter`;
 * :mod:`~upsamplers.ops.interpolation`: interpolation tables, fold maps and end
-  corrections for interpolation + convolution.
+  corrections for interpolation + convolution;
+* :mod:`~upsamplers.ops.plan`: which exact form runs a layer, from a cost model
+  of each form (:func:`choose_form`).
 
 This package imports torch, numpy and the argument checks only; it knows no
 layer, model or analysis class (``docs/architecture.md``).
@@ -30,19 +32,24 @@ from .interpolation import (
     fold_weight,
     linear_phases,
     nearest_phases,
+    projection_phases,
     shift_phases,
     sinc_phases,
 )
 from .kernels import PhaseKernels, overlap_regime, polyphase_forward, transposed_phase_kernels
+from .plan import CostModel, FormCost, choose_form
 from .shuffle import ORDERS, Order, periodic_shuffle, periodic_unshuffle
 
 __all__ = [
     "ORDERS",
+    "CostModel",
+    "FormCost",
     "EndPlan",
     "FoldMap",
     "InterpolationPhases",
     "Order",
     "PhaseKernels",
+    "choose_form",
     "conv1d_same",
     "end_plan",
     "end_terms",
@@ -56,6 +63,7 @@ __all__ = [
     "periodic_unshuffle",
     "polyphase_conv",
     "polyphase_forward",
+    "projection_phases",
     "same_padding",
     "shift_phases",
     "sinc_filter",

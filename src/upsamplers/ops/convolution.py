@@ -80,22 +80,22 @@ class _PolyphaseConv(torch.autograd.Function):
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor,  # type: ignore[override]
                 bias: torch.Tensor | None, head: torch.Tensor, tail: torch.Tensor,
                 meta: tuple[Any, ...]) -> torch.Tensor:
-        padding, starts, length, head_at, tail_at = meta
+        padding, starts, length, head_at, tail_at, groups = meta
         r = len(starts)
         batch = x.shape[0]
         rows = weight.shape[0]
         columns = x.shape[-1] + 2 * padding - weight.shape[-1] + 1
         out = x.new_empty(batch, rows // r, length, r)
-        groups = _phase_groups(starts)
+        runs = _phase_groups(starts)
         spans = _chunks(batch, rows * columns * x.element_size())
         for b0, b1 in spans:
-            z = F.conv1d(x[b0:b1], weight, bias, padding=padding)  # (b, C * r, N)
+            z = F.conv1d(x[b0:b1], weight, bias, padding=padding, groups=groups)  # (b, C r, N)
             if head.shape[-1]:
                 z[..., head_at: head_at + head.shape[-1]] += head[b0:b1]
             if tail.shape[-1]:
                 z[..., tail_at: tail_at + tail.shape[-1]] += tail[b0:b1]
             z4 = z.view(b1 - b0, rows // r, r, columns)  # (b, C * r, N) -> (b, C, r, N)
-            for first, end, start in groups:
+            for first, end, start in runs:
                 # (b, C, p, T) -> (b, C, T, p): phase i of block s is column s + starts[i]
                 out[b0:b1, :, :, first:end].copy_(
                     z4[:, :, first:end, start: start + length].transpose(2, 3))
@@ -107,7 +107,7 @@ class _PolyphaseConv(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
         x, weight = ctx.saved_tensors
         meta, columns, has_bias, n_head, n_tail, spans = ctx.meta
-        padding, starts, length, head_at, tail_at = meta
+        padding, starts, length, head_at, tail_at, groups = meta
         r = len(starts)
         batch, rows = x.shape[0], weight.shape[0]
         need_x, need_w, need_b, need_h, need_t = ctx.needs_input_grad[:5]
@@ -117,10 +117,10 @@ class _PolyphaseConv(torch.autograd.Function):
         gb = weight.new_zeros(rows) if (need_b and has_bias) else None
         gh = grad.new_empty(batch, rows, n_head) if need_h else None
         gt = grad.new_empty(batch, rows, n_tail) if need_t else None
-        groups = _phase_groups(starts)
+        runs = _phase_groups(starts)
         for b0, b1 in spans:
             gz = grad.new_empty(b1 - b0, rows // r, r, columns)
-            for first, end, start in groups:
+            for first, end, start in runs:
                 gz[:, :, first:end, :start].zero_()
                 gz[:, :, first:end, start + length:].zero_()
                 gz[:, :, first:end, start: start + length].copy_(
@@ -133,7 +133,7 @@ class _PolyphaseConv(torch.autograd.Function):
             if need_x or need_w or (need_b and has_bias):
                 gx_c, gw_c, gb_c = torch.ops.aten.convolution_backward(
                     gz, x[b0:b1], weight, [rows] if has_bias else None, [1], [padding], [1],
-                    False, [0], 1, [need_x, need_w, need_b and has_bias])
+                    False, [0], groups, [need_x, need_w, need_b and has_bias])
                 if gx is not None:
                     gx[b0:b1] = gx_c
                 if gw is not None:
@@ -146,11 +146,13 @@ class _PolyphaseConv(torch.autograd.Function):
 def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
                    padding: int, starts: Sequence[int], length: int,
                    head: torch.Tensor | None = None, head_at: int = 0,
-                   tail: torch.Tensor | None = None, tail_at: int = 0) -> torch.Tensor:
+                   tail: torch.Tensor | None = None, tail_at: int = 0,
+                   groups: int = 1) -> torch.Tensor:
     """Low-rate convolution and shuffle in one pass: with
-    ``z = conv1d(x, weight, bias, padding=padding)``, then ``z[..., head_at:][..., :a] +=
-    head`` and ``z[..., tail_at:][..., :b] += tail`` (the ranges may overlap), the
-    result is the periodic shuffle in which each phase starts at its own column,
+    ``z = conv1d(x, weight, bias, padding=padding, groups=groups)``, then
+    ``z[..., head_at:][..., :a] += head`` and ``z[..., tail_at:][..., :b] += tail`` (the
+    ranges may overlap), the result is the periodic shuffle in which each phase starts
+    at its own column,
     ``y[b, c, s * r + i] = z[b, c * r + i, s + starts[i]]`` for ``0 <= s < length``
     (with ``starts`` all zero and ``length = N`` it is
     :func:`~upsamplers.ops.periodic_shuffle`). Computed a batch chunk at a time
@@ -158,7 +160,9 @@ def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     with respect to ``x``, ``weight``, ``bias``, ``head`` and ``tail``.
 
     Shape:
-        ``x`` ``(B, C_in, T)``, ``weight`` ``(C_out * r, C_in, E)`` (row ``c * r + i``),
+        ``x`` ``(B, C_in, T)``, ``weight`` ``(C_out * r, C_in / groups, E)`` (row ``c * r + i``;
+        with ``groups = C_out`` each output channel's ``r`` phases read its own ``C_in / C_out``
+        input channels),
         ``head`` ``(B, C_out * r, a)``, ``tail`` ``(B, C_out * r, b)``
         ``-> (B, C_out, length * r)`` with ``r = len(starts)``.
     """
@@ -172,7 +176,7 @@ def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
             min(starts) < 0 or max(starts) + length > columns):
         raise InvalidValue(f"starts + length must lie within the {columns} columns of the "
                            f"low-rate convolution; received starts={starts}, length={length}")
-    meta = (int(padding), starts, length, head_at, tail_at)
+    meta = (int(padding), starts, length, head_at, tail_at, int(groups))
     if torch.jit.is_tracing() or is_exporting():
         # torch.jit.trace (and the legacy ONNX exporter, which traces) records no
         # autograd.Function; the same function in plain operations traces, with T dynamic.
@@ -191,10 +195,10 @@ def _polyphase_plain(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     """:func:`polyphase_conv` in plain differentiable operations, the whole batch at
     once (the same convolution and additions, so the same numbers): what
     ``torch.jit.trace`` records."""
-    padding, starts, length, head_at, tail_at = meta
+    padding, starts, length, head_at, tail_at, groups = meta
     r = len(starts)
     rows = weight.shape[0]
-    z = F.conv1d(x, weight, bias, padding=padding)  # (B, C * r, N)
+    z = F.conv1d(x, weight, bias, padding=padding, groups=groups)  # (B, C * r, N)
     # added out of place: an in-place add into a slice exports as a scatter with
     # transposes of the whole of z (3x slower in onnxruntime, measured)
     if head is not None:

@@ -120,6 +120,21 @@ def depthwise_phases(phases: InterpolationPhases, channels: int) -> np.ndarray:
     return np.tile(phases.taps[:, None, :], (channels, 1, 1))
 
 
+def projection_phases(fold: FoldMap, channels: int) -> np.ndarray:
+    """The fold map as the fixed weight of a grouped convolution that applies the
+    interpolation after the channel mixing (the projected form): ``(channels * r, K,
+    width)``, row ``c * r + i``, input channel ``k`` of group ``c``, taps
+    ``fold.compact()[k, i]``.
+
+    With ``p[c * K + k] = sum_c' w[c, c', k] * x[c']`` (the learnable kernel's ``K``
+    taps applied at the low rate), phase ``i`` of output channel ``c`` is
+    ``sum_k sum_e compact[k, i, e] * p[c * K + k][s + starts[i] + e - left]``: the same
+    sums as the folded kernels, taken in the other order."""
+    channels = check_positive_int("channels", channels)
+    table = np.ascontiguousarray(fold.compact().transpose(1, 0, 2))  # (r, K, width)
+    return np.tile(table, (channels, 1, 1))
+
+
 def polyphase_interpolate(x: torch.Tensor, phases: InterpolationPhases,
                           weight: torch.Tensor) -> torch.Tensor:
     """The interpolation ``u`` of ``x`` (see :class:`InterpolationPhases`), computed

@@ -1,0 +1,121 @@
+"""Which exact form runs a layer: a cost model of each form's arithmetic and
+fixed costs, decided from the shape, never by timing at run time.
+
+A layer with several exact forms (interpolation + convolution: folded,
+filtered, projected, the plain composition) describes each as a
+:class:`FormCost`: multiply-adds per input time step in channel-mixing
+convolutions and in per-channel filters, elements of high-rate intermediates
+written, elements of weights built on every call, and whether it runs end
+corrections. :func:`choose_form` prices each with a :class:`CostModel`
+(seconds per unit, forward + backward, measured once on a CPU and written
+below) for the batch size and length of the call, and takes the cheapest.
+
+The fixed costs (a weight folded on every call, the few small operations of
+the end corrections) decide small problems, the per-sample costs large ones;
+where they cross is documented in ``docs/speed.md`` (measured crossovers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .._checks import InvalidValue
+
+
+@dataclass(frozen=True)
+class FormCost:
+    """What one exact form of a layer computes, per call.
+
+    Attributes:
+        dense: multiply-adds per input time step (per batch item) in convolutions
+            that mix channels (matrix products).
+        dense_rows: ``dense`` divided by the input channels of those convolutions
+            (output samples times taps): the part of their cost that does not shrink
+            with more channels (few channels run far below the matrix-multiply rate).
+        depthwise: multiply-adds per input time step in per-channel or grouped
+            convolutions.
+        interp: multiply-adds per input time step of an interpolation run as
+            written (``F.interpolate``, a one-channel convolution of the
+            zero-stuffed signal).
+        moved: elements of intermediate tensors written per input time step
+            (a high-rate signal materialised, a shuffle copy).
+        weight: elements of weights built on every call (kernels folded from the
+            learnable one), independent of the batch and the length.
+        ends: whether the form runs exact end corrections (a fixed number of small
+            operations per call).
+    """
+
+    dense: int
+    dense_rows: int = 0
+    depthwise: int = 0
+    interp: int = 0
+    moved: int = 0
+    weight: int = 0
+    ends: bool = False
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds per input time step, every kind."""
+        return self.dense + self.depthwise + self.interp
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Seconds per unit of each :class:`FormCost` term, forward + backward.
+
+    Attributes:
+        dense, dense_rows, depthwise, interp, moved: per unit of the
+            :class:`FormCost` term of that name, per input time step.
+        weight: per weight element built per call.
+        ends: per call, for a form with end corrections.
+        calls: per call, by form name (the fixed cost of its operations);
+            ``default_call`` for a name not listed.
+        name: where the figures were measured.
+    """
+
+    dense: float
+    dense_rows: float
+    depthwise: float
+    interp: float
+    moved: float
+    weight: float
+    ends: float
+    calls: Mapping[str, float] = field(default_factory=dict)
+    default_call: float = 0.0
+    name: str = ""
+
+    def seconds(self, form: str, cost: FormCost, batch: int, time: int) -> float:
+        """Predicted forward + backward seconds of form ``form`` costing ``cost`` on a
+        ``(batch, *, time)`` input."""
+        per_step = (self.dense * cost.dense + self.dense_rows * cost.dense_rows
+                    + self.depthwise * cost.depthwise + self.interp * cost.interp
+                    + self.moved * cost.moved)
+        return (batch * time * per_step + self.weight * cost.weight
+                + (self.ends if cost.ends else 0.0)
+                + self.calls.get(form, self.default_call))
+
+
+#: Fitted (non-negative least squares on relative error) to forward + backward
+#: medians of every form of nearest, linear and sinc layers on random
+#: configurations (C 4..512, factor 2..8, K 1..4r, B*T 64..65536), one thread,
+#: float32, torch 2.13 CPU, 2-core AMD EPYC VM: ``benchmarks/fit_forms.py``, its
+#: figures and held-out check in ``benchmarks/results/forms_cpu_1thread.md``.
+CPU_MODEL = CostModel(
+    dense=9.5e-11, dense_rows=7.6e-10, depthwise=5.3e-10, interp=2.8e-9, moved=5.3e-9,
+    weight=1.2e-8, ends=1.8e-3,
+    calls={"folded": 1.2e-3, "filtered": 1.2e-3, "projected": 1.1e-3, "naive": 6.4e-4},
+    default_call=1.2e-3, name="fit_forms.py, AMD EPYC 2-core VM, 1 thread, torch 2.13 CPU")
+
+
+def choose_form(costs: Mapping[str, FormCost], batch: int, time: int,
+                model: CostModel | None = CPU_MODEL) -> str:
+    """The form of ``costs`` with the lowest predicted time for ``batch * time``
+    input steps under ``model``; with ``model=None`` (a device the model was not
+    measured on) the fewest multiply-adds. Ties go to the first name in
+    alphabetical order, so the choice is deterministic."""
+    if not costs:
+        raise InvalidValue("choose_form needs at least one form; received none")
+    if model is None:
+        return min(sorted(costs), key=lambda name: costs[name].macs)
+    return min(sorted(costs), key=lambda name: model.seconds(name, costs[name], batch, time))
