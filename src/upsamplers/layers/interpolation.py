@@ -38,11 +38,11 @@ from ..ops.filters import (
 )
 from ..ops.interpolation import (
     InterpolationPhases,
-    depthwise_phases,
     end_plan,
     end_terms,
     fold_map,
     fold_weight,
+    interpolation_weight,
     linear_phases,
     nearest_phases,
     polyphase_interpolate,
@@ -148,7 +148,7 @@ class FoldedUpsample1d(Upsampler):
         # Fixed float64 arrays, converted on use (and cached) for the weight's dtype
         # and device: a buffer would lose precision on .float().double().
         self._compact = self.fold.compact()
-        self._depthwise = (depthwise_phases(phases, self.in_channels)
+        self._depthwise = (interpolation_weight(phases, self.in_channels)
                            if "filtered" in self._forms else np.zeros((0, 1, 1)))
         self._projection = (projection_phases(self.fold, self.out_channels)
                             if "projected" in self._forms else np.zeros((0, 1, 1)))
@@ -304,15 +304,17 @@ class FoldedUpsample1d(Upsampler):
         ``impl="polyphase"`` the cheapest of :meth:`form_costs` for that many input
         steps under the engine's CPU cost model (:func:`~upsamplers.ops.choose_form`):
         the per-call costs (a folded weight, end corrections) decide short inputs,
-        the multiply-adds long ones. On another device, the fewest multiply-adds
-        (the model is measured on CPU)."""
+        the multiply-adds long ones; the plain composition (where it is exact)
+        unless another form is predicted cheaper by
+        :data:`~upsamplers.ops.plan.PLAIN_MARGIN`. On another device, the fewest
+        multiply-adds (the model is measured on CPU)."""
         if self.impl != "polyphase":
             return self.impl
         model = CPU_MODEL if device is None or device.type == "cpu" else None
         costs = self.form_costs()
         if not self.naive_is_exact:
             del costs["naive"]
-        return choose_form(costs, batch, time, model)
+        return choose_form(costs, batch, time, model, prefer="naive")
 
     def macs_per_input_sample(self) -> int:
         """Multiply-adds per input time step (per batch item) at the arithmetic
@@ -429,10 +431,12 @@ class InterpUpsample1d(FoldedUpsample1d):
     kernel ``h_i`` that is a fixed linear map of the learnable kernel
     ``conv.weight`` (see :func:`upsamplers.ops.fold_map`):
 
-    * ``impl="polyphase"`` (default) runs whichever of the two exact low-rate
-      forms below needs fewer multiply-adds (:meth:`form_macs`; decided once, by
-      arithmetic, when the layer is built: :attr:`form`). For nearest and
-      linear that is the folded form, for sinc the filtered one.
+    * ``impl="polyphase"`` (default) runs, on every call, the form the engine's
+      cost model prices cheapest for that batch and length (:meth:`form_for`,
+      :meth:`form_costs`, ``docs/speed.md``): per-call costs decide short
+      inputs, multiply-adds long ones; :attr:`form` is the form for long inputs
+      (and exported graphs). The plain composition is a candidate only where it
+      is exact (:attr:`naive_is_exact`).
     * ``impl="folded"`` computes the ``r`` phase kernels from
       ``conv.weight`` on every call (they are small; gradients reach
       ``conv.weight`` through them), runs one low-rate convolution to
@@ -449,6 +453,11 @@ class InterpUpsample1d(FoldedUpsample1d):
       each input channel (one depthwise convolution, interleaved: the
       zero-stuffed signal is never built), then the high-rate convolution; exact
       at the ends by construction.
+    * ``impl="projected"`` applies the kernel's ``K`` taps at the low rate (one
+      convolution to ``C_out * K`` channels), then the interpolation and the
+      taps' offsets as ``r`` fixed filters on each projection (one grouped
+      convolution, :func:`~upsamplers.ops.projection_phases`), with the same
+      shuffle and end corrections as the folded form.
     * ``impl="naive"`` runs the composition as written above, at the high rate.
 
     Args:
@@ -458,8 +467,8 @@ class InterpUpsample1d(FoldedUpsample1d):
         kernel_size: taps of the high-rate convolution (default ``2 * factor + 1``).
         mode: ``"nearest"`` (default) or ``"linear"``; keyword-only (a mode passed as the
             4th positional argument, the order before 0.2, still works and warns).
-        impl: ``"polyphase"`` (default), ``"folded"``, ``"filtered"`` or ``"naive"``;
-            the same function every way.
+        impl: ``"polyphase"`` (default), ``"folded"``, ``"filtered"``, ``"projected"``
+            or ``"naive"``; the same function every way.
         bias: learnable bias (default ``False``).
 
     Shape:
@@ -480,7 +489,7 @@ class InterpUpsample1d(FoldedUpsample1d):
         *legacy: Any,
         mode: Literal["nearest", "linear"] | None = None,
         bias: bool = False,
-        impl: Literal["polyphase", "folded", "filtered", "naive"] = "polyphase",
+        impl: Literal["polyphase", "folded", "filtered", "projected", "naive"] = "polyphase",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -535,11 +544,12 @@ class SincUpsample1d(FoldedUpsample1d):
     ``tests/test_polyphase.py``).
 
     Execution as for :class:`InterpUpsample1d`: ``impl="polyphase"`` (default)
-    runs the filtered form here (the ``r`` phases of the low-pass, about
-    ``2 * zeros / cutoff`` taps each, on every input channel, then the high-rate
-    convolution): folding the long fixed filter into the learnable kernel
-    (``impl="folded"``) would multiply its taps into every output channel.
-    ``impl="naive"`` runs the three steps above.
+    runs the form the engine prices cheapest per call, usually the filtered one
+    (the ``r`` phases of the low-pass, about ``2 * zeros / cutoff`` taps each, on
+    every input channel, then the high-rate convolution) and the projected one
+    with many channels and a short kernel; folding the long fixed filter into
+    the learnable kernel (``impl="folded"``) would multiply its taps into every
+    output channel. ``impl="naive"`` runs the three steps above.
 
     Args:
         in_channels: ``C_in``.
@@ -578,7 +588,8 @@ class SincUpsample1d(FoldedUpsample1d):
     input Nyquist are only partly removed: 61 dB at 0.75, 18 dB at 0.9);
     ``transition=0.2, attenuation=80`` removes every image of content below 0.8
     by 80 dB or more.
-        impl: ``"polyphase"`` (default), ``"folded"``, ``"filtered"`` or ``"naive"``.
+        impl: ``"polyphase"`` (default), ``"folded"``, ``"filtered"``, ``"projected"``
+            or ``"naive"``.
         bias: learnable bias (default ``False``).
 
     Shape:
@@ -605,7 +616,7 @@ class SincUpsample1d(FoldedUpsample1d):
         beta: float | None = None,
         transition: float | None = None,
         attenuation: float | None = None,
-        impl: Literal["polyphase", "folded", "filtered", "naive"] = "polyphase",
+        impl: Literal["polyphase", "folded", "filtered", "projected", "naive"] = "polyphase",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
