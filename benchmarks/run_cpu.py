@@ -32,11 +32,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--name", default="cpu", help="file stem under benchmarks/results")
+    parser.add_argument("--from-json", help="rebuild the table and goals from a previous "
+                        "run's JSON, no timing")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    runs = []
-    for run in range(args.runs):
+    runs = json.loads(Path(args.from_json).read_text())["runs"] if args.from_json else []
+    for run in range(0 if args.from_json else args.runs):
         details: dict = {}
         rows = run_benchmark(DEFAULT_SHAPES, repeats=args.repeats, warmup=args.warmup,
                              details=details, seed=run,
@@ -44,6 +46,8 @@ def main() -> None:
                                                                flush=True))
         runs.append({"machine": machine_description(), "rows": rows,
                      "shuffle": details["shuffle"], "goals": goals(rows, details["shuffle"])})
+    for run in runs:
+        run["goals"] = goals(run["rows"], run["shuffle"])
     first = runs[0]
     table = to_markdown(first["rows"], first["machine"], first["shuffle"])
     for i, run in enumerate(runs[1:], start=2):

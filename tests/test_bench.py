@@ -146,6 +146,11 @@ def test_goals_report_met_and_missed_with_figures():
     assert "+12%" in lines[2] and lines[2].endswith("MISSED")
     rows[2]["speedup"] = 0.94
     assert goals(rows, [])[0].endswith("MISSED")
+    # a case the engine runs as the composition itself: reported as noise, apart
+    rows[2]["form"] = "naive"
+    line = goals(rows, [])[0]
+    assert "1 more run the naive composition itself" in line and "0.94x-0.94x" in line
+    assert line.endswith("met")
 
 
 def test_default_cases_cover_every_kind_both_ways():
