@@ -104,8 +104,11 @@ def _end_masks(phases: InterpolationPhases, kernel_size: int) -> tuple[np.ndarra
     convolves ``u``, the interpolation as the layer defines it (``replicate``:
     edge samples repeated) inside ``[0, T r)`` and zero outside. For nearest and
     linear interpolation ``u0 - u`` is a multiple of ``x[0]`` near the start and of
-    ``x[T - 1]`` near the end (``d0 >= -1``, ``D <= 3``), whatever ``T >= 1``, so
-    column ``s`` phase ``i`` has ``sum_k w[k] (u0 - u)[s r + i + k - pad]`` in excess.
+    ``x[T - 1]`` near the end, whatever ``T >= 1`` (each reads at most one sample
+    past an end), so column ``s`` phase ``i`` has
+    ``sum_k w[k] (u0 - u)[s r + i + k - pad]`` in excess. Computed here from the
+    interpolation itself on a unit sample at each end of a signal long enough for
+    the two ends not to meet.
     """
     r, pad = phases.factor, (kernel_size - 1) // 2
     time = 2 * (kernel_size // r + phases.taps.shape[1] + 2)  # ends that do not meet
