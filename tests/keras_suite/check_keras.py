@@ -213,9 +213,12 @@ def _assert_same_function(fast, reference, x, rng):
         np.testing.assert_allclose(g, g_expected, rtol=0, atol=1e-5 * scale)
 
 
+@pytest.mark.parametrize("grouped", [False, True])
 @pytest.mark.parametrize("mode", ["nearest", "linear"])
 @pytest.mark.parametrize("seed", range(3))
-def test_interp_lowrate_form_equals_the_composition(mode, seed):
+def test_interp_lowrate_form_equals_the_composition(mode, seed, grouped):
+    # both low-rate forms (one convolution of all E taps; one per run of phases with
+    # the same start, width taps each), whichever this backend runs by default
     rng = np.random.default_rng(100 + seed)
     # random shapes, always including the shortest signals (T = 1, 2), where the
     # end corrections of both ends reach the same low-rate columns
@@ -230,9 +233,52 @@ def test_interp_lowrate_form_equals_the_composition(mode, seed):
         reference = InterpConv1D(c_out, factor, mode, kernel_size, use_bias=use_bias,
                                  impl="composition")
         assert fast.lowrate and not reference.lowrate
+        fast.grouped = grouped
         fast(x)
         reference(x)
         _assert_same_function(fast, reference, x, rng)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_interp_lowrate_default_kernels_at_long_signals(grouped):
+    # the default kernels at the factors of the benchmark, where the grouped form
+    # executes fewer taps than E (linear x4: 4 of 5), and a signal long enough
+    # for the end corrections not to meet
+    rng = np.random.default_rng(150)
+    for factor in (2, 3, 4, 8):
+        for mode in ("nearest", "linear"):
+            x = rng.standard_normal((2, 23, 3)).astype("float32")
+            fast = InterpConv1D(4, factor, mode, impl="lowrate", use_bias=True)
+            reference = InterpConv1D(4, factor, mode, impl="composition", use_bias=True)
+            fast.grouped = grouped
+            fast(x)
+            reference(x)
+            _assert_same_function(fast, reference, x, rng)
+
+
+def test_interp_fold_windows_hold_every_nonzero_tap():
+    # the grouped form drops the taps outside each phase's window: they must be
+    # zero for every kernel, and the windows must be narrower than E where the
+    # benchmark says so (linear x4, K = 9: 4 taps from 0, 0, 1, 1 of E = 5)
+    from upsamplers.keras._lowrate import interp_fold
+
+    for factor in range(1, 9):
+        for kernel_size in range(1, 3 * factor + 4):
+            for mode in ("nearest", "linear"):
+                fold = interp_fold(mode, factor, kernel_size)
+                inside = np.zeros(fold.matrix.shape[1:], dtype=bool)  # (r, E)
+                for i, start in enumerate(fold.starts):
+                    inside[i, start: start + fold.width] = True
+                assert not np.any(fold.matrix[:, ~inside]), (mode, factor, kernel_size)
+                np.testing.assert_array_equal(
+                    fold.compact(), fold.matrix[:, inside].reshape(
+                        kernel_size, factor, fold.width))
+                groups = fold.groups()
+                assert [g[0] for g in groups] == [0] + [g[1] for g in groups[:-1]]
+                assert groups[-1][1] == factor
+    fold = interp_fold("linear", 4, 9)
+    assert (fold.size, fold.width, fold.starts) == (5, 4, (0, 0, 1, 1))
+    assert fold.groups() == [(0, 2, 0), (2, 4, 1)]
 
 
 def test_interp_composition_is_upsampling_then_conv1d():
@@ -297,6 +343,8 @@ def test_low_rate_forms_equal_the_reference_for_every_small_kernel():
 def test_default_layers_run_the_low_rate_forms():
     for kind in ("nearest", "linear"):
         assert make_upsampler(kind, 4, 4).lowrate, kind
+        # one convolution per run of phases on JAX only (the measured choice)
+        assert make_upsampler(kind, 4, 4).grouped == (BACKEND == "jax"), kind
         # at factor 1 the fold has as many taps as the kernel: nothing to gain
         assert not make_upsampler(kind, 4, 1).lowrate, kind
     transposed = make_upsampler("transposed", 4, 4)
