@@ -75,8 +75,9 @@ def _documented_crop(full, factor, kernel_size, time):
     return full
 
 
+@pytest.mark.parametrize("impl", ["auto", "polyphase", "native"])
 @pytest.mark.parametrize("seed", range(10))
-def test_transposed_matches_conv_transpose1d_plus_documented_crop(seed):
+def test_transposed_matches_conv_transpose1d_plus_documented_crop(seed, impl):
     rng = np.random.default_rng(seed)
     cfg = _random_config(rng)
     r = cfg["factor"]
@@ -86,7 +87,7 @@ def test_transposed_matches_conv_transpose1d_plus_documented_crop(seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ArtifactWarning)
         layer = TransposedUpsample1d(cfg["c_in"], cfg["c_out"], r, kernel_size,
-                                     bias=bias).double()
+                                     bias=bias, impl=impl).double()
     x = torch.randn(cfg["batch"], cfg["c_in"], cfg["time"], dtype=torch.float64)
     full = F.conv_transpose1d(x, layer.conv.weight, layer.conv.bias, stride=r)
     expected = _documented_crop(full, r, kernel_size, cfg["time"])
@@ -99,12 +100,13 @@ def test_transposed_matches_conv_transpose1d_plus_documented_crop(seed):
                                _documented_crop(loop, r, kernel_size, cfg["time"]), atol=1e-12)
 
 
+@pytest.mark.parametrize("impl", ["polyphase", "native"])
 @pytest.mark.parametrize(("factor", "kernel_size"), [(4, 1), (4, 3), (3, 2), (8, 5)])
 @pytest.mark.parametrize("bias", [False, True])
-def test_transposed_kernel_shorter_than_stride_appends_samples(factor, kernel_size, bias):
+def test_transposed_kernel_shorter_than_stride_appends_samples(factor, kernel_size, bias, impl):
     torch.manual_seed(0)
     with pytest.warns(ArtifactWarning, match="shorter than the stride"):
-        layer = TransposedUpsample1d(2, 3, factor, kernel_size, bias=bias).double()
+        layer = TransposedUpsample1d(2, 3, factor, kernel_size, bias=bias, impl=impl).double()
     x = torch.randn(2, 2, 5, dtype=torch.float64)
     y = layer(x)
     assert y.shape == (2, 3, 5 * factor)
@@ -115,6 +117,46 @@ def test_transposed_kernel_shorter_than_stride_appends_samples(factor, kernel_si
     # the appended tail holds no contribution of the input: only the bias
     np.testing.assert_allclose(y_np[..., loop.shape[-1]:],
                                np.broadcast_to(b, y_np[..., loop.shape[-1]:].shape), atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_transposed_phase_form_has_the_native_gradients(seed):
+    """The phase-kernel form (kernels taken from conv.weight on every call) against
+    PyTorch's transposed convolution: outputs and the input, weight and bias
+    gradients, random shapes, kernels shorter and longer than the stride."""
+    rng = np.random.default_rng(50 + seed)
+    cfg = _random_config(rng)
+    r = cfg["factor"]
+    kernel_size = int(rng.integers(1, 4 * r + 2))
+    torch.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ArtifactWarning)
+        phase = TransposedUpsample1d(cfg["c_in"], cfg["c_out"], r, kernel_size, bias=True,
+                                     impl="polyphase").double()
+        native = TransposedUpsample1d(cfg["c_in"], cfg["c_out"], r, kernel_size, bias=True,
+                                      impl="native").double()
+    native.load_state_dict(phase.state_dict())
+    x = torch.randn(cfg["batch"], cfg["c_in"], cfg["time"], dtype=torch.float64,
+                    requires_grad=True)
+    y, want = phase(x), native(x)
+    torch.testing.assert_close(y, want, rtol=1e-12, atol=1e-12)
+    g = torch.randn_like(y)
+    got = torch.autograd.grad(y, [x, *phase.parameters()], g)
+    expected = torch.autograd.grad(want, [x, *native.parameters()], g)
+    for a, b in zip(got, expected, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_transposed_auto_runs_the_engine_choice():
+    from upsamplers.ops.plan import TRANSPOSED_PHASE_STEPS, transposed_form
+
+    layer = TransposedUpsample1d(2, 2, 4)
+    small, large = TRANSPOSED_PHASE_STEPS["factor_4_up"] - 1, TRANSPOSED_PHASE_STEPS["factor_4_up"]
+    assert layer.form_for(1, small) == transposed_form(1, small, 4) == "native"
+    assert layer.form_for(1, large) == "polyphase"
+    assert TransposedUpsample1d(2, 2, 2).form_for(1, large) == "native"
+    assert TransposedUpsample1d(2, 2, 2).form_for(1, TRANSPOSED_PHASE_STEPS["below"]) == "polyphase"
+    assert TransposedUpsample1d(2, 2, 4, impl="native").form_for(8, 10 ** 6) == "native"
 
 
 @pytest.mark.parametrize("mode", ["nearest", "linear"])

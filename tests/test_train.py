@@ -16,7 +16,7 @@ from upsamplers._checks import UserFileError
 from upsamplers.cli import main
 from upsamplers.inference import overlap_add
 from upsamplers.models import Autoencoder, DemucsLike, load_model
-from upsamplers.train import train
+from upsamplers.train import ReconstructionLoss, Task, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -32,17 +32,32 @@ def run_cli(args, **kwargs):
 @pytest.mark.parametrize(("model", "kind"), [("autoencoder", "subpixel"),
                                              ("demucs", "transposed"), ("melgan", "nearest")])
 def test_each_model_learns_on_the_embedded_data(tmp_path, model, kind):
-    config = tiny(model, upsampler=kind, steps=12, crop=4096, batch_size=4, checkpoint_every=100)
+    """The running loss falls, and so does the loss of one fixed batch (the same 8
+    crops before and after). 30 steps: at 12, melgan + nearest fell by 5 % on 4 of
+    6 seeds only, with the layers' code of before and after the engine's per-call
+    forms alike (a single spike decides it); at 30 every model fell on every seed
+    tried (fixed-batch ratio 0.54-0.85)."""
+    config = tiny(model, upsampler=kind, steps=30, crop=4096, batch_size=4, checkpoint_every=100)
+    task = Task(config)
+    criterion = ReconstructionLoss(config.stft_weight)
+    fixed = task.batch(list(range(8)))
+
+    def fixed_loss(module):
+        with torch.no_grad():
+            return float(task.loss(module.eval(), fixed, criterion)[0])
+
+    before = fixed_loss(task.build_model())
     result = train(config, tmp_path, progress=False)
     losses = [h["loss"] for h in result.history]
-    assert len(losses) == 12 and all(np.isfinite(losses))
+    assert len(losses) == 30 and all(np.isfinite(losses))
     assert np.mean(losses[-3:]) < 0.95 * losses[0], losses
     assert (tmp_path / "model.pt").is_file() and (tmp_path / "checkpoint.pt").is_file()
     rebuilt = load_model(tmp_path / "model.pt")
     assert rebuilt.config["upsampler"] == kind
+    assert fixed_loss(rebuilt) < 0.95 * before
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert log[0]["event"] == "start" and log[-1]["event"] == "end"
-    assert [r["step"] for r in log if "loss" in r] == list(range(1, 13))
+    assert [r["step"] for r in log if "loss" in r] == list(range(1, 31))
     assert all(r["samples_per_s"] > 0 for r in log if "loss" in r)
 
 

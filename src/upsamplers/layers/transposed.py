@@ -11,7 +11,9 @@ from torch import nn
 
 from .._checks import check_bool, check_choice, check_positive_int
 from ..init import equal_phase_weight_
+from ..ops.convolution import is_exporting, polyphase_conv
 from ..ops.kernels import PhaseKernels, overlap_regime, transposed_phase_kernels
+from ..ops.plan import transposed_form
 from .base import ArtifactWarning, Upsampler
 
 
@@ -48,6 +50,14 @@ class TransposedUpsample1d(Upsampler):
             ``"nearest"`` (all ``r`` phase kernels equal, so the layer starts as
             nearest-neighbour upsampling of a low-rate convolution and has no tonal
             artifacts; needs ``K`` a multiple of ``r``).
+        impl: ``"auto"`` (default): ``"polyphase"`` from the number of input steps
+            (batch x length) where it was measured faster, ``"native"`` below
+            (:func:`~upsamplers.ops.plan.transposed_form`; exported graphs run
+            ``"polyphase"``). ``"polyphase"``: the same function as ``r`` phase kernels of
+            ``ceil(K / r)`` taps (every ``r``-th tap of the kernel, reversed, taken from
+            ``conv.weight`` on every call, so gradients reach it), one low-rate
+            convolution and the fused shuffle (:func:`~upsamplers.ops.polyphase_conv`);
+            ``"native"``: ``F.conv_transpose1d`` and the crop.
 
     Shape:
         ``(B, C_in, T) -> (B, C_out, T * factor)``
@@ -71,6 +81,7 @@ class TransposedUpsample1d(Upsampler):
         *,
         bias: bool = False,
         init: Literal["default", "nearest"] = "default",
+        impl: Literal["auto", "polyphase", "native"] = "auto",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -79,6 +90,7 @@ class TransposedUpsample1d(Upsampler):
                          2 * factor if kernel_size is None else kernel_size)
         check_bool("bias", bias)
         self.init = check_choice("init", init, ("default", "nearest"))
+        self.impl: str = check_choice("impl", impl, ("auto", "polyphase", "native"))
         self.overlap = overlap_regime(self.kernel_size, self.factor)
         extra = self.kernel_size - self.factor
         self.crop = (extra // 2, extra - extra // 2) if extra >= 0 else (0, extra)
@@ -114,6 +126,8 @@ class TransposedUpsample1d(Upsampler):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, T) -> (B, C_out, T * factor)``."""
         self._check_input(x)
+        if self.form_for(x.shape[0], x.shape[-1]) == "polyphase":
+            return self._polyphase(x)
         left, right = self.crop
         if right >= 0:
             # conv padding p crops p samples on both sides; crop one more on the right
@@ -127,6 +141,37 @@ class TransposedUpsample1d(Upsampler):
         # (zeros, plus the bias when there is one).
         return F.conv_transpose1d(x, self.conv.weight, self.conv.bias,
                                   stride=self.factor, output_padding=-right)
+
+    def form_for(self, batch: int, time: int) -> str:
+        """``"polyphase"`` or ``"native"``: what a call on a ``(batch, C_in, time)``
+        input runs (``impl``, or with ``"auto"`` the engine's
+        :func:`~upsamplers.ops.plan.transposed_form`; ``"polyphase"`` while traced,
+        exported or compiled, where the length is symbolic)."""
+        if self.impl != "auto":
+            return self.impl
+        if torch.jit.is_tracing() or is_exporting() or torch.compiler.is_compiling():
+            return "polyphase"
+        return transposed_form(batch, time, self.factor)
+
+    def _polyphase(self, x: torch.Tensor) -> torch.Tensor:
+        """Output ``y[s r + i] = sum_j w[j r + p_i] x[s + q_i - j]`` with ``i + crop_left =
+        q_i r + p_i`` (:func:`~upsamplers.ops.transposed_phase_kernels`): phase ``i``
+        is a ``J``-tap low-rate kernel (``J = ceil(K / r)``) whose window starts
+        ``q_i - (J - 1)`` samples from ``s``; one convolution, the shuffle with
+        per-phase starts."""
+        r, k = self.factor, self.kernel_size
+        c_in, c_out = self.in_channels, self.out_channels
+        taps = -(-k // r)
+        shifted = [divmod(i + self.crop[0], r) for i in range(r)]
+        # (C_in, C_out, J, r)[..., p_i], taps reversed -> (C_out, r, C_in, J), row c r + i
+        w4 = F.pad(self.conv.weight, (0, taps * r - k)).reshape(c_in, c_out, taps, r)
+        phase = w4[..., [p for _, p in shifted]].flip(2)  # (C_in, C_out, J, r)
+        weight = phase.permute(1, 3, 0, 2).reshape(c_out * r, c_in, taps)
+        bias = None if self.conv.bias is None else self.conv.bias.repeat_interleave(r)
+        q_min, q_max = shifted[0][0], shifted[-1][0]
+        pad = max(taps - 1 - q_min, q_max)
+        return polyphase_conv(x, weight, bias, padding=pad, length=x.shape[-1],
+                              starts=[q - (taps - 1) + pad for q, _ in shifted])
 
     @property
     def has_bias(self) -> bool:
@@ -146,5 +191,5 @@ class TransposedUpsample1d(Upsampler):
         return (
             f"{self.in_channels}, {self.out_channels}, factor={self.factor}, "
             f"kernel_size={self.kernel_size}, bias={self.conv.bias is not None}, "
-            f"init={self.init!r}, overlap={self.overlap!r}"
+            f"init={self.init!r}, overlap={self.overlap!r}, impl={self.impl!r}"
         )

@@ -135,3 +135,19 @@ def choose_form(costs: Mapping[str, FormCost], batch: int, time: int,
     if prefer in seconds and seconds[best] > (1.0 - PLAIN_MARGIN) * seconds[prefer]:
         return prefer  # type: ignore[return-value]
     return best
+
+
+#: Input steps (batch x length) from which a transposed convolution runs as phase
+#: kernels + fused shuffle instead of PyTorch's transposed convolution, by factor
+#: (at least 4 / below). Measured forward + backward, one thread, 2-core EPYC,
+#: C = 32, 128, 512 at x2, x4, x8 and 1024-65536 steps (``docs/speed.md``): the
+#: phase form ran 1.12-1.81x faster from 16384 steps at x4 and x8 and from 65536
+#: at x2, and 0.6-0.9x (its kernels rebuilt on every call) below.
+TRANSPOSED_PHASE_STEPS = {"factor_4_up": 16384, "below": 65536}
+
+
+def transposed_form(batch: int, time: int, factor: int) -> str:
+    """``"polyphase"`` or ``"native"`` for a transposed convolution by ``factor`` on a
+    ``(batch, *, time)`` input (:data:`TRANSPOSED_PHASE_STEPS`)."""
+    key = "factor_4_up" if factor >= 4 else "below"
+    return "polyphase" if batch * time >= TRANSPOSED_PHASE_STEPS[key] else "native"
