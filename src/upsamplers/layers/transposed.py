@@ -12,7 +12,12 @@ from torch import nn
 from .._checks import check_bool, check_choice, check_positive_int
 from ..init import equal_phase_weight_
 from ..ops.convolution import is_exporting, polyphase_conv
-from ..ops.kernels import PhaseKernels, overlap_regime, transposed_phase_kernels
+from ..ops.kernels import (
+    PhaseKernels,
+    overlap_regime,
+    transposed_phase_kernels,
+    transposed_phase_taps,
+)
 from ..ops.plan import transposed_form
 from .base import ArtifactWarning, Upsampler
 
@@ -159,19 +164,15 @@ class TransposedUpsample1d(Upsampler):
         is a ``J``-tap low-rate kernel (``J = ceil(K / r)``) whose window starts
         ``q_i - (J - 1)`` samples from ``s``; one convolution, the shuffle with
         per-phase starts."""
-        r, k = self.factor, self.kernel_size
-        c_in, c_out = self.in_channels, self.out_channels
-        taps = -(-k // r)
-        shifted = [divmod(i + self.crop[0], r) for i in range(r)]
-        # (C_in, C_out, J, r)[..., p_i], taps reversed -> (C_out, r, C_in, J), row c r + i
-        w4 = F.pad(self.conv.weight, (0, taps * r - k)).reshape(c_in, c_out, taps, r)
-        phase = w4[..., [p for _, p in shifted]].flip(2)  # (C_in, C_out, J, r)
-        weight = phase.permute(1, 3, 0, 2).reshape(c_out * r, c_in, taps)
+        r = self.factor
+        compact, q = transposed_phase_taps(self.conv.weight, r, self.crop[0])
+        taps = compact.shape[-1]
+        # (r, C_out, C_in, J) -> (C_out * r, C_in, J), row c * r + i
+        weight = compact.transpose(0, 1).reshape(-1, self.in_channels, taps)
         bias = None if self.conv.bias is None else self.conv.bias.repeat_interleave(r)
-        q_min, q_max = shifted[0][0], shifted[-1][0]
-        pad = max(taps - 1 - q_min, q_max)
+        pad = max(taps - 1 - q[0], q[-1])
         return polyphase_conv(x, weight, bias, padding=pad, length=x.shape[-1],
-                              starts=[q - (taps - 1) + pad for q, _ in shifted])
+                              starts=[qi - (taps - 1) + pad for qi in q])
 
     @property
     def has_bias(self) -> bool:

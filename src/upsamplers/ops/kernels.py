@@ -83,32 +83,47 @@ def polyphase_forward(x: torch.Tensor, kernels: PhaseKernels) -> torch.Tensor:
     return periodic_shuffle(y, r, order="channel")
 
 
-def transposed_phase_kernels(
-    weight: torch.Tensor, factor: int, crop_left: int, bias: torch.Tensor | None = None
-) -> PhaseKernels:
-    """Phase kernels of a transposed convolution.
+def transposed_phase_taps(weight: torch.Tensor, factor: int, crop_left: int
+                          ) -> tuple[torch.Tensor, list[int]]:
+    """The compact phase kernels of a transposed convolution and where each starts.
 
     ``weight`` is a ``ConvTranspose1d`` weight ``(C_in, C_out, K)``; the upsampler's
     output is the full transposed convolution with its first ``crop_left`` samples
     dropped. Full output ``z[n] = sum_t x[t] w[n - t r]``; output sample
-    ``y[s r + i] = z[s r + i + L]``. Writing ``i + L = q r + p``,
-    ``y[s r + i] = sum_j w[j r + p] x[s + q - j]``: phase ``i`` uses every
-    ``r``-th tap starting at ``p``, reversed.
+    ``y[s r + i] = z[s r + i + L]``. Writing ``i + L = q_i r + p_i``,
+    ``y[s r + i] = sum_j w[j r + p_i] x[s + q_i - j]``: phase ``i`` uses every
+    ``r``-th tap starting at ``p_i``, reversed.
+
+    Returns:
+        ``(taps, q)``: ``taps`` ``(r, C_out, C_in, J)`` with ``J = ceil(K / r)``,
+        ``taps[i][..., k'] = w[(J - 1 - k') r + p_i]`` (reading ``x[s + q_i - (J - 1) +
+        k']``), differentiable in ``weight``; ``q`` the ``r`` offsets ``q_i``.
     """
     r = factor
     c_in, c_out, k = weight.shape
     taps = -(-k // r)  # J = ceil(K / r) taps per phase
+    q, p = zip(*(divmod(i + crop_left, r) for i in range(r)), strict=True)
     w = F.pad(weight, (0, taps * r - k)).reshape(c_in, c_out, taps, r)  # [.., j, p] = w[j r + p]
-    q = [(i + crop_left) // r for i in range(r)]
-    p = [(i + crop_left) % r for i in range(r)]
+    # (C_in, C_out, J, r)[..., p_i], taps reversed -> (r, C_out, C_in, J)
+    phases = w[..., list(p)].flip(2).permute(3, 1, 0, 2)
+    return phases, list(q)
+
+
+def transposed_phase_kernels(
+    weight: torch.Tensor, factor: int, crop_left: int, bias: torch.Tensor | None = None
+) -> PhaseKernels:
+    """Phase kernels of a transposed convolution (:func:`transposed_phase_taps`), each
+    padded to one common window."""
+    r = factor
+    c_out = weight.shape[1]
+    compact, q = transposed_phase_taps(weight, factor, crop_left)
+    taps = compact.shape[-1]
     left = taps - 1 - q[0]
     size = taps - q[0] + q[-1]
     phases = []
     for i in range(r):
-        h = w[:, :, :, p[i]].flip(-1)  # h[k'] = w[(J - 1 - k') r + p]
         start = left + q[i] - (taps - 1)  # where tap j = J - 1 lands: k = left + q - j
-        h = F.pad(h, (start, size - start - taps))
-        phases.append(h.transpose(0, 1))  # (C_in, C_out, K) -> (C_out, C_in, K)
+        phases.append(F.pad(compact[i], (start, size - start - taps)))
     if bias is not None:
         bias = bias.expand(r, c_out)
     return PhaseKernels(torch.stack(phases), left, bias)
