@@ -27,7 +27,7 @@ from .._checks import (
     check_positive_int,
     check_real,
 )
-from ..ops.convolution import conv1d_same, is_exporting, polyphase_conv
+from ..ops.convolution import conv1d_same, is_exporting, is_symbolic, polyphase_conv
 from ..ops.filters import (
     InterpolationResponse,
     interpolation_response,
@@ -137,6 +137,10 @@ class FoldedUpsample1d(Upsampler):
         reads_own_block = phases.offset == 0 and phases.taps.shape[1] == 1
         self._exact_at_ends = reads_own_block or self.fold.left == self.fold.right == 0
         self._forms = self._candidate_forms()
+        self._costs = self._compute_costs()
+        # what impl="polyphase" chooses from: the plain composition only where exact
+        self._auto_costs = {name: cost for name, cost in self._costs.items()
+                            if name != "naive" or self.naive_is_exact}
         if self.impl != "polyphase" and self.impl not in self._forms:
             raise InvalidValue(f"impl={self.impl!r} needs more than "  # filtered, projected
                                f"{format_bytes(MAX_TABLE_BYTES)} of fixed tables for "
@@ -258,6 +262,11 @@ class FoldedUpsample1d(Upsampler):
         return self.factor * int(self.phases.taps.shape[1])
 
     def form_costs(self) -> dict[str, FormCost]:
+        """What each form this layer may run computes: see :meth:`_compute_costs`
+        (fixed for a layer, computed when it is built)."""
+        return dict(self._costs)
+
+    def _compute_costs(self) -> dict[str, FormCost]:
         """What each form this layer may run computes (:class:`~upsamplers.ops.FormCost`,
         per input time step and batch item; ``O``, ``I``: output and input channels,
         ``r`` the factor, ``K`` the kernel, ``D`` the interpolation's taps a phase, ``W``
@@ -311,10 +320,7 @@ class FoldedUpsample1d(Upsampler):
         if self.impl != "polyphase":
             return self.impl
         model = CPU_MODEL if device is None or device.type == "cpu" else None
-        costs = self.form_costs()
-        if not self.naive_is_exact:
-            del costs["naive"]
-        return choose_form(costs, batch, time, model, prefer="naive")
+        return choose_form(self._auto_costs, batch, time, model, prefer="naive")
 
     def macs_per_input_sample(self) -> int:
         """Multiply-adds per input time step (per batch item) at the arithmetic
@@ -322,13 +328,13 @@ class FoldedUpsample1d(Upsampler):
         the folded form counting only the taps that can be non-zero (``C_in * C_out *
         phase_taps()``) and the filtered and projected forms (:meth:`form_costs`)."""
         folded = self.in_channels * self.out_channels * self.phase_taps()
-        costs = self.form_costs()
-        return min([folded] + [costs[f].macs for f in ("filtered", "projected") if f in costs])
+        return min([folded] + [self._costs[f].macs for f in ("filtered", "projected")
+                               if f in self._costs])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, T) -> (B, C_out, T * factor)``."""
         self._check_input(x)
-        if torch.jit.is_tracing() or is_exporting() or torch.compiler.is_compiling():
+        if is_symbolic():
             form = self.form  # the length is symbolic: the form for long inputs
         else:
             form = self.form_for(x.shape[0], x.shape[-1], x.device)

@@ -11,7 +11,7 @@ from torch import nn
 
 from .._checks import check_bool, check_choice, check_positive_int
 from ..init import equal_phase_weight_
-from ..ops.convolution import is_exporting, polyphase_conv
+from ..ops.convolution import is_symbolic, polyphase_conv
 from ..ops.kernels import (
     PhaseKernels,
     overlap_regime,
@@ -154,7 +154,7 @@ class TransposedUpsample1d(Upsampler):
         exported or compiled, where the length is symbolic)."""
         if self.impl != "auto":
             return self.impl
-        if torch.jit.is_tracing() or is_exporting() or torch.compiler.is_compiling():
+        if is_symbolic():
             return "polyphase"
         return transposed_form(batch, time, self.factor)
 

@@ -71,6 +71,12 @@ def is_exporting() -> bool:
     return bool(query()) if query is not None else False
 
 
+def is_symbolic() -> bool:
+    """Whether the call is traced (``torch.jit.trace``), exported or compiled: shapes
+    may be symbolic, so a layer runs the form it chose for long inputs."""
+    return torch.jit.is_tracing() or is_exporting() or torch.compiler.is_compiling()
+
+
 class _PolyphaseConv(torch.autograd.Function):
     """Low-rate convolution, optional additions at two column ranges, and
     a periodic shuffle with per-phase starts, batch chunk by batch chunk, with a

@@ -163,6 +163,7 @@ def transposed_geometry(phases: InterpolationPhases) -> tuple[int, int] | None:
     if phases.extension != "zeros" or phases.factor == 1:
         return None
     taps, offset = _centred(phases)
+    # centred: offset = -(D - 1) / 2, so the padding is (D r - r) / 2 = (length - r) / 2
     return -offset * phases.factor, taps.size
 
 
@@ -209,11 +210,12 @@ def polyphase_interpolate(x: torch.Tensor, phases: InterpolationPhases,
     batch, channels, time = x.shape
     r, depth = phases.taps.shape
     if r > 1 and weight.shape[0] == channels:  # the transposed form, (C, 1, D r)
-        geometry = transposed_geometry(phases)
-        if geometry is None:
+        if phases.extension != "zeros":
             raise InvalidValue("polyphase_interpolate: a (C, 1, L) weight needs a "
                                "zero-extended interpolation (interpolation_weight)")
-        return F.conv_transpose1d(x, weight, stride=r, padding=geometry[0], groups=channels)
+        # the filter is centred (transposed_geometry): padding (L - r) / 2, from its length
+        return F.conv_transpose1d(x, weight, stride=r, padding=(weight.shape[-1] - r) // 2,
+                                  groups=channels)
     left, right = -phases.offset, depth - 1 + phases.offset
     if left or right:
         mode = "replicate" if phases.extension == "replicate" else "constant"
