@@ -59,7 +59,7 @@ def naive(layer: ResampleUpsample1d, x: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("impl", ["mix_first", "filter_first"])
 @pytest.mark.parametrize(("factor", "kernel_size", "time"),
                          [(1, 3, 5), (2, 1, 1), (2, 4, 2), (3, 3, 1), (3, 2, 9), (4, 5, 3),
-                          (8, 1, 4)])
+                          (8, 1, 4), (65, 2, 2)])
 def test_matches_the_numpy_loop_reference(impl, factor, kernel_size, time):
     seed = 7 * factor + kernel_size + time
     layer = _layer(3, 2, factor, kernel_size, seed=seed, bias=True, impl=impl)
@@ -91,6 +91,25 @@ def test_forward_and_gradients_equal_the_naive_composition_on_random_shapes(dtyp
         torch.testing.assert_close(layer(x), naive(layer, x), atol=tol, rtol=tol)
         for g, w in zip(got, want, strict=True):
             torch.testing.assert_close(g, w, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize(("factor", "kernel_size"), [(1, 2), (3, 4), (4, 3), (8, 1), (8, 4)])
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+def test_traced_graphs_run_the_convolution_form_and_equal_the_block_form(factor, kernel_size):
+    """Eager calls run the low-pass as block matrix products; traced and exported
+    graphs as convolutions (transposed up to x4, grouped above): the same function,
+    at lengths other than the traced one, with gradients."""
+    layer = _layer(3, 2, factor, kernel_size, bias=True)
+    traced = torch.jit.trace(layer, torch.randn(2, 3, 40, dtype=torch.float64),
+                             check_trace=False)
+    for time in (1, 5, 33, 70):
+        x = torch.randn(2, 3, time, dtype=torch.float64, requires_grad=True)
+        grad = torch.randn(2, 2, time * factor, dtype=torch.float64)
+        eager, graph = layer(x), traced(x)
+        torch.testing.assert_close(graph, eager, atol=1e-12, rtol=0)
+        pairs = [torch.autograd.grad(y, [x, layer.conv.weight], grad) for y in (eager, graph)]
+        for a, b in zip(*pairs, strict=True):
+            torch.testing.assert_close(b, a, atol=1e-11, rtol=0)
 
 
 @pytest.mark.parametrize("impl", ["mix_first", "filter_first"])
@@ -149,6 +168,12 @@ def test_short_inputs_and_batches():
                                  layer.conv.bias.detach().numpy(), layer.lowpass, 4)
         np.testing.assert_allclose(layer(x).detach().numpy(), expected, atol=1e-12, rtol=0)
     assert layer(torch.randn(5, 2, 1, dtype=torch.float64)).shape == (5, 3, 4)
+    # nothing computed past the T * r samples: a plain contiguous output in every form
+    for factor in (1, 2, 4, 8):
+        for impl in ("mix_first", "filter_first"):
+            for k in (1, 2, 3):
+                y = _layer(2, 3, factor, k, impl=impl)(torch.randn(2, 2, 5, dtype=torch.float64))
+                assert y.shape == (2, 3, 5 * factor) and y.is_contiguous(), (factor, impl, k)
 
 
 # ----------------------------------------------------------------- the filter
