@@ -34,10 +34,8 @@ from .interpolation import check_table_size
 
 RESAMPLE_IMPLS = ("auto", "mix_first", "filter_first")
 #: Most points of the FFT that checks a designed filter's stop band (the check grows
-#: with the factor; above ``2**22 / 512 = 8192`` it is made with fewer points per band).
+#: with the factor: above factor 4096 it is made with fewer than 512 points per band).
 _DESIGN_POINTS = 1 << 22
-
-
 #: Input steps per block of the low-pass's block form (:func:`block_table`): forward +
 #: backward of the low-pass alone, one thread, B=4 C=128 T=2048 x4 (D=40), took 65 /
 #: 60 / 99 / 108 ms at blocks of 16 / 32 / 64 / 128 steps, against 150-310 ms for the
