@@ -85,3 +85,35 @@ def phase_shuffle_loop(z: np.ndarray, starts: tuple[int, ...], length: int) -> n
                 for i, start in enumerate(starts):
                     y[b, c, s * factor + i] = z[b, c * factor + i, s + start]
     return y
+
+
+def resample_loop(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, lowpass: np.ndarray,
+                  factor: int) -> np.ndarray:
+    """The resampling upsampler as written: zero stuffing by ``r``, the centred filter
+    ``lowpass`` (odd length ``2 H + 1``, tap ``H`` at lag 0) on the zero-stuffed,
+    zero-extended input, then the learnable kernel dilated by ``r`` at the high rate
+    ("same" alignment), sample by sample:
+    ``u[n] = sum_s lowpass[n - s r + H] x[s]`` for every ``n``, and
+    ``y[o, m] = b[o] + sum_{c, k} w[o, c, k] u[c, m + (k - (K - 1) // 2) r]``,
+    ``0 <= m < T r``."""
+    batch, in_channels, time = x.shape
+    out_channels, _, k_size = w.shape
+    half = (len(lowpass) - 1) // 2
+    left = (k_size - 1) // 2
+    r = factor
+
+    def u(n: int) -> np.ndarray:  # (B, C_in): the interpolated signal at high-rate n
+        total = np.zeros((batch, in_channels))
+        for s in range(time):
+            if abs(n - s * r) <= half:
+                total += lowpass[n - s * r + half] * x[:, :, s]
+        return total
+
+    y = np.zeros((batch, out_channels, time * r))
+    for m in range(time * r):
+        for k in range(k_size):
+            # (B, C_in) x (C_out, C_in) -> (B, C_out)
+            y[:, :, m] += u(m + (k - left) * r) @ w[:, :, k].T
+    if b is not None:
+        y += b[None, :, None]
+    return y

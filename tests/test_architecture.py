@@ -26,7 +26,7 @@ ENGINE_ALLOWED = {"upsamplers._checks"}
 # Concrete classes that only their own package may switch on with isinstance.
 CONCRETE = {
     "upsamplers.layers": {"SubPixel1d", "TransposedUpsample1d", "InterpUpsample1d",
-                          "SincUpsample1d", "PaddedSubPixel1d"},
+                          "SincUpsample1d", "ResampleUpsample1d", "PaddedSubPixel1d"},
     "upsamplers.models": {"Autoencoder", "DemucsLike", "MelGANLike"},
 }
 

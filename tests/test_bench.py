@@ -157,7 +157,8 @@ def test_default_cases_cover_every_kind_both_ways():
     labels = {c.label for c in default_cases()}
     for kind in ("nearest", "linear", "sinc"):
         assert {kind, f"{kind} (naive)"} <= labels
-    assert {"transposed", "subpixel", "nearest k=3", "linear k=3 (naive)", "sinc k=3"} <= labels
+    assert {"transposed", "subpixel", "nearest k=3", "linear k=3 (naive)", "sinc k=3",
+            "resample"} <= labels
 
 
 def test_command_writes_markdown_and_json(tmp_path, capsys):
@@ -167,7 +168,7 @@ def test_command_writes_markdown_and_json(tmp_path, capsys):
     data = json.loads((tmp_path / "bench.json").read_text())
     assert {"machine", "rows", "shuffle", "goals"} <= set(data)
     assert {r["kind"] for r in data["rows"]} == {"transposed", "subpixel", "nearest", "linear",
-                                                  "sinc"}
+                                                  "sinc", "resample"}
     table = (tmp_path / "bench.md").read_text()
     assert "Goals:" in table and "vs floor" in table
     assert "sinc (naive)" in capsys.readouterr().out

@@ -57,10 +57,12 @@ OPTIONS = {
     "nearest": {"kernel_size": 4, "bias": True},
     "linear": {"kernel_size": 4, "bias": True},
     "sinc": {"kernel_size": 4, "bias": True},
+    "resample": {"kernel_size": 4, "bias": True},
 }
 # every form the engine may choose, forced (exported graphs run the layer's `form`)
 IMPLS = {kind: ("polyphase", "folded", "filtered", "projected", "naive")
          for kind in ("nearest", "linear", "sinc")}
+IMPLS["resample"] = ("mix_first", "filter_first")
 VARIANTS = [(kind, impl) for kind in upsampler_kinds() for impl in IMPLS.get(kind, (None,))]
 
 

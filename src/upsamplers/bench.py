@@ -20,7 +20,8 @@ The figures, for each shape ``B, C, T, factor`` (``C_in = C_out = C``):
   phase_taps`` for subpixel, transposed, nearest and linear; for sinc, its
   interpolation as ``r`` short filters per channel followed by the high-rate
   convolution, which costs less than folding the long filter into every
-  output channel.
+  output channel; for resample, its low-rate convolution and its low-pass's
+  ``r`` phases on each output channel (``C * C * K + C * r * D``).
 * ``floor_ms``: ``3 * 2 * B * T * macs`` floating-point operations
   (forward + backward counts three times the forward multiply-adds) at the
   matrix-multiply rate measured in the same run (``torch.mm`` of the subpixel
@@ -127,14 +128,14 @@ INTERP_KINDS = ("nearest", "linear", "sinc")
 
 def default_cases() -> list[Case]:
     """Every kind at its default settings; nearest, linear and sinc also with
-    ``impl="naive"`` and with ``kernel_size=3`` (naive too)."""
+    ``impl="naive"`` and with ``kernel_size=3`` (naive too); resample last."""
     cases = [Case("transposed", "transposed"), Case("subpixel", "subpixel")]
     for kind in INTERP_KINDS:
         cases += [Case(kind, kind), Case(f"{kind} (naive)", kind, {"impl": "naive"})]
     for kind in INTERP_KINDS:
         cases += [Case(f"{kind} k=3", kind, {"kernel_size": 3}),
                   Case(f"{kind} k=3 (naive)", kind, {"kernel_size": 3, "impl": "naive"})]
-    return cases
+    return [*cases, Case("resample", "resample")]
 
 
 def phase_taps(module: torch.nn.Module) -> int:

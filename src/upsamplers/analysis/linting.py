@@ -53,6 +53,7 @@ class LintFinding:
         name: qualified module name (``""`` for the model itself).
         layer: class name.
         kind: ``"transposed"``, ``"subpixel"``, ``"nearest"``, ``"linear"``, ``"sinc"``,
+            ``"resample"``,
             ``"interpolate"`` (factor unknown) or ``"upsampler"``.
         factor: upsampling factor, ``None`` when unknown.
         kernel_size / overlap: for transposed convolutions (overlap ``"none"``,

@@ -36,9 +36,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "linear interpolation + conv, naive (high-rate) form"),
     Variant("sinc-naive", "sinc", (("impl", "naive"),),
             "windowed-sinc interpolation + conv, naive (high-rate) form"),
+    Variant("resample", "resample", (),
+            "resampling upsampler: conv at the low rate + fixed sinc low-pass (90 dB)"),
 )}
-# the four of Pons et al. (2021), Table 1; the others (ICNR and nearest inits, sinc) on
-# request: each variant costs one training run per seed
+# the four of Pons et al. (2021), Table 1; the others (ICNR and nearest inits, sinc,
+# resample) on request: each variant costs one training run per seed
 DEFAULT_VARIANTS = ("transposed", "subpixel", "nearest", "linear")
 # the naive form timed beside each polyphase interpolation kind
 NAIVE_OF = {"nearest": "nearest-naive", "linear": "linear-naive", "sinc": "sinc-naive"}

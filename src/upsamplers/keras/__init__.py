@@ -1,4 +1,4 @@
-"""Keras 3 front end: subpixel, transposed and interpolation upsamplers, the
+"""Keras 3 front end: subpixel, transposed, interpolation and resampling upsamplers, the
 classic ``SubPixel1D`` layer and the article's raw-audio autoencoder.
 
 Tensors are ``(B, T, C)``, as Keras expects. Everything is written with
@@ -23,6 +23,7 @@ from .layers import (
     KINDS,
     InterpConv1D,
     LinearUpSampling1D,
+    ResampleConv1D,
     SubPixel1D,
     SubPixelConv1D,
     TransposedConv1D,
@@ -35,6 +36,7 @@ __all__ = [
     "KINDS",
     "InterpConv1D",
     "LinearUpSampling1D",
+    "ResampleConv1D",
     "SubPixel1D",
     "SubPixelConv1D",
     "TransposedConv1D",

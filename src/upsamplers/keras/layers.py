@@ -18,9 +18,17 @@ import keras
 from keras import ops
 
 from .._checks import check_choice, check_positive_int
+from ..layers.resample import (
+    RESAMPLE_IMPLS,
+    cheaper_form,
+    check_filter_options,
+    design_resample_filter,
+    form_macs,
+)
+from . import _resample
 from ._lowrate import interp_conv_lowrate, interp_fold, transpose_fold, transposed_as_subpixel
 
-KINDS = ("subpixel", "transposed", "nearest", "linear")
+KINDS = ("subpixel", "transposed", "nearest", "linear", "resample")
 INTERP_IMPLS = ("auto", "lowrate", "composition")
 TRANSPOSED_IMPLS = ("auto", "subpixel", "native")
 # Backends on which "auto" computes Conv1DTranspose in its subpixel form: those whose
@@ -420,6 +428,108 @@ class TransposedConv1D(keras.layers.Conv1DTranspose):
         return {**super().get_config(), "impl": self.impl}
 
 
+@_serializable
+class ResampleConv1D(keras.layers.Layer):
+    """The resampling upsampler, :class:`upsamplers.ResampleUpsample1d` in Keras 3
+    (same arguments, same function, same filter): a learnable ``kernel_size``-tap
+    convolution at the *input* rate, then a fixed Kaiser-windowed sinc low-pass by
+    ``factor`` with unit pass-band gain, on the input extended with zeros past both
+    ends; output step ``t * factor`` is aligned with input step ``t``::
+
+        z[t] = sum_k kernel[k] x[t + k - (K - 1) // 2]        (every t, x zero outside)
+        y[t r + j] = bias + sum_d A[j, d] z[t + o + d]         (0 <= t < T)
+
+    ``A``: the low-pass as ``r`` phases (:func:`~upsamplers.ops.sinc_phases`, offset
+    ``o``), designed by :func:`upsamplers.layers.resample.design_resample_filter`
+    (defaults: -6 dB at 0.9 of the input Nyquist, flat to 0.75, images 90 dB down
+    from 1.05). ``impl``: ``"mix_first"`` (the convolution at the low rate, then the
+    low-pass on ``filters`` channels as one depthwise convolution and an interleave),
+    ``"filter_first"`` (the low-pass on the input channels, then the kernel dilated
+    by ``factor``), ``"auto"`` (default): the one with fewer multiply-adds
+    (:func:`~upsamplers.layers.resample.form_macs`), chosen when built.
+
+    Args:
+        filters: output channels ``C_out``.
+        factor: upsampling factor ``r >= 1``.
+        kernel_size: taps of the learnable convolution at the input rate (default 3).
+        use_bias: learnable bias, added after the low-pass (default ``False``).
+        cutoff, transition, attenuation: the low-pass (fractions of the input
+            Nyquist frequency; dB), as for the PyTorch layer.
+        impl: ``"auto"``, ``"mix_first"`` or ``"filter_first"``.
+
+    Shape:
+        ``(B, T, C_in) -> (B, T * factor, filters)``; ``B`` and ``T`` may be ``None``.
+
+    Weights:
+        ``kernel`` ``(kernel_size, C_in, filters)`` (the PyTorch layer's
+        ``conv.weight`` transposed ``(2, 1, 0)``) and ``bias`` ``(filters,)``.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        factor: int,
+        kernel_size: int = 3,
+        *,
+        use_bias: bool = False,
+        cutoff: float = 0.9,
+        transition: float = 0.3,
+        attenuation: float = 90.0,
+        impl: str = "auto",
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.factor = check_positive_int("factor", factor)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.use_bias = bool(use_bias)
+        self.cutoff, self.transition, self.attenuation = check_filter_options(
+            cutoff, transition, attenuation)
+        self.impl = check_choice("impl", impl, RESAMPLE_IMPLS)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        _, self.phases = design_resample_filter(self.factor, self.cutoff, self.transition,
+                                                self.attenuation)
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) != 3 or input_shape[-1] is None:
+            raise _shape_error("ResampleConv1D", input_shape)
+        c_in = int(input_shape[-1])
+        self.kernel = self.add_weight(name="kernel",
+                                      shape=(self.kernel_size, c_in, self.filters),
+                                      initializer=self.kernel_initializer)
+        self.bias = (self.add_weight(name="bias", shape=(self.filters,),
+                                     initializer=self.bias_initializer)
+                     if self.use_bias else None)
+        macs = form_macs(c_in, self.filters, self.factor, self.kernel_size,
+                         int(self.phases.taps.shape[1]))
+        self.form = cheaper_form(macs) if self.impl == "auto" else self.impl
+        channels = self.filters if self.form == "mix_first" else c_in
+        self._table = _resample.depthwise_table(self.phases, channels)
+
+    def call(self, inputs: Any) -> Any:
+        x = ops.cast(inputs, self.compute_dtype)
+        kernel = ops.cast(self.kernel, self.compute_dtype)
+        table = ops.convert_to_tensor(self._table, dtype=self.compute_dtype)
+        run = _resample.mix_first if self.form == "mix_first" else _resample.filter_first
+        y = run(x, kernel, table, self.phases)
+        return y if self.bias is None else y + ops.cast(self.bias, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+        batch, time, _ = input_shape
+        return (batch, None if time is None else time * self.factor, self.filters)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "filters": self.filters, "factor": self.factor,
+                "kernel_size": self.kernel_size, "use_bias": self.use_bias,
+                "cutoff": self.cutoff, "transition": self.transition,
+                "attenuation": self.attenuation, "impl": self.impl,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer)}
+
+
 def make_upsampler(
     kind: str,
     filters: int,
@@ -435,7 +545,9 @@ def make_upsampler(
     * ``"transposed"``: :class:`TransposedConv1D` (``Conv1DTranspose`` computed in
       its subpixel form) with stride ``factor``, "same" padding, kernel
       ``2 * factor`` by default;
-    * ``"nearest"`` / ``"linear"``: :class:`InterpConv1D` (kernel ``2 * factor + 1``).
+    * ``"nearest"`` / ``"linear"``: :class:`InterpConv1D` (kernel ``2 * factor + 1``);
+    * ``"resample"``: :class:`ResampleConv1D` (kernel 3 at the input rate, then the
+      fixed low-pass).
 
     Shape:
         every one maps ``(B, T, C_in) -> (B, T * factor, filters)``.
@@ -452,4 +564,6 @@ def make_upsampler(
     if kind == "transposed":
         return TransposedConv1D(filters, kernel_size or 2 * factor, strides=factor,
                                 padding="same", use_bias=use_bias, **kwargs)
+    if kind == "resample":
+        return ResampleConv1D(filters, factor, kernel_size or 3, use_bias=use_bias, **kwargs)
     return InterpConv1D(filters, factor, kind, kernel_size, use_bias=use_bias, **kwargs)

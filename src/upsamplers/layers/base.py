@@ -81,7 +81,7 @@ class Upsampler(nn.Module):
     Attributes:
         kind: the family's name, as :func:`~upsamplers.layers.make_upsampler` takes
             it (``"subpixel"``, ``"transposed"``, ``"nearest"``, ``"linear"``,
-            ``"sinc"``).
+            ``"sinc"``, ``"resample"``).
         in_channels: ``C_in``.
         out_channels: ``C_out``.
         factor: upsampling factor ``r``.

@@ -9,6 +9,7 @@ from typing import Any
 from .._checks import InvalidType, check_choice
 from .base import Upsampler
 from .interpolation import InterpUpsample1d, SincUpsample1d
+from .resample import ResampleUpsample1d
 from .subpixel import SubPixel1d
 from .transposed import TransposedUpsample1d
 
@@ -19,6 +20,7 @@ _KINDS: dict[str, tuple[type[Upsampler], dict[str, Any]]] = {
     "nearest": (InterpUpsample1d, {"mode": "nearest"}),
     "linear": (InterpUpsample1d, {"mode": "linear"}),
     "sinc": (SincUpsample1d, {}),
+    "resample": (ResampleUpsample1d, {}),
 }
 
 
@@ -51,7 +53,7 @@ def make_upsampler(
 
     Args:
         kind: one of :func:`upsampler_kinds` (``"transposed"``, ``"subpixel"``,
-            ``"nearest"``, ``"linear"``, ...).
+            ``"nearest"``, ``"linear"``, ``"sinc"``, ``"resample"``).
         in_channels, out_channels, factor: as for every layer.
         **options: keyword arguments of the layer's class (``kernel_size``,
             ``bias``, ``init``, ``order``, ...).
