@@ -18,7 +18,7 @@ import keras
 from keras import ops
 
 from .._checks import check_choice, check_positive_int
-from ..layers.resample import (
+from ..ops.lowpass import (
     RESAMPLE_IMPLS,
     cheaper_form,
     check_filter_options,
