@@ -1,0 +1,273 @@
+"""The AHR measurement (upsamplers.analysis.measure_aliasing) against closed forms
+and independent references."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import signal as sps
+from torch import nn
+
+from upsamplers._checks import InvalidType, InvalidValue
+from upsamplers.analysis import AliasingReport, aliasing_signal, measure_aliasing, next_prime
+
+N = 1031  # prime, short: the closed forms hold at any prime length
+
+
+def _poly(coefficients):
+    """``y = sum_n a_n x**n`` (n from 1), a memoryless polynomial on numpy arrays."""
+    def apply(x):
+        return sum(a * x ** (n + 1) for n, a in enumerate(coefficients))
+    return apply
+
+
+def _poly_harmonics(coefficients, amplitude):
+    """Harmonic amplitudes ``|c_h|`` (h = 1..5) of ``sum a_n (A sin t)**n``, n <= 5, by
+    the power-reduction formulas:
+    sin^2 = (1 - cos 2t)/2, sin^3 = (3 sin t - sin 3t)/4,
+    sin^4 = (3 - 4 cos 2t + cos 4t)/8, sin^5 = (10 sin t - 5 sin 3t + sin 5t)/16."""
+    a = list(coefficients) + [0.0] * (5 - len(coefficients))
+    p = [amplitude ** (n + 1) * a[n] for n in range(5)]  # a_n A^n for n = 1..5
+    sines = {1: p[0] + 3 / 4 * p[2] + 10 / 16 * p[4], 3: -p[2] / 4 - 5 / 16 * p[4],
+             5: p[4] / 16}
+    cosines = {2: -p[1] / 2 - 4 / 8 * p[3], 4: p[3] / 8}
+    return {h: abs(v) for h, v in {**sines, **cosines}.items()}
+
+
+def _closed_form_ahr(coefficients, amplitude, k0, n):
+    """Folded harmonics' power over in-band harmonics' power, dB."""
+    c = _poly_harmonics(coefficients, amplitude)
+    inband = sum(v**2 for h, v in c.items() if 2 * h * k0 < n)
+    folded = sum(v**2 for h, v in c.items() if 2 * h * k0 > n)
+    return 10 * math.log10(folded / inband)
+
+
+POLY = (1.0, 0.4, -0.3, 0.2, 0.15)
+
+
+@pytest.mark.parametrize("f0", [0.13, 0.21, 0.3, 0.4])
+def test_polynomial_matches_its_closed_form(f0):
+    report = measure_aliasing(_poly(POLY), f0s=[f0], amplitudes=[0.8], waves=["sine"],
+                              length=N, warmup=1)
+    m = report.measures[0]
+    assert m.k0 == round(f0 * N)
+    expected = _closed_form_ahr(POLY, 0.8, m.k0, N)
+    assert m.ahr_db == pytest.approx(expected, abs=1e-3)
+    assert not m.at_floor and m.steady
+
+
+def test_polynomial_in_band_is_at_the_floor_and_the_torch_path_agrees():
+    class Poly(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("a", torch.tensor(POLY, dtype=torch.float64))
+
+        def forward(self, x):
+            return sum(a * x ** (n + 1) for n, a in enumerate(self.a))
+
+    report = measure_aliasing(Poly(), f0s=[0.05, 0.09, 0.3], amplitudes=[0.8],
+                              waves=["sine"], length=N, warmup=1)
+    assert report.dtype == "float64" and report.ratio == (1, 1)
+    low, low2, high = report.measures
+    for m in (low, low2):  # 5 * f0 < 0.5: every harmonic in band
+        assert m.at_floor and m.ahr_db < -200
+    assert high.ahr_db == pytest.approx(_closed_form_ahr(POLY, 0.8, high.k0, N), abs=1e-3)
+
+
+def _fft_upsample(factor):
+    def up(x):
+        spec = np.fft.rfft(x)
+        out = np.zeros(len(x) * factor // 2 + 1, dtype=complex)
+        out[: len(spec)] = spec
+        return np.fft.irfft(out, n=len(x) * factor) * factor
+    return up
+
+
+def _delay(x):
+    return np.concatenate([np.zeros(7), x[:-7]])
+
+
+@pytest.mark.parametrize("module", ["identity", "fir", "delay", "fft_up", "decimator"])
+def test_band_limited_paths_do_not_alias(module):
+    torch.manual_seed(0)
+    fir = nn.Conv1d(1, 2, 31, padding=15, bias=False).double()
+    modules = {"identity": (lambda x: x), "fir": fir, "delay": _delay,
+               "fft_up": _fft_upsample(3), "decimator": (lambda x: x[::2])}
+    f0s = [0.05, 0.2] if module == "decimator" else [0.05, 0.2, 0.4]
+    report = measure_aliasing(modules[module], f0s=f0s, amplitudes=[0.5], waves=["sine"],
+                              length=N, warmup=1)
+    for m in report.measures:
+        assert m.ahr_db < -240 and m.at_floor and m.steady
+        if module == "fft_up":
+            assert m.image_db is not None and m.image_db < -240
+    assert report.ratio == {"fft_up": (3, 1), "decimator": (1, 2)}.get(module, (1, 1))
+    assert report.summary("sine", 0.5).at_floor
+
+
+def test_float32_identity_sits_at_its_rounding_floor():
+    report = measure_aliasing(nn.Identity(), f0s=[0.1, 0.37], amplitudes=[0.8],
+                              waves=["sine", "sawtooth"], wave_f0s=[0.1], length=N)
+    assert report.dtype == "float32"
+    for m in report.measures:
+        assert m.ahr_db == pytest.approx(m.floor_db, abs=1e-9)
+        assert -170 < m.floor_db < -130 and m.at_floor
+    assert "at floor" in report.to_markdown()
+
+
+def _zero_stuff(x):
+    y = np.zeros(2 * len(x))
+    y[::2] = x
+    return y
+
+
+def test_zero_stuffing_images_are_at_0_db_where_predicted():
+    fs = 8000.0
+    report = measure_aliasing(_zero_stuff, sample_rate=fs, f0s=[0.1, 0.3], amplitudes=[0.8],
+                              waves=["sine"], length=N, warmup=1)
+    assert report.ratio == (2, 1)
+    for m in report.measures:
+        assert m.image_db == pytest.approx(0.0, abs=1e-9)
+        assert m.ahr_db == pytest.approx(0.0, abs=1e-9)  # the image is all the inharmonic power
+        top = m.components[0]
+        assert top.bin == N - m.k0 and top.image == 1 and top.level_db == pytest.approx(0, abs=1e-9)
+        assert top.frequency_hz == pytest.approx((N - m.k0) / (2 * N) * 2 * fs)
+        assert len(m.components) == 1  # nothing else in the window
+    assert report.summary().mean_image_db == pytest.approx(0.0, abs=1e-9)
+
+
+def _reference_ahr(fn, amplitude, k0, n, points=1 << 20):
+    """AHR of ``fn(A sin(2 pi t))`` sampled ``n`` times over ``k0`` periods, from its
+    Fourier series: coefficients from a ``points``-point evaluation over one period,
+    each harmonic h folded by hand onto bin ``h k0 mod n``."""
+    t = np.arange(points) / points
+    c = np.fft.fft(fn(amplitude * np.sin(2 * np.pi * t))) / points
+    h = np.fft.fftfreq(points, 1 / points).astype(np.int64)  # 0, 1, ..., -1
+    spectrum = np.zeros(n, dtype=complex)
+    np.add.at(spectrum, (h * k0) % n, c)
+    half = np.arange(1, (n - 1) // 2 + 1)
+    power = 2 * np.abs(spectrum[half]) ** 2
+    harmonic = np.zeros(half.shape, dtype=bool)
+    harmonic[np.arange(k0, (n - 1) // 2 + 1, k0) - 1] = True
+    return 10 * np.log10(power[~harmonic].sum() / power[harmonic].sum())
+
+
+@pytest.mark.parametrize(("name", "module", "fn"), [
+    ("relu", nn.ReLU(), lambda x: np.maximum(x, 0)),
+    ("leaky_relu", nn.LeakyReLU(0.01), lambda x: np.where(x > 0, x, 0.01 * x)),
+])
+def test_relus_match_an_independent_fourier_series_reference(name, module, fn):
+    f0s = [0.05, 0.23, 0.4]
+    report = measure_aliasing(module, f0s=f0s, amplitudes=[0.8], waves=["sine"], length=N,
+                              warmup=1)
+    for m in report.measures:
+        assert m.ahr_db == pytest.approx(_reference_ahr(fn, 0.8, m.k0, N), abs=0.01), name
+    # the same shape at another amplitude: a ReLU is homogeneous
+    assert report.measures[1].ahr_db > report.measures[0].ahr_db  # more folds at 0.23
+
+
+def test_strongest_component_is_the_predicted_fold():
+    fs = 16000.0
+    report = measure_aliasing(_poly((1.0, 0.0, 0.3)), sample_rate=fs, f0s=[0.3],
+                              amplitudes=[0.8], waves=["sine"], length=N, warmup=1)
+    m = report.measures[0]
+    top = m.components[0]
+    assert 3 * m.k0 < N < 6 * m.k0  # harmonic 3 at 0.9 of the rate folds to 0.1
+    assert top.bin == N - 3 * m.k0 and top.harmonic == 3 and top.folded_at == "output"
+    assert top.frequency_hz == pytest.approx((N - 3 * m.k0) / N * fs)
+    c = _poly_harmonics((1.0, 0.0, 0.3), 0.8)
+    assert top.level_db == pytest.approx(10 * np.log10(c[3] ** 2 / c[1] ** 2), abs=1e-6)
+    assert "harmonic 3 folded at the output rate" in report.to_markdown()
+
+
+def _iir(x):
+    return sps.lfilter([1.0], [1.0, -0.99], x)  # memory ~ 100 samples per e-fold
+
+
+def test_memory_longer_than_the_warm_up_is_flagged():
+    n = 101
+    short = measure_aliasing(_iir, f0s=[0.1], amplitudes=[0.5], waves=["sine"], length=n,
+                             warmup=1)
+    assert not short.measures[0].steady and not short.steady
+    assert "not steady" in short.notes[0] and "warmup" in short.notes[0]
+    assert "**no**" in short.to_markdown()
+    long = measure_aliasing(_iir, f0s=[0.1], amplitudes=[0.5], waves=["sine"], length=n,
+                            warmup=40)
+    assert long.steady and long.measures[0].at_floor  # a linear filter: no aliasing
+
+
+def test_a_module_that_is_not_time_invariant_is_flagged():
+    ramp = lambda x: x * (1 + np.arange(len(x)) / len(x))  # noqa: E731
+    report = measure_aliasing(ramp, f0s=[0.2], amplitudes=[0.5], waves=["sine"], length=N)
+    assert not report.steady
+
+
+def test_band_limited_waves_have_their_harmonics_below_nyquist_only():
+    for wave, decay in (("sawtooth", 1), ("triangle", 2)):
+        x, k0 = aliasing_signal(wave, 0.07, 0.8, N)
+        assert np.max(np.abs(x)) == pytest.approx(0.8)
+        power = np.abs(np.fft.rfft(x)) ** 2
+        harmonics = np.arange(k0, N // 2 + 1, k0)
+        assert power.sum() == pytest.approx(power[harmonics].sum(), rel=1e-12)
+        h = harmonics // k0
+        present = (h % 2 == 1) if wave == "triangle" else np.ones(h.shape, dtype=bool)
+        ratio = power[harmonics][present] / power[k0]
+        assert ratio == pytest.approx(1.0 / h[present] ** (2 * decay), rel=1e-9)
+        assert np.all(power[harmonics][~present] < 1e-20 * power[k0])
+
+
+def test_report_serialises_saves_and_plots(tmp_path):
+    report = measure_aliasing(nn.LeakyReLU(0.2), sample_rate=16000, f0s=[0.1, 0.3],
+                              amplitudes=[0.5, 0.8], wave_f0s=[0.1], length=N, warmup=1)
+    assert isinstance(report, AliasingReport)
+    data = json.loads(report.to_json())
+    assert len(data["measures"]) == 2 * 2 + 2 * 2
+    assert {(s["wave"], s["amplitude"]) for s in data["summaries"]} == {
+        (w, a) for w in ("sine", "sawtooth", "triangle") for a in (0.5, 0.8)}
+    s = report.summary("sine", 0.8)
+    ratios = [10 ** (report.ahr("sine", f, 0.8) / 10) for f in (0.1, 0.3)]
+    assert s.mean_ahr_db == pytest.approx(10 * np.log10(np.mean(ratios)))
+    assert s.worst_ahr_db == max(report.ahr("sine", f, 0.8) for f in (0.1, 0.3))
+    paths = report.save(tmp_path / "out")
+    assert sorted(p.name for p in paths) == ["aliasing.json", "aliasing.md", "aliasing.png"]
+    assert (tmp_path / "out" / "aliasing.png").stat().st_size > 1000
+    assert "| sine | 0.8 |" in (tmp_path / "out" / "aliasing.md").read_text()
+
+
+def test_next_prime():
+    assert [next_prime(n) for n in (1, 2, 4, 4096, 8190)] == [2, 2, 5, 4099, 8191]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "text"), [
+    ({"length": 1000}, InvalidValue, "length must be a prime number >= 31 (e.g. 1009)"),
+    ({"length": 7}, InvalidValue, "received length=7"),
+    ({"f0s": [0.5]}, InvalidValue, "f0s must be fractions of the input rate in (0, 0.5)"),
+    ({"f0s": []}, InvalidValue, "f0s must be a non-empty sequence"),
+    ({"wave_f0s": "0.1"}, InvalidType, "wave_f0s must be a sequence"),
+    ({"amplitudes": [0.8, -1]}, InvalidValue, "amplitudes must be positive finite numbers"),
+    ({"waves": ["square"]}, InvalidValue, "waves must be one of 'sine', 'sawtooth', 'triangle'"),
+    ({"sample_rate": 0}, InvalidValue, "received sample_rate=0"),
+    ({"warmup": -1}, InvalidValue, "received warmup=-1"),
+    ({"dtype": "float16"}, InvalidValue, "dtype must be one of 'float32', 'float64'"),
+    ({"channels": 0}, InvalidValue, "received channels=0"),
+])
+def test_bad_arguments_raise_clear_errors(kwargs, error, text):
+    with pytest.raises(error) as info:
+        measure_aliasing(lambda x: x, **kwargs)
+    assert text in str(info.value)
+
+
+def test_bad_modules_raise_clear_errors():
+    with pytest.raises(InvalidType, match="module must be a torch.nn.Module or a callable"):
+        measure_aliasing(42)
+    with pytest.raises(InvalidValue, match="changes the length unexpectedly"):
+        measure_aliasing(lambda x: x[:-1])
+    with pytest.raises(InvalidValue, match="below 0.25 of the input rate"):
+        measure_aliasing(lambda x: x[::2], f0s=[0.3], waves=["sine"])
+    with pytest.raises(InvalidValue, match="must be finite"):
+        measure_aliasing(lambda x: np.full_like(x, np.nan))
+    with pytest.raises(InvalidValue, match=r"must return a tensor \(B, C, T\)"):
+        measure_aliasing(nn.Flatten())
