@@ -139,6 +139,20 @@ def test_zero_stuffing_images_are_at_0_db_where_predicted():
     assert report.summary().mean_image_db == pytest.approx(0.0, abs=1e-9)
 
 
+def test_a_line_at_the_input_rate_is_named_a_tone():
+    def stuffed_with_a_line(x):  # zero stuffing x2 plus 0.05 cos(pi n): a line at fs_in
+        return _zero_stuff(x) + 0.05 * np.cos(np.pi * np.arange(2 * len(x)))
+
+    report = measure_aliasing(stuffed_with_a_line, f0s=[0.1], amplitudes=[0.8],
+                              waves=["sine"], length=N, warmup=1)
+    image, tone = report.measures[0].components[:2]
+    assert image.image == 1 and image.tone is None
+    assert tone.bin == N and tone.tone == 1 and tone.harmonic is None
+    assert tone.source == "tone at 1 x the input rate"
+    # the fundamental has amplitude 0.4 after zero stuffing: 0.08; the line 0.05^2
+    assert tone.level_db == pytest.approx(10 * np.log10(0.05**2 / 0.08), abs=1e-9)
+
+
 def _reference_ahr(fn, amplitude, k0, n, points=1 << 20):
     """AHR of ``fn(A sin(2 pi t))`` sampled ``n`` times over ``k0`` periods, from its
     Fourier series: coefficients from a ``points``-point evaluation over one period,
@@ -231,6 +245,7 @@ def test_report_serialises_saves_and_plots(tmp_path):
     ratios = [10 ** (report.ahr("sine", f, 0.8) / 10) for f in (0.1, 0.3)]
     assert s.mean_ahr_db == pytest.approx(10 * np.log10(np.mean(ratios)))
     assert s.worst_ahr_db == max(report.ahr("sine", f, 0.8) for f in (0.1, 0.3))
+    assert s.mean_of_db == pytest.approx(np.mean(10 * np.log10(ratios)))
     paths = report.save(tmp_path / "out")
     assert sorted(p.name for p in paths) == ["aliasing.json", "aliasing.md", "aliasing.png"]
     assert (tmp_path / "out" / "aliasing.png").stat().st_size > 1000
@@ -271,3 +286,105 @@ def test_bad_modules_raise_clear_errors():
         measure_aliasing(lambda x: np.full_like(x, np.nan))
     with pytest.raises(InvalidValue, match=r"must return a tensor \(B, C, T\)"):
         measure_aliasing(nn.Flatten())
+
+
+def test_audit_reports_aliasing_with_a_verdict():
+    from upsamplers.analysis import audit
+
+    stuffed = audit(_zero_stuff, 8000.0, inputs=["aliasing"], seconds=0.5)
+    a = stuffed.aliasing
+    assert a is not None and a.ratio == (2, 1) and a.sample_rate == 4000.0
+    assert [m.f0 for m in a.measures] == [0.05, 0.1, 0.2, 0.3, 0.4]
+    assert all(m.image_db == pytest.approx(0.0, abs=1e-9) for m in a.measures)
+    assert stuffed.verdicts["aliasing"].status == "warn"
+    assert "images 0.0 dB re the signal" in stuffed.verdicts["aliasing"].message
+    assert "## Aliasing:" in stuffed.to_markdown()
+    assert json.loads(stuffed.to_json())["aliasing"]["summaries"][0]["mean_image_db"] == (
+        pytest.approx(0.0, abs=1e-9))
+    clean = audit(_fft_upsample(2), 8000.0, inputs=["ones", "aliasing"], seconds=0.5)
+    assert clean.verdicts["aliasing"].status == "pass"
+    assert "rounding floor" in clean.verdicts["aliasing"].message
+    without = audit(_fft_upsample(2), 8000.0, inputs=["ones"], seconds=0.5)
+    assert without.aliasing is None and "aliasing" not in without.verdicts
+    assert "aliasing" not in json.loads(without.to_json())
+
+
+def test_audit_aliasing_of_a_model_that_is_not_audio_to_audio():
+    from upsamplers.analysis import audit
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(5, 4, 3, padding=1), nn.LeakyReLU(0.1),
+                          nn.ConvTranspose1d(4, 2, 4, stride=2, padding=1))
+    report = audit(model, 16000.0, inputs=["aliasing"], seconds=0.25)
+    a = report.aliasing
+    assert a.channels == 5 and a.ratio == (2, 1) and a.steady
+    assert a.length == 101  # 2000 input samples / (4 periods x 5 sines) -> next prime
+    s = a.summary()
+    assert -60 < s.mean_ahr_db < 20 and not s.at_floor  # random weights: strong images
+    assert s.mean_image_db is not None and s.mean_image_db > -40
+    assert report.verdicts["aliasing"].status == "warn"
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+@pytest.fixture
+def user_errors_only(monkeypatch):
+    """Only UserInputError is the user's error (one line, exit 2); anything else raises."""
+    from upsamplers import cli
+    from upsamplers._checks import UserInputError
+
+    monkeypatch.setattr(cli, "_USER_ERRORS", (UserInputError,), raising=False)
+
+
+def test_cli_aliasing_of_an_upsampler_writes_reports(tmp_path, capsys, user_errors_only):
+    from upsamplers.cli import main
+
+    out = tmp_path / "alias"
+    args = ["aliasing", "upsampler:nearest", "--factor", "4", "--f0", "0.1,0.3",
+            "--amplitudes", "0.8", "--waves", "sine", "--length", "257", "--sample-rate",
+            "4000", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "# Aliasing: upsampler:nearest" in text and "Rate ratio 4/1" in text
+    data = json.loads((out / "aliasing.json").read_text())
+    assert data["ratio"] == [4, 1] and data["sample_rate"] == 4000.0
+    assert [m["f0"] for m in data["measures"]] == [0.1, 0.3]
+    # nearest x4 (then a random 1-channel conv): images of a zero-order hold, far above -40
+    assert all(m["image_db"] > -40 for m in data["measures"])
+    assert (out / "aliasing.png").exists() and (out / "aliasing.md").exists()
+    assert main(args) == 2
+    assert "already exist; pass --force" in capsys.readouterr().err
+    assert main(args + ["--force", "--json", "--no-plot"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["measures"] == data["measures"]
+
+
+def test_cli_aliasing_of_a_factory(tmp_path, capsys, user_errors_only):
+    from upsamplers.cli import main
+
+    path = tmp_path / "act.py"
+    path.write_text("import torch\n\ndef build():\n    return torch.nn.LeakyReLU(0.01)\n")
+    assert main(["aliasing", f"{path}:build", "--f0", "0.4", "--amplitudes", "0.8",
+                 "--waves", "sine", "--length", str(N), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ahr = data["measures"][0]["ahr_db"]
+    assert ahr == pytest.approx(_reference_ahr(lambda x: np.where(x > 0, x, 0.01 * x), 0.8,
+                                               data["measures"][0]["k0"], N), abs=0.01)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["upsampler:bogus"], "TARGET upsampler:KIND takes KIND among transposed, subpixel"),
+    (["torch.nn:ReLU", "--f0", "0.1,x"], "--f0 must be comma-separated numbers"),
+    (["torch.nn:ReLU", "--f0", "0.7"], "f0s must be fractions of the input rate in (0, 0.5)"),
+    (["torch.nn:ReLU", "--length", "1000"], "length must be a prime number >= 31 (e.g. 1009)"),
+    (["torch.nn:ReLU", "--waves", "square"], "waves must be one of"),
+    (["torch.nn:ReLU", "--sample-rate", "-1"], "received sample_rate=-1.0"),
+    (["upsampler:linear", "--factor", "0"], "factor must be a positive integer"),
+])
+def test_cli_aliasing_errors_are_one_line(args, message, capsys, user_errors_only):
+    from upsamplers.cli import main
+
+    assert main(["aliasing", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1

@@ -38,14 +38,16 @@ rounding to the dtype the module runs in; an AHR within 20 dB of it measures
 rounding, not aliasing (``at_floor``; the markdown shows it as "at floor").
 
 Summary, per wave and amplitude: the mean over f0 of the power ratio, in dB
-(``10 log10(mean(P_inh / P_harm))``, dominated by the worst f0s), and the worst
-(largest) AHR with its f0. For a module that raises the rate, the *image level*
+(``mean_ahr_db = 10 log10(mean(P_inh / P_harm))``, dominated by the worst f0s),
+the mean of the AHRs in dB (``mean_of_db``, closer to the typical f0), and the
+worst (largest) AHR with its f0. For a module that raises the rate, the *image level*
 of a sine is the power at the bins ``m * N +- k0`` (``m >= 1``) re the power of
 the fundamental, dB. The strongest inharmonic components (those more than 20 dB
 above the floor) are listed per measure in dB re the harmonic power, with the
 harmonic ``h`` that folds there (the smallest ``h <= 1000`` with ``h K = +-b``
 modulo ``M``, or modulo ``N`` at the input rate for an upsampler), or the image
-``m`` of the fundamental.
+``m`` of the fundamental (``b = m N +- k0``), or a tone at ``m`` times the input
+rate (``b = m N``: an upsampler's tonal artifact, there whatever the input).
 
 numpy only at import; torch when a module runs, matplotlib when a plot is drawn.
 """
@@ -90,10 +92,10 @@ FLOOR_MARGIN_DB = 20.0
 MAX_HARMONIC = 1000
 #: Input samples (times channels) per call of a module.
 MAX_BATCH_SAMPLES = 1 << 22
-#: Length of the dry run that finds the rate ratio (divisible by 1 .. 10).
-DRY_RUN_LENGTH = 2520
+#: Length of the dry run that finds the rate ratio (divisible by 1 .. 8).
+DRY_RUN_LENGTH = 840
 #: The largest decimation ``q`` of a rate ratio ``p / q``.
-MAX_DECIMATION = 16
+MAX_DECIMATION = 8
 OUTPUT_NAMES = ("aliasing.md", "aliasing.json")
 PLOT_NAME = "aliasing.png"
 
@@ -160,6 +162,8 @@ class Component:
         folded_at: ``"output"`` (``h K = +-b`` mod ``M``) or ``"input"`` (mod ``N``,
             an upsampler's image of a harmonic folded before it), or ``None``.
         image: ``m`` when ``b = m N +- k0`` for a module raising the rate.
+        tone: ``m`` when ``b = m N`` for a module raising the rate: a line at ``m``
+            times the input rate whatever the input (an upsampler's tonal artifact).
     """
 
     bin: int
@@ -169,9 +173,12 @@ class Component:
     harmonic: int | None
     folded_at: str | None
     image: int | None
+    tone: int | None = None
 
     @property
     def source(self) -> str:
+        if self.tone is not None:
+            return f"tone at {self.tone} x the input rate"
         if self.image is not None:
             return f"image {self.image} of the fundamental"
         if self.harmonic is not None:
@@ -227,7 +234,8 @@ class AliasingMeasure:
 @dataclass(frozen=True)
 class AliasingSummary:
     """One wave at one amplitude over its f0s: ``mean_ahr_db`` is
-    ``10 log10(mean over f0 of P_inh / P_harm)``, ``worst_ahr_db`` the largest AHR
+    ``10 log10(mean over f0 of P_inh / P_harm)``, ``mean_of_db`` the mean of the
+    AHRs in dB (``-inf`` if one is), ``worst_ahr_db`` the largest AHR
     (at ``worst_f0``), ``mean_image_db`` the mean image power ratio in dB (sines
     through a module that raises the rate; else ``None``)."""
 
@@ -235,6 +243,7 @@ class AliasingSummary:
     amplitude: float
     f0s: tuple[float, ...]
     mean_ahr_db: float
+    mean_of_db: float
     worst_ahr_db: float
     worst_f0: float
     mean_image_db: float | None
@@ -480,7 +489,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
                      wave_f0s: Sequence[float] = DEFAULT_WAVE_F0S,
                      length: int = DEFAULT_LENGTH, warmup: int = DEFAULT_WARMUP,
                      channels: int | None = None, dtype: str | None = None,
-                     top: int = DEFAULT_TOP,
+                     top: int = DEFAULT_TOP, ratio: int | Fraction | None = None,
                      progress: Callable[[str], None] | None = None) -> AliasingReport:
     """Measure the aliasing of ``module`` (see the module docstring for the definition).
 
@@ -503,6 +512,8 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
         dtype: ``"float32"`` or ``"float64"``; default: a module's parameters'
             (the default dtype without any), float64 for a callable.
         top: strongest inharmonic components kept per measure.
+        ratio: output samples per input sample (``p / q``, an ``int`` or a
+            ``Fraction``), when known; default: found by a dry run on zeros.
         progress: called with a message before each call of the module.
 
     Returns:
@@ -524,7 +535,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     if dtype is not None:
         dtype = check_choice("dtype", dtype, ("float32", "float64"))
     model = _Model(module, channels, dtype)
-    plan = _Plan(length, _rate_ratio(model), warmup)
+    plan = _Plan(length, _rate_ratio(model) if ratio is None else _check_ratio(ratio), warmup)
     _check_fundamentals(signals, plan)
     measures, spectra = _run_all(model, plan, signals, sample_rate, top, progress)
     report = AliasingReport(
@@ -535,6 +546,15 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     report.spectrum = _worst_spectrum(measures, spectra, plan.window)
     report.elapsed_s = time.perf_counter() - start
     return report
+
+
+def _check_ratio(ratio: Any) -> Fraction:
+    if isinstance(ratio, bool) or not isinstance(ratio, (numbers.Integral, Fraction)):
+        raise InvalidType(f"ratio must be a positive int or Fraction; received ratio={ratio!r}")
+    if ratio <= 0 or Fraction(ratio).denominator > MAX_DECIMATION:
+        raise InvalidValue(f"ratio must be a positive int or Fraction p/q with q <= "
+                           f"{MAX_DECIMATION}; received ratio={ratio!r}")
+    return Fraction(ratio)
 
 
 def _check_length(length: Any) -> int:
@@ -709,16 +729,18 @@ def _components(power: np.ndarray, mask: np.ndarray, harmonic_power: float, k0: 
         return []
     order = bins[np.argsort(power[bins], kind="stable")[::-1][:top]]
     out_rate = None if sample_rate is None else sample_rate * float(plan.ratio)
+    upsampling = plan.ratio > 1 and plan.ratio.denominator == 1
     out = []
-    for b in order:
+    for b in map(int, order):
         if power[b] <= 0:
             break
-        harmonic, where = _which_harmonic(int(b), k0, plan)
+        tone = b // plan.length if upsampling and b % plan.length == 0 else None
+        harmonic, where = (None, None) if tone else _which_harmonic(b, k0, plan)
         out.append(Component(
-            bin=int(b), frequency=int(b) / plan.window,
-            frequency_hz=None if out_rate is None else int(b) / plan.window * out_rate,
+            bin=b, frequency=b / plan.window,
+            frequency_hz=None if out_rate is None else b / plan.window * out_rate,
             level_db=_db(float(power[b]) / harmonic_power), harmonic=harmonic, folded_at=where,
-            image=_which_image(int(b), k0, plan)))
+            image=None if tone else _which_image(b, k0, plan), tone=tone))
     return out
 
 
@@ -764,7 +786,8 @@ def _summaries(measures: list[AliasingMeasure]) -> list[AliasingSummary]:
                       _db(float(np.mean([10 ** (d / 10) for d in images]))))
         out.append(AliasingSummary(
             wave=wave, amplitude=amplitude, f0s=tuple(m.f0 for m in ms),
-            mean_ahr_db=_db(float(np.mean(ratios))), worst_ahr_db=worst.ahr_db,
+            mean_ahr_db=_db(float(np.mean(ratios))),
+            mean_of_db=float(np.mean([m.ahr_db for m in ms])), worst_ahr_db=worst.ahr_db,
             worst_f0=worst.f0, mean_image_db=mean_image,
             at_floor=all(m.at_floor for m in ms), steady=all(m.steady for m in ms)))
     return out

@@ -36,11 +36,14 @@ def markdown(report: Any, *, level: int = 1) -> str:
              f"{report.dtype}; {report.elapsed_s:.1f} s.", "",
              "AHR = 10 log10(P_inharmonic / P_harmonic), dB, lower is better (DC excluded; "
              "'at floor': within 20 dB of the rounding floor of the input).", "",
-             "| wave | amplitude | mean AHR (dB) | worst AHR (dB) | at f0 | image level (dB) |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "Mean AHR: 10 log10 of the mean power ratio over f0 (dominated by the worst "
+             "f0s); mean of dB: the mean of the per-f0 AHRs.", "",
+             "| wave | amplitude | mean AHR (dB) | mean of dB | worst AHR (dB) | at f0 "
+             "| image level (dB) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for s in report.summaries:
         image = "" if s.mean_image_db is None else f"{s.mean_image_db:.1f}"
         lines.append(f"| {s.wave} | {s.amplitude:g} | {ahr_text(s.mean_ahr_db, s.at_floor)} | "
+                     f"{ahr_text(s.mean_of_db, s.at_floor)} | "
                      f"{ahr_text(s.worst_ahr_db, s.at_floor)} | {s.worst_f0:g} | {image} |")
     lines += _measure_table(report, h)
     lines += _component_table(report, h)
