@@ -118,6 +118,15 @@ def test_float32_identity_sits_at_its_rounding_floor():
     assert "at floor" in report.to_markdown()
 
 
+def test_a_bfloat16_module_is_measured_against_the_bfloat16_floor():
+    torch.manual_seed(0)
+    fir = nn.Conv1d(1, 1, 5, padding=2).to(torch.bfloat16)
+    report = measure_aliasing(fir, f0s=[0.1], amplitudes=[0.8], waves=["sine"], length=257)
+    m = report.measures[0]
+    assert report.dtype == "bfloat16" and -70 < m.floor_db < -40  # 8-bit mantissa
+    assert m.at_floor and m.steady
+
+
 def _zero_stuff(x):
     y = np.zeros(2 * len(x))
     y[::2] = x

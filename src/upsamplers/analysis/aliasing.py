@@ -383,7 +383,7 @@ class _Model:
     def _torch(self, x: np.ndarray) -> np.ndarray:
         import torch
 
-        first = next(iter(self.module.parameters()), None)
+        first = next(iter([*self.module.parameters(), *self.module.buffers()]), None)
         device = first.device if first is not None else torch.device("cpu")
         training = self.module.training
         self.module.eval()
@@ -648,8 +648,12 @@ def _run_all(model: _Model, plan: _Plan, signals: list[tuple[str, float, float]]
 
 
 def _rounded(x: np.ndarray, dtype: str) -> np.ndarray:
-    """``x`` rounded to ``dtype``, as float64."""
-    return x.astype(np.dtype(dtype)).astype(np.float64)
+    """``x`` rounded to ``dtype`` (a torch dtype's name), as float64."""
+    if dtype in ("float16", "float32", "float64"):
+        return x.astype(np.dtype(dtype)).astype(np.float64)
+    import torch  # bfloat16 and other dtypes numpy lacks
+
+    return torch.as_tensor(x).to(getattr(torch, dtype)).double().numpy()
 
 
 def window_power(window: np.ndarray) -> np.ndarray:
