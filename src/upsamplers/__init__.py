@@ -9,6 +9,13 @@ in ``docs/architecture.md``.
 from __future__ import annotations
 
 from ._checks import InvalidType, InvalidValue, UserFileError, UserInputError
+from .activations import (
+    AntiAliasedActivation1d,
+    Snake1d,
+    SnakeBeta1d,
+    activation_names,
+    make_activation,
+)
 from .conversion import ConversionError, ConversionReport, PaddedSubPixel1d, convert, to_subpixel
 from .init import equal_phase_weight_, icnr_, icnr_weight_, nearest_init_
 from .layers import (
@@ -31,9 +38,12 @@ from .ops import PhaseKernels, periodic_shuffle, periodic_unshuffle, polyphase_f
 __version__ = "0.1.0"
 
 __all__ = [
+    "AntiAliasedActivation1d",
     "ArtifactWarning",
     "ConversionError",
     "ConversionReport",
+    "Snake1d",
+    "SnakeBeta1d",
     "FoldedUpsample1d",
     "InterpUpsample1d",
     "InvalidType",
@@ -50,10 +60,12 @@ __all__ = [
     "UserFileError",
     "UserInputError",
     "__version__",
+    "activation_names",
     "convert",
     "equal_phase_weight_",
     "icnr_",
     "icnr_weight_",
+    "make_activation",
     "make_upsampler",
     "nearest_init_",
     "overlap_regime",

@@ -1,0 +1,434 @@
+"""Oversampling and decimation by a fixed low-pass, in polyphase form: the
+engine of the anti-aliased activations.
+
+An anti-aliased activation raises the rate by ``r`` (zero stuffing and a
+low-pass ``h``), applies an elementwise function, low-passes again (``g``) and
+keeps every ``r``-th sample. Written out at the high rate most of that work is
+wasted: ``r - 1`` of every ``r`` stuffed samples are zeros and ``r - 1`` of
+every ``r`` filtered outputs are thrown away. Here neither is computed:
+
+* :func:`oversample`: ``x (B, C, T) -> phases (B, C * r, T)``; row ``c * r + p``
+  holds high-rate samples ``p, p + r, p + 2r, ...`` of channel ``c``
+  (``u[r m + p] = r * sum_k h[k] x[(r m + p + D - k) / r]`` over the ``k`` that
+  make the index whole): one grouped convolution of ``r`` short phase filters.
+* :func:`decimate`: ``phases (B, C * r, T) -> (B, C, T)``,
+  ``y[m] = sum_k g[k] v[r m + k - P]``: one grouped convolution reading the
+  ``r`` phases of each channel.
+
+An elementwise function commutes with the phase layout, so an activation runs on
+the phases as they are (``(B, C * r, T)`` is ``(B, C, r * T)`` in memory, phase
+blocks one after the other); one that reads neighbouring samples (ADAA) gets
+them interleaved first (:func:`interleave`).
+
+The ends: the signal is taken as continued by its edge samples (the replicate
+padding of alias-free-torch and BigVGAN), at both rates. The convolutions pad
+with zeros and the few outputs that read the padding get the edge value times
+the taps that read it (:class:`ResampleTables`); nothing is copied to pad.
+
+In eager mode both steps are ``autograd.Function`` s whose backward passes are
+forward convolutions (the other step's shape), which PyTorch runs several times
+faster on CPU than the generic convolution backward; traced, exported and
+scripted graphs run the same arithmetic in plain operations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .._checks import InvalidValue, check_positive_int, check_real
+from .convolution import CHUNK_BYTES
+
+WINDOWS = ("kaiser", "hann", "hamming", "blackman")
+
+
+def alias_free_kaiser_sinc(cutoff: float, half_width: float, taps: int) -> np.ndarray:
+    """The Kaiser-windowed sinc low-pass of alias-free-torch and BigVGAN
+    (``kaiser_sinc_filter1d``), computed here in float64: ``taps`` samples,
+    centred between two samples for an even length, cut-off and transition
+    half-width in cycles per sample, the window's ``beta`` from Kaiser's
+    attenuation estimate for that width and length, taps summing to one.
+
+    Shape: ``(taps,)``.
+    """
+    taps = check_positive_int("taps", taps, minimum=2)
+    cutoff = check_real("cutoff", cutoff, low=0.0, high=0.5, low_open=True)
+    half_width = check_real("half_width", half_width, low=0.0, high=0.5, low_open=True)
+    half = taps // 2
+    attenuation = 2.285 * (half - 1) * math.pi * 4 * half_width + 7.95
+    if attenuation > 50.0:
+        beta = 0.1102 * (attenuation - 8.7)
+    elif attenuation >= 21.0:
+        beta = 0.5842 * (attenuation - 21) ** 0.4 + 0.07886 * (attenuation - 21.0)
+    else:
+        beta = 0.0
+    time = np.arange(-half, half) + 0.5 if taps % 2 == 0 else np.arange(taps) - half
+    taps_ = 2 * cutoff * np.kaiser(taps, beta) * np.sinc(2 * cutoff * time)
+    return taps_ / taps_.sum()
+
+
+def window_sinc(taps: int, cutoff: float, *, window: str = "kaiser",
+                attenuation_db: float = 80.0) -> np.ndarray:
+    """A windowed-sinc low-pass of odd length ``taps``, centred, cut-off
+    ``cutoff`` in cycles per sample (its -6 dB point), taps summing to one.
+    ``window``: one of :data:`WINDOWS`; the Kaiser window's ``beta`` comes from
+    ``attenuation_db`` (Kaiser's formula).
+
+    Shape: ``(taps,)``.
+    """
+    from .filters import kaiser_beta
+
+    taps = check_positive_int("taps", taps)
+    if taps % 2 == 0:
+        raise InvalidValue(f"taps must be odd (a centred filter); received taps={taps}")
+    n = np.arange(taps) - taps // 2
+    shapes = {
+        "kaiser": lambda: np.kaiser(taps, kaiser_beta(attenuation_db)),
+        "hann": lambda: np.hanning(taps + 2)[1:-1],
+        "hamming": lambda: np.hamming(taps),
+        "blackman": lambda: np.blackman(taps + 2)[1:-1],
+    }
+    if window not in shapes:
+        raise InvalidValue(f"window must be one of {', '.join(map(repr, WINDOWS))}; "
+                           f"received window={window!r}")
+    h = 2 * cutoff * np.sinc(2 * cutoff * n) * shapes[window]()
+    return h / h.sum()
+
+
+@dataclass(frozen=True)
+class ResampleTables:
+    """The polyphase tables of one oversample -> decimate pair.
+
+    ``up``: ``(r, 2 * pu + 1)``, row ``p`` the taps of phase ``p`` over
+    ``x[m - pu .. m + pu]``; ``down``: ``(r, 2 * pd + 1)``, row ``q`` the taps
+    over phase ``q`` at ``m - pd .. m + pd``. ``up_left[p, i]``: the sum of
+    phase ``p``'s taps that read before the start for output ``i < pu``;
+    ``up_right[p, d]``: those that read past the end for output ``T - 1 - d``;
+    ``down_left`` / ``down_right`` the same for the decimation (summed over
+    phases: the high-rate signal continues with its first sample, phase 0's
+    first, and its last, phase ``r - 1``'s last).
+    """
+
+    ratio: int
+    up: np.ndarray
+    down: np.ndarray
+    up_left: np.ndarray
+    up_right: np.ndarray
+    down_left: np.ndarray
+    down_right: np.ndarray
+
+    @property
+    def up_padding(self) -> int:
+        return (self.up.shape[1] - 1) // 2
+
+    @property
+    def down_padding(self) -> int:
+        return (self.down.shape[1] - 1) // 2
+
+
+def _centre(offsets: dict[tuple[int, int], float], ratio: int) -> np.ndarray:
+    """Rows of taps at integer offsets, padded with zeros to ``-P .. P``."""
+    pad = max(abs(o) for _, o in offsets)
+    table = np.zeros((ratio, 2 * pad + 1))
+    for (row, offset), value in offsets.items():
+        table[row, offset + pad] += value
+    return table
+
+
+def _edge_sums(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the taps reading before the start for output ``i``
+    (``left[:, i]``) and past the end for output ``T - 1 - d`` (``right[:, d]``)."""
+    pad = (table.shape[1] - 1) // 2
+    left = np.stack([table[:, : pad - i].sum(axis=1) for i in range(pad)], axis=1) \
+        if pad else np.zeros((table.shape[0], 0))
+    right = np.stack([table[:, pad + d + 1:].sum(axis=1) for d in range(pad)], axis=1) \
+        if pad else np.zeros((table.shape[0], 0))
+    return left, right
+
+
+def resample_tables(ratio: int, up_filter: np.ndarray, up_delay: int,
+                    down_filter: np.ndarray, down_delay: int) -> ResampleTables:
+    """The polyphase tables of oversampling by ``ratio`` with ``up_filter``
+    (``u[n] = r * sum_k h[k] s[n + up_delay - k]``, ``s`` the zero-stuffed
+    input) and decimating with ``down_filter``
+    (``y[m] = sum_k g[k] v[r m + k - down_delay]``). For a centred odd filter of
+    length ``2 H + 1`` both delays are ``H``; alias-free-torch's even-length
+    filters have ``(K - r) // 2`` and ``K // 2 - 1``.
+    """
+    ratio = check_positive_int("ratio", ratio)
+    up: dict[tuple[int, int], float] = {}
+    for p in range(ratio):
+        for k, tap in enumerate(np.asarray(up_filter, dtype=np.float64)):
+            if (p + up_delay - k) % ratio == 0:
+                key = (p, (p + up_delay - k) // ratio)
+                up[key] = up.get(key, 0.0) + ratio * float(tap)
+    down: dict[tuple[int, int], float] = {}
+    for k, tap in enumerate(np.asarray(down_filter, dtype=np.float64)):
+        q, a = (k - down_delay) % ratio, (k - down_delay) // ratio
+        down[(q, a)] = down.get((q, a), 0.0) + float(tap)
+    up_t, down_t = _centre(up, ratio), _centre(down, ratio)
+    up_left, up_right = _edge_sums(up_t)
+    down_left, down_right = _edge_sums(down_t)
+    return ResampleTables(ratio, up_t, down_t, up_left, up_right,
+                          down_left.sum(axis=0), down_right.sum(axis=0))
+
+
+# ---- the arithmetic, in plain operations (traced, exported and scripted graphs) ----
+
+def oversample_plain(x: torch.Tensor, up: torch.Tensor, left: torch.Tensor,
+                     right: torch.Tensor) -> torch.Tensor:
+    """``(B, C, T) -> (B, C * r, T)`` phases, ends continued by the edge samples.
+    ``up`` ``(r, 1, E)``, ``left`` / ``right`` ``(r, P)``."""
+    channels, time = x.shape[1], x.shape[-1]
+    r, pad = up.shape[0], (up.shape[-1] - 1) // 2
+    out = F.conv1d(x, up.repeat(channels, 1, 1), padding=pad, groups=channels)
+    n = pad if torch.jit.is_tracing() else min(pad, time)
+    view = out.view(x.shape[0], channels, r, time)
+    view[..., :n] += x[..., :1].unsqueeze(2) * left[:, :n]
+    view[..., time - n:] += x[..., time - 1:].unsqueeze(2) * right[:, :n].flip(-1)
+    return out
+
+
+def decimate_plain(v: torch.Tensor, down: torch.Tensor, left: torch.Tensor,
+                   right: torch.Tensor) -> torch.Tensor:
+    """``(B, C * r, T)`` phases ``-> (B, C, T)``, the high-rate signal continued by
+    its first and last samples. ``down`` ``(1, r, E)``, ``left`` / ``right`` ``(P,)``."""
+    r, pad = down.shape[1], (down.shape[-1] - 1) // 2
+    channels, time = v.shape[1] // r, v.shape[-1]
+    out = F.conv1d(v, down.repeat(channels, 1, 1), padding=pad, groups=channels)
+    n = pad if torch.jit.is_tracing() else min(pad, time)
+    out[..., :n] += v[:, 0::r, :1] * left[:n]
+    out[..., time - n:] += v[:, r - 1::r, time - 1:] * right[:n].flip(-1)
+    return out
+
+
+# ---- eager mode: one pass per batch chunk, backward written as forward convolutions ----
+
+def oversample_backward(grad: torch.Tensor, up: torch.Tensor, left: torch.Tensor,
+                        right: torch.Tensor) -> torch.Tensor:
+    """The gradient of :func:`oversample_plain` with respect to its input, as a forward
+    convolution: ``(B, C * r, T) -> (B, C, T)``."""
+    r, pad, time = up.shape[0], (up.shape[-1] - 1) // 2, grad.shape[-1]
+    channels = grad.shape[1] // r
+    weight = up.flip(-1).reshape(1, r, -1).repeat(channels, 1, 1)
+    gx = F.conv1d(grad, weight, padding=pad, groups=channels)
+    n = min(pad, time)
+    if n > 0:
+        g = grad.view(grad.shape[0], channels, r, time)
+        gx[..., :1] += (g[..., :n] * left[:, :n]).sum(dim=(2, 3)).unsqueeze(-1)
+        gx[..., time - 1:] += (g[..., time - n:] * right[:, :n].flip(-1)
+                               ).sum(dim=(2, 3)).unsqueeze(-1)
+    return gx
+
+
+def decimate_backward(grad: torch.Tensor, down: torch.Tensor, left: torch.Tensor,
+                      right: torch.Tensor) -> torch.Tensor:
+    """The gradient of :func:`decimate_plain` with respect to its input, as a forward
+    convolution: ``(B, C, T) -> (B, C * r, T)``."""
+    r, pad = down.shape[1], (down.shape[-1] - 1) // 2
+    channels, time = grad.shape[1], grad.shape[-1]
+    weight = down.flip(-1).reshape(r, 1, -1).repeat(channels, 1, 1)
+    gv = F.conv1d(grad, weight, padding=pad, groups=channels)
+    n = min(pad, time)
+    if n > 0:
+        g4 = gv.view(grad.shape[0], channels, r, time)
+        g4[:, :, 0, :1] += (grad[..., :n] * left[:n]).sum(-1, keepdim=True)
+        g4[:, :, r - 1, time - 1:] += (grad[..., time - n:] * right[:n].flip(-1)
+                                       ).sum(-1, keepdim=True)
+    return gv
+
+
+PhaseFunction = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class BlockMatrices:
+    """Oversampling and decimation as matrix products on blocks of ``block``
+    low-rate samples, the form the eager path runs (a matrix product is several
+    times faster on CPU than the grouped convolution of the same taps, zeros of the
+    band included).
+
+    ``up``: ``(block + 2 * up_pad, r * block)``; row ``i + t``, column ``i * r + p``
+    is tap ``t`` of phase ``p`` (the high-rate outputs of a block in time order).
+    ``down``: ``(r * (block - 1) + len(g), block)``; row ``r * i + k``, column ``i``
+    is ``g[k]``.
+    """
+
+    ratio: int
+    block: int
+    up: np.ndarray
+    up_pad: int
+    down: np.ndarray
+    down_delay: int
+
+
+def block_matrices(tables: ResampleTables, down_filter: np.ndarray, down_delay: int,
+                   block: int | None = None) -> BlockMatrices:
+    """:class:`BlockMatrices` for ``tables`` (the up side) and the decimation filter
+    ``down_filter`` with ``down_delay`` (as given to :func:`resample_tables`)."""
+    r, pad = tables.ratio, tables.up_padding
+    g = np.asarray(down_filter, dtype=np.float64)
+    if block is None:
+        # short blocks waste fewer multiply-adds on the band's zeros (8: 2.3x the taps
+        # of BigVGAN's filters); a block spans at least the filters' overlaps
+        block = max(8, 2 * pad, -(-(len(g) - r) // r))
+        block = -(-block // 8) * 8
+    up = np.zeros((block + 2 * pad, r * block))
+    for i in range(block):
+        for p in range(r):
+            up[i: i + 2 * pad + 1, i * r + p] = tables.up[p]
+    down = np.zeros((r * (block - 1) + len(g), block))
+    for i in range(block):
+        down[r * i: r * i + len(g), i] = g
+    return BlockMatrices(r, block, up, pad, down, int(down_delay))
+
+
+def _overlap_add(z: torch.Tensor, step: int) -> torch.Tensor:
+    """``(N, nb, W)`` windows ``step`` apart -> ``(N, (nb + 1) * step)``, summed where
+    they overlap (``W - step <= step``)."""
+    n, nb, width = z.shape
+    out = z.new_empty(n, (nb + 1) * step)
+    blocks = out[:, : nb * step].view(n, nb, step)
+    blocks[..., :width].copy_(z[..., :step])
+    blocks[..., width:].zero_()
+    out[:, nb * step:].zero_()
+    if width > step:
+        out[:, step:].view(n, nb, step)[..., : width - step] += z[..., step:]
+    return out
+
+
+def _fold_ends(padded: torch.Tensor, left: int, length: int) -> torch.Tensor:
+    """The gradient of a replicate padding: ``padded[:, left: left + length]`` with
+    everything before added to its first sample and everything after to its last."""
+    out = padded[:, left: left + length]
+    if left:
+        out[:, 0] += padded[:, :left].sum(-1)
+    if padded.shape[1] > left + length:
+        out[:, -1] += padded[:, left + length:].sum(-1)
+    return out
+
+
+def _blocks_up(x: torch.Tensor, m: torch.Tensor, plan: BlockMatrices, padded: int
+               ) -> torch.Tensor:
+    """``(N, T) -> (N, r * padded)``: the oversampled signal in time order, the input
+    continued by its edge samples (``padded``: ``T`` rounded up to blocks)."""
+    n, time = x.shape
+    xp = F.pad(x.unsqueeze(1), (plan.up_pad, plan.up_pad + padded - time),
+               mode="replicate").squeeze(1)
+    windows = xp.unfold(-1, m.shape[0], plan.block)  # (N, nb, L + 2P)
+    return (windows.reshape(-1, m.shape[0]) @ m).view(n, -1)
+
+
+def _blocks_down(a: torch.Tensor, m: torch.Tensor, plan: BlockMatrices, time: int,
+                 padded: int) -> torch.Tensor:
+    """``(N, >= r * T)`` time-ordered -> ``(N, T)``: the first ``r * T`` samples,
+    continued by their edge samples, filtered and decimated."""
+    r, nb = plan.ratio, padded // plan.block
+    need = r * plan.block * (nb - 1) + m.shape[0]
+    right = max(0, need - plan.down_delay - r * time)
+    ap = F.pad(a[:, : r * time].unsqueeze(1), (plan.down_delay, right),
+               mode="replicate").squeeze(1)
+    windows = ap.unfold(-1, m.shape[0], r * plan.block)[:, :nb]
+    return (windows.reshape(-1, m.shape[0]) @ m).view(a.shape[0], -1)[:, :time]
+
+
+class _BlockResampledApply(torch.autograd.Function):
+    """oversample -> ``fn`` -> decimate as block matrix products, a batch chunk at a
+    time; ``fn``'s graph is kept per chunk for backward, whose matrix products are
+    the transposes of the forward's."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, mats: tuple[torch.Tensor, torch.Tensor],  # type: ignore[override]
+                plan: BlockMatrices, fn: PhaseFunction, record: bool,
+                *params: torch.Tensor) -> torch.Tensor:
+        b, c, time = x.shape
+        padded = -(-time // plan.block) * plan.block
+        out = x.new_empty(x.shape)
+        graphs = []
+        item = c * padded * plan.ratio * x.element_size()
+        for b0, b1 in _chunks(b, item):
+            v = _blocks_up(x[b0:b1].reshape(-1, time), mats[0], plan, padded)
+            with torch.set_grad_enabled(record):
+                v = v.view(b1 - b0, c, -1).requires_grad_(record)
+                a = fn(v)
+            out[b0:b1] = _blocks_down(a.detach().view((b1 - b0) * c, -1), mats[1], plan,
+                                      time, padded).view(b1 - b0, c, time)
+            graphs.append((v, a) if record else None)
+        ctx.graphs, ctx.plan, ctx.params, ctx.shape = graphs, plan, params, (b, c, time)
+        ctx.save_for_backward(*mats)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        up, down = ctx.saved_tensors
+        plan, (b, c, time) = ctx.plan, ctx.shape
+        r, block = plan.ratio, plan.block
+        padded = -(-time // block) * block
+        wanted = [p for p in ctx.params if p.requires_grad]
+        totals = [torch.zeros_like(p) for p in wanted]
+        gx = grad.new_empty(b, c, time)
+        start = 0
+        for v, a in ctx.graphs:
+            n = v.shape[0]
+            g = grad[start: start + n].reshape(n * c, time)
+            if padded > time:
+                g = F.pad(g, (0, padded - time))
+            z = (g.view(-1, block) @ down.T).view(n * c, -1, down.shape[0])  # (N, nb, W)
+            ga = _fold_ends(_overlap_add(z, r * block), plan.down_delay, r * time)
+            ga = (F.pad(ga, (0, a.shape[-1] - r * time)) if a.shape[-1] > r * time
+                  else ga.contiguous()).view(a.shape)
+            found = torch.autograd.grad(a, [v, *wanted], ga, allow_unused=True)
+            for total, gp in zip(totals, found[1:], strict=True):
+                if gp is not None:
+                    total += gp
+            z = (found[0].reshape(-1, r * block) @ up.T).view(n * c, -1, up.shape[0])
+            gx[start: start + n] = _fold_ends(_overlap_add(z, block), plan.up_pad,
+                                              time).view(n, c, time)
+            start += n
+        ctx.graphs = None
+        it = iter(totals)
+        return (gx, None, None, None, None,
+                *[next(it) if p.requires_grad else None for p in ctx.params])
+
+
+def _chunks(batch: int, item_bytes: int) -> list[tuple[int, int]]:
+    step = max(1, min(batch, CHUNK_BYTES // max(1, item_bytes)))
+    return [(b, min(batch, b + step)) for b in range(0, batch, step)]
+
+
+def resampled_apply(x: torch.Tensor, mats: tuple[torch.Tensor, torch.Tensor],
+                    plan: BlockMatrices, fn: PhaseFunction,
+                    params: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
+    """``decimate(fn(oversample(x)))`` as block matrix products (``mats`` = the
+    tensors of ``plan.up`` and ``plan.down``), a batch chunk at a time
+    (:data:`CHUNK_BYTES` of high-rate samples), both ends continued by their edge
+    samples at both rates. ``fn`` maps the high-rate signal ``(b, C, r * T')`` in
+    time order (``T'``: ``T`` rounded up to whole blocks; the samples past ``r * T``
+    are discarded) to the same shape; its learnable tensors are ``params``.
+
+    Shape: ``(B, C, T) -> (B, C, T)``.
+    """
+    record = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad
+                                                                  for p in params))
+    return _BlockResampledApply.apply(x, mats, plan, fn, record, *params)
+
+
+def interleave(phases: torch.Tensor, ratio: int) -> torch.Tensor:
+    """``(B, C * r, T)`` phases -> ``(B, C, T * r)`` in time order."""
+    b, rows, time = phases.shape
+    return phases.view(b, rows // ratio, ratio, time).transpose(2, 3).reshape(
+        b, rows // ratio, time * ratio)
+
+
+def deinterleave(signal: torch.Tensor, ratio: int) -> torch.Tensor:
+    """``(B, C, T * r)`` -> ``(B, C * r, T)`` phases (inverse of :func:`interleave`)."""
+    b, channels, length = signal.shape
+    return signal.view(b, channels, length // ratio, ratio).transpose(2, 3).reshape(
+        b, channels * ratio, length // ratio)
