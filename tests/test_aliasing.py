@@ -384,6 +384,8 @@ def test_cli_aliasing_of_a_factory(tmp_path, capsys, user_errors_only):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["upsampler:bogus"], "TARGET upsampler:KIND takes KIND among transposed, subpixel"),
+    (["no_such_thing"], "TARGET must be PATH_OR_MODULE:FACTORY or an activation NAME"),
+    (["aa:swish"], "TARGET aa:NAME takes NAME among relu, leaky_relu, tanh, snake"),
     (["torch.nn:ReLU", "--f0", "0.1,x"], "--f0 must be comma-separated numbers"),
     (["torch.nn:ReLU", "--f0", "0.7"], "f0s must be fractions of the input rate in (0, 0.5)"),
     (["torch.nn:ReLU", "--length", "1000"], "length must be a prime number >= 31 (e.g. 1009)"),
@@ -397,3 +399,42 @@ def test_cli_aliasing_errors_are_one_line(args, message, capsys, user_errors_onl
     assert main(["aliasing", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_builtin_targets_build_what_they_name():
+    from upsamplers.activations import AntiAliasedActivation1d, SnakeBeta1d
+    from upsamplers.analysis.targets import load_aliasing_target
+    from upsamplers.layers import Upsampler
+
+    plain, label = load_aliasing_target("snakebeta_adaa")
+    assert isinstance(plain, SnakeBeta1d) and label == "snakebeta_adaa"
+    aa, _ = load_aliasing_target("aa:snake", factor=4)
+    assert isinstance(aa, AntiAliasedActivation1d) and aa.ratio == 4
+    big, _ = load_aliasing_target("bigvgan:leaky_relu", factor=4)
+    assert isinstance(big, AntiAliasedActivation1d) and big.ratio == 2  # the preset's ratio
+    state = torch.random.get_rng_state()
+    first, _ = load_aliasing_target("upsampler:transposed", factor=3)
+    second, _ = load_aliasing_target("upsampler:transposed", factor=3)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global RNG is untouched
+    assert isinstance(first, Upsampler) and first.factor == 3 and first.in_channels == 1
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(),
+                                                 second.state_dict().values(), strict=True))
+
+
+def test_cli_aliasing_of_builtin_activations(capsys, user_errors_only):
+    from upsamplers.cli import main
+
+    common = ["--f0", "0.3", "--amplitudes", "0.8", "--waves", "sine", "--length", str(N),
+              "--json"]
+    assert main(["aliasing", "leaky_relu", *common]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    m = plain["measures"][0]
+    assert plain["module"] == "leaky_relu" and plain["ratio"] == [1, 1]
+    assert m["ahr_db"] == pytest.approx(
+        _reference_ahr(lambda x: np.where(x > 0, x, 0.01 * x), 0.8, m["k0"], N), abs=0.01)
+    assert m["components"][0]["harmonic"] == 2  # 0.6 of the rate folds to 0.4
+    assert main(["aliasing", "aa:leaky_relu", *common]) == 0
+    anti = json.loads(capsys.readouterr().out)
+    # at 2x the second harmonic (0.6 of the input rate) is in band, then filtered out
+    assert anti["ratio"] == [1, 1] and anti["measures"][0]["steady"]
+    assert anti["measures"][0]["ahr_db"] < m["ahr_db"] - 10
