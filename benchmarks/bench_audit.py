@@ -5,7 +5,8 @@
 The model is the MelGAN-like generator of ``upsamplers.analysis.figures`` with
 channels 768 -> 384 -> 192 -> 96 -> 48 (80 mel channels in, factors 8, 8, 2, 2,
 residual blocks), run at 44.1 kHz output: every probe (ones, silence, noise,
-tones) runs the model on ``seconds`` of output plus borders and analyses it.
+tones) runs the model on ``seconds`` of output plus borders and analyses it; the
+aliasing probe runs it on five sines of about as many output samples in all.
 Prints a markdown table with the median wall-clock time.
 """
 
@@ -18,7 +19,7 @@ import time
 
 import torch
 
-from upsamplers.analysis import audit
+from upsamplers.analysis import PROBES, audit
 from upsamplers.analysis.figures import melgan_like
 
 
@@ -44,7 +45,7 @@ def main() -> None:
           " runs (s) |")
     print("|---|---:|---:|---:|---:|---:|---|")
     print(f"| MelGAN-like 768-384-192-96-48 | {params / 1e6:.1f} M | 44100 | "
-          f"{report.output_seconds:.2f} | 4 | {statistics.median(times):.1f} | "
+          f"{report.output_seconds:.2f} | {len(PROBES)} | {statistics.median(times):.1f} | "
           f"{', '.join(f'{t:.1f}' for t in times)} |")
     print()
     print("verdicts:", {k: v.status for k, v in report.verdicts.items()})

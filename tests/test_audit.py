@@ -76,12 +76,13 @@ def test_report_serialises_and_plots(tmp_path):
     torch.manual_seed(0)
     report = audit(SubPixel1d(1, 1, 2, bias=True), 8000.0, seconds=0.5)
     data = json.loads(report.to_json())
-    assert set(data["verdicts"]) == {"tonal", "filtering", "replicas", "offsets"}
+    assert set(data["verdicts"]) == {"tonal", "filtering", "replicas", "offsets", "aliasing"}
     assert data["probes"]["ones"]["tones_found"][0]["frequency_hz"] == 4000.0
     text = report.to_markdown()
     assert "| tonal | **fail** |" in text and "Predicted (phase kernels)" in text
     paths = report.plot(tmp_path)
-    assert {p.name for p in paths} >= {"ones_spectrogram.png", "noise_response.png"}
+    assert {p.name for p in paths} >= {"ones_spectrogram.png", "noise_response.png",
+                                       "aliasing.png"}
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

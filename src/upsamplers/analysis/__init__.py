@@ -13,11 +13,22 @@ import torch (and matplotlib for plots) when they run.
 * :func:`tone_measures`: the lines at ``k * fs / hop`` in units a user can act
   on: dBFS on silence, dB re RMS on a constant, dB above a real floor and
   excess over the input on noise and on audio.
+* :func:`measure_aliasing`: the aliased-to-harmonic ratio (AHR, dB) of any
+  module (activation, upsampler, block, model) on prime-period test signals.
 * :func:`audit`, :func:`lint`: a whole model, by probing it or by reading it.
 """
 
 from __future__ import annotations
 
+from .aliasing import (
+    AliasingMeasure,
+    AliasingReport,
+    AliasingSummary,
+    Component,
+    aliasing_signal,
+    measure_aliasing,
+    next_prime,
+)
 from .auditing import PROBES, ArtifactReport, audit
 from .kernels import (
     PredictedTone,
@@ -54,6 +65,10 @@ from .tones import (
 __all__ = [
     "DEFAULT_THRESHOLD_DB",
     "PROBES",
+    "AliasingMeasure",
+    "AliasingReport",
+    "AliasingSummary",
+    "Component",
     "ArtifactReport",
     "FilteringSummary",
     "LintFinding",
@@ -77,7 +92,9 @@ __all__ = [
     "interpolation_response",
     "line_frequencies",
     "lint",
+    "measure_aliasing",
     "measure_response",
+    "next_prime",
     "phase_gain_spread_db",
     "phase_outputs",
     "predicted_constant_tones",
@@ -86,6 +103,7 @@ __all__ = [
     "replica_energy",
     "sinc_response",
     "stage_rates",
+    "aliasing_signal",
     "tone_measures",
     "welch_spectrum",
     "zero_stuff",

@@ -16,7 +16,14 @@ its output at ``sample_rate``:
   it) and at every stage's input rate (the notches of interpolation);
 * ``"tones"``: five sines at 0.13, 0.31, 0.53, 0.71 and 0.89 of the input
   Nyquist (amplitude 0.3 each, random phases): the replica energy above the
-  input Nyquist, per replica band, relative to the in-band energy.
+  input Nyquist, per replica band, relative to the in-band energy;
+* ``"aliasing"``: sines at :data:`AUDIT_F0S` of the input rate, amplitude 0.8,
+  identical on every input channel, whose period is a prime number of input
+  samples (:func:`~upsamplers.analysis.measure_aliasing`, one warm-up period;
+  the period is chosen so that the probe's output is about ``seconds`` long,
+  37 to 4099 input samples): the aliased-to-harmonic ratio (AHR, dB) per f0,
+  its mean, the image level of a model that upsamples, and the strongest
+  aliased components.
 
 ``margin`` input samples (default ``8 + 2 %`` of the probe) are dropped at each
 end of every output (times ``R``), so that borders (padding, edge effects) do
@@ -36,7 +43,9 @@ Verdicts (``pass`` / ``warn`` / ``fail``), thresholds in :data:`VERDICT_LIMITS`:
 * replicas: total replica energy below -60 dB ``pass``, below -20 dB ``warn``;
 * offsets: silence output DC below 1e-5 and no stage with a significant DC (at
   least -40 dB of its power, and above 5 standard deviations of the mean of that
-  many noise samples) for silence or noise ``pass``, else ``warn``.
+  many noise samples) for silence or noise ``pass``, else ``warn``;
+* aliasing: mean AHR at most -40 dB and every measure steady ``pass``, else
+  ``warn`` (aliasing is a matter of degree, not a defect: no ``fail``).
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ from ._validate import (
     check_int,
     check_rate,
 )
+from .aliasing import BAR_AMPLITUDE, AliasingReport, measure_aliasing, next_prime
 from .kernels import PredictedTone, predicted_constant_tones
 from .linting import lint
 from .plots import plot_report
@@ -70,12 +80,16 @@ from .response import zero_stuff
 from .spectrum import DEFAULT_WINDOW, Spectrum, choose_nperseg, db
 from .tones import DEFAULT_THRESHOLD_DB, ToneAnalysis, find_tones, stage_rates
 
-PROBES = ("ones", "silence", "noise", "tones")
+PROBES = ("ones", "silence", "noise", "tones", "aliasing")
 DEFAULT_SECONDS = 4.0
 DEFAULT_SEED = 0
 #: The files :meth:`ArtifactReport.save` writes (besides the PNGs of ``plot``).
 OUTPUT_NAMES = ("audit.md", "audit.json")
 TONE_FRACTIONS = (0.13, 0.31, 0.53, 0.71, 0.89)
+#: Fundamentals of the aliasing probe, fractions of the input rate.
+AUDIT_F0S = (0.05, 0.1, 0.2, 0.3, 0.4)
+#: Bounds of the aliasing probe's period (a prime), input samples.
+AUDIT_LENGTHS = (37, 4099)
 VERDICT_LIMITS = {
     "tonal_fail_relative_db": -60.0,
     "tonal_min_power_db": -100.0,
@@ -85,6 +99,7 @@ VERDICT_LIMITS = {
     "replicas_warn_db": -20.0,
     "offset_silence_dc": 1e-5,
     "offset_stage_db": -40.0,
+    "aliasing_pass_db": -40.0,
 }
 MAX_STAGE_CHANNELS = 8
 MAX_FILTER_CHANNELS = 8
@@ -184,6 +199,7 @@ class ArtifactReport:
     notes: list[str]
     elapsed_s: float
     signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    aliasing: AliasingReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -210,6 +226,8 @@ class ArtifactReport:
                 {"frequency_hz": c.frequency, "predicted_db": c.predicted_db,
                  "measured_db": c.measured_db, "difference_db": c.difference_db}
                 for c in self.predicted]
+        if self.aliasing is not None:
+            d["aliasing"] = self.aliasing.to_dict()
         return plain(d, infinities=True)
 
     def to_json(self) -> str:
@@ -232,8 +250,12 @@ class ArtifactReport:
 
     def plot(self, directory: str | Path) -> list[Path]:
         """Write a spectrogram PNG per probe (expected tone frequencies marked) and
-        the noise response; returns the paths. Needs matplotlib (``[plot]`` extra)."""
-        return plot_report(self, Path(directory))
+        the noise response, and the AHR of the aliasing probe; returns the paths.
+        Needs matplotlib (``[plot]`` extra)."""
+        paths = plot_report(self, Path(directory))
+        if self.aliasing is not None:
+            paths.append(self.aliasing.plot(Path(directory) / "aliasing.png"))
+        return paths
 
 
 # ----------------------------------------------------------------------------- running
@@ -501,6 +523,9 @@ class _Plan:
 def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
                rng: np.random.Generator) -> None:
     """Run ``probe`` and add what it measures to ``report``."""
+    if probe == "aliasing":
+        report.aliasing = _aliasing_probe(plan, runner)
+        return
     fs, total, cut = plan.sample_rate, plan.total, plan.cut
     x = _probe_input(probe, runner.in_channels or 1, plan.length, plan.input_rate, rng)
     stage_data: dict[int, list[Any]] = {}
@@ -528,6 +553,18 @@ def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
     for index, (data, _) in sorted(stage_data.items()):
         name, _, r = runner.stage_modules[runner.calls[index]]
         report.offsets.append(_stage_offset(probe, index, name, r, data, plan))
+
+
+def _aliasing_probe(plan: _Plan, runner: _Runner) -> AliasingReport:
+    """The aliasing probe: sines at :data:`AUDIT_F0S`, amplitude 0.8, with a prime
+    period within :data:`AUDIT_LENGTHS` giving about as many output samples as the
+    other probes (4 periods per sine: one warm-up period either side)."""
+    low, high = AUDIT_LENGTHS
+    budget = (plan.length - 2 * plan.margin) // (4 * len(AUDIT_F0S))
+    length = next_prime(min(max(budget, low), high))
+    return measure_aliasing(runner.model, sample_rate=plan.input_rate, f0s=AUDIT_F0S,
+                            amplitudes=(BAR_AMPLITUDE,), waves=("sine",), length=length,
+                            warmup=1, channels=runner.in_channels, top=3, ratio=plan.total)
 
 
 def _stage_capture(stage_data: dict[int, list[Any]], plan: _Plan
@@ -683,7 +720,24 @@ def _verdicts(report: ArtifactReport) -> dict[str, Verdict]:
                         f"{o.dc_db:.1f} dB re its power")
         ok = (silence is None or abs(silence.dc) < lim["offset_silence_dc"]) and not stage_bad
         out["offsets"] = Verdict("pass" if ok else "warn", "; ".join(msgs) or "no offsets")
+    if report.aliasing is not None:
+        out["aliasing"] = _aliasing_verdict(report.aliasing)
     return out
+
+
+def _aliasing_verdict(aliasing: AliasingReport) -> Verdict:
+    s = aliasing.summary("sine", BAR_AMPLITUDE)
+    detail = (f"mean AHR {s.mean_ahr_db:.1f} dB (worst {s.worst_ahr_db:.1f} dB at "
+              f"{s.worst_f0:g} of the input rate)")
+    if s.at_floor:
+        detail = "AHR at the rounding floor: no aliasing measurable"
+    if s.mean_image_db is not None and not s.at_floor:
+        detail += f"; images {s.mean_image_db:.1f} dB re the signal"
+    if not s.steady:
+        return Verdict("warn", detail + "; not steady: the model's memory is longer than "
+                       "one period of the probe, its AHR is unreliable")
+    ok = s.mean_ahr_db <= VERDICT_LIMITS["aliasing_pass_db"]
+    return Verdict("pass" if ok else "warn", detail)
 
 
 def _markdown(r: ArtifactReport) -> str:
@@ -743,6 +797,8 @@ def _markdown(r: ArtifactReport) -> str:
             lines.append(f"| {o.probe} | {o.stage} | `{o.layer or '(model)'}` | "
                          f"{o.output_rate:.6g} | "
                          f"{o.dc_rms:.3g} | {o.dc_db:.1f} | {tone} |")
+    if r.aliasing is not None:
+        lines += ["", r.aliasing.to_markdown(level=2).rstrip("\n")]
     if r.notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in r.notes]
     return "\n".join(lines) + "\n"

@@ -4,6 +4,10 @@ A ``TARGET`` names a model factory: ``path/to/file.py:NAME`` or
 ``package.module:NAME``. ``NAME`` is a function (called without arguments) or
 a module-level object; it must give a ``torch.nn.Module`` (or, for ``audit``,
 a callable mapping a numpy array to a numpy array).
+
+``upsamplers aliasing`` also takes built-in targets
+(:func:`load_aliasing_target`): an activation by name, anti-aliased or not, or
+an upsampler by kind.
 """
 
 from __future__ import annotations
@@ -100,3 +104,75 @@ def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
         return False
     return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
                for p in sig.parameters.values())
+
+
+#: Prefixes of the built-in targets of ``upsamplers aliasing``.
+BUILTIN_PREFIXES = ("aa", "bigvgan", "upsampler")
+BUILTIN_SEED = 0
+
+
+def builtin_help() -> str:
+    """The built-in targets in words, for help texts and error messages."""
+    return ("an activation NAME of upsamplers.activations.activation_names(), aa:NAME "
+            "(anti-aliased, default filter), bigvgan:NAME (BigVGAN's filter), or "
+            "upsampler:KIND (make_upsampler, 1 channel)")
+
+
+def load_aliasing_target(target: str, *, factor: int = 2) -> tuple[Any, str]:
+    """The module and its label for ``upsamplers aliasing TARGET``.
+
+    ``TARGET`` is a built-in (:func:`builtin_help`): ``NAME``, ``aa:NAME``,
+    ``bigvgan:NAME`` build ``make_activation(NAME, 1, anti_aliased=None /
+    "default" / "bigvgan", ratio=factor)``; ``upsampler:KIND`` builds
+    ``make_upsampler(KIND, 1, 1, factor)`` with its default kernel size, weights
+    initialised under seed :data:`BUILTIN_SEED` (the global RNG is left as it was).
+    Anything else is ``PATH_OR_MODULE:FACTORY``, as :func:`load_target`.
+    """
+    prefix, sep, name = target.partition(":")
+    if prefix in BUILTIN_PREFIXES and sep:
+        return _builtin(prefix, name, factor), target
+    if not sep:
+        if name_is_activation(target):
+            return _builtin("", target, factor), target
+        raise InvalidValue(f"TARGET must be PATH_OR_MODULE:FACTORY or {builtin_help()}; "
+                           f"received {target!r}")
+    return load_target(target), target
+
+
+def name_is_activation(name: str) -> bool:
+    from ..activations import activation_names
+
+    return name in activation_names()
+
+
+def _builtin(prefix: str, name: str, factor: int) -> Any:
+    import torch
+
+    from .._checks import check_positive_int
+
+    factor = check_positive_int("factor", factor)
+    label = f"{prefix}:{name}" if prefix else name
+    if prefix == "upsampler":
+        from ..layers import make_upsampler, upsampler_kinds
+
+        _check_name(label, "upsampler:KIND", name, upsampler_kinds())
+    else:
+        from ..activations import activation_names, make_activation
+
+        _check_name(label, f"{prefix}:NAME" if prefix else "NAME", name, activation_names())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(BUILTIN_SEED)
+        if prefix == "upsampler":
+            return make_upsampler(name, 1, 1, factor)
+        if prefix == "aa":
+            return make_activation(name, 1, anti_aliased="default", ratio=factor)
+        if prefix == "bigvgan":
+            return make_activation(name, 1, anti_aliased="bigvgan")
+        return make_activation(name, 1)
+
+
+def _check_name(target: str, form: str, name: str, allowed: Any) -> None:
+    if name not in tuple(allowed):
+        what = "KIND" if form.endswith("KIND") else "NAME"
+        raise InvalidValue(f"TARGET {form} takes {what} among {', '.join(allowed)}; "
+                           f"received {target!r}")

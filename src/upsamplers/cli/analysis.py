@@ -1,7 +1,9 @@
-"""The ``upsamplers audit``, ``upsamplers lint`` and ``upsamplers figures`` commands.
+"""The ``upsamplers audit``, ``lint``, ``aliasing`` and ``figures`` commands.
 
 ``TARGET`` names a model factory, ``path/to/file.py:NAME`` or
-``package.module:NAME`` (see :func:`upsamplers.analysis.targets.load_target`).
+``package.module:NAME`` (see :func:`upsamplers.analysis.targets.load_target`);
+``aliasing`` also takes built-in targets
+(:func:`upsamplers.analysis.targets.load_aliasing_target`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._checks import InvalidValue
 from .._io import check_outputs
-from ..analysis import auditing, figures, linting
+from ..analysis import aliasing, auditing, figures, linting
 from ..analysis._validate import check_rate
-from ..analysis.targets import load_target
+from ..analysis.targets import builtin_help, load_aliasing_target, load_target
 
 
 def _factors(text: str) -> tuple[int, ...]:
@@ -36,7 +39,19 @@ def _names(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
-def _progress(total: int, label: str) -> tuple[Callable[[str], None], Callable[[], None]]:
+def _floats(option: str, text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
+    """``0.1,0.2`` as floats (``default`` for ``None``); ``InvalidValue`` naming the
+    option otherwise (one line from the job, not argparse's usage block)."""
+    if text is None:
+        return default
+    try:
+        return tuple(float(v) for v in _names(text))
+    except ValueError:
+        raise InvalidValue(f"{option} must be comma-separated numbers like 0.1,0.2; "
+                           f"received {option} {text!r}") from None
+
+
+def _progress(total: int | None, label: str) -> tuple[Callable[[str], None], Callable[[], None]]:
     """A progress callback (tqdm when installed, else lines on stderr) and a closer."""
     try:
         from tqdm import tqdm
@@ -64,6 +79,7 @@ def _progress(total: int, label: str) -> tuple[Callable[[str], None], Callable[[
 def add_subcommand(subparsers: Any) -> None:
     _add_audit(subparsers)
     _add_lint(subparsers)
+    _add_aliasing(subparsers)
     _add_figures(subparsers)
 
 
@@ -98,6 +114,39 @@ def _add_lint(subparsers: Any) -> None:
     p.set_defaults(func=_lint)
 
 
+def _add_aliasing(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "aliasing", help="measure the aliasing of a module (AHR, dB) with test signals",
+        description="Feed sines (and band-limited sawtooth and triangle waves) whose period "
+        "is a prime number of samples; report the aliased-to-harmonic ratio (AHR, dB, lower "
+        "is better) per f0 and amplitude, the strongest aliased components, and the image "
+        "level of an upsampler. See docs/aliasing.md.")
+    p.add_argument("target", metavar="TARGET",
+                   help=f"PATH_OR_MODULE:FACTORY, or {builtin_help()}")
+    p.add_argument("--sample-rate", type=float, default=None,
+                   help="the module's input rate (Hz), for Hz labels")
+    p.add_argument("--f0", default=None, help="sine fundamentals, fractions of the input "
+                   "rate, comma-separated (default 0.05 to 0.40 by 0.025)")
+    p.add_argument("--wave-f0", default=None, help="sawtooth and triangle fundamentals "
+                   f"(default {','.join(map(str, aliasing.DEFAULT_WAVE_F0S))})")
+    p.add_argument("--amplitudes", default=None, help="peak amplitudes (default "
+                   f"{','.join(map(str, aliasing.DEFAULT_AMPLITUDES))})")
+    p.add_argument("--waves", default=",".join(aliasing.WAVES), help="default: all")
+    p.add_argument("--length", type=int, default=aliasing.DEFAULT_LENGTH,
+                   help="the period in input samples, a prime")
+    p.add_argument("--warmup", type=int, default=aliasing.DEFAULT_WARMUP,
+                   help="periods fed before the analysed ones (more for long memories)")
+    p.add_argument("--factor", type=int, default=2,
+                   help="upsampler:KIND's factor and aa:NAME's oversampling ratio")
+    p.add_argument("--channels", type=int, default=None, help="input channels of TARGET")
+    p.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for aliasing.md, aliasing.json and aliasing.png")
+    p.add_argument("--no-plot", action="store_true", help="do not write the PNG")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=_aliasing)
+
+
 def _add_figures(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "figures", help="reproduce the figures of Pons et al. 2021 as numbers and PNGs")
@@ -127,6 +176,33 @@ def _audit(args: argparse.Namespace) -> int:
         written = report.save(args.out, plot=not args.no_plot)
         print(f"wrote {len(written)} files to {args.out}")
     return 1 if any(v.status == "fail" for v in report.verdicts.values()) else 0
+
+
+def _aliasing(args: argparse.Namespace) -> int:
+    options = dict(
+        f0s=_floats("--f0", args.f0, aliasing.DEFAULT_F0S),
+        wave_f0s=_floats("--wave-f0", args.wave_f0, aliasing.DEFAULT_WAVE_F0S),
+        amplitudes=_floats("--amplitudes", args.amplitudes, aliasing.DEFAULT_AMPLITUDES),
+        waves=_names(args.waves), length=args.length, warmup=args.warmup,
+        channels=args.channels,
+        sample_rate=None if args.sample_rate is None else check_rate("sample_rate",
+                                                                      args.sample_rate))
+    if args.out is not None:
+        names = aliasing.OUTPUT_NAMES + (() if args.no_plot else (aliasing.PLOT_NAME,))
+        check_outputs([args.out / n for n in names], force=args.force)
+    module, label = load_aliasing_target(args.target, factor=args.factor)
+    step, close = _progress(None, "aliasing")
+    try:
+        report = aliasing.measure_aliasing(module, progress=step, **options)
+    finally:
+        close()
+    report.module = label
+    print(report.to_json() if args.json else report.to_markdown())
+    if args.out is not None:
+        written = report.save(args.out, plot=not args.no_plot)
+        print(f"wrote {len(written)} files to {args.out}", file=sys.stderr if args.json
+              else sys.stdout)
+    return 0
 
 
 def _lint(args: argparse.Namespace) -> int:
