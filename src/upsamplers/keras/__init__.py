@@ -1,5 +1,6 @@
 """Keras 3 front end: subpixel, transposed, interpolation and resampling upsamplers, the
-classic ``SubPixel1D`` layer and the article's raw-audio autoencoder.
+classic ``SubPixel1D`` layer, the article's raw-audio autoencoder, and the
+anti-aliased activations (``Snake1D``, ``SnakeBeta1D``, ``AntiAliasedActivation1D``).
 
 Tensors are ``(B, T, C)``, as Keras expects. Everything is written with
 ``keras.ops``, so it runs on the TensorFlow, JAX and PyTorch backends (choose
@@ -18,6 +19,13 @@ except ImportError as error:  # pragma: no cover - exercised only without keras
         "upsamplers.keras needs Keras 3: pip install 'neural-upsamplers[keras]'"
     ) from error
 
+from .activations import (
+    AntiAliasedActivation1D,
+    Snake1D,
+    SnakeBeta1D,
+    activation_names,
+    make_activation,
+)
 from .layers import (
     ICNR,
     KINDS,
@@ -32,14 +40,19 @@ from .layers import (
 from .models import build_autoencoder
 
 __all__ = [
+    "AntiAliasedActivation1D",
     "ICNR",
     "KINDS",
     "InterpConv1D",
     "LinearUpSampling1D",
     "ResampleConv1D",
     "SubPixel1D",
+    "Snake1D",
+    "SnakeBeta1D",
     "SubPixelConv1D",
     "TransposedConv1D",
+    "activation_names",
     "build_autoencoder",
+    "make_activation",
     "make_upsampler",
 ]
