@@ -142,21 +142,27 @@ def test_torchscript_trace_and_export_give_the_eager_output(name):
         torch.testing.assert_close(run(other), layer(other), rtol=1e-5, atol=2e-6)
 
 
-def test_large_batches_run_in_chunks_with_the_same_result(monkeypatch):
+@pytest.mark.parametrize("tile_bytes", [1, 700, 5000])
+@pytest.mark.parametrize("name", ["snakebeta", "snake_adaa"])
+def test_small_tiles_give_the_dense_definition(monkeypatch, tile_bytes, name):
+    """Tiles of one block (and a few) with their halos, at both ends and inside,
+    forward and backward, against the dense definition."""
     from upsamplers.ops import resample
 
-    torch.manual_seed(2)
-    act = SnakeBeta1d(3)
-    layer = AntiAliasedActivation1d(act, 2)
-    x = torch.randn(5, 3, 40, requires_grad=True)
-    y = layer(x)
-    grads = torch.autograd.grad(y.square().sum(), [x, *act.parameters()])
-    monkeypatch.setattr(resample, "CHUNK_BYTES", 1)  # one item a chunk
-    y1 = layer(x)
-    grads1 = torch.autograd.grad(y1.square().sum(), [x, *act.parameters()])
-    torch.testing.assert_close(y1, y)
-    for a, b in zip(grads1, grads, strict=True):
-        torch.testing.assert_close(a, b)
+    monkeypatch.setattr(resample, "TILE_BYTES", tile_bytes)
+    torch.manual_seed(tile_bytes)
+    for ratio, taps, time in ((2, 13, 150), (3, 31, 97), (4, 5, 40)):
+        act = ACTIVATIONS[name](3).double()
+        layer = AntiAliasedActivation1d(act, ratio, taps=taps).double()
+        h = designed_filter(taps, 0.9, ratio, 80.0)
+        up, down = dense_matrices(ratio, h, taps // 2, h, taps // 2, time)
+        x = torch.randn(3, 3, time, dtype=torch.float64, requires_grad=True)
+        y, ref = layer(x), dense_reference(x, act, up, down, ratio)
+        torch.testing.assert_close(y, ref, rtol=1e-9, atol=1e-10)
+        g = torch.randn_like(y)
+        for a, b in zip(torch.autograd.grad(y, [x, *act.parameters()], g),
+                        torch.autograd.grad(ref, [x, *act.parameters()], g), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
 
 
 # ---- Snake ----

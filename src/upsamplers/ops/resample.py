@@ -43,7 +43,6 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import InvalidValue, check_positive_int, check_real
-from .convolution import CHUNK_BYTES
 
 WINDOWS = ("kaiser", "hann", "hamming", "blackman")
 
@@ -314,55 +313,114 @@ def _fold_ends(padded: torch.Tensor, left: int, length: int) -> torch.Tensor:
     return out
 
 
-def _blocks_up(x: torch.Tensor, m: torch.Tensor, plan: BlockMatrices, padded: int
-               ) -> torch.Tensor:
-    """``(N, T) -> (N, r * padded)``: the oversampled signal in time order, the input
-    continued by its edge samples (``padded``: ``T`` rounded up to blocks)."""
-    n, time = x.shape
-    xp = F.pad(x.unsqueeze(1), (plan.up_pad, plan.up_pad + padded - time),
-               mode="replicate").squeeze(1)
-    windows = xp.unfold(-1, m.shape[0], plan.block)  # (N, nb, L + 2P)
-    return (windows.reshape(-1, m.shape[0]) @ m).view(n, -1)
+#: high-rate bytes of one tile of the eager path: small enough that the activation's
+#: passes over a tile stay in the processor's cache and its temporaries are reused by
+#: the allocator instead of mapped afresh (a fresh 32 MiB tensor cost 28 ms of page
+#: faults on the 2-core EPYC of benchmarks/results), large enough that the Python work
+#: per tile stays small (512 KiB tiles were slower than 2 MiB ones there)
+TILE_BYTES = 1 << 21
 
 
-def _blocks_down(a: torch.Tensor, m: torch.Tensor, plan: BlockMatrices, time: int,
-                 padded: int) -> torch.Tensor:
-    """``(N, >= r * T)`` time-ordered -> ``(N, T)``: the first ``r * T`` samples,
-    continued by their edge samples, filtered and decimated."""
-    r, nb = plan.ratio, padded // plan.block
-    need = r * plan.block * (nb - 1) + m.shape[0]
-    right = max(0, need - plan.down_delay - r * time)
-    ap = F.pad(a[:, : r * time].unsqueeze(1), (plan.down_delay, right),
-               mode="replicate").squeeze(1)
-    windows = ap.unfold(-1, m.shape[0], r * plan.block)[:, :nb]
-    return (windows.reshape(-1, m.shape[0]) @ m).view(a.shape[0], -1)[:, :time]
+@dataclass(frozen=True)
+class _Tile:
+    """Output blocks ``[j0, j1)`` of rows ``[b0, b1)``, the up blocks ``[e0, e1)`` that
+    feed them, and the high-rate span ``[lo, hi)`` their windows read."""
+
+    b0: int
+    b1: int
+    j0: int
+    j1: int
+    e0: int
+    e1: int
+    lo: int
+    hi: int
+
+
+def _tiles(batch: int, channels: int, time: int, plan: BlockMatrices, width: int,
+           element: int) -> list[_Tile]:
+    r, block = plan.ratio, plan.block
+    step = r * block
+    nb = -(-time // block)
+    per_block = channels * step * element
+    items = max(1, min(batch, TILE_BYTES // max(1, per_block * nb)))
+    blocks = max(1, TILE_BYTES // max(1, per_block * items))
+    out = []
+    for b0 in range(0, batch, items):
+        for j0 in range(0, nb, blocks):
+            j1 = min(nb, j0 + blocks)
+            lo = step * j0 - plan.down_delay
+            hi = step * (j1 - 1) + width - plan.down_delay
+            e0 = max(0, (lo - 1) // step)
+            e1 = min(nb, -(-hi // step))
+            out.append(_Tile(b0, min(batch, b0 + items), j0, j1, e0, e1, lo, hi))
+    return out
+
+
+def _tile_windows(a: torch.Tensor, tile: _Tile, step: int, width: int, end: int
+                  ) -> torch.Tensor:
+    """The decimation windows of ``tile`` from its activated samples ``a`` (which
+    start at ``tile.e0 * step``), the high-rate signal continued by its edge samples
+    outside ``[0, end)``."""
+    first, last = max(tile.lo, 0), min(tile.hi, end)
+    span = a[:, first - tile.e0 * step: last - tile.e0 * step]
+    if tile.lo < 0 or tile.hi > end:
+        span = F.pad(span.unsqueeze(1), (first - tile.lo, tile.hi - last),
+                     mode="replicate").squeeze(1)
+    return span.unfold(-1, width, step).reshape(-1, width)
+
+
+def _tile_gradient(z: torch.Tensor, tile: _Tile, step: int, end: int, length: int
+                   ) -> torch.Tensor:
+    """The decimation's adjoint for ``tile``: windows' gradients ``z`` (``(N, nb, W)``)
+    overlap-added over ``[lo, hi)``, what fell outside ``[0, end)`` added to the edge
+    samples, laid over the tile's activated samples (``length`` from ``e0 * step``)."""
+    span = _overlap_add(z, step)[:, : tile.hi - tile.lo]
+    first, last = max(tile.lo, 0), min(tile.hi, end)
+    inner = span[:, first - tile.lo: last - tile.lo]
+    if tile.lo < 0:
+        inner[:, 0] += span[:, : first - tile.lo].sum(-1)
+    if tile.hi > end:
+        inner[:, -1] += span[:, last - tile.lo:].sum(-1)
+    out = span.new_zeros(span.shape[0], length)
+    out[:, first - tile.e0 * step: last - tile.e0 * step] = inner
+    return out
 
 
 class _BlockResampledApply(torch.autograd.Function):
-    """oversample -> ``fn`` -> decimate as block matrix products, a batch chunk at a
-    time; ``fn``'s graph is kept per chunk for backward, whose matrix products are
-    the transposes of the forward's."""
+    """oversample -> ``fn`` -> decimate as block matrix products, tile by tile (a few
+    batch items, a range of blocks, :data:`TILE_BYTES` at the high rate): each tile
+    computes the up blocks its windows read, halo included, runs ``fn`` on them and
+    keeps ``fn``'s graph for backward, whose products are the forward's transposes."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, mats: tuple[torch.Tensor, torch.Tensor],  # type: ignore[override]
                 plan: BlockMatrices, fn: PhaseFunction, record: bool,
                 *params: torch.Tensor) -> torch.Tensor:
+        up, down = mats
         b, c, time = x.shape
-        padded = -(-time // plan.block) * plan.block
-        out = x.new_empty(x.shape)
+        r, block = plan.ratio, plan.block
+        nb = -(-time // block)
+        xp = F.pad(x.reshape(b * c, 1, time), (plan.up_pad, plan.up_pad + nb * block - time),
+                   mode="replicate").view(b, c, -1)
+        out = x.new_empty(b, c, nb * block)
         graphs = []
-        item = c * padded * plan.ratio * x.element_size()
-        for b0, b1 in _chunks(b, item):
-            v = _blocks_up(x[b0:b1].reshape(-1, time), mats[0], plan, padded)
+        tiles = _tiles(b, c, time, plan, down.shape[0], x.element_size())
+        for tile in tiles:
+            rows = (tile.b1 - tile.b0) * c
+            windows = xp[tile.b0: tile.b1].unfold(-1, up.shape[0], block)[:, :, tile.e0: tile.e1]
+            v = (windows.reshape(-1, up.shape[0]) @ up).view(tile.b1 - tile.b0, c, -1)
             with torch.set_grad_enabled(record):
-                v = v.view(b1 - b0, c, -1).requires_grad_(record)
+                v = v.requires_grad_(record)
                 a = fn(v)
-            out[b0:b1] = _blocks_down(a.detach().view((b1 - b0) * c, -1), mats[1], plan,
-                                      time, padded).view(b1 - b0, c, time)
+            w = _tile_windows(a.detach().view(rows, -1), tile, r * block, down.shape[0],
+                              r * time)
+            out[tile.b0: tile.b1, :, tile.j0 * block: tile.j1 * block] = (w @ down).view(
+                tile.b1 - tile.b0, c, -1)
             graphs.append((v, a) if record else None)
-        ctx.graphs, ctx.plan, ctx.params, ctx.shape = graphs, plan, params, (b, c, time)
+        ctx.graphs, ctx.tiles, ctx.plan, ctx.params = graphs, tiles, plan, params
+        ctx.shape = (b, c, time)
         ctx.save_for_backward(*mats)
-        return out
+        return out[..., :time]
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -370,48 +428,41 @@ class _BlockResampledApply(torch.autograd.Function):
         up, down = ctx.saved_tensors
         plan, (b, c, time) = ctx.plan, ctx.shape
         r, block = plan.ratio, plan.block
-        padded = -(-time // block) * block
+        nb = -(-time // block)
         wanted = [p for p in ctx.params if p.requires_grad]
         totals = [torch.zeros_like(p) for p in wanted]
-        gx = grad.new_empty(b, c, time)
-        start = 0
-        for v, a in ctx.graphs:
-            n = v.shape[0]
-            g = grad[start: start + n].reshape(n * c, time)
-            if padded > time:
-                g = F.pad(g, (0, padded - time))
-            z = (g.view(-1, block) @ down.T).view(n * c, -1, down.shape[0])  # (N, nb, W)
-            ga = _fold_ends(_overlap_add(z, r * block), plan.down_delay, r * time)
-            ga = (F.pad(ga, (0, a.shape[-1] - r * time)) if a.shape[-1] > r * time
-                  else ga.contiguous()).view(a.shape)
+        g = F.pad(grad, (0, nb * block - time)) if nb * block > time else grad.contiguous()
+        gxp = grad.new_zeros(b, c, (nb + 1) * block + 2 * plan.up_pad)
+        for tile, (v, a) in zip(ctx.tiles, ctx.graphs, strict=True):
+            rows = (tile.b1 - tile.b0) * c
+            gy = g[tile.b0: tile.b1, :, tile.j0 * block: tile.j1 * block].reshape(-1, block)
+            z = (gy @ down.T).view(rows, tile.j1 - tile.j0, -1)
+            ga = _tile_gradient(z, tile, r * block, r * time, a.shape[-1]).view(a.shape)
             found = torch.autograd.grad(a, [v, *wanted], ga, allow_unused=True)
             for total, gp in zip(totals, found[1:], strict=True):
                 if gp is not None:
                     total += gp
-            z = (found[0].reshape(-1, r * block) @ up.T).view(n * c, -1, up.shape[0])
-            gx[start: start + n] = _fold_ends(_overlap_add(z, block), plan.up_pad,
-                                              time).view(n, c, time)
-            start += n
+            z = (found[0].reshape(-1, r * block) @ up.T).view(rows, tile.e1 - tile.e0, -1)
+            span = _overlap_add(z, block)[:, : (tile.e1 - tile.e0) * block + 2 * plan.up_pad]
+            gxp[tile.b0: tile.b1, :, tile.e0 * block: tile.e0 * block + span.shape[-1]] += \
+                span.view(tile.b1 - tile.b0, c, -1)
         ctx.graphs = None
+        gx = _fold_ends(gxp.view(b * c, -1), plan.up_pad, time).reshape(b, c, time)
         it = iter(totals)
         return (gx, None, None, None, None,
                 *[next(it) if p.requires_grad else None for p in ctx.params])
-
-
-def _chunks(batch: int, item_bytes: int) -> list[tuple[int, int]]:
-    step = max(1, min(batch, CHUNK_BYTES // max(1, item_bytes)))
-    return [(b, min(batch, b + step)) for b in range(0, batch, step)]
 
 
 def resampled_apply(x: torch.Tensor, mats: tuple[torch.Tensor, torch.Tensor],
                     plan: BlockMatrices, fn: PhaseFunction,
                     params: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
     """``decimate(fn(oversample(x)))`` as block matrix products (``mats`` = the
-    tensors of ``plan.up`` and ``plan.down``), a batch chunk at a time
-    (:data:`CHUNK_BYTES` of high-rate samples), both ends continued by their edge
-    samples at both rates. ``fn`` maps the high-rate signal ``(b, C, r * T')`` in
-    time order (``T'``: ``T`` rounded up to whole blocks; the samples past ``r * T``
-    are discarded) to the same shape; its learnable tensors are ``params``.
+    tensors of ``plan.up`` and ``plan.down``), tile by tile (:data:`TILE_BYTES` of
+    high-rate samples: a few batch items and a range of blocks, with the halo the
+    filters read recomputed), both ends continued by their edge samples at both
+    rates. ``fn`` maps a stretch of the high-rate signal ``(b, C, L)`` in time order
+    to the same shape, reading at most one earlier sample (its first output is never
+    used unless the stretch starts the signal); its learnable tensors are ``params``.
 
     Shape: ``(B, C, T) -> (B, C, T)``.
     """
