@@ -67,7 +67,10 @@ def explanations(report: dict[str, Any]) -> list[str]:
                      "Gu et al., 2025): the power of its output off the harmonics of a test "
                      "sine over the power on them, through the whole model (a vocoder: "
                      f"through its mel spectrogram and back); {report['aliasing']}; "
-                     "mean ± spread over seeds.")
+                     "mean ± spread over seeds. Above 0 dB the output misses the sine "
+                     "itself: a vocoder that has not learnt to follow a steady sine's nearly "
+                     "equal mel frames repeats every hop, lines at multiples of fs / hop that "
+                     "no harmonic of the sine falls on.")
     lines += [f"{title}: {sentence}" for _, title, sentence in TONE_COLUMNS]
     lines.append("Tone columns: the lines at k * fs / hop (fs the output rate, hop the "
                  "model's total upsampling factor); silence, constant and noise go through the "
