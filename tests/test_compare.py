@@ -422,7 +422,7 @@ def test_config_errors_name_the_argument(tmp_path):
     with pytest.raises(TypeError, match="variants must be a sequence"):
         CompareConfig(variants="subpixel").validate()
     with pytest.raises(ValueError, match="task must be one of 'separate', 'bandwidth', "
-                                         "'autoencoder'; received task='speech'"):
+                                         "'autoencoder', 'vocoder'; received task='speech'"):
         CompareConfig(task="speech").validate()
     with pytest.raises(ValueError, match="seeds must be a positive integer; received seeds=0"):
         CompareConfig(seeds=0).validate()

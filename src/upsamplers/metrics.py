@@ -16,6 +16,10 @@ results do not depend on torch's thread settings (batched
 * :func:`lsd`: log-spectral distance (Kuleshov et al., 2017): the RMS over
   frequency bins of the difference of the log10 power spectra, averaged over
   STFT frames; optionally over a band of frequencies only.
+* :func:`spectral_snr`: the SNR of STFT magnitudes (``-20 log10`` of the
+  spectral convergence of Arik et al., 2018), averaged over three resolutions:
+  blind to phase, the figure for a vocoder, which cannot recover the phase that
+  a mel spectrogram drops.
 
 Inputs are ``(..., T)`` arrays or tensors (estimate first, as torchmetrics
 does); the result has shape ``(...)``. A silent reference gives ``nan``.
@@ -142,17 +146,56 @@ def snr(estimate: Any, reference: Any) -> np.ndarray:
 LSD_EPSILON = 1e-10
 
 
-def _log_power(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """``log10(|STFT|^2 + LSD_EPSILON)`` of ``(..., T)``: periodic Hann window of
-    ``n_fft`` samples, frames every ``hop`` samples, centred (the signal is
-    zero-padded by ``n_fft // 2`` on each side), no normalisation.
-    Shape ``(..., frames, n_fft // 2 + 1)`` with ``frames = 1 + T // hop``."""
+def _magnitude(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """``|STFT|`` of ``(..., T)``: periodic Hann window of ``n_fft`` samples, frames
+    every ``hop`` samples, centred (the signal is zero-padded by ``n_fft // 2`` on
+    each side), no normalisation. Shape ``(..., frames, n_fft // 2 + 1)`` with
+    ``frames = 1 + T // hop``."""
     padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)])
     frames = 1 + x.shape[-1] // hop
     index = hop * np.arange(frames)[:, None] + np.arange(n_fft)[None, :]
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-    spectrum = np.fft.rfft(padded[..., index] * window, axis=-1)
-    return np.log10(np.abs(spectrum) ** 2 + LSD_EPSILON)
+    return np.abs(np.fft.rfft(padded[..., index] * window, axis=-1))
+
+
+def _log_power(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """``log10(|STFT|^2 + LSD_EPSILON)`` of ``(..., T)`` (:func:`_magnitude`'s STFT).
+    Shape ``(..., frames, n_fft // 2 + 1)``."""
+    return np.log10(_magnitude(x, n_fft, hop) ** 2 + LSD_EPSILON)
+
+
+#: the STFT sizes of :func:`spectral_snr` (hop a quarter of each)
+SPECTRAL_SNR_FFTS = (512, 1024, 2048)
+
+
+def spectral_snr(estimate: Any, reference: Any, *,
+                 n_ffts: tuple[int, ...] = SPECTRAL_SNR_FFTS) -> np.ndarray:
+    """SNR of the STFT magnitudes over the last axis, in dB (higher is better;
+    ``inf`` for an estimate with the reference's magnitudes, whatever its phase)::
+
+        SC_n = ||S_n| - |E_n||_F / ||S_n||_F      (spectral convergence, Arik et al. 2018)
+        spectral SNR = mean over n of -20 log10(SC_n)
+
+    ``S_n``, ``E_n``: the STFTs of reference and estimate with a periodic Hann
+    window of ``n`` samples for ``n`` in ``n_ffts``, hop ``n // 4``, frames centred
+    (zero padding of ``n // 2`` each side). The magnitudes drop the phase, which a
+    vocoder cannot recover from a mel spectrogram: a waveform figure (SNR,
+    SI-SDR) punishes a right spectrum with another phase as hard as noise. Three
+    resolutions so that neither time nor frequency smearing hides an error.
+    A silent reference gives ``nan``.
+
+    Shape: ``(..., T), (..., T) -> (...)``.
+    """
+    e, r = _as_pair(estimate, reference)
+    out = np.zeros(r.shape[:-1])
+    for n_fft in n_ffts:
+        n_fft = _positive_int("n_fft", n_fft)
+        ref, est = _magnitude(r, n_fft, n_fft // 4), _magnitude(e, n_fft, n_fft // 4)
+        energy = (ref ** 2).sum((-2, -1))
+        error = ((ref - est) ** 2).sum((-2, -1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = out + 10 * np.log10(energy / error) / len(n_ffts)
+    return np.where((r * r).sum(-1) > SILENCE, out, np.nan)
 
 
 def lsd(estimate: Any, reference: Any, *, sample_rate: float, n_fft: int = 2048,

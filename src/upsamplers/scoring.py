@@ -4,7 +4,8 @@ of a trained model are computed (``evaluate`` and ``compare`` use it).
 A model declares what it is scored with, ``model.metrics`` (names of
 :data:`METRIC_INFO`; the first is its primary metric, :func:`primary_metric`):
 SI-SDR and SDR by default, SNR and log-spectral distance for bandwidth
-extension. Every signal is turned into ``(input, target)`` by
+extension, spectral SNR and log-spectral distance for a vocoder. Every signal
+is turned into ``(input, target)`` by
 :meth:`ReferenceModel.scoring_pair`, the input goes through
 :meth:`ReferenceModel.process_long` (exact chunking where the model allows,
 else cross-faded chunks) and the output is scored with
@@ -35,7 +36,7 @@ import numpy as np
 import torch
 
 from .health import OutputLevel, pooled_level, signal_level
-from .metrics import lsd, sdr, si_sdr, snr
+from .metrics import lsd, sdr, si_sdr, snr, spectral_snr
 
 
 class MetricInfo(NamedTuple):
@@ -63,6 +64,11 @@ METRIC_INFO: dict[str, MetricInfo] = {
                       "Log-spectral distance: RMS over frequency of the difference of the "
                       "log10 power spectra (1 = 10 dB), averaged over 2048-point STFT "
                       "frames."),
+    "spectral_snr": MetricInfo(
+        "spectral SNR", "dB", True,
+        "SNR of the STFT magnitudes (-20 log10 of the spectral convergence), mean over 512-, "
+        "1024- and 2048-point Hann STFTs: blind to phase, which a vocoder cannot recover "
+        "from a mel spectrogram."),
     "lsd_high": MetricInfo("LSD high", "log10 power", False,
                            "Log-spectral distance over the band the input lacks, from its "
                            "Nyquist frequency (sample_rate / (2 * rate_ratio)) up."),
@@ -86,6 +92,8 @@ def metric_values(model: Any, metric: str, estimate: Any, target: Any) -> np.nda
         return sdr(estimate, target)
     if metric == "snr":
         return snr(estimate, target)
+    if metric == "spectral_snr":
+        return spectral_snr(estimate, target)
     rate = float(model.sample_rate)
     if metric == "lsd":
         return lsd(estimate, target, sample_rate=rate)

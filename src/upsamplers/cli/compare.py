@@ -24,6 +24,14 @@ from .train import key_value
 DEFAULTS = CompareConfig()
 
 
+class _TaskVariants(list):  # type: ignore[type-arg]
+    """The ``--variants`` default: the default task's, and for another ``--task``
+    that task's (``CompareConfig(variants=None)``)."""
+
+
+TASK_VARIANTS = _TaskVariants(DEFAULTS.variants or ())
+
+
 def add_subcommand(subparsers: Any) -> None:
     """Add ``compare`` to the ``upsamplers`` command's sub-parsers."""
     parser = subparsers.add_parser(
@@ -45,10 +53,12 @@ def add_subcommand(subparsers: Any) -> None:
                         "the task's embedded recordings")
     parser.add_argument("--model", default=None,
                         help=f"one of {', '.join(COMPARE_MODELS)} (default: the task's)")
-    parser.add_argument("--variants", "--kinds", nargs="+", default=list(DEFAULTS.variants),
+    parser.add_argument("--variants", "--kinds", nargs="+", default=TASK_VARIANTS,
                         metavar="VARIANT", action=_VariantsAction,
-                        help=f"among {', '.join(VARIANTS)}; default: "
-                        f"{' '.join(DEFAULTS.variants)} (--kinds: the name before 0.2)")
+                        help=f"among {', '.join(VARIANTS)}; default: the task's ("
+                        + "; ".join(f"{t.name}: {' '.join(t.variants or DEFAULTS.variants or ())}"
+                                    for t in TASKS.values())
+                        + ") (--kinds: the name before 0.2)")
     parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
                         help=f"seeds per variant (default {DEFAULT_SEEDS}: --seed, --seed + 1, "
                         "...)")
@@ -144,7 +154,8 @@ def _config(args: argparse.Namespace) -> CompareConfig:
     options = (None if args.model_option is None
                else dict(key_value(t) for t in args.model_option))
     return CompareConfig(
-        task=args.task, model=args.model, data=args.data, variants=tuple(args.variants),
+        task=args.task, model=args.model, data=args.data,
+        variants=None if args.variants is TASK_VARIANTS else tuple(args.variants),
         steps=args.steps, minutes=args.minutes, seeds=args.seeds, seed=args.seed,
         jobs=args.jobs, model_options=options,
         **{name: getattr(args, name) for name in TRAINING_FLAGS},

@@ -19,12 +19,14 @@ import torch
 
 from .._checks import InvalidType, InvalidValue, check_bool, check_choice, check_positive_int
 from ..analysis._validate import check_duration
+from ..models import model_class
 from ..train import TrainConfig
 from .tasks import DEFAULT_TASK, TASKS, CompareTask, task_spec
 from .variants import DEFAULT_VARIANTS, NAIVE_OF, REFERENCE, VARIANTS, Variant
 
-# the registry names (upsamplers.models.MODELS) compare runs: the models that take audio
-# at their input (the mel-input generator is not compared)
+# the registry names (upsamplers.models.MODELS) that --model may name: the models that
+# take audio at their input (the mel-input generator is compared in its own task only,
+# ``vocoder``, whose settings fit it)
 COMPARE_MODELS = ("autoencoder", "demucs", "unet")
 # the fields of CompareConfig that are TrainConfig's fields; ``None`` in a CompareConfig
 # means the task's value (compare.tasks.TASKS), else TrainConfig's default
@@ -46,8 +48,8 @@ class CompareConfig:
     ``steps``) takes the task's value, and ``model_options`` given are laid over the
     task's (for the task's model). ``variants`` are names of
     :data:`~upsamplers.compare.variants.VARIANTS` (a layer kind with its options,
-    e.g. ``"subpixel-icnr"``), one report row each; each is trained ``seeds``
-    times, with the seeds ``seed, seed + 1, ...``.
+    e.g. ``"subpixel-icnr"``), one report row each (``None``: the task's); each is
+    trained ``seeds`` times, with the seeds ``seed, seed + 1, ...``.
 
     Budget: each run trains until its validation metric reaches a plateau (less
     than ``plateau_db`` gained over the last ``plateau_fraction`` of its steps, not
@@ -64,7 +66,7 @@ class CompareConfig:
     task: str = DEFAULT_TASK
     model: str | None = None
     data: str | None = None
-    variants: tuple[str, ...] = DEFAULT_VARIANTS
+    variants: tuple[str, ...] | None = None
     steps: int | None = None
     minutes: float | None = None
     seeds: int = DEFAULT_SEEDS
@@ -94,7 +96,7 @@ class CompareConfig:
 
     def __post_init__(self, kinds: tuple[str, ...] | None) -> None:
         if kinds is not None:
-            if self.variants != DEFAULT_VARIANTS:
+            if self.variants is not None and self.variants != DEFAULT_VARIANTS:
                 raise InvalidType(f"give variants, not both variants and kinds; received "
                                   f"variants={self.variants!r}, kinds={kinds!r}")
             warnings.warn("CompareConfig(kinds=...) is now CompareConfig(variants=...); kinds "
@@ -105,8 +107,10 @@ class CompareConfig:
 
     def _fill_from_task(self, task: CompareTask) -> None:
         """Every training field left ``None`` takes the task's value, else
-        TrainConfig's default."""
+        TrainConfig's default; the variants the task's."""
         defaults = TrainConfig()
+        if self.variants is None:
+            self.variants = task.variants or DEFAULT_VARIANTS
         if self.model is None:
             self.model = task.model
         base = dict(task.model_options) if self.model == task.model else {}
@@ -130,9 +134,11 @@ class CompareConfig:
     def validate(self) -> CompareConfig:
         """Check every field; :class:`~upsamplers._checks.InvalidValue` /
         :class:`~upsamplers._checks.InvalidType` naming the field."""
-        task_spec(self.task)
-        check_choice("model", self.model, COMPARE_MODELS)
+        task = task_spec(self.task)
+        if self.model != task.model:
+            check_choice("model", self.model, COMPARE_MODELS)
         self.variants = _checked_variants(self.variants)
+        _check_variant_models(self.variants, str(self.model))
         if self.steps is not None and self.minutes is not None:
             raise InvalidValue(f"give steps or minutes, not both; received steps={self.steps!r}, "
                                f"minutes={self.minutes!r}")
@@ -179,7 +185,7 @@ class CompareConfig:
             self.training(), upsampler=variant.kind, data=str(root), steps=steps,
             seed=self.seed if seed is None else seed,
             checkpoint_every=max(1, min(50, steps)), log_every=max(1, min(10, steps)),
-            model_options=dict(self.model_options or {}),
+            model_options={**(self.model_options or {}), **variant.model_overrides},
             upsampler_options=variant.upsampler_options,
         ).validate()
 
@@ -243,6 +249,16 @@ def _checked_variants(variants: Any) -> tuple[str, ...]:
     if len(set(variants)) != len(variants):
         raise InvalidValue(f"variants must be distinct; received variants={list(variants)!r}")
     return tuple(variants)
+
+
+def _check_variant_models(variants: tuple[str, ...], model: str) -> None:
+    """Refuse a variant whose model options ``model`` does not take (a vocoder variant
+    on another task's model), before any work."""
+    for name in variants:
+        overrides = VARIANTS[name].model_overrides
+        if overrides:
+            model_class(model).check_option_names(
+                overrides, f"variant {name!r} (model options {overrides!r}) on model={model!r}")
 
 
 def _check_positive_float(name: str, value: Any) -> float:

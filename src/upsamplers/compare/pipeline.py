@@ -232,11 +232,16 @@ def _check_run_model(folder: Path, saved: dict[str, Any]) -> None:
 
 
 def _variant_of(folder: Path, saved: dict[str, Any]) -> str:
-    """The variant whose kind and options the run was trained with."""
+    """The variant whose kind and options the run was trained with: of those whose
+    model options the run's hold too, the one that sets the most of them."""
     options = saved.get("upsampler_options") or {}
-    for name, variant in VARIANTS.items():
-        if variant.kind == saved["upsampler"] and variant.upsampler_options == options:
-            return name
+    model_options = saved.get("model_options") or {}
+    matches = [(len(v.model_overrides), name) for name, v in VARIANTS.items()
+               if v.kind == saved["upsampler"] and v.upsampler_options == options
+               and all(k in model_options and model_options[k] == value
+                       for k, value in v.model_overrides.items())]
+    if matches:
+        return max(matches, key=lambda m: m[0])[1]
     raise UserFileError(f"{folder}: upsampler {saved['upsampler']!r} with options {options!r} "
                         f"is none of the compare variants ({', '.join(VARIANTS)})")
 
@@ -248,6 +253,10 @@ def _collected_config(saved: list[dict[str, Any]], variants: list[str], base: Co
                       ) -> CompareConfig:
     """A compare config that describes the collected runs (which must share every
     setting but the upsampler, the seed and the budget)."""
+    # what a variant sets of the model options differs from run to run by design
+    own = {k for name in variants for k in VARIANTS[name].model_overrides}
+    saved = [{**s, "model_options": {k: v for k, v in (s.get("model_options") or {}).items()
+                                     if k not in own}} for s in saved]
     first = saved[0]
     for name in SHARED:
         values = {repr(s.get(name)) for s in saved}

@@ -25,22 +25,27 @@ HEAD = (("variant", "variant"), ("status", "status"), ("rank", "rank"))
 TAIL = (("parameters", "parameters"), ("step_ms", "train step (ms, median)"),
         ("step_ratio", "step vs subpixel"), ("real_time_factor", "inference RTF"))
 FILTER = (("attenuation_09_db", "noise response at 0.9 Nyquist (dB re low band)"),)
+# the column of a task that measures aliasing (report["aliasing"])
+AHR = (("ahr_db", "AHR (dB, lower is better)"),)
 
 
 def columns(report: dict[str, Any]) -> list[tuple[str, str]]:
     """``(key, title)`` of every column of the main table: the metrics (primary
-    first), then speed, tones and filtering."""
+    first), then speed, the aliasing (when measured), tones and filtering."""
     metrics = [(f"metric:{name}", f"{name} ({info['unit']}"
                 + ("" if info["higher_is_better"] else ", lower is better") + ")")
                for name, info in report["metric_info"].items()]
     tones = [(f"tone:{key}", title) for key, title, _ in TONE_COLUMNS]
-    return [*HEAD, *metrics, *TAIL, *tones, *FILTER]
+    ahr = AHR if report.get("aliasing") else ()
+    return [*HEAD, *metrics, *TAIL, *ahr, *tones, *FILTER]
 
 
 def explanations(report: dict[str, Any]) -> list[str]:
     """One sentence per column."""
     metric = report["metric"]
     lines = [
+        "variants: " + "; ".join(f"{row['variant']}: {row['description']}"
+                                 for row in report["rows"]) + ".",
         "status: `converged` when every seed's run reached its plateau; `improving` when a "
         "seed's budget ended while it still gained (its figure is not final); `failed` when a "
         f"seed's validation output was more than {FAILED_BELOW_DB:g} dB below the target's "
@@ -57,6 +62,15 @@ def explanations(report: dict[str, Any]) -> list[str]:
         "inference RTF: processing seconds per second of validation audio (below 1 is faster "
         "than real time), measured while the other workers trained.",
     ]
+    if report.get("aliasing"):
+        lines.append("AHR: the trained model's aliased-to-harmonic ratio, dB (lower is better; "
+                     "Gu et al., 2025): the power of its output off the harmonics of a test "
+                     "sine over the power on them, through the whole model (a vocoder: "
+                     f"through its mel spectrogram and back); {report['aliasing']}; "
+                     "mean ± spread over seeds. Above 0 dB the output misses the sine "
+                     "itself: a vocoder that has not learnt to follow a steady sine's nearly "
+                     "equal mel frames repeats every hop, lines at multiples of fs / hop that "
+                     "no harmonic of the sine falls on.")
     lines += [f"{title}: {sentence}" for _, title, sentence in TONE_COLUMNS]
     lines.append("Tone columns: the lines at k * fs / hop (fs the output rate, hop the "
                  "model's total upsampling factor); silence, constant and noise go through the "
@@ -92,7 +106,7 @@ def cell(row: dict[str, Any], key: str) -> str:
         return stat_text(row["stats"].get(key.split(":", 1)[1]), "")
     if key.startswith("tone:"):
         return "-" if row["status"] == "failed" else tone_cell(row["tones"], key[5:])
-    if key == "attenuation_09_db":
+    if key in ("attenuation_09_db", "ahr_db"):
         return "-" if row["status"] == "failed" else stat_text(row[key], "")
     raise KeyError(key)
 

@@ -100,7 +100,9 @@ class VariantResult:
     (``failure``, a sentence), what the model shows (``summary``, ``dead_relu`` per
     ReLU layer, ``nonfinite_parameters``), else ``None``; ``output_level``: the
     validation output's RMS re the target's (:class:`upsamplers.health.OutputLevel`
-    as a dictionary); ``folder``: the run folder.
+    as a dictionary); ``folder``: the run folder; ``aliasing``: the trained model's
+    aliased-to-harmonic ratio (:func:`upsamplers.compare.aliasing.model_aliasing`:
+    ``ahr_db``, ``per_f0``...) for a task that measures it, else ``None``.
     """
 
     variant: str
@@ -128,6 +130,7 @@ class VariantResult:
     cause: dict[str, Any] | None = None
     output_level: dict[str, Any] | None = None
     folder: str = ""
+    aliasing: dict[str, Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -138,6 +141,11 @@ class VariantResult:
         """The trained model's tone measures (``trained.tones``) as a dictionary
         (``None`` for a failed run: no artifact figure)."""
         return None if self.trained.tones is None else self.trained.tones.to_dict()
+
+    @property
+    def ahr_db(self) -> float | None:
+        """The trained model's AHR summary (dB), ``None`` when not measured."""
+        return None if self.aliasing is None else self.aliasing.get("ahr_db")
 
     @property
     def si_sdr(self) -> float | None:

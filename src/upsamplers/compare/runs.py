@@ -29,6 +29,7 @@ from ..data import write_audio
 from ..models import ReferenceModel, build_model, load_model, read_checkpoint
 from ..scoring import Signal
 from ..train import CHECKPOINT, FINAL, LOG, learning_curve, run_status, train
+from .aliasing import model_aliasing
 from .config import CompareConfig
 from .folder import INIT_AUDIT, RESULT, read_json, write_json
 from .measures import (
@@ -188,6 +189,7 @@ def measure_run(folder: Path, root: Path, config: CompareConfig, device: torch.d
         trained = withhold_verdicts(trained, failure)
     marks = marked_frequencies(model.sample_rate, [int(f) for f in trained.audit["factors"]])
     files = _write_outputs(model, variant.name, dest, out, clip, marks, device)
+    aliasing = model_aliasing(model, device) if config.task_spec.aliasing else None
     train_seconds, first_loss, last_loss = _losses(folder)
     train_status = run_status(folder)
     curve = [[step, value] for step, value in learning_curve(folder)]
@@ -202,7 +204,7 @@ def measure_run(folder: Path, root: Path, config: CompareConfig, device: torch.d
         files=files,
         status="failed" if failure is not None else (train_status or "converged"),
         cause=cause, output_level=scores["output_level"].to_dict(),
-        folder=_relative(folder, out))
+        folder=_relative(folder, out), aliasing=aliasing)
 
 
 

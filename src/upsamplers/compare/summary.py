@@ -96,6 +96,7 @@ def _row(summary: VariantSummary, timing: StepTiming | None) -> dict[str, Any]:
     attenuation = statistic([r.trained.attenuation_09_db for r in summary.runs])
     return {
         "variant": summary.variant, "kind": first.kind, "options": first.options,
+        "model_options": VARIANTS[summary.variant].model_overrides,
         "description": first.description, "trained": True, "status": summary.status,
         "seeds": [_seed_record(r) for r in summary.runs],
         "failed_seeds": summary.count("failed"), "improving_seeds": summary.count("improving"),
@@ -108,6 +109,7 @@ def _row(summary: VariantSummary, timing: StepTiming | None) -> dict[str, Any]:
         "tones": None if failed else tone_stats([r.tones for r in summary.runs]),
         "tones_init": tone_stats([r.init.to_dict()["tones"] for r in summary.runs]),
         "attenuation_09_db": None if failed else attenuation.to_dict(),
+        "ahr_db": None if failed else statistic([r.ahr_db for r in summary.runs]).to_dict(),
         "verdicts": {} if failed else first.trained.verdicts,
         "causes": [r.cause for r in summary.runs if r.cause],
         "files": first.files,
@@ -159,6 +161,8 @@ def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
     report = {
         "task": {"name": task.name, "why": task.why, "model": config.model,
                  "model_options": config.model_options},
+        # the aliasing measurement, when the task has one (its method, from a run)
+        "aliasing": _aliasing_method(summaries),
         "settings": {**config.settings(), "data": str(root), "budget": budget},
         "criterion": CRITERION.format(metric=metric, plateau_db=config.plateau_db,
                                       fraction=config.plateau_fraction,
@@ -179,6 +183,12 @@ def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
     report["recommendation"] = recommendation(report)
     report["reading"] = reading(report)
     return plain(report)
+
+
+def _aliasing_method(summaries: Sequence[VariantSummary]) -> str | None:
+    """How the runs' AHR was measured (``None`` when no run measured it)."""
+    return next((r.aliasing["method"] for s in summaries for r in s.runs
+                 if r.aliasing is not None), None)
 
 
 def _work_seconds(timing: StepTiming | None, summaries: Sequence[VariantSummary]
@@ -331,6 +341,19 @@ def _published_line(report: dict[str, Any]) -> str | None:
             "different setting (listed under the table).")
 
 
+def _aliasing_line(report: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str | None:
+    """The variants by the AHR of their trained models, lowest (least aliasing) first."""
+    if not report.get("aliasing"):
+        return None
+    measured = [r for r in rows if (r.get("ahr_db") or {}).get("mean") is not None]
+    if not measured:
+        return None
+    measured.sort(key=lambda r: r["ahr_db"]["mean"])
+    return ("Aliasing of the trained models, AHR (aliased-to-harmonic ratio; lower is better, "
+            "mean ± spread over seeds): "
+            + ", ".join(f"{r['variant']} {stat_text(r['ahr_db'])}" for r in measured) + ".")
+
+
 def reading(report: dict[str, Any]) -> list[str]:
     """Sentences computed from the figures: quality and ties, statuses, speed (the
     article's claims, stated as measured), tones, filtering, published figures."""
@@ -357,6 +380,9 @@ def reading(report: dict[str, Any]) -> list[str]:
             most, least = min(filt, key=key), max(filt, key=key)
             lines.append(f"Filtering at 0.9 of the input Nyquist: from {key(least):.1f} dB "
                          f"({least['variant']}) to {key(most):.1f} dB ({most['variant']}).")
+        ahr = _aliasing_line(report, healthy)
+        if ahr:
+            lines.append(ahr)
     published = _published_line(report)
     if published:
         lines.append(published)

@@ -18,6 +18,13 @@ Each task is there for a reason a user can weigh:
   bottleneck autoencoder (three ReLUs in its decoder), the hard case in which an
   upsampler's start decides whether the model trains at all. Its ranking does
   not carry over to skip-connected models.
+* ``vocoder``: a small MelGAN-like generator that makes recorded speech from its
+  log-mel spectrogram, with plain and anti-aliased activations (its variants
+  differ in their activations, the upsamplers are MelGAN's transposed
+  convolutions): the setting of the aliasing that activations fold back in
+  vocoders (BigVGAN; Gu et al., 2025). Scored on STFT magnitudes (spectral SNR,
+  then log-spectral distance; a mel spectrogram has no phase to recover), with
+  the aliased-to-harmonic ratio of each trained model in the report.
 
 Why ``separate`` is the default: its ranking is the one that carries over to
 the models users build (skips, several decoder stages, real recordings), it is
@@ -48,6 +55,11 @@ class CompareTask:
     training: dict[str, Any] = field(default_factory=dict)
     why: str = ""
     published: str | None = None  # key of a published table the report compares with
+    # the variants compared when none are named (None: compare.variants.DEFAULT_VARIANTS)
+    variants: tuple[str, ...] | None = None
+    # whether the report measures the aliased-to-harmonic ratio of each trained model
+    # (sines through the whole model: a model from audio to audio of the same rate)
+    aliasing: bool = False
 
 
 # training every task shares: the L1 loss alone at lr 1e-3 (the multi-resolution STFT
@@ -90,6 +102,29 @@ TASKS: dict[str, CompareTask] = {t.name: t for t in (
         "the article's skip-less bottleneck autoencoder on recorded music: the hard case, "
         "in which the upsampler's start decides whether the model trains at all (its ranking "
         "does not carry over to skip-connected models)"),
+    CompareTask(
+        "vocoder", "melgan", "speech",
+        # hop 64 at 16 kHz (4 ms); hidden 32 -> 16 -> 8 -> 4 channels. One thread, batch
+        # 4 x 8192, the compare timing (median of 5, 2 shared cores at load 5-6): melgan 66
+        # ms a step, melgan-aa 188, bigvgan 138, snakebeta-adaa-aa 290 (hidden 64: about
+        # 2.5x), so the 1200 steps of a run train in 1.5-6 minutes
+        {"factors": [4, 4, 4], "hidden": 32, "residual_blocks": 1, "n_fft": 256,
+         "n_mels": 40},
+        # the multi-resolution STFT loss, as vocoders are trained without their GAN: the
+        # L1 on the waveform (always part of the loss) asks for a phase the mel
+        # spectrogram does not hold and pulls the output towards zero. Validation spectral
+        # SNR of melgan at step 400: 0.65 dB with weight 1, 0.96 dB with weight 20 (lr
+        # 3e-3); 0.44 dB at lr 1e-3; hidden 64 or 128 no better. Without a GAN this
+        # generator learns slowly: its figures at this budget are those of a model still
+        # far from a good vocoder
+        {**COMMON_TRAINING, "lr": 3e-3, "stft_weight": 20.0, "batch_size": 4, "crop": 8192,
+         "min_steps": 600, "steps": 1200},
+        "a small MelGAN-like vocoder (log-mel spectrogram of recorded speech -> waveform, "
+        "MelGAN's transposed convolutions) with plain and anti-aliased activations, scored "
+        "on STFT magnitudes, with the aliased-to-harmonic ratio (AHR) of each trained model: "
+        "the setting in which activations fold harmonics back into the band (BigVGAN; Gu et "
+        "al., 2025)",
+        variants=("melgan", "melgan-aa", "bigvgan", "snakebeta-adaa-aa"), aliasing=True),
 )}
 DEFAULT_TASK = "separate"
 

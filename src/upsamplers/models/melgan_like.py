@@ -3,14 +3,15 @@ its upsamplers swappable. Trained here with a reconstruction loss only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._checks import InvalidValue, check_positive_int, check_signal
+from .._checks import InvalidValue, check_choice, check_positive_int, check_signal
+from ..activations import ANTI_ALIASING, activation_names, make_activation
 from ..layers import make_upsampler
 from .base import (
     ReferenceModel,
@@ -70,19 +71,29 @@ class LogMel(nn.Module):
         return torch.log(torch.clamp(self.filters @ spec, min=1e-5))
 
 
-class ResidualStack(nn.Module):
-    """MelGAN's residual stack: blocks ``x + conv1x1(lrelu(conv3_dilated(lrelu(x))))``
-    with dilations 1, 3, 9, ... Shape: ``(B, C, T) -> (B, C, T)``."""
+#: builds the activation of ``channels`` channels (``(B, C, T) -> (B, C, T)``)
+ActivationFactory = Callable[[int], nn.Module]
 
-    def __init__(self, channels: int, blocks: int) -> None:
+
+def _melgan_activation(channels: int) -> nn.Module:
+    return nn.LeakyReLU(0.2)
+
+
+class ResidualStack(nn.Module):
+    """MelGAN's residual stack: blocks ``x + conv1x1(act(conv3_dilated(act(x))))``
+    with dilations 1, 3, 9, ..., ``act`` a LeakyReLU(0.2) unless ``activation``
+    builds another. Shape: ``(B, C, T) -> (B, C, T)``."""
+
+    def __init__(self, channels: int, blocks: int,
+                 activation: ActivationFactory = _melgan_activation) -> None:
         super().__init__()
         self.blocks = nn.ModuleList()
         for i in range(blocks):
             dilation = 3 ** i
             self.blocks.append(nn.Sequential(
-                nn.LeakyReLU(0.2), nn.ReflectionPad1d(dilation),
+                activation(channels), nn.ReflectionPad1d(dilation),
                 nn.Conv1d(channels, channels, 3, dilation=dilation),
-                nn.LeakyReLU(0.2), nn.Conv1d(channels, channels, 1)))
+                activation(channels), nn.Conv1d(channels, channels, 1)))
 
     def input_span(self, span: Span) -> Span:
         """Samples that the outputs ``span`` read (each block: itself and its branch)."""
@@ -96,19 +107,42 @@ class ResidualStack(nn.Module):
         return x
 
 
+def _activation_factory(name: Any, options: Any, anti_aliased: Any) -> ActivationFactory:
+    """What builds each activation of the generator (checked once, here):
+    ``channels -> module``. MelGAN's LeakyReLU(0.2) unless told otherwise."""
+    name = check_choice("activation", name, activation_names())
+    options = check_options("activation_options", options)
+    if anti_aliased is not None:
+        check_choice("anti_aliased", anti_aliased, ANTI_ALIASING)
+    if name == "leaky_relu":
+        options = {"negative_slope": 0.2, **options}
+    if name == "leaky_relu" and anti_aliased is None and options == {"negative_slope": 0.2}:
+        return _melgan_activation
+    make_activation(name, 1, anti_aliased=anti_aliased, **options)  # checks the options
+
+    def build(channels: int) -> nn.Module:
+        return make_activation(name, channels, anti_aliased=anti_aliased, **options)
+
+    return build
+
+
 @register_model
 class MelGANLike(ReferenceModel):
     """Generator from log-mel spectrograms to waveforms, after MelGAN.
 
     ::
 
-        mel (B, n_mels, F) -> Conv1d(7) -> [LeakyReLU -> upsampler x r_i (channels / 2)
-            -> residual stack] for r_i in factors -> LeakyReLU -> Conv1d(7) -> tanh
+        mel (B, n_mels, F) -> Conv1d(7) -> [act -> upsampler x r_i (channels / 2)
+            -> residual stack] for r_i in factors -> act -> Conv1d(7) -> tanh
             -> (B, 1, F * prod(factors))
 
     ``hop = prod(factors)`` (default 8 * 8 * 2 * 2 = 256). The upsamplers default
     to their layer defaults; for ``"transposed"`` that is MelGAN's kernel of twice
-    the stride. :meth:`mel` computes the input from audio.
+    the stride. :meth:`mel` computes the input from audio. ``act`` is MelGAN's
+    LeakyReLU(0.2) by default; ``activation`` and ``anti_aliased`` make every one of
+    them (before each upsampler, in the residual stacks, the last) another, e.g.
+    BigVGAN's ``activation="snakebeta", anti_aliased="bigvgan"`` (a Snake learns
+    per channel: each gets the channels it sees).
 
     Args:
         upsampler: any kind :func:`upsamplers.make_upsampler` knows.
@@ -118,6 +152,12 @@ class MelGANLike(ReferenceModel):
         sample_rate, n_fft, n_mels: of the mel front end (its hop is ``prod(factors)``).
         upsampler_options: keyword arguments of the upsamplers.
         length: audio length used by ``summary`` and the artifact audit.
+        activation: a name of :func:`upsamplers.activations.activation_names`.
+        activation_options: its keyword arguments (default for ``"leaky_relu"``:
+            ``negative_slope=0.2``, MelGAN's).
+        anti_aliased: ``None`` (the activation at the signal's rate), ``"default"``
+            or ``"bigvgan"``: :func:`upsamplers.activations.make_activation`'s
+            anti-aliased forms (2x oversampling).
 
     Shape:
         ``forward``: ``(B, n_mels, F) -> (B, 1, F * hop)``; ``mel``:
@@ -125,6 +165,9 @@ class MelGANLike(ReferenceModel):
     """
 
     name = "melgan"
+    # a mel spectrogram has no phase: scored on STFT magnitudes first (a waveform figure
+    # punishes a right spectrum with another phase as hard as noise); SI-SDR kept last
+    metrics = ("spectral_snr", "lsd", "si_sdr")
 
     def __init__(
         self,
@@ -138,6 +181,9 @@ class MelGANLike(ReferenceModel):
         n_mels: int = 80,
         upsampler_options: dict[str, Any] | None = None,
         length: int = 16384,
+        activation: str = "leaky_relu",
+        activation_options: dict[str, Any] | None = None,
+        anti_aliased: str | None = None,
     ) -> None:
         super().__init__()
         upsampler = check_upsampler_kind(upsampler)
@@ -159,9 +205,12 @@ class MelGANLike(ReferenceModel):
         if length % self.hop:
             raise InvalidValue(f"length must be a multiple of prod(factors) = {self.hop}; "
                                f"received length={length}")
+        act = _activation_factory(activation, activation_options, anti_aliased)
         self._remember(upsampler=upsampler, factors=factors, hidden=hidden,
                        residual_blocks=residual_blocks, sample_rate=sample_rate, n_fft=n_fft,
-                       n_mels=n_mels, upsampler_options=options, length=length)
+                       n_mels=n_mels, upsampler_options=options, length=length,
+                       activation=activation, activation_options=dict(activation_options or {}),
+                       anti_aliased=anti_aliased)
         self.n_mels, self.length, self.sample_rate = n_mels, length, sample_rate
         self.n_fft = n_fft
         self.audio_channels = 1
@@ -169,13 +218,13 @@ class MelGANLike(ReferenceModel):
         layers: list[nn.Module] = [nn.ReflectionPad1d(3), nn.Conv1d(n_mels, hidden, 7)]
         width = hidden
         for factor in factors:
-            layers += [nn.LeakyReLU(0.2), make_upsampler(upsampler, width, width // 2, factor,
-                                                         **options)]
+            layers += [act(width), make_upsampler(upsampler, width, width // 2, factor, **options)]
             width //= 2
             if residual_blocks:
-                layers.append(ResidualStack(width, residual_blocks))
-        layers += [nn.LeakyReLU(0.2), nn.ReflectionPad1d(3), nn.Conv1d(width, 1, 7), nn.Tanh()]
+                layers.append(ResidualStack(width, residual_blocks, act))
+        layers += [act(width), nn.ReflectionPad1d(3), nn.Conv1d(width, 1, 7), nn.Tanh()]
         self.generator = nn.Sequential(*layers)
+        self._receptive_field: int | None = None  # computed when first asked
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
         return torch.zeros(batch, self.n_mels, self.length // self.hop)
@@ -214,11 +263,15 @@ class MelGANLike(ReferenceModel):
         """Audio samples on either side of an output sample that can change it,
         computed from the mel frames, the convolutions, residual stacks and the
         upsamplers' phase kernels (the generator is convolutional throughout, so
-        long signals are chunked exactly)."""
-        def inputs(span: Span) -> Span:  # audio out -> audio in
-            return layer_span(layer_span(span, self.generator), self.mel)
+        long signals are chunked exactly). Computed once: it depends on the
+        layers' shapes only, and asking every phase of a hop of 64 or more through
+        every layer cost about 0.1 s, on every chunked call."""
+        if self._receptive_field is None:
+            def inputs(span: Span) -> Span:  # audio out -> audio in
+                return layer_span(layer_span(span, self.generator), self.mel)
 
-        return receptive_field(inputs, self.hop)
+            self._receptive_field = receptive_field(inputs, self.hop)
+        return self._receptive_field
 
     @property
     def shortest_input(self) -> int:
