@@ -406,8 +406,8 @@ CLI_ROWS = [
     ("aliasing target missing", ["aliasing", "{t}/missing.py:build"], 2,
      "{t}/missing.py: no such file"),
     ("aliasing kind unknown", ["aliasing", "upsampler:cubic"], 2,
-     "TARGET upsampler:KIND takes KIND among transposed, subpixel, nearest, linear, sinc, resample; "
-     "received 'upsampler:cubic'"),
+     "TARGET upsampler:KIND takes KIND among transposed, subpixel, nearest, linear, sinc, "
+     "resample; received 'upsampler:cubic'"),
     ("aliasing length not prime", ["aliasing", "{t}/x2.py:build", "--length", "4096"], 2,
      "length must be a prime number >= 31 (e.g. 4099); received length=4096"),
     ("aliasing f0 letters", ["aliasing", "{t}/x2.py:build", "--f0", "0.1,a"], 2,
