@@ -5,10 +5,13 @@ figure is what its activations and upsamplers fold back into the band after
 training, beside the tone measures of :mod:`.tones`.
 
 :func:`model_aliasing` is what a compare run calls; the measurement itself is
-:func:`_measure_ahr`, a small interim one kept apart below, to be replaced by
-:mod:`upsamplers.analysis`'s aliasing measurement when it lands (same test
-signals: sines whose period divides a prime-length window, f0 from 0.05 to 0.40
-of the rate, amplitude 0.8).
+:func:`_measure_ahr`. It is not :func:`upsamplers.analysis.measure_aliasing`,
+which reads one prime period of a time-invariant module's output: a vocoder is
+periodically time-varying (its mel frames are ``hop`` samples apart), so its
+output repeats every ``prime * hop`` samples and that is the window read here.
+The test signals and the definition are the same (sines with ``k0`` cycles in a
+prime period, f0 from 0.05 to 0.40 of the rate, amplitude 0.8; off-harmonic over
+harmonic power).
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def model_aliasing(model: ReferenceModel, device: torch.device | None = None
                         settle=int(model.receptive_field))
 
 
-# ---- interim AHR measurement (upsamplers.analysis's replaces it when it lands) ----
+# ---- the AHR of a hop-periodic model (a window of prime * hop samples) ----
 
 
 def ahr_f0_bins(period: int = AHR_PERIOD, fractions: Sequence[float] = AHR_FRACTIONS
