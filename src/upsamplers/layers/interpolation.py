@@ -51,6 +51,7 @@ from ..ops.interpolation import (
     sinc_phases,
 )
 from ..ops.kernels import PhaseKernels
+from ..ops.lowpass import lengthen_to_attenuation
 from ..ops.plan import CPU_MODEL, FormCost, choose_form
 from .base import Upsampler, check_factor_limit, format_bytes
 
@@ -677,19 +678,10 @@ class SincUpsample1d(FoldedUpsample1d):
         return half
 
     def _meet_attenuation(self, factor: int, half: int) -> int:
-        """``half`` (Kaiser's estimate, which can fall short by a fraction of a dB),
-        lengthened by 5 % steps (at most by half) until the stop band from
-        ``cutoff + transition / 2`` is :attr:`attenuation` down (after the phase
-        normalisation too)."""
-        stopband, longest = self.cutoff + self.transition / 2, half + half // 2
-        while half < longest:
-            phases = sinc_phases(factor, cutoff=self.cutoff, beta=self.beta, half=half)
-            response = interpolation_response(phases.taps, phases.offset, passband_edge=0.0,
-                                              stopband_edge=stopband)
-            if response.stopband_db <= -self.attenuation:
-                break
-            half = min(longest, half + max(1, half // 20))
-        return half
+        """``half`` lengthened until the stop band from ``cutoff + transition / 2`` is
+        :attr:`attenuation` down (:func:`~upsamplers.ops.lowpass.lengthen_to_attenuation`)."""
+        return lengthen_to_attenuation(factor, self.cutoff, self.beta, half, self.attenuation,
+                                       self.cutoff + self.transition / 2)
 
     def band_edges(self) -> tuple[float, float]:
         """``(cutoff - transition / 2, cutoff + transition / 2)``: the designed pass-

@@ -64,27 +64,37 @@ def cheaper_form(macs: dict[str, int]) -> str:
     return min(macs, key=lambda name: (macs[name], name != "mix_first"))
 
 
+def lengthen_to_attenuation(factor: int, cutoff: float, beta: float, half: int,
+                            attenuation: float, stopband_edge: float,
+                            points_per_band: int = 4096) -> int:
+    """``half`` (Kaiser's estimate of a windowed sinc's half length, which can fall
+    short by a fraction of a dB), lengthened by 5 % steps (at most by half) until
+    the stop band from ``stopband_edge`` up is ``attenuation`` dB below DC after
+    the phase normalisation of :func:`~upsamplers.ops.sinc_filter` (the sinc and
+    resampling upsamplers' designs)."""
+    longest = half + half // 2
+    while half < longest:
+        phases = sinc_phases(factor, cutoff=cutoff, beta=beta, half=half)
+        response = interpolation_response(phases.taps, phases.offset, passband_edge=0.0,
+                                          stopband_edge=stopband_edge,
+                                          points_per_band=points_per_band)
+        if response.stopband_db <= -attenuation:
+            break
+        half = min(longest, half + max(1, half // 20))
+    return half
+
+
 def design_resample_filter(factor: int, cutoff: float, transition: float,
                            attenuation: float) -> tuple[int, InterpolationPhases]:
     """``(H, phases)`` of the fixed low-pass: Kaiser's estimate of the half length
     ``H`` for ``transition`` and ``attenuation`` (:func:`~upsamplers.ops.filters.
-    kaiser_half_length`), lengthened by 5 % steps (at most by half) until the
-    whole stop band from ``cutoff + transition / 2`` up is ``attenuation`` dB
-    below DC after the phase normalisation of :func:`~upsamplers.ops.sinc_filter`
-    (Kaiser's estimate can fall short by a fraction of a dB)."""
+    kaiser_half_length`), lengthened until the whole stop band from ``cutoff +
+    transition / 2`` up is ``attenuation`` dB down (:func:`lengthen_to_attenuation`)."""
     beta = kaiser_beta(attenuation)
-    half = kaiser_half_length(factor, transition, attenuation)
-    longest = half + half // 2
     points = max(8, min(512, _DESIGN_POINTS // (2 * factor)))
-    while True:
-        phases = sinc_phases(factor, cutoff=cutoff, beta=beta, half=half)
-        if half >= longest:
-            return half, phases
-        response = interpolation_response(phases.taps, phases.offset, passband_edge=0.0,
-                                          stopband_edge=cutoff + transition / 2,
-                                          points_per_band=points)
-        if response.stopband_db <= -attenuation:
-            return half, phases
-        half = min(longest, half + max(1, half // 20))
+    half = lengthen_to_attenuation(factor, cutoff, beta,
+                                   kaiser_half_length(factor, transition, attenuation),
+                                   attenuation, cutoff + transition / 2, points)
+    return half, sinc_phases(factor, cutoff=cutoff, beta=beta, half=half)
 
 
