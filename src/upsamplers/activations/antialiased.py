@@ -157,6 +157,15 @@ class AntiAliasedActivation1d(nn.Module):
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
 
+    def input_span(self, span: tuple[int, int]) -> tuple[int, int]:
+        """The input samples that the outputs ``span`` read (first, last): output ``m``
+        reads the high-rate phases at ``m - pd .. m + pd`` (the decimation's), each of
+        which reads ``x`` at ``m - pu .. m + pu`` (the oversampling's); an activation
+        that reads the previous high-rate sample reaches one low-rate sample further
+        back. The continued edges lie within that reach."""
+        reach = self.tables.up_padding + self.tables.down_padding
+        return span[0] - reach - (0 if self.elementwise else 1), span[1] + reach
+
     def macs_per_sample(self) -> int:
         """Filter multiply-adds per input sample and channel (both filters, all
         phases; the activation itself not counted)."""

@@ -110,6 +110,11 @@ class _Snake(nn.Module):
     def _divisor_inverse(self, a: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def input_span(self, span: tuple[int, int]) -> tuple[int, int]:
+        """The input samples that the outputs ``span`` read (first, last): their own,
+        and with ADAA the one before too (what chunked processing needs)."""
+        return span[0] - (0 if self.elementwise else 1), span[1]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, T) -> (B, C, T)``."""
         if not torch.jit.is_scripting() and not torch.jit.is_tracing():

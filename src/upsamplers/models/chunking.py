@@ -21,7 +21,6 @@ import torch
 from torch import nn
 
 from .._checks import InvalidValue, check_positive_int
-from ..activations import AntiAliasedActivation1d, Snake1d, SnakeBeta1d
 from ..layers import Upsampler
 
 # share of a chunk that overlaps the next one, when not given
@@ -128,33 +127,12 @@ def span_union(a: Span, b: Span) -> Span:
 _POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.GLU, nn.Tanh, nn.Identity)
 
 
-def activation_span(span: Span, module: nn.Module) -> Span | None:
-    """Input samples that the outputs ``span`` of an activation of
-    :mod:`upsamplers.activations` read; ``None`` for any other module.
-
-    A Snake reads its own sample, and with ADAA (``elementwise`` false) the one
-    before it too. An :class:`~upsamplers.activations.AntiAliasedActivation1d`'s
-    polyphase tables give its reach: output ``m`` reads the high-rate phases at
-    ``m - pd .. m + pd`` (the decimation's), each of which reads ``x`` at
-    ``m - pu .. m + pu`` (the oversampling's); an activation that reads the
-    previous high-rate sample reaches one low-rate sample further back (phase 0
-    reads phase ``r - 1`` of the sample before). The edges it continues with their
-    first and last samples lie within that reach."""
-    first, last = span
-    if isinstance(module, AntiAliasedActivation1d):
-        reach = module.tables.up_padding + module.tables.down_padding
-        return first - reach - (0 if module.elementwise else 1), last + reach
-    if isinstance(module, (Snake1d, SnakeBeta1d)):
-        return first - (0 if module.elementwise else 1), last
-    return None
-
-
 def layer_span(span: Span, module: nn.Module) -> Span:
     """Input samples that the outputs ``span`` of ``module`` read: a ``Conv1d``
     (:func:`conv_span`), an :class:`~upsamplers.layers.Upsampler` (from its phase
     kernels, :func:`upsampler_span`), a ``ReflectionPad1d``, a pointwise layer, an
-    activation of :mod:`upsamplers.activations` (:func:`activation_span`),
-    an ``nn.Sequential`` of these, or a module with its own ``input_span(span)``.
+    an ``nn.Sequential`` of these, or a module with its own ``input_span(span)``
+    (the activations of :mod:`upsamplers.activations` have one).
     ``TypeError`` for any other module: a layer whose reach is unknown must not
     be chunked as if it were known."""
     if hasattr(module, "input_span"):
@@ -175,9 +153,6 @@ def layer_span(span: Span, module: nn.Module) -> Span:
         return span[0] - module.padding[0], span[1] - module.padding[0]
     if isinstance(module, _POINTWISE):
         return span
-    activation = activation_span(span, module)
-    if activation is not None:
-        return activation
     raise TypeError(f"the receptive field of {type(module).__name__} is not known")
 
 
