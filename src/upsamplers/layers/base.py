@@ -9,12 +9,13 @@ registered by name in :mod:`upsamplers.layers.registry`.
 
 from __future__ import annotations
 
-from typing import ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import torch
 from torch import nn
 
 from .._checks import InvalidType, InvalidValue, check_positive_int, check_signal
+from ..ops.convolution import is_exporting
 from ..ops.kernels import PhaseKernels
 
 #: Largest upsampling factor of one layer (a chain of layers reaches larger totals).
@@ -40,6 +41,25 @@ def check_factor_limit(factor: int) -> int:
                            f"MAX_FACTOR; chain layers for a larger total); received "
                            f"factor={factor}")
     return factor
+
+
+def cached_table(cache: dict[Any, torch.Tensor], array: Any, like: torch.Tensor
+                 ) -> torch.Tensor:
+    """``array`` (one of a layer's fixed numpy tables) in ``like``'s dtype and device,
+    converted once and kept in ``cache``. Always an ordinary tensor: one first made
+    under ``torch.inference_mode`` (a model evaluated on a new device or dtype before
+    it trains there) could not be saved for backward by the training steps after.
+    Not kept while traced or exported: ``torch.jit.trace`` runs forward twice and
+    checks that both runs record the same graph; ``torch.export`` warns of a cache
+    write."""
+    key = (id(array), like.dtype, like.device)
+    if key not in cache:
+        with torch.inference_mode(False):
+            tensor = torch.as_tensor(array, dtype=like.dtype, device=like.device)
+        if torch.jit.is_tracing() or is_exporting():
+            return tensor
+        cache[key] = tensor
+    return cache[key]
 
 
 class ArtifactWarning(UserWarning):

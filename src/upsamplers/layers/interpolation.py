@@ -27,7 +27,7 @@ from .._checks import (
     check_positive_int,
     check_real,
 )
-from ..ops.convolution import conv1d_same, is_exporting, is_symbolic, polyphase_conv
+from ..ops.convolution import conv1d_same, is_symbolic, polyphase_conv
 from ..ops.filters import (
     InterpolationResponse,
     interpolation_response,
@@ -53,7 +53,7 @@ from ..ops.interpolation import (
 from ..ops.kernels import PhaseKernels
 from ..ops.lowpass import lengthen_to_attenuation
 from ..ops.plan import CPU_MODEL, FormCost, choose_form
-from .base import Upsampler, check_factor_limit, format_bytes
+from .base import Upsampler, cached_table, check_factor_limit, format_bytes
 
 IMPLS = ("polyphase", "folded", "filtered", "projected", "naive")
 #: The exact low-rate forms, and the plain composition, that ``impl="polyphase"``
@@ -165,19 +165,8 @@ class FoldedUpsample1d(Upsampler):
 
     def _as_tensor(self, array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
         """``array`` (one of this layer's fixed tables) in ``like``'s dtype and device,
-        converted once. Always an ordinary tensor: one first made under
-        ``torch.inference_mode`` (a model evaluated on a new device or dtype before it
-        trains there) could not be saved for backward by the training steps after."""
-        key = (id(array), like.dtype, like.device)
-        if key not in self._converted:
-            with torch.inference_mode(False):
-                tensor = torch.as_tensor(array, dtype=like.dtype, device=like.device)
-            if torch.jit.is_tracing() or is_exporting():
-                # not kept: torch.jit.trace runs forward twice and checks that both
-                # runs record the same graph; torch.export warns of a cache write
-                return tensor
-            self._converted[key] = tensor
-        return self._converted[key]
+        converted once (:func:`~upsamplers.layers.base.cached_table`)."""
+        return cached_table(self._converted, array, like)
 
     @property
     def has_bias(self) -> bool:

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_bool, check_choice, check_positive_int
-from ..ops.convolution import is_exporting, is_symbolic
+from ..ops.convolution import is_symbolic
 from ..ops.filters import (
     InterpolationResponse,
     interpolation_response,
@@ -37,7 +37,7 @@ from ..ops.lowpass import (
     design_resample_filter,
     form_macs,
 )
-from .base import Upsampler, check_factor_limit
+from .base import Upsampler, cached_table, check_factor_limit
 from .interpolation import check_table_size
 
 
@@ -164,16 +164,8 @@ class ResampleUpsample1d(Upsampler):
 
     def _as_tensor(self, table: np.ndarray, like: torch.Tensor) -> torch.Tensor:
         """``table`` (one of this layer's fixed tables) in ``like``'s dtype and device,
-        converted once (not kept while traced or exported: a cached tensor would be a
-        constant of another trace)."""
-        key = (id(table), like.dtype, like.device)
-        if key in self._converted:
-            return self._converted[key]
-        with torch.inference_mode(False):
-            tensor = torch.as_tensor(table, dtype=like.dtype, device=like.device)
-        if not (torch.jit.is_tracing() or is_exporting()):
-            self._converted[key] = tensor
-        return tensor
+        converted once (:func:`~upsamplers.layers.base.cached_table`)."""
+        return cached_table(self._converted, table, like)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, T) -> (B, C_out, T * factor)``."""
