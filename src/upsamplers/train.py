@@ -72,6 +72,8 @@ from .data import default_data_dir, open_dataset, same_path
 from .health import nonfinite_parameters
 from .layers import upsampler_kinds
 from .layers.registry import check_upsampler_options
+from .losses import LOSSES, ReconstructionLoss
+from .losses import MultiResolutionSTFTLoss as MultiResolutionSTFTLoss  # re-exported
 from .models import (
     MODELS,
     ReferenceModel,
@@ -81,6 +83,7 @@ from .models import (
     model_from_checkpoint,
     read_checkpoint,
 )
+from .schedule import WeightAverage, check_schedule, lr_scale
 from .scoring import Signal, primary_metric, primary_score, validation_signals
 
 CHECKPOINT = "checkpoint.pt"
@@ -90,7 +93,7 @@ CONFIG = "config.json"
 # settings that must not change when a run is resumed
 RESUME_FIXED = ("model", "upsampler", "data", "batch_size", "lr", "seed", "crop", "sample_rate",
                 "model_options", "upsampler_options", "stft_weight", "eval_every",
-                "eval_seconds")
+                "eval_seconds", "loss", "schedule", "warmup", "ema")
 # settings that name a path: compared after resolving it (./d/ is the same data as /abs/d)
 PATH_SETTINGS = ("data",)
 # evaluations after step 0 that a plateau needs
@@ -120,6 +123,15 @@ class TrainConfig:
     first validation signals, cut to that many seconds in all; fewer if the data
     holds less); ``plateau_db``, ``plateau_fraction``, ``min_steps``: the plateau
     criterion (see the module docstring and :func:`plateau_reached`).
+
+    ``loss``: the waveform term of the loss (``"l1"`` or ``"si_sdr"``, see
+    :class:`upsamplers.losses.ReconstructionLoss`), plus ``stft_weight`` times the
+    multi-resolution STFT loss. ``schedule`` (``"constant"`` or ``"cosine"``) and
+    ``warmup`` (a fraction of ``steps``): the learning rate over the budget, a
+    cosine ending at step ``steps`` (:func:`upsamplers.schedule.lr_scale`);
+    ``ema``: the decay of an exponential moving average of the weights (``0``:
+    none); with one, evaluations score the averaged weights and ``model.pt``
+    holds them (:class:`upsamplers.schedule.WeightAverage`).
     """
 
     model: str = "autoencoder"
@@ -141,6 +153,10 @@ class TrainConfig:
     plateau_db: float = 0.1
     plateau_fraction: float = 0.2
     min_steps: int = 0
+    loss: str = "l1"
+    schedule: str = "constant"
+    warmup: float = 0.0
+    ema: float = 0.0
 
     def validate(self) -> TrainConfig:
         """Check every field; ``InvalidType``/``InvalidValue`` naming the field."""
@@ -159,6 +175,8 @@ class TrainConfig:
                 raise InvalidValue(f"{name} must be a finite number {allowed}; "
                                    f"received {name}={value!r}")
         self._validate_plateau()
+        check_choice("loss", self.loss, LOSSES)
+        check_schedule(self.schedule, self.warmup, self.ema)
         for name in ("model_options", "upsampler_options"):
             if not isinstance(getattr(self, name), dict):
                 raise InvalidType(f"{name} must be a dict; received {name}="
@@ -295,80 +313,10 @@ def final_status(curve: Curve, fraction: float, db: float) -> str:
     return "converged" if gain is not None and gain < db else "improving"
 
 
-# --------------------------------------------------------------------------- losses
-
-
-class MultiResolutionSTFTLoss(torch.nn.Module):
-    """Multi-resolution STFT loss (Yamamoto et al., 2020): for every resolution,
-    spectral convergence ``|Y - X|_F / |Y|_F`` plus the mean absolute difference
-    of log magnitudes, averaged over resolutions. The same formulas and defaults
-    as ``auraloss.freq.MultiResolutionSTFTLoss`` (magnitudes ``sqrt(max(|S|^2,
-    1e-8))``, Hann windows, centred frames), except that the spectral convergence
-    is taken per signal and then averaged, so that the loss of a batch is the mean
-    of its signals' losses (which DistributedDataParallel needs to reproduce a
-    single process). With one signal it equals auraloss' value.
-
-    Resolutions whose FFT is longer than the signal are left out.
-
-    Shape: ``(N, 1, T), (N, 1, T) -> ()``.
-    """
-
-    def __init__(self, fft_sizes: tuple[int, ...] = (512, 1024, 2048),
-                 hop_sizes: tuple[int, ...] = (50, 120, 240),
-                 win_lengths: tuple[int, ...] = (240, 600, 1200), eps: float = 1e-8) -> None:
-        super().__init__()
-        self.resolutions = list(zip(fft_sizes, hop_sizes, win_lengths, strict=True))
-        self.eps = eps
-        for n_fft, _, win in self.resolutions:
-            self.register_buffer(f"window_{n_fft}", torch.hann_window(win), persistent=False)
-
-    def _magnitude(self, x: torch.Tensor, n_fft: int, hop: int, win: int) -> torch.Tensor:
-        spec = torch.stft(x, n_fft, hop, win, getattr(self, f"window_{n_fft}"),
-                          return_complex=True)
-        return torch.sqrt(torch.clamp(spec.real ** 2 + spec.imag ** 2, min=self.eps))
-
-    def forward(self, estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        n = estimate.shape[-1]
-        x, y = estimate.reshape(-1, n), target.reshape(-1, n)  # (N, 1, T) -> (N, T)
-        used = [r for r in self.resolutions if r[0] <= n]
-        if not used:
-            raise InvalidValue(f"signals must have at least "
-                               f"{min(r[0] for r in self.resolutions)} samples for the STFT "
-                               f"loss; received {n}")
-        total = estimate.new_zeros(())
-        for n_fft, hop, win in used:
-            xm, ym = self._magnitude(x, n_fft, hop, win), self._magnitude(y, n_fft, hop, win)
-            sc = (ym - xm).flatten(1).norm(dim=1) / ym.flatten(1).norm(dim=1)
-            log_mag = (torch.log(xm) - torch.log(ym)).abs().mean()
-            total = total + sc.mean() + log_mag
-        return total / len(used)
-
-
-class ReconstructionLoss(torch.nn.Module):
-    """``L1 + stft_weight * multi-resolution STFT loss`` (FFT sizes 512, 1024,
-    2048; see :class:`MultiResolutionSTFTLoss`), both means over the signals of
-    the batch, so that a batch's loss is the mean of its items'.
-
-    Shape: ``(B, ..., T), (B, ..., T) -> ()``; the dimensions other than time are
-    flattened into ``(N, 1, T)`` for the STFT term.
-    """
-
-    def __init__(self, stft_weight: float = 1.0) -> None:
-        super().__init__()
-        self.stft_weight = float(stft_weight)
-        self.stft = MultiResolutionSTFTLoss()
-
-    def forward(self, estimate: torch.Tensor, target: torch.Tensor
-                ) -> tuple[torch.Tensor, dict[str, float]]:
-        l1 = (estimate - target).abs().mean()
-        total = l1
-        parts = {"l1": float(l1.detach())}
-        if self.stft_weight:
-            n = estimate.shape[-1]
-            stft = self.stft(estimate.reshape(-1, 1, n), target.reshape(-1, 1, n))
-            total = total + self.stft_weight * stft
-            parts["stft"] = float(stft.detach())
-        return total, parts
+def make_criterion(config: TrainConfig) -> ReconstructionLoss:
+    """The loss of a run: ``config.loss`` plus ``config.stft_weight`` times the
+    multi-resolution STFT loss."""
+    return ReconstructionLoss(config.stft_weight, config.loss)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -635,12 +583,13 @@ def _check_own_files(out: Path) -> None:
 
 def training_state(model: ReferenceModel, optimizer: torch.optim.Optimizer, step: int,
                    config: TrainConfig, seconds: float, curve: Curve | None = None,
-                   losses: tuple[float | None, float | None] = (None, None)
-                   ) -> dict[str, Any]:
+                   losses: tuple[float | None, float | None] = (None, None),
+                   average: WeightAverage | None = None) -> dict[str, Any]:
     """The checkpoint of a run at ``step``: the model's, with a ``training`` entry
     (Adam's state, the torch random state, the settings, the seconds trained, the
     learning curve so far as ``[step, value]`` pairs, and the first and last
-    losses, which a resumed run reports as an uninterrupted one does)."""
+    losses, which a resumed run reports as an uninterrupted one does, and the
+    weight average when the run keeps one)."""
     return model.checkpoint(training={
         "step": step,
         "optimizer": optimizer.state_dict(),
@@ -650,6 +599,7 @@ def training_state(model: ReferenceModel, optimizer: torch.optim.Optimizer, step
         "curve": [[s, v] for s, v in (curve or [])],
         "first_loss": losses[0],
         "last_loss": losses[1],
+        "ema": average.state_dict() if average is not None else None,
     })
 
 
@@ -680,6 +630,7 @@ class _State:
     seconds: float = 0.0
     curve: Curve = field(default_factory=list)
     losses: tuple[float | None, float | None] = (None, None)  # the first and the last
+    average: WeightAverage | None = None  # the weight average (config.ema > 0)
 
 
 def _resume(config: TrainConfig, ckpt_path: Path) -> _State:
@@ -704,14 +655,22 @@ def _resume(config: TrainConfig, ckpt_path: Path) -> _State:
         raise InvalidValue(f"the checkpoint is at step {step}, past steps={config.steps}")
     curve = [(int(s), None if v is None else float(v)) for s, v in state.get("curve", [])]
     losses = (state.get("first_loss"), state.get("last_loss"))
-    return _State(model, optimizer, step, float(state.get("seconds", 0.0)), curve, losses)
+    average = None
+    if config.ema:
+        average = WeightAverage(model, config.ema)
+        if state.get("ema") is not None:
+            average.load_state_dict(state["ema"])
+    return _State(model, optimizer, step, float(state.get("seconds", 0.0)), curve, losses,
+                  average)
 
 
 def _start(config: TrainConfig, task: Task, ckpt_path: Path, *, resume: bool) -> _State:
     """A new model and optimizer, or the resumed ones."""
+    if resume:
+        return _resume(config, ckpt_path)
     model = task.build_model()
-    state = _State(model, torch.optim.Adam(model.parameters(), lr=config.lr))
-    return _resume(config, ckpt_path) if resume else state
+    average = WeightAverage(model, config.ema) if config.ema else None
+    return _State(model, torch.optim.Adam(model.parameters(), lr=config.lr), average=average)
 
 
 def _to_device(state: _State, dist_info: Distributed) -> tuple[torch.device, torch.nn.Module]:
@@ -719,6 +678,8 @@ def _to_device(state: _State, dist_info: Distributed) -> tuple[torch.device, tor
     train (wrapped in DistributedDataParallel with several processes)."""
     device = _device(dist_info)
     state.model.to(device)
+    if state.average is not None:
+        state.average.to(device)
     if device.type != "cpu":  # move Adam's state along
         for value in state.optimizer.state.values():
             for k, v in value.items():
@@ -874,7 +835,7 @@ class _Loop:
         self.config, self.task, self.state, self.net = config, task, state, net
         self.device, self.dist, self.out, self.signals = device, dist_info, out, signals
         self.ckpt_path, self.log_path = out / CHECKPOINT, out / LOG
-        self.criterion = ReconstructionLoss(config.stft_weight).to(device)
+        self.criterion = make_criterion(config).to(device)
         self.history: list[dict[str, Any]] = []
         self.first_loss, self.last_loss = state.losses
         self.samples = 0
@@ -902,15 +863,18 @@ class _Loop:
             state = self.state
             atomic_torch_save(training_state(state.model, state.optimizer, state.step,
                                              self.config, elapsed, state.curve,
-                                             (self.first_loss, self.last_loss)), self.ckpt_path)
+                                             (self.first_loss, self.last_loss),
+                                             state.average), self.ckpt_path)
             _log_line(self.log_path, {"event": "checkpoint", "step": state.step})
 
     def evaluate(self) -> None:
         """Score the model at the current step (rank 0; every rank gets the value),
         log it, and check the plateau."""
         begun = time.perf_counter()
-        value = (_score_untouched(self.state.model, self.signals, self.device)
-                 if self.dist.main else None)
+        value = None
+        if self.dist.main:
+            with self.evaluated_weights() as model:
+                value = _score_untouched(model, self.signals, self.device)
         value = _broadcast_value(value, self.device, self.dist.world)
         self.state.curve.append((self.state.step, value))
         seconds = time.perf_counter() - begun
@@ -920,6 +884,16 @@ class _Loop:
                                       "metric": self.metric, "value": value,
                                       "seconds": round(seconds, 3)})
         self.converged = self.plateau()
+
+    @contextmanager
+    def evaluated_weights(self) -> Iterator[ReferenceModel]:
+        """The model with the weights that are evaluated and saved: the average when
+        the run keeps one, else its own."""
+        if self.state.average is None:
+            yield self.state.model
+        else:
+            with self.state.average.applied(self.state.model) as model:
+                yield model
 
     def status(self, interrupted: bool) -> str | None:
         """The run's status once it ended (``None`` if interrupted or not evaluated)."""
@@ -939,6 +913,9 @@ class _Loop:
         batch = self.task.batch(indices)
         batch = tuple(b.to(self.device) for b in batch) if isinstance(batch, tuple) \
             else batch.to(self.device)
+        scale = lr_scale(state.step, config.steps, config.warmup, config.schedule)
+        for group in state.optimizer.param_groups:
+            group["lr"] = config.lr * scale
         state.optimizer.zero_grad(set_to_none=True)
         loss, parts = self.task.loss(self.net, batch, self.criterion)
         if not torch.isfinite(loss):
@@ -946,6 +923,8 @@ class _Loop:
                       _nonfinite_cause(batch, state.model, config.lr))
         loss.backward()
         state.optimizer.step()
+        if state.average is not None:
+            state.average.update(state.model)
         state.step += 1
         self.samples += config.batch_size // self.dist.world * self.dist.world
         return _all_mean(float(loss.detach()), parts, self.device, self.dist.world)
@@ -1012,7 +991,8 @@ class _Loop:
                 say(f"interrupted: saved step {self.state.step} to {self.ckpt_path}; "
                     "continue with --resume")
             else:
-                self.state.model.save(self.out / FINAL)
+                with self.evaluated_weights() as model:
+                    model.save(self.out / FINAL)
         return elapsed
 
     def result(self, interrupted: bool, elapsed: float) -> TrainResult:

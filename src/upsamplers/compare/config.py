@@ -32,7 +32,7 @@ COMPARE_MODELS = ("autoencoder", "demucs", "unet")
 # means the task's value (compare.tasks.TASKS), else TrainConfig's default
 TRAINING_FIELDS = ("model", "data", "batch_size", "crop", "lr", "stft_weight", "sample_rate",
                    "model_options", "eval_every", "eval_seconds", "plateau_db",
-                   "plateau_fraction", "min_steps")
+                   "plateau_fraction", "min_steps", "loss", "schedule", "warmup", "ema")
 DEFAULT_SEEDS = 3
 #: Most training runs (variants x seeds) of one compare: 10**12 seeds failed with a
 #: MemoryError after the step timing, in the list of runs.
@@ -83,6 +83,10 @@ class CompareConfig:
     plateau_db: float | None = None
     plateau_fraction: float | None = None
     min_steps: int | None = None
+    loss: str | None = None
+    schedule: str | None = None
+    warmup: float | None = None
+    ema: float | None = None
     naive_timing: bool = True
     timing_steps: int = 10
     timing_warmup: int = 2

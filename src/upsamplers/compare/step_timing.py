@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from ..timing import measure_round_robin
-from ..train import ReconstructionLoss, Task
+from ..train import ReconstructionLoss, Task, make_criterion
 from .config import CompareConfig
 from .results import StepTiming
 from .variants import VARIANTS
@@ -51,7 +51,7 @@ def time_training_steps(config: CompareConfig, root: Path, names: Sequence[str],
     each in turn) on the first training batch, from the seeded initial weights."""
     steps, parameters = [], {}
     batch = None
-    criterion = ReconstructionLoss(config.stft_weight).to(device)
+    criterion = make_criterion(config.training()).to(device)
     for name in names:
         task = Task(config.variant_training(VARIANTS[name], 1, root))
         model = task.build_model().to(device).train()
