@@ -183,19 +183,24 @@ def _sync(device: torch.device | str | None) -> None:
 
 
 def score_signal(model: Any, signal: Signal, *, device: torch.device | str | None = None,
-                 metrics: Sequence[str] | None = None) -> TrackScore:
+                 metrics: Sequence[str] | None = None, baseline: bool = False) -> TrackScore:
     """Score ``model`` (a :class:`~upsamplers.models.ReferenceModel`) on one
     validation ``signal`` ``(name, audio (C, T), sources (S, C, T))`` with
     ``metrics`` (default: the model's ``metrics``): the model's
     :meth:`scoring_pair` gives its input and the target; an input with more
     channels than a mono model takes goes through it one channel at a time; the
-    output is cropped to the target's length."""
+    output is cropped to the target's length. ``baseline``: score the model's
+    non-learned answer (:meth:`~upsamplers.models.ReferenceModel.baseline`) to
+    the same input instead of the model."""
     name, audio, sources = signal
     inputs, target = model.scoring_pair(audio, sources)
     fold = model.audio_channels == 1 and inputs.shape[0] > 1
     _sync(device)
     start = time.perf_counter()
-    estimate = model.process_long(inputs, device=device, fold_channels=fold)  # (*S, C, T)
+    if baseline:
+        estimate = model.baseline(inputs)  # (*S, C, T), on the CPU
+    else:
+        estimate = model.process_long(inputs, device=device, fold_channels=fold)
     _sync(device)
     seconds = time.perf_counter() - start
     estimate = estimate[..., :target.shape[-1]]
@@ -212,12 +217,14 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
 
 def score_model(model: Any, signals: Iterable[Signal], *,
                 device: torch.device | str | None = None,
-                metrics: Sequence[str] | None = None) -> Scores:
+                metrics: Sequence[str] | None = None, baseline: bool = False) -> Scores:
     """Score ``model`` on every validation signal of ``signals`` (see the module
     docstring) with ``metrics`` (default: the model's); ``device`` is where the
-    model runs."""
+    model runs. ``baseline``: score the model's non-learned answer instead
+    (:func:`score_baseline`)."""
     metrics = tuple(model.metrics if metrics is None else metrics)
-    tracks = [score_signal(model, signal, device=device, metrics=metrics) for signal in signals]
+    tracks = [score_signal(model, signal, device=device, metrics=metrics, baseline=baseline)
+              for signal in signals]
     per_source = None
     if model.separates:
         per_source = {s: {m: finite_mean(t.sources[s][m] for t in tracks if t.sources)
@@ -228,6 +235,27 @@ def score_model(model: Any, signals: Iterable[Signal], *,
     return Scores(tracks, mean, per_source, metrics,
                   inference_seconds=sum(t.seconds for t in tracks),
                   audio_seconds=sum(t.audio_seconds for t in tracks))
+
+
+def score_baseline(model: Any, signals: Iterable[Signal], *,
+                   metrics: Sequence[str] | None = None) -> Scores:
+    """The scores of ``model``'s baseline, the simplest non-learned answer to its
+    task (:meth:`~upsamplers.models.ReferenceModel.baseline`: the mixture for a
+    separator, the sinc-resampled input for bandwidth extension, Griffin-Lim for a
+    vocoder), on the same ``signals`` and by the same scorer as the model."""
+    return score_model(model, signals, metrics=metrics, baseline=True)
+
+
+def improvement(metric: str, value: float | None, baseline: float | None) -> float | None:
+    """How much better ``value`` is than the ``baseline``'s, in ``metric``'s unit:
+    ``value - baseline`` for a metric where higher is better, ``baseline - value``
+    otherwise (so a positive improvement is always better); ``None`` when
+    either is missing or not finite."""
+    if value is None or baseline is None or not (math.isfinite(value)
+                                                 and math.isfinite(baseline)):
+        return None
+    gain = value - baseline
+    return float(gain if METRIC_INFO[metric].higher_is_better else -gain)
 
 
 def validation_signals(dataset: Any, count: int | None = None) -> Iterable[Signal]:

@@ -20,6 +20,7 @@ from .base import (
     register_model,
     renamed_arguments,
 )
+from .baselines import sinc_resample
 from .chunking import Span, layer_span, receptive_field
 
 
@@ -133,6 +134,26 @@ class Autoencoder(ReferenceModel):
         warnings.warn("Autoencoder.channels is deprecated; use audio_channels", FutureWarning,
                       stacklevel=2)
         return self.audio_channels
+
+    baseline_name = "the input band-limited to the code's rate (sinc down and up)"
+
+    def code_decimation(self) -> int:
+        """The decimation of a non-learned code that passes as many numbers per second
+        as the bottleneck (``widths[-1]`` channels at ``1 / hop`` of the rate, per
+        audio channel): ``ceil(hop * C / widths[-1])``, 1 when the code is not
+        smaller than the audio."""
+        code = int(self.config["widths"][-1])
+        return max(1, -(-self.hop * self.audio_channels // code))
+
+    def baseline(self, audio: torch.Tensor) -> torch.Tensor:
+        """The input low-passed and decimated by :meth:`code_decimation`, then
+        resampled back with the same sinc
+        (:func:`upsamplers.models.baselines.sinc_resample`): the answer of a
+        code as large as the model's with nothing learned. ``(C, T) -> (C, T)``."""
+        d = self.code_decimation()
+        if d == 1:
+            return audio.clone()
+        return sinc_resample(sinc_resample(audio, 1, d), d, 1)[..., :audio.shape[-1]]
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
         return torch.zeros(batch, self.audio_channels, self.length)

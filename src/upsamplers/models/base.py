@@ -220,6 +220,9 @@ class ReferenceModel(nn.Module):
     #: ``upsamplers.scoring.METRIC_INFO``); the first is the primary metric (training
     #: curves, rankings)
     metrics: ClassVar[tuple[str, ...]] = ("si_sdr", "sdr")
+    #: the simplest non-learned answer to the model's task (:meth:`baseline`), in a
+    #: few words for reports
+    baseline_name: ClassVar[str] = ""
 
     config: dict[str, Any]
     #: channels of the audio the model takes and returns
@@ -308,6 +311,16 @@ class ReferenceModel(nn.Module):
         """``(inputs, targets)`` of a data set batch, for ``loss(model(inputs),
         targets)``. Default (an autoencoder): the batch ``(B, C, T)`` is both."""
         return batch, batch
+
+    def baseline(self, audio: torch.Tensor) -> torch.Tensor:
+        """The simplest non-learned answer to the model's task for the input
+        ``audio`` ``(C, T)`` that :meth:`process_long` would get (the first of
+        :meth:`scoring_pair`): what a trained model must beat
+        (:mod:`upsamplers.models.baselines`). Every reference model defines it.
+
+        Shape: that of :meth:`process_long`'s output.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no baseline")
 
     def example_input(self, batch: int = 1) -> torch.Tensor:  # pragma: no cover - abstract
         """A zero input of ``forward`` for ``length`` samples of audio."""

@@ -205,6 +205,13 @@ class DemucsLike(ReferenceModel):
         out.setdefault("source_names", stems)
         return out
 
+    baseline_name = "the mixture, as every source"
+
+    def baseline(self, audio: torch.Tensor) -> torch.Tensor:
+        """The mixture given back as every source (SI-SDR improvement is measured
+        from it): ``(C, T) -> (S, C, T)``."""
+        return audio.unsqueeze(0).expand(self.sources, *audio.shape).clone()
+
     def training_pair(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """A stem folder's batch ``(mixture (B, C, T), sources (B, S, C, T))`` is
         already ``(inputs, targets)``."""

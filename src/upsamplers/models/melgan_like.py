@@ -20,6 +20,7 @@ from .base import (
     check_upsampler_kind,
     register_model,
 )
+from .baselines import griffin_lim, mel_to_magnitude
 from .chunking import Span, conv_span, layer_span, receptive_field, span_union
 
 
@@ -250,6 +251,25 @@ class MelGANLike(ReferenceModel):
     def audio_channels_of(cls, options: Any) -> int:
         """Always 1: the generator makes mono audio."""
         return 1
+
+    baseline_name = "Griffin-Lim from the same log-mel spectrogram"
+
+    def baseline(self, audio: torch.Tensor) -> torch.Tensor:
+        """Griffin-Lim from the log-mel spectrogram the generator gets: magnitudes
+        from the mel by non-negative least squares
+        (:func:`~upsamplers.models.baselines.mel_to_magnitude`), then
+        :func:`~upsamplers.models.baselines.griffin_lim` with the mel's framing.
+        ``(1, T) -> (1, T // hop * hop)``, as :meth:`process`."""
+        length = audio.shape[-1]
+        padded = audio
+        if length < self.shortest_input:
+            padded = nn.functional.pad(audio, (0, self.shortest_input - length))
+        with torch.no_grad():
+            log_mel = self.mel(padded.reshape(1, 1, -1).float())  # (1, M, F)
+        magnitude = mel_to_magnitude(log_mel, self.mel.filters)
+        out = griffin_lim(magnitude, self.n_fft, self.hop, pad=(self.n_fft - self.hop) // 2,
+                          length=log_mel.shape[-1] * self.hop)
+        return out.reshape(1, -1)[..., :length // self.hop * self.hop].to(audio.dtype)
 
     def training_pair(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mel(batch), batch)``: ``(B, 1, T) -> ((B, n_mels, T // hop), (B, 1, T))``

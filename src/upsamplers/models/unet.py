@@ -15,6 +15,7 @@ from .._checks import InvalidValue, check_positive_int, check_signal
 from ..layers import make_upsampler
 from ..ops import sinc_filter
 from .base import ReferenceModel, check_options, check_upsampler_kind, register_model
+from .baselines import sinc_resample
 from .chunking import Span, layer_span, receptive_field, span_union
 
 #: stop-band attenuation of the anti-alias filter of :meth:`BandwidthUNet.degrade`, dB
@@ -279,6 +280,14 @@ class BandwidthUNet(ReferenceModel):
             raise InvalidValue("audio must be a floating-point torch.Tensor (..., T)")
         with torch.no_grad():
             return decimate(audio, self.antialias.to(audio.device), self.factor)
+
+    baseline_name = "the input resampled with a Kaiser-windowed sinc"
+
+    def baseline(self, audio: torch.Tensor) -> torch.Tensor:
+        """The band-limited input resampled to the full rate with a long
+        Kaiser-windowed sinc (:func:`upsamplers.models.baselines.sinc_resample`):
+        ``(C, t) -> (C, t * factor)``."""
+        return sinc_resample(audio, self.factor, 1)
 
     def training_pair(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """``(degrade(batch) (B, C, T / factor), batch (B, C, T))``: a batch of
