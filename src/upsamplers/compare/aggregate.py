@@ -4,13 +4,21 @@ seed spread are ties.
 
 * **status** of a variant: ``failed`` when any of its seeds failed (its output
   more than 30 dB below the target, zero or non-finite: a variant that fails with
-  some seeds is not one to pick); else ``improving`` when any seed's budget ended
-  while its validation metric still gained; else ``converged``.
+  some seeds is not one to pick); else ``not learned`` when it does not beat the
+  task's baseline, the simplest non-learned answer scored on the same audio
+  (:func:`learned`: any seed at or below it on the primary metric, or a 95 %
+  interval of the mean improvement that reaches 0); else ``improving`` when any
+  seed's budget ended while its validation metric still gained; else
+  ``converged``.
+* **improvement** of a metric: a seed's figure minus the baseline's, signed so
+  that a positive improvement is better (SI-SDRi for SI-SDR), with the same
+  statistics over the seeds.
 * **statistics** of a metric over the seeds: mean, sample standard deviation
   (the *spread*, ``None`` with one seed) and the half-width of the 95 %
   confidence interval of the mean (Student's t, ``n - 1`` degrees of freedom).
-* **ranking**: only ``converged`` variants are ranked (an ``improving`` or
-  ``failed`` variant's figure is not final). Two ranked variants *tie* when
+* **ranking**: only ``converged`` variants are ranked (an ``improving``,
+  ``not learned`` or ``failed`` variant's figure is not final, or not one of a
+  model that does its task). Two ranked variants *tie* when
   their means differ by no more than the sum of their spreads (their
   mean +- spread intervals overlap). A variant's rank is one plus the number of
   ranked variants better than it and not tied with it, so tied variants can
@@ -26,8 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from ..scoring import METRIC_INFO
+from ..scoring import METRIC_INFO, improvement
 from .results import VariantResult
+
+STATUSES = ("converged", "improving", "not learned", "failed")
 
 
 def higher_is_better(metric: str) -> bool:
@@ -79,6 +89,8 @@ class VariantSummary:
     stats: dict[str, Statistic]
     rank: int | None = None
     ties: list[str] = field(default_factory=list)
+    #: the improvement over the baseline of every metric (empty without a baseline)
+    improvement: dict[str, Statistic] = field(default_factory=dict)
 
     @property
     def seeds(self) -> list[int]:
@@ -88,17 +100,34 @@ class VariantSummary:
         return sum(r.status == status for r in self.runs)
 
 
-def variant_status(runs: Sequence[VariantResult]) -> str:
-    """``failed`` if any run failed, else ``improving`` if any still improved,
-    else ``converged``."""
+def learned(gain: Statistic) -> bool:
+    """Whether the seeds' improvements over the baseline ``gain`` show a model that
+    learned its task: every seed above 0 (a missing value counts as not), and,
+    with two seeds or more, the 95 % interval of the mean above 0 too (one seed
+    has no interval: its improvement alone decides)."""
+    if not gain.values or any(v is None or not math.isfinite(v) or v <= 0
+                              for v in gain.values):
+        return False
+    return gain.ci95 is None or gain.mean - gain.ci95 > 0
+
+
+def variant_status(runs: Sequence[VariantResult], gain: Statistic | None = None) -> str:
+    """``failed`` if any run failed, else ``not learned`` when the primary metric's
+    improvement over the baseline ``gain`` is given and not :func:`learned`, else
+    ``improving`` if any still improved, else ``converged``."""
     statuses = {r.status for r in runs}
     if "failed" in statuses:
         return "failed"
+    if gain is not None and not learned(gain):
+        return "not learned"
     return "improving" if "improving" in statuses else "converged"
 
 
-def summarize(results: Sequence[VariantResult], order: Sequence[str]) -> list[VariantSummary]:
-    """One summary per variant of ``order`` that has runs, its runs by seed."""
+def summarize(results: Sequence[VariantResult], order: Sequence[str],
+              baseline: dict[str, float | None] | None = None) -> list[VariantSummary]:
+    """One summary per variant of ``order`` that has runs, its runs by seed;
+    ``baseline``: the baseline's figure of every metric, on the same audio
+    (``None``: no improvement and no ``not learned`` status)."""
     out = []
     for name in order:
         runs = sorted((r for r in results if r.variant == name), key=lambda r: r.seed)
@@ -106,7 +135,13 @@ def summarize(results: Sequence[VariantResult], order: Sequence[str]) -> list[Va
             continue
         metrics = list(runs[0].metrics)
         stats = {m: statistic([r.metrics.get(m) for r in runs]) for m in metrics}
-        out.append(VariantSummary(name, runs, variant_status(runs), stats))
+        gains: dict[str, Statistic] = {}
+        if baseline is not None:
+            gains = {m: statistic([improvement(m, r.metrics.get(m), baseline.get(m))
+                                   for r in runs]) for m in metrics}
+        primary = gains.get(runs[0].metric)
+        out.append(VariantSummary(name, runs, variant_status(runs, primary), stats,
+                                  improvement=gains))
     return out
 
 

@@ -24,6 +24,7 @@ from ..data import write_audio
 from ..models import model_class, read_checkpoint
 from ..train import CONFIG, FINAL, Task, TrainConfig, estimated_bytes
 from .aggregate import rank, summarize
+from .baseline import baseline_scores
 from .config import CompareConfig, check_path
 from .curves import learning_curves_png
 from .folder import RESULT, SETTINGS, TIMING, check_out, read_json, write_json
@@ -192,13 +193,15 @@ def _finish(config: CompareConfig, out: Path, root: Path, device: torch.device,
     clip_name, clip = held_out_clip(validation, int(config.sample_rate),
                                     config.clip_seconds)
     _write_input_clip(out, clip_name, clip, int(config.sample_rate))
-    summaries = summarize(results, list(dict.fromkeys(r.variant for r in results)))
+    baseline = baseline_scores(config, root, results[0].variant, validation, out)
+    summaries = summarize(results, list(dict.fromkeys(r.variant for r in results)),
+                          baseline["metrics"])
     metric = results[0].metric
     rank(summaries, metric)
     learning_curves_png(out / "curves.png", summaries, metric,
                         title=f"{config.task}: validation {metric} while training")
     report = build_report(config, root, timing, summaries, clip_name, device,
-                          seconds=seconds, reused=reused)
+                          seconds=seconds, reused=reused, baseline=baseline)
     write_reports(out, report)
     return report
 

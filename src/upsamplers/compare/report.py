@@ -17,7 +17,7 @@ from typing import Any
 
 from .._io import atomic_write_text
 from ..health import FAILED_BELOW_DB
-from .summary import stat_text
+from .summary import improvement_label, stat_text
 from .tones import TONE_COLUMNS
 
 # the columns every report has, before the metric and tone columns
@@ -29,15 +29,57 @@ FILTER = (("attenuation_09_db", "noise response at 0.9 Nyquist (dB re low band)"
 AHR = (("ahr_db", "AHR (dB, lower is better)"),)
 
 
+# the tone measures the headline shows: the line on a constant input (the replica of
+# an offset, what the article's tonal artifact is) and on the held-out recording (what
+# a listener meets); the others are in the details table
+HEADLINE_TONES = ("constant_db_re_rms", "audio_db_above_floor")
+
+
+def _metric_title(name: str, info: dict[str, Any]) -> str:
+    return (f"{name} ({info['unit']}" + ("" if info["higher_is_better"] else ", lower is better")
+            + ")")
+
+
+def _gain_title(report: dict[str, Any], name: str) -> str:
+    return (f"{improvement_label(report, name)} ({report['metric_info'][name]['unit']} over "
+            "the baseline, ± 95 % interval)")
+
+
+def headline_columns(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(key, title)`` of the headline table, at most 10 columns: status, rank,
+    the primary metric and its improvement over the baseline, speed, and the tone
+    cells that decide (and the AHR when the task measures it)."""
+    metric = report["metric"]
+    tones = [(f"tone:{key}", title) for key, title, _ in TONE_COLUMNS if key in HEADLINE_TONES]
+    gain = [(f"gain:{metric}", _gain_title(report, metric))] if report.get("baseline") else []
+    ahr = AHR if report.get("aliasing") else ()
+    return [*HEAD, (f"metric:{metric}", _metric_title(metric, report["metric_info"][metric])),
+            *gain, ("step_ratio", "step vs subpixel"), *tones, *ahr]
+
+
 def columns(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """``(key, title)`` of every column of the main table: the metrics (primary
-    first), then speed, the aliasing (when measured), tones and filtering."""
-    metrics = [(f"metric:{name}", f"{name} ({info['unit']}"
-                + ("" if info["higher_is_better"] else ", lower is better") + ")")
-               for name, info in report["metric_info"].items()]
+    """``(key, title)`` of every column of the details table: every metric (primary
+    first) and its improvement over the baseline, then speed, the aliasing (when
+    measured), tones and filtering."""
+    metrics = []
+    for name, info in report["metric_info"].items():
+        metrics.append((f"metric:{name}", _metric_title(name, info)))
+        if report.get("baseline"):
+            metrics.append((f"gain:{name}", _gain_title(report, name)))
     tones = [(f"tone:{key}", title) for key, title, _ in TONE_COLUMNS]
     ahr = AHR if report.get("aliasing") else ()
-    return [*HEAD, *metrics, *TAIL, *ahr, *tones, *FILTER]
+    return [("variant", "variant"), *metrics, *TAIL, *ahr, *tones, *FILTER]
+
+
+def baseline_row(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The baseline as a table row (its figures in the metric columns, 0 in the
+    improvement columns, ``-`` elsewhere), or ``None`` without a baseline."""
+    baseline = report.get("baseline")
+    if not baseline:
+        return None
+    return {"variant": f"baseline: {baseline['name']}", "baseline": True, "trained": False,
+            "status": None, "parameters": None, "step_ms": None, "step_ratio": None,
+            "metrics": baseline["metrics"]}
 
 
 def explanations(report: dict[str, Any]) -> list[str]:
@@ -47,12 +89,20 @@ def explanations(report: dict[str, Any]) -> list[str]:
         "variants: " + "; ".join(f"{row['variant']}: {row['description']}"
                                  for row in report["rows"]) + ".",
         "status: `converged` when every seed's run reached its plateau; `improving` when a "
-        "seed's budget ended while it still gained (its figure is not final); `failed` when a "
-        f"seed's validation output was more than {FAILED_BELOW_DB:g} dB below the target's "
-        "RMS, exactly zero, or non-finite.",
+        "seed's budget ended while it still gained (its figure is not final); `not learned` "
+        f"when a seed does not beat the baseline on {metric}, or the 95 % interval of the "
+        "mean improvement reaches 0 (the model does not do its task: no quality verdict "
+        f"rests on it); `failed` when a seed's validation output was more than "
+        f"{FAILED_BELOW_DB:g} dB below the target's RMS, exactly zero, or non-finite.",
         f"rank: by the mean validation {metric} over seeds, converged variants only; `=` marks "
         "a tie (means closer than the sum of the seed spreads).",
     ]
+    if report.get("baseline"):
+        lines.append(f"baseline: {report['baseline']['name']}, the simplest non-learned "
+                     "answer to the task, scored by the same scorer on the same validation "
+                     "audio; an improvement column is a variant's figure minus the "
+                     "baseline's (signed so that positive is better; mean over seeds ± the "
+                     "half-width of its 95 % interval, Student's t).")
     for name, info in report["metric_info"].items():
         lines.append(f"{name}: {info['description']} (mean ± spread over seeds; "
                      f"{'higher' if info['higher_is_better'] else 'lower'} is better).")
@@ -87,6 +137,8 @@ def cell(row: dict[str, Any], key: str) -> str:
     """The text of one table cell (shared by the markdown and HTML tables)."""
     if key == "variant":
         return str(row["variant"])
+    if row.get("baseline"):
+        return _baseline_cell(row, key)
     if key == "status":
         return "-" if row["status"] is None else str(row["status"])
     if key == "parameters":
@@ -104,11 +156,33 @@ def cell(row: dict[str, Any], key: str) -> str:
         return "n/a" if row[key] is None else f"{row[key]:.4f}"
     if key.startswith("metric:"):
         return stat_text(row["stats"].get(key.split(":", 1)[1]), "")
+    if key.startswith("gain:"):
+        return gain_text((row.get("improvement") or {}).get(key.split(":", 1)[1]))
     if key.startswith("tone:"):
         return "-" if row["status"] == "failed" else tone_cell(row["tones"], key[5:])
     if key in ("attenuation_09_db", "ahr_db"):
         return "-" if row["status"] == "failed" else stat_text(row[key], "")
     raise KeyError(key)
+
+
+def _baseline_cell(row: dict[str, Any], key: str) -> str:
+    if key.startswith("metric:"):
+        value = row["metrics"].get(key.split(":", 1)[1])
+        return "n/a" if value is None else f"{value:.2f}"
+    if key.startswith("gain:"):
+        return "0 (reference)"
+    return "-"
+
+
+def gain_text(gain: dict[str, Any] | None) -> str:
+    """``+mean ± ci95`` of an improvement over the seeds (the 95 % interval's
+    half-width when there are several seeds)."""
+    if not gain or gain.get("mean") is None:
+        return "n/a"
+    text = f"{gain['mean']:+.2f}"
+    if gain.get("ci95") is not None:
+        text += f" ± {gain['ci95']:.2f}"
+    return text
 
 
 def tone_cell(tones: dict[str, Any] | None, name: str) -> str:
@@ -133,11 +207,16 @@ def _durations(report: dict[str, Any]) -> str:
     return text + "."
 
 
-def _table(report: dict[str, Any]) -> list[str]:
-    cols = columns(report)
+def table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of both tables: the baseline first, then the variants."""
+    first = baseline_row(report)
+    return ([first] if first else []) + list(report["rows"])
+
+
+def _table(report: dict[str, Any], cols: list[tuple[str, str]]) -> list[str]:
     lines = ["| " + " | ".join(title for _, title in cols) + " |",
              "|" + "|".join("---" for _ in cols) + "|"]
-    for row in report["rows"]:
+    for row in table_rows(report):
         lines.append("| " + " | ".join(cell(row, key).replace("|", "/") for key, _ in cols)
                      + " |")
     return lines
@@ -188,7 +267,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"process), device {m['device']}" + (f" ({m['gpu']})" if m["gpu"] else "")
         + f", torch {m['torch']}. " + _durations(report), "",
         "## Recommendation", "", report["recommendation"], "",
-        "## Results", "", *_table(report), "",
+        "## Results", "", *_table(report, headline_columns(report)), "",
+        "## Details", "", *_table(report, columns(report)), "",
         *[f"- {line}" for line in explanations(report)], "",
         "## Reading", "", *[f"- {line}" for line in report["reading"]], "",
         "## Learning curves", "", f"![learning curves]({report['curves']})", "",
@@ -225,10 +305,8 @@ def html_page(report: dict[str, Any]) -> str:
     """``report.html``: the markdown's text and tables, the learning curves, and
     every trained variant's spectrograms and audio players (relative paths)."""
     e = html.escape
-    cols = columns(report)
-    head = "".join(f"<th>{e(title)}</th>" for _, title in cols)
-    body = "".join("<tr>" + "".join(f"<td>{e(cell(row, key))}</td>" for key, _ in cols)
-                   + "</tr>" for row in report["rows"])
+    headline, details = _html_table(report, headline_columns(report)), _html_table(
+        report, columns(report))
     intro = "".join(f"<p>{e(p)}</p>" for p in markdown(report).split("## Recommendation")[0]
                     .split("\n\n")[1:] if p.strip())
     notes = "".join(f"<li>{e(line)}</li>" for line in explanations(report))
@@ -236,15 +314,27 @@ def html_page(report: dict[str, Any]) -> str:
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Upsampler comparison</title>"
         "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;"
-        "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}"
+        "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}"
+        "th{background:#f3f3f3;max-width:11em}tr.baseline td{background:#f7f7e8;"
+        "font-style:italic}.wide{overflow-x:auto;max-width:100%}"
         ".grid{display:flex;flex-wrap:wrap;gap:12px}.card{width:360px}"
         ".card img{width:100%}.card audio{width:100%}</style></head><body>"
         f"<h1>Upsampler comparison: {e(report['task']['name'])}</h1>{intro}"
         f"<h2>Recommendation</h2><p>{e(report['recommendation'])}</p>"
-        f"<h2>Results</h2><table><tr>{head}</tr>{body}</table><ul>{notes}</ul>"
+        f"<h2>Results</h2>{headline}<h2>Details</h2>{details}<ul>{notes}</ul>"
         f"<h2>Reading</h2><ul>{reading}</ul>"
         f"<h2>Learning curves</h2><img src='{e(report['curves'])}' alt='learning curves'>"
         "<h2>Outputs</h2><div class='grid'>" + _cards(report) + "</div></body></html>\n")
+
+
+def _html_table(report: dict[str, Any], cols: list[tuple[str, str]]) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(title)}</th>" for _, title in cols)
+    body = "".join(
+        f"<tr{' class=baseline' if row.get('baseline') else ''}>"
+        + "".join(f"<td>{e(cell(row, key))}</td>" for key, _ in cols) + "</tr>"
+        for row in table_rows(report))
+    return f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>"
 
 
 def write_reports(out: Path, report: dict[str, Any]) -> list[Path]:

@@ -101,6 +101,7 @@ def _row(summary: VariantSummary, timing: StepTiming | None) -> dict[str, Any]:
         "seeds": [_seed_record(r) for r in summary.runs],
         "failed_seeds": summary.count("failed"), "improving_seeds": summary.count("improving"),
         "stats": {m: st.to_dict() for m, st in summary.stats.items()},
+        "improvement": {m: st.to_dict() for m, st in summary.improvement.items()},
         "rank": summary.rank, "ties": summary.ties,
         "parameters": first.parameters,
         "step_ms": step * 1e3 if step is not None else None,
@@ -146,8 +147,10 @@ def _metric_info(names: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
                  summaries: Sequence[VariantSummary], clip_name: str, device: torch.device,
-                 *, seconds: float, reused: Sequence[str] = ()) -> dict[str, Any]:
-    """All figures of a compare run, the rows of its table, the published figures
+                 *, seconds: float, reused: Sequence[str] = (),
+                 baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """All figures of a compare run, the rows of its table, the baseline
+    (:func:`upsamplers.compare.baseline.baseline_scores`), the published figures
     beside ours, the recommendation and the reading."""
     metric = summaries[0].runs[0].metric
     names = list(summaries[0].runs[0].metrics)
@@ -172,6 +175,7 @@ def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
         "timing": timing.to_dict() if timing else None,
         "speed_claims": speed_claims(timing.median_s) if timing else None,
         "held_out_clip": clip_name, "metric": metric, "metric_info": _metric_info(names),
+        "baseline": baseline,
         "rows": rows,
         "variants": {s.variant: {"status": s.status, "rank": s.rank, "ties": s.ties,
                                  "stats": {m: st.to_dict() for m, st in s.stats.items()},
@@ -228,10 +232,55 @@ def _not_final(rows: Sequence[dict[str, Any]]) -> str:
                 + (f" ({c['summary']})" if c.get("summary") else "") for c in row["causes"]))
             parts.append(f"{row['variant']} failed with {row['failed_seeds']} of {seeds} seeds "
                          f"({causes})")
+        elif row["status"] == "not learned":
+            parts.append(f"{row['variant']} has not learned its task "
+                         f"({_learned_text(row)})")
         else:
             parts.append(f"{row['variant']} was still improving when the budget ended with "
                          f"{row['improving_seeds']} of {seeds} seeds (its figure is not final)")
     return "Not ranked: " + "; ".join(parts) + "."
+
+
+def improvement_label(report: dict[str, Any], metric: str) -> str:
+    """The name of a metric's improvement over the baseline: SI-SDRi, SNRi..."""
+    info = report["metric_info"][metric]
+    return f"{info['label']}i" if info["unit"] == "dB" else f"{info['label']} improvement"
+
+
+def _learned_text(row: dict[str, Any]) -> str:
+    """Why a variant is ``not learned``: its improvement over the baseline, seed by
+    seed, and the 95 % interval of its mean."""
+    metric = next(iter(row["improvement"]), None)
+    gain = row["improvement"].get(metric) if metric else None
+    if not gain or gain["mean"] is None:
+        return "no finite improvement over the baseline"
+    values = ", ".join("n/a" if v is None else f"{v:+.2f}" for v in gain["values"])
+    text = f"{metric} improvement over the baseline per seed: {values}"
+    if gain["ci95"] is not None:
+        low, high = gain["mean"] - gain["ci95"], gain["mean"] + gain["ci95"]
+        text += f"; 95 % interval of the mean [{low:+.2f}, {high:+.2f}]"
+    return text
+
+
+def _artifact_pick(rows: Sequence[dict[str, Any]]) -> str:
+    """The sentence that recommends from artifacts and speed alone (when no variant
+    learned its task): the fastest of those that pass the tonal audit."""
+    healthy = [r for r in rows if r["status"] != "failed"]
+    if not healthy:
+        return "Every variant failed: nothing to recommend."
+    clean = [r for r in healthy if r["verdicts"].get("tonal") != "fail"]
+    pool = clean or healthy
+    pick = min(pool, key=lambda r: (r["step_ratio"] is None, r["step_ratio"] or 0.0))
+    text = f"On artifacts and speed alone, {pick['variant']}"
+    if clean:
+        text += " passes the tonal audit after training"
+        if len(clean) > 1:
+            text += " and is the fastest of those that do"
+    else:
+        text += " is the fastest (every variant fails the tonal audit)"
+    if pick["step_ratio"] is not None:
+        text += f" ({pick['step_ratio']:.2f}x subpixel's step time)"
+    return text + "."
 
 
 def recommendation(report: dict[str, Any]) -> str:
@@ -242,6 +291,14 @@ def recommendation(report: dict[str, Any]) -> str:
     rows = [r for r in report["rows"] if r["trained"]]
     ranked = _by_rank(rows, metric)
     others = [r for r in rows if r["rank"] is None]
+    baseline = report.get("baseline")
+    if baseline and rows and all(r["status"] in ("not learned", "failed") for r in rows):
+        return (f"No quality verdict from this run: no variant learned its task, none beats "
+                f"the baseline ({baseline['name']}, {metric} "
+                f"{_number(baseline['metrics'].get(metric))} {unit}) on every seed with a "
+                f"95 % interval above it. " + _not_final(others) + " "
+                + _artifact_pick(rows) + " Train longer (--minutes) or on more data before "
+                "reading the quality figures.")
     if not ranked:
         statuses = ", ".join(f"{r['variant']} {r['status']}" for r in rows)
         return (f"No recommendation from this run: no variant converged ({statuses}). "
@@ -275,6 +332,11 @@ def recommendation(report: dict[str, Any]) -> str:
     if pick["verdicts"].get("tonal") == "fail":
         text += "; but its audit finds tonal artifacts after training (see the tone columns)"
     text += "."
+    gain = (pick.get("improvement") or {}).get(metric)
+    if baseline and gain and gain.get("mean") is not None:
+        interval = f" ± {gain['ci95']:.2f}" if gain.get("ci95") is not None else ""
+        text += (f" It beats the baseline ({baseline['name']}) by {gain['mean']:+.2f}{interval} "
+                 f"{unit} of {metric} ({improvement_label(report, metric)}, 95 % interval).")
     best_mean = ranked[0]["stats"][metric]["mean"]
     if unit == "dB" and report["metric_info"][metric]["higher_is_better"] and best_mean < 0:
         text += (f" Every ranked variant's {metric} is below 0 dB: at this budget the models "
@@ -286,6 +348,10 @@ def recommendation(report: dict[str, Any]) -> str:
     if others:
         text += " " + _not_final(others)
     return text
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _speed_lines(report: dict[str, Any]) -> list[str]:
