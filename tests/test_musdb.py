@@ -103,7 +103,7 @@ def test_musdb_layout_is_read_as_it_is(tiny_musdb):
 
 def test_short_tracks_are_scored_whole_and_too_short_ones_skipped(tmp_path):
     """evaluate scores a 1.02 s track at 16 kHz (16320 samples, shorter than one
-    crop, 16384), skips one of 300 samples (fewer than the metrics need) with one
+    crop, 16384), skips one of 100 samples (fewer than the metrics need) with one
     line naming it, and means over the scored tracks only."""
     rate = 16000
     root = tmp_path / "stems"
@@ -111,7 +111,7 @@ def test_short_tracks_are_scored_whole_and_too_short_ones_skipped(tmp_path):
         track(root / "train" / f"t{i}", 1.2, i, rate=rate, stems=("bass", "voice"), channels=1)
     track(root / "validation" / "short", 1.02, 7, rate=rate, stems=("bass", "voice"),
           channels=1)
-    track(root / "validation" / "tiny", 300 / rate, 8, rate=rate, stems=("bass", "voice"),
+    track(root / "validation" / "tiny", 100 / rate, 8, rate=rate, stems=("bass", "voice"),
           channels=1)
     track(root / "validation" / "long", 3.0, 9, rate=rate, stems=("bass", "voice"), channels=1)
     out = tmp_path / "run"
@@ -122,7 +122,7 @@ def test_short_tracks_are_scored_whole_and_too_short_ones_skipped(tmp_path):
         warnings.simplefilter("always")
         result = evaluate(out / "model.pt", data=root)
     skipped = [str(w.message) for w in caught if w.category is SkippedFileWarning]
-    assert len(skipped) == 1 and "tiny" in skipped[0] and "300 samples" in skipped[0]
+    assert len(skipped) == 1 and "tiny" in skipped[0] and "100 samples" in skipped[0]
     assert sorted(t["track"] for t in result["tracks"]) == ["validation/long",
                                                             "validation/short"]
     model = load_model(out / "model.pt").eval()

@@ -20,11 +20,10 @@ else cross-faded chunks) and the output is scored with
   mean over sources and channels.
 
 A track is scored at any length down to what its metrics need
-(:func:`min_track_samples`: 2048 samples at the model's rate for the
-2048-point STFTs and SDR's 512-tap filter); a shorter one is skipped with one
-:class:`~upsamplers.data.SkippedFileWarning` line naming it, and the means are
-over the scored tracks only (below that length SDR's filter fits the estimate
-exactly and reads a clamp, not a figure).
+(:func:`min_track_samples`: 256 samples at the model's rate); a shorter one
+is skipped with one :class:`~upsamplers.data.SkippedFileWarning` line naming
+it, and the means are over the scored tracks only (a one-sample track reads
++inf dB of SI-SDR, a figure of nothing).
 
 Means leave out non-finite scores (a silent reference has none). The mean of a
 separator is the mean over sources of the per-source means over tracks; that of
@@ -88,12 +87,13 @@ METRIC_INFO: dict[str, MetricInfo] = {
 METRICS = ("si_sdr", "sdr")
 
 #: the fewest target samples (at the model's rate) a track needs for each metric to
-#: be a figure: four times SDR's 512 taps (with fewer samples than taps the filter
-#: fits any estimate exactly and the ratio reads its 1e-300 clamp), one window of the
-#: 2048-point STFTs of LSD and spectral SNR, and for SI-SDR and SNR 2048 too, so that
-#: every metric of a model is a mean over the same tracks
-MIN_SAMPLES = {"si_sdr": 2048, "sdr": 2048, "snr": 2048, "lsd": 2048, "lsd_high": 2048,
-               "spectral_snr": 2048}
+#: be a figure of the track rather than of a handful of samples: with one sample
+#: SI-SDR's projection is exact (+inf dB), and below a few hundred the 512-tap SDR
+#: filter has about as many taps as samples and the STFT metrics read one zero-padded
+#: frame. 256 samples (16 ms at 16 kHz) for every metric, so that all the metrics of
+#: a model are means over the same tracks.
+MIN_SAMPLES = {"si_sdr": 256, "sdr": 256, "snr": 256, "lsd": 256, "lsd_high": 256,
+               "spectral_snr": 256}
 
 
 def min_track_samples(model: Any) -> int:
