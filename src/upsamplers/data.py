@@ -37,7 +37,8 @@ with ``scipy.signal.resample_poly`` when their rate differs from
 header's count (some Vorbis files claim more frames than they hold). Every
 frame is decoded when a data set is opened. Bad files (empty, corrupt,
 unsupported, holding a NaN or infinite sample anywhere, with the wrong number of
-channels, or shorter than one crop) are skipped with one
+channels, or shorter than one crop: ``min_length``, which whole-track scoring
+sets to 1, since only training crops need a crop's length) are skipped with one
 :class:`SkippedFileWarning` each, naming the file; no usable file left is a
 ``ValueError`` (:class:`~upsamplers._checks.InvalidValue`). Nothing under
 ``root`` is ever written.
@@ -367,11 +368,15 @@ def _split_roots(root: Path, split: str) -> list[Path] | None:
     """The sub-folders holding ``split`` when ``root`` is split into folders,
     else ``None``."""
     names = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
+    known = SPLIT_FOLDERS["train"] + SPLIT_FOLDERS["validation"]
     if "train" not in names:
-        return None
+        # a held-out set as it is distributed (MUSDB's test/ alone): every sub-folder
+        # a split folder, no audio at the top; read whole (split="all") only
+        if not (split == "all" and names and set(names) <= set(known)
+                and not _audio_files_here(root)):
+            return None
     if split == "all":
-        return [names[n] for n in sorted(names)
-                if n in SPLIT_FOLDERS["train"] + SPLIT_FOLDERS["validation"]]
+        return [names[n] for n in sorted(names) if n in known]
     return [names[n] for n in SPLIT_FOLDERS[split] if n in names]
 
 
@@ -392,25 +397,44 @@ def _audio_files(folder: Path) -> list[Path]:
 
 
 def is_stem_folder(root: str | os.PathLike[str]) -> bool:
-    """Whether ``root`` is laid out as ``[split/]<track>/<stem>.<ext>``: no audio at
-    the top of a split, and every track folder holds the same two or more stem
-    names (``mixture`` aside); or is a mix folder (:func:`is_mix_folder`), read the
-    same way."""
+    """Whether ``root`` is laid out as ``[split/]<track>/<stem>.<ext>``
+    (:func:`folder_stems` finds its stems), or is a mix folder
+    (:func:`is_mix_folder`), read the same way."""
+    return folder_stems(root) is not None
+
+
+def folder_stems(root: str | os.PathLike[str]) -> tuple[str, ...] | None:
+    """The source names of a stem folder (sorted; ``mixture`` is not a source) or
+    of a mix folder (in ``mix.json``'s order); ``None`` for any other folder.
+
+    A stem folder has no audio at the top of a split, and the track folders hold
+    two or more stem names: most of them (more than half) the same set, the
+    others a part of it (a MUSDB track missing a stem is still a track of the
+    folder, skipped when read). A folder of albums, whose file names differ from
+    folder to folder, is not a stem folder.
+    """
     root = Path(root)
     if not root.is_dir():
-        return False
+        return None
     if is_mix_folder(root):
-        return True
+        try:
+            return tuple(read_mix_file(root)[0])
+        except UserFileError:
+            return None
     tops = _split_roots(root, "all") or [root]
     tracks = [d for top in tops for d in top.iterdir() if d.is_dir()]
     if not tracks or any(_audio_files_here(top) for top in tops):
-        return False
+        return None
     names = [frozenset(f.stem for f in _audio_files_here(t)
                        if f.stem.lower() not in MIXTURE_NAMES) for t in tracks]
     names = [n for n in names if n]
-    # every track holds the same (at least two) stem names, as in MUSDB; a folder of
-    # albums, whose file names differ from folder to folder, is not a stem folder
-    return bool(names) and len(names[0]) >= 2 and all(n == names[0] for n in names)
+    if not names:
+        return None
+    common = max(set(names), key=lambda n: (names.count(n), len(n), sorted(n)))
+    if (len(common) < 2 or 2 * names.count(common) < len(names)
+            or not all(n <= common for n in names)):
+        return None
+    return tuple(sorted(common))
 
 
 def _audio_files_here(folder: Path) -> list[Path]:
@@ -430,8 +454,9 @@ class _Clip:
 
 def _check_settings(dataset: Any, root: Any, *, split: str, sample_rate: int, channels: int,
                     crop: int, seed: int, validation_fraction: float, random: bool | None,
-                    cache: bool) -> None:
-    """Check the arguments of a data set and set them as its attributes."""
+                    cache: bool, min_length: int | None = None) -> None:
+    """Check the arguments of a data set and set them as its attributes
+    (``min_length``: the fewest samples a usable clip holds; default ``crop``)."""
     if not isinstance(root, (str, os.PathLike)):
         raise InvalidType(f"root must be a path to a folder; received root={root!r}")
     dataset.root = Path(root)
@@ -451,6 +476,12 @@ def _check_settings(dataset: Any, root: Any, *, split: str, sample_rate: int, ch
     dataset.validation_fraction = float(validation_fraction)
     dataset.random = (split == "train") if random is None else check_bool("random", random)
     dataset.cache = check_bool("cache", cache)
+    dataset.min_length = (dataset.crop if min_length is None
+                          else check_positive_int("min_length", min_length))
+    if dataset.random and dataset.min_length < dataset.crop:
+        raise InvalidValue(f"random crops need clips of at least one crop: min_length must be "
+                           f">= crop={dataset.crop} when random; received "
+                           f"min_length={dataset.min_length}")
 
 
 def _decoded_frames(info: AudioInfo) -> int | str:
@@ -542,6 +573,7 @@ class _CropDataset(torch.utils.data.Dataset):
     validation_fraction: float
     random: bool
     cache: bool
+    min_length: int
     _hashed: bool  # split by assign_splits (no split folders)
     _usable_count: int  # usable clips the hashed split was drawn among
 
@@ -566,7 +598,7 @@ class _CropDataset(torch.utils.data.Dataset):
                         "folders")
         return (f"no usable audio in {self.root} for split={self.split!r} "
                 f"({len(self.skipped)} file(s) skipped; expected {self._expects()} of at least "
-                f"crop={self.crop} samples at {self.sample_rate} Hz with {self.channels} "
+                f"{self.min_length} samples at {self.sample_rate} Hz with {self.channels} "
                 f"channel(s))")
 
     # ---- subclasses say what a clip is
@@ -634,9 +666,11 @@ class _CropDataset(torch.utils.data.Dataset):
                 self._skip(path, decoded, report)
                 return None
             n = int(np.ceil(decoded * self.sample_rate / info.sample_rate))
-            if n < self.crop:
-                self._skip(path, f"{n} samples at {self.sample_rate} Hz is shorter than one "
-                                 f"crop ({self.crop})", report)
+            if n < self.min_length:
+                what = (f"one crop ({self.crop})" if self.min_length == self.crop
+                        else f"min_length ({self.min_length})")
+                self._skip(path, f"{n} samples at {self.sample_rate} Hz is shorter than {what}",
+                           report)
                 return None
             frames = n if frames is None else min(frames, n)
         assert frames is not None
@@ -677,9 +711,13 @@ class AudioFolder(_CropDataset):
             split folders (chosen by a hash of the path; default 0.1).
         random: random crops (default: ``split == "train"``) or consecutive tiles.
         cache: keep decoded files in memory (default ``True``).
+        min_length: the fewest samples (at ``sample_rate``) a usable clip holds
+            (default ``crop``; shorter ones are skipped with a warning). Whole-clip
+            scoring (:meth:`track`) gives 1: any length; random crops need ``crop``.
 
     Shape:
-        ``dataset[k]`` is a float32 tensor ``(channels, crop)``.
+        ``dataset[k]`` is a float32 tensor ``(channels, crop)``; ``track(i)`` is
+        ``(name, audio (C, T), audio (1, C, T))`` for any ``T >= min_length``.
     """
 
     def __init__(
@@ -694,10 +732,11 @@ class AudioFolder(_CropDataset):
         validation_fraction: float = 0.1,
         random: bool | None = None,
         cache: bool = True,
+        min_length: int | None = None,
     ) -> None:
         super().__init__(root, split=split, sample_rate=sample_rate, channels=channels,
                          crop=crop, seed=seed, validation_fraction=validation_fraction,
-                         random=random, cache=cache)
+                         random=random, cache=cache, min_length=min_length)
 
     def _expects(self) -> str:
         return "audio files (.wav, .flac, .ogg)"
@@ -726,9 +765,11 @@ class StemFolder(_CropDataset):
 
     Args:
         root: the folder.
-        stems: source names, in the order of the output; default: the stems of
-            the first track, sorted, without ``mixture``.
-        split, sample_rate, channels, crop, seed, validation_fraction, random, cache:
+        stems: source names, in the order of the output; default: the folder's
+            (:func:`folder_stems`: the set most tracks hold, sorted, without
+            ``mixture``).
+        split, sample_rate, channels, crop, seed, validation_fraction, random, cache,
+            min_length:
             as for :class:`AudioFolder`.
 
     Shape:
@@ -749,6 +790,7 @@ class StemFolder(_CropDataset):
         validation_fraction: float = 0.1,
         random: bool | None = None,
         cache: bool = True,
+        min_length: int | None = None,
     ) -> None:
         if stems is not None:
             if isinstance(stems, str) or not all(isinstance(s, str) and s for s in stems):
@@ -759,13 +801,15 @@ class StemFolder(_CropDataset):
         self.stems: tuple[str, ...] | None = tuple(stems) if stems is not None else None
         super().__init__(root, split=split, sample_rate=sample_rate, channels=channels,
                          crop=crop, seed=seed, validation_fraction=validation_fraction,
-                         random=random, cache=cache)
+                         random=random, cache=cache, min_length=min_length)
 
     def _expects(self) -> str:
         return "track folders holding one audio file per stem"
 
     def _candidates(self, folder: Path) -> list[tuple[str, tuple[Path, ...]]]:
         out = []
+        if self.stems is None:  # every track's, even when the first track misses one
+            self.stems = folder_stems(self.root)
         for track in sorted(d for d in folder.iterdir() if d.is_dir()):
             files = {p.stem: p for p in _audio_files_here(track)
                      if p.stem.lower() not in MIXTURE_NAMES}
@@ -865,7 +909,8 @@ class MixedSources(torch.utils.data.Dataset):
         root: the mix folder.
         stems: the sources, in the order of the output (default: the order of
             ``mix.json``); each must be named there.
-        split, sample_rate, channels, crop, seed, validation_fraction, random, cache:
+        split, sample_rate, channels, crop, seed, validation_fraction, random, cache,
+            min_length:
             as for :class:`StemFolder`; they apply to every source folder.
 
     Shape:
@@ -886,16 +931,17 @@ class MixedSources(torch.utils.data.Dataset):
         validation_fraction: float = 0.1,
         random: bool | None = None,
         cache: bool = True,
+        min_length: int | None = None,
     ) -> None:
         _check_settings(self, root, split=split, sample_rate=sample_rate, channels=channels,
                         crop=crop, seed=seed, validation_fraction=validation_fraction,
-                        random=random, cache=cache)
+                        random=random, cache=cache, min_length=min_length)
         folders, self.gain_db = read_mix_file(self.root)
         self.stems = self._choose(folders, stems)
         self.sources = [AudioFolder(folders[name], split=split, sample_rate=sample_rate,
                                     channels=channels, crop=crop, seed=seed,
                                     validation_fraction=validation_fraction, random=False,
-                                    cache=cache) for name in self.stems]
+                                    cache=cache, min_length=min_length) for name in self.stems]
         self.skipped = [m for source in self.sources for m in source.skipped]
         tracks = min(len(source.clips) for source in self.sources)  # pairs: file i of each
         self.clips = [_Clip("+".join(Path(c.name).stem for c in group),

@@ -79,7 +79,8 @@ def _validation_data(model: Any, root: Path, split: str) -> Any:
         raise InvalidValue(f"a separator is evaluated on a stem folder; {root} is not one")
     options: dict[str, Any] = dict(split="validation" if split == "auto" else split,
                                    sample_rate=model.sample_rate,
-                                   channels=model.audio_channels, crop=model.length)
+                                   channels=model.audio_channels, crop=model.length,
+                                   min_length=1)  # whole tracks: any length is scored
     if model.separates:
         options["stems"] = list(model.source_names)
     return open_dataset(model.dataset_kind, root, **options)

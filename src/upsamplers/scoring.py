@@ -19,6 +19,12 @@ else cross-faded chunks) and the output is scored with
 * a separator is scored per source against the stems; its track score is the
   mean over sources and channels.
 
+A track is scored at any length down to what its metrics need
+(:func:`min_track_samples`: 256 samples at the model's rate); a shorter one
+is skipped with one :class:`~upsamplers.data.SkippedFileWarning` line naming
+it, and the means are over the scored tracks only (a one-sample track reads
++inf dB of SI-SDR, a figure of nothing).
+
 Means leave out non-finite scores (a silent reference has none). The mean of a
 separator is the mean over sources of the per-source means over tracks; that of
 any other model the mean over tracks.
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -35,6 +42,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from ._checks import InvalidValue
+from .data import SkippedFileWarning
 from .health import OutputLevel, pooled_level, signal_level
 from .metrics import lsd, sdr, si_sdr, snr, spectral_snr
 
@@ -76,6 +85,26 @@ METRIC_INFO: dict[str, MetricInfo] = {
 
 #: the metrics of a model that does not declare its own
 METRICS = ("si_sdr", "sdr")
+
+#: the fewest target samples (at the model's rate) a track needs for each metric to
+#: be a figure of the track rather than of a handful of samples: with one sample
+#: SI-SDR's projection is exact (+inf dB), and below a few hundred the 512-tap SDR
+#: filter has about as many taps as samples and the STFT metrics read one zero-padded
+#: frame. 256 samples (16 ms at 16 kHz) for every metric, so that all the metrics of
+#: a model are means over the same tracks.
+MIN_SAMPLES = {"si_sdr": 256, "sdr": 256, "snr": 256, "lsd": 256, "lsd_high": 256,
+               "spectral_snr": 256}
+
+
+def min_track_samples(model: Any) -> int:
+    """The fewest target samples a track needs to be scored: the most any metric of
+    ``model.metrics`` needs (:data:`MIN_SAMPLES`), so that all its metrics are means
+    over the same tracks whatever subset is asked for."""
+    return max(MIN_SAMPLES[m] for m in getattr(model, "metrics", METRICS))
+
+
+class ShortTrackError(InvalidValue):
+    """A track holds fewer samples than its metrics need (:func:`min_track_samples`)."""
 
 
 def primary_metric(model: Any) -> str:
@@ -151,7 +180,7 @@ class Scores:
     mean (``None`` when no figure is finite; see the module docstring);
     ``per_source``: per source, the means over tracks (separators only);
     ``inference_seconds`` / ``audio_seconds``: processing time and audio duration,
-    summed over tracks.
+    summed over tracks; ``skipped``: one line per track too short to score.
     """
 
     tracks: list[TrackScore]
@@ -160,11 +189,12 @@ class Scores:
     metrics: tuple[str, ...] = METRICS
     inference_seconds: float = 0.0
     audio_seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def real_time_factor(self) -> float:
-        """Processing seconds per second of audio."""
-        return self.inference_seconds / self.audio_seconds
+        """Processing seconds per second of audio (``nan`` when no track was scored)."""
+        return self.inference_seconds / self.audio_seconds if self.audio_seconds else math.nan
 
     def track_mean(self, metric: str) -> float | None:
         """Mean over tracks of the track scores ``metric`` (equal to ``mean`` up to
@@ -189,11 +219,17 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
     ``metrics`` (default: the model's ``metrics``): the model's
     :meth:`scoring_pair` gives its input and the target; an input with more
     channels than a mono model takes goes through it one channel at a time; the
-    output is cropped to the target's length. ``baseline``: score the model's
-    non-learned answer (:meth:`~upsamplers.models.ReferenceModel.baseline`) to
-    the same input instead of the model."""
+    output is cropped to the target's length. :class:`ShortTrackError` when the
+    target holds fewer samples than :func:`min_track_samples`. ``baseline``: score
+    the model's non-learned answer
+    (:meth:`~upsamplers.models.ReferenceModel.baseline`) to the same input instead
+    of the model."""
     name, audio, sources = signal
     inputs, target = model.scoring_pair(audio, sources)
+    need = min_track_samples(model)
+    if target.shape[-1] < need:
+        raise ShortTrackError(f"{name}: {target.shape[-1]} samples at {model.sample_rate} Hz "
+                              f"is shorter than the {need} its metrics need; not scored")
     fold = model.audio_channels == 1 and inputs.shape[0] > 1
     _sync(device)
     start = time.perf_counter()
@@ -223,8 +259,14 @@ def score_model(model: Any, signals: Iterable[Signal], *,
     model runs. ``baseline``: score the model's non-learned answer instead
     (:func:`score_baseline`)."""
     metrics = tuple(model.metrics if metrics is None else metrics)
-    tracks = [score_signal(model, signal, device=device, metrics=metrics, baseline=baseline)
-              for signal in signals]
+    tracks, skipped = [], []
+    for signal in signals:
+        try:
+            tracks.append(score_signal(model, signal, device=device, metrics=metrics,
+                                       baseline=baseline))
+        except ShortTrackError as error:
+            skipped.append(f"skipping {error}")
+            warnings.warn(skipped[-1], SkippedFileWarning, stacklevel=2)
     per_source = None
     if model.separates:
         per_source = {s: {m: finite_mean(t.sources[s][m] for t in tracks if t.sources)
@@ -234,7 +276,7 @@ def score_model(model: Any, signals: Iterable[Signal], *,
         mean = {m: finite_mean(t.values.get(m) for t in tracks) for m in metrics}
     return Scores(tracks, mean, per_source, metrics,
                   inference_seconds=sum(t.seconds for t in tracks),
-                  audio_seconds=sum(t.audio_seconds for t in tracks))
+                  audio_seconds=sum(t.audio_seconds for t in tracks), skipped=skipped)
 
 
 def score_baseline(model: Any, signals: Iterable[Signal], *,

@@ -84,7 +84,7 @@ from .models import (
     read_checkpoint,
 )
 from .schedule import WeightAverage, check_schedule, lr_scale
-from .scoring import Signal, primary_metric, primary_score, validation_signals
+from .scoring import Signal, min_track_samples, primary_metric, primary_score, validation_signals
 
 CHECKPOINT = "checkpoint.pt"
 FINAL = "model.pt"
@@ -362,7 +362,7 @@ class Task:
         root = Path(self.config.data) if self.config.data is not None else default_data_dir()
         options: dict[str, Any] = dict(split="validation", sample_rate=self.config.sample_rate,
                                        channels=self.channels, crop=self.config.crop,
-                                       seed=self.config.seed)
+                                       seed=self.config.seed, min_length=1)  # whole tracks
         if model.separates:
             options["stems"] = list(model.source_names)
         try:
@@ -373,6 +373,8 @@ class Task:
         signals: list[Signal] = []
         for name, mixture, sources in validation_signals(dataset):
             take = min(left, mixture.shape[-1])
+            if signals and take < min(mixture.shape[-1], min_track_samples(model)):
+                break  # a tail too short to score would be skipped at every evaluation
             signals.append((name, mixture[..., :take], sources[..., :take]))
             left -= take
             if left == 0:

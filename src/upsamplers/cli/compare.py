@@ -18,6 +18,7 @@ from ..compare import (
     collect,
     compare,
 )
+from ..compare.presets import PRESETS
 from ..data import one_line_warnings
 from .train import key_value
 
@@ -51,6 +52,19 @@ def add_subcommand(subparsers: Any) -> None:
                         + f" (default {DEFAULT_TASK})")
     parser.add_argument("--data", default=None, help="folder of audio or of stems; default: "
                         "the task's embedded recordings")
+    parser.add_argument("--preset", default=None, choices=tuple(PRESETS),
+                        help="a published setting: "
+                        + "; ".join(f"{p.name}: {p.why}, needs --data {p.needs_data}"
+                                    for p in PRESETS.values())
+                        + " (fills the task, model options, sample rate, variants and "
+                        "training; flags given win)")
+    parser.add_argument("--test-data", default=None, metavar="DIR",
+                        help="score every trained model on every track of DIR (recordings "
+                        "outside the training data, of the kind the task reads) and report "
+                        "the test mean and the validation-minus-test gap per variant")
+    parser.add_argument("--sample-rate", type=int, default=None,
+                        help="audio rate of training and scoring in Hz (default: the task's "
+                        "or the preset's)")
     parser.add_argument("--model", default=None,
                         help=f"one of {', '.join(COMPARE_MODELS)} (default: the task's)")
     parser.add_argument("--variants", "--kinds", nargs="+", default=TASK_VARIANTS,
@@ -161,7 +175,8 @@ def _config(args: argparse.Namespace) -> CompareConfig:
         **{name: getattr(args, name) for name in TRAINING_FLAGS},
         naive_timing=not args.no_naive_timing, timing_steps=args.timing_steps,
         audit_seconds=args.audit_seconds, clip_seconds=args.clip_seconds, device=args.device,
-        threads=args.threads)
+        threads=args.threads, preset=args.preset, test_data=args.test_data,
+        sample_rate=args.sample_rate)
 
 
 def _run_cli(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from .._checks import InvalidType, InvalidValue, check_bool, check_choice, check
 from ..analysis._validate import check_duration
 from ..models import model_class
 from ..train import TrainConfig
+from .presets import PRESETS, Preset, preset_spec
 from .tasks import DEFAULT_TASK, TASKS, CompareTask, task_spec
 from .variants import DEFAULT_VARIANTS, NAIVE_OF, REFERENCE, VARIANTS, Variant
 
@@ -56,6 +57,13 @@ class CompareConfig:
     before ``min_steps``; evaluated every ``eval_every`` steps on the first
     ``eval_seconds`` of validation audio) or ``steps`` end (the maximum), or, with
     ``minutes``, the steps its measured step time gives in that many minutes.
+
+    ``preset`` (:data:`~upsamplers.compare.presets.PRESETS`, e.g. ``"paper"``)
+    fills the fields left ``None`` with a published setting before the task's
+    (explicit values win); ``test_data``: a folder of recordings outside the
+    training distribution, of the kind the task reads (a stem folder with the
+    model's sources for a separator, else audio), every track of it scored by
+    every trained model (:mod:`upsamplers.compare.generalisation`).
 
     ``jobs``: runs trained at once, each in its own worker process with
     ``threads`` torch threads (default: the machine's CPU count, one thread each;
@@ -94,6 +102,8 @@ class CompareConfig:
     clip_seconds: float = 4.0
     device: str | None = None
     threads: int = 1
+    preset: str | None = None
+    test_data: str | None = None
     # Before 0.2 the variants were called kinds (a kind is a layer family; a variant
     # is a compare row: a kind with its options). Kept for one release; it warns.
     kinds: InitVar[tuple[str, ...] | None] = None
@@ -106,8 +116,23 @@ class CompareConfig:
             warnings.warn("CompareConfig(kinds=...) is now CompareConfig(variants=...); kinds "
                           "stops working in the next release", FutureWarning, stacklevel=3)
             self.variants = kinds
+        if isinstance(self.preset, str) and self.preset in PRESETS:
+            self._fill_from_preset(PRESETS[self.preset])
         if isinstance(self.task, str) and self.task in TASKS:
             self._fill_from_task(TASKS[self.task])
+
+    def _fill_from_preset(self, preset: Preset) -> None:
+        """Every field left ``None`` takes the preset's (``steps`` only without
+        ``minutes``); given model options are laid over the preset's."""
+        if self.variants is None:
+            self.variants = preset.variants
+        if self.sample_rate is None:
+            self.sample_rate = preset.sample_rate
+        if self.model_options is None or isinstance(self.model_options, dict):
+            self.model_options = {**preset.model_options, **(self.model_options or {})}
+        for name, value in preset.training.items():
+            if getattr(self, name) is None and not (name == "steps" and self.minutes is not None):
+                setattr(self, name, value)
 
     def _fill_from_task(self, task: CompareTask) -> None:
         """Every training field left ``None`` takes the task's value, else
@@ -139,6 +164,9 @@ class CompareConfig:
         """Check every field; :class:`~upsamplers._checks.InvalidValue` /
         :class:`~upsamplers._checks.InvalidType` naming the field."""
         task = task_spec(self.task)
+        self._check_preset()
+        if self.test_data is not None:
+            check_path("test_data", self.test_data)
         if self.model != task.model:
             check_choice("model", self.model, COMPARE_MODELS)
         self.variants = _checked_variants(self.variants)
@@ -173,6 +201,18 @@ class CompareConfig:
         check_positive_int("threads", self.threads)
         _check_device(self.device)
         return self
+
+    def _check_preset(self) -> None:
+        """A preset names a known setting, runs its own task, and has its data."""
+        if self.preset is None:
+            return
+        preset = preset_spec(self.preset)
+        if self.task != preset.task:
+            raise InvalidValue(f"preset={preset.name!r} runs task {preset.task!r}; received "
+                               f"task={self.task!r} (leave the task out)")
+        if preset.needs_data and self.data is None:
+            raise InvalidValue(f"preset={preset.name!r} needs data: {preset.needs_data}; "
+                               "received data=None (pass --data DIR)")
 
     def training(self) -> TrainConfig:
         """The training settings as a :class:`~upsamplers.train.TrainConfig` (the

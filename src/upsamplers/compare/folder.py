@@ -13,7 +13,7 @@ from ..data import same_path
 from .config import CompareConfig
 
 # settings that name a path: compared after resolving it (./d/ is the same data as /abs/d)
-PATH_SETTINGS = ("data",)
+PATH_SETTINGS = ("data", "test_data")
 REPORT_FILES = ("report.md", "report.json", "report.html")
 RESULT = "result.json"
 SETTINGS = "compare.json"

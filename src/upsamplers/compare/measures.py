@@ -77,7 +77,7 @@ def score(model: ReferenceModel, signals: list[Signal], device: torch.device) ->
                        for t in scores.tracks],
             "inference_seconds": scores.inference_seconds,
             "audio_seconds": scores.audio_seconds, "real_time_factor": scores.real_time_factor,
-            "output_level": scores.output_level()}
+            "output_level": scores.output_level(), "skipped": scores.skipped}
 
 
 def _track_value(track: TrackScore, metric: str) -> float | None:

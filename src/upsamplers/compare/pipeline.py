@@ -28,6 +28,7 @@ from .baseline import baseline_scores
 from .config import CompareConfig, check_path
 from .curves import learning_curves_png
 from .folder import RESULT, SETTINGS, TIMING, check_out, read_json, write_json
+from .generalisation import check_test_data, expected_sources, test_signals
 from .parallel import run_all
 from .report import write_reports
 from .results import StepTiming, VariantResult
@@ -92,6 +93,7 @@ def _open_out(config: CompareConfig, out: Path, force: bool, *, trains: bool,
     ``out`` and record the settings there; returns the data folder and the device."""
     check_out(out, config, force)
     root = check_data(config)
+    check_test_data(config, root)  # before any training: wrong sources, missing, empty
     device = _device(config)
     needed = (_estimated_bytes(config, root) if trains
               else REPORT_BYTES + runs * RUN_MEASURES_BYTES)
@@ -279,7 +281,7 @@ def _collected_config(saved: list[dict[str, Any]], variants: list[str], base: Co
         model_options=dict(first.get("model_options") or {}), naive_timing=base.naive_timing,
         timing_steps=base.timing_steps, timing_warmup=base.timing_warmup,
         audit_seconds=base.audit_seconds, clip_seconds=base.clip_seconds, device=base.device,
-        threads=base.threads, **known)
+        threads=base.threads, preset=base.preset, test_data=base.test_data, **known)
 
 
 def collect(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
@@ -352,12 +354,13 @@ def _collect(folders: Sequence[Path], out: Path, base: CompareConfig, force: boo
     started = time.perf_counter()
     timing = _timing(config, out, root, device, progress, say)
     validation = signals(validation_set(config, root))
+    test = test_signals(config, expected_sources(config, root))
     results = []
     for folder, name, settings, dest in zip(folders, variants, saved, dests, strict=True):
         seed = int(settings["seed"])
         say(f"measuring {name} seed {seed} ({folder})")
         result = measure_run(folder, root, config, device, out=out, variant=VARIANTS[name],
-                             seed=seed, validation=validation, dest=dest)
+                             seed=seed, validation=validation, dest=dest, test=test)
         write_json(dest / RESULT, result.to_dict())
         results.append(result)
     return _finish(config, out, root, device, timing, results, [],

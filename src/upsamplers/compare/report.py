@@ -17,6 +17,7 @@ from typing import Any
 
 from .._io import atomic_write_text
 from ..health import FAILED_BELOW_DB
+from .generalisation import test_section
 from .summary import improvement_label, stat_text
 from .tones import TONE_COLUMNS
 
@@ -274,6 +275,7 @@ def markdown(report: dict[str, Any]) -> str:
         "## Learning curves", "", f"![learning curves]({report['curves']})", "",
         "## Every seed", "", *_seed_table(report), "",
         *_published(report),
+        *test_section(report),
         "## Outputs", "",
         "Spectrograms and audio of each variant's output (its first seed) on the held-out "
         f"clip ({report['held_out_clip']}) and on silence: see `report.html`, or the run "

@@ -102,7 +102,9 @@ class VariantResult:
     validation output's RMS re the target's (:class:`upsamplers.health.OutputLevel`
     as a dictionary); ``folder``: the run folder; ``aliasing``: the trained model's
     aliased-to-harmonic ratio (:func:`upsamplers.compare.aliasing.model_aliasing`:
-    ``ahr_db``, ``per_f0``...) for a task that measures it, else ``None``.
+    ``ahr_db``, ``per_f0``...) for a task that measures it, else ``None``;
+    ``test``: the scores on the test data (``compare --test-data``:
+    :func:`upsamplers.compare.generalisation.score_test`), else ``None``.
     """
 
     variant: str
@@ -131,6 +133,7 @@ class VariantResult:
     output_level: dict[str, Any] | None = None
     folder: str = ""
     aliasing: dict[str, Any] | None = None
+    test: dict[str, Any] | None = None
 
     @property
     def failed(self) -> bool:

@@ -32,6 +32,7 @@ from ..train import CHECKPOINT, FINAL, LOG, learning_curve, run_status, train
 from .aliasing import model_aliasing
 from .config import CompareConfig
 from .folder import INIT_AUDIT, RESULT, read_json, write_json
+from .generalisation import score_test, test_signals
 from .measures import (
     model_input,
     outputs,
@@ -170,11 +171,12 @@ def _write_outputs(model: ReferenceModel, variant: str, folder: Path, out: Path,
 
 def measure_run(folder: Path, root: Path, config: CompareConfig, device: torch.device, *,
                 out: Path, variant: Variant, seed: int,
-                validation: list[Signal] | None = None, dest: Path | None = None
-                ) -> VariantResult:
+                validation: list[Signal] | None = None, dest: Path | None = None,
+                test: list[Signal] | None = None) -> VariantResult:
     """Score, audit and listen to the trained model of the run ``folder`` on the
     validation split of ``root`` (``validation``: those signals, when the caller
-    has them). The files measuring writes go to ``dest`` (default: the run
+    has them), and score it on ``config.test_data`` (``test``: its signals).
+    The files measuring writes go to ``dest`` (default: the run
     folder); the run folder is only read."""
     dest = folder if dest is None else dest
     model = load_model(folder / FINAL).eval().to(device)
@@ -204,7 +206,20 @@ def measure_run(folder: Path, root: Path, config: CompareConfig, device: torch.d
         files=files,
         status="failed" if failure is not None else (train_status or "converged"),
         cause=cause, output_level=scores["output_level"].to_dict(),
-        folder=_relative(folder, out), aliasing=aliasing)
+        folder=_relative(folder, out), aliasing=aliasing,
+        test=_test_scores(model, config, device, test))
+
+
+def _test_scores(model: ReferenceModel, config: CompareConfig, device: torch.device,
+                 test: list[Signal] | None) -> dict[str, Any] | None:
+    """The model's scores on ``config.test_data`` (``test``: its signals, when the
+    caller has them), ``None`` without test data."""
+    if config.test_data is None:
+        return None
+    if test is None:
+        test = test_signals(config, model.source_names if model.separates else None)
+    assert test is not None
+    return score_test(model, test, device, data=str(config.test_data))
 
 
 

@@ -46,11 +46,13 @@ def check_data(config: CompareConfig) -> Path:
 
 def validation_set(config: CompareConfig, root: Path, split: str = "validation") -> Any:
     """The data set of one split of ``root``, as the model reads it (its
-    ``dataset_kind`` and audio channels)."""
+    ``dataset_kind`` and audio channels). Only training crops need a crop's
+    length: the tracks of any other split are scored whole, at any length."""
     model = model_class(config.model)
     return open_dataset(model.dataset_kind, root, split=split, sample_rate=config.sample_rate,
                         channels=model.audio_channels_of(config.model_options),
-                        crop=config.crop, seed=config.seed)
+                        crop=config.crop, seed=config.seed,
+                        min_length=None if split == "train" else 1)
 
 
 def signals(dataset: Any) -> list[Signal]:

@@ -23,6 +23,7 @@ from ..scoring import METRIC_INFO
 from ..timing import machine_description
 from .aggregate import VariantSummary, higher_is_better, statistic
 from .config import CompareConfig
+from .generalisation import generalisation
 from .published import published_comparison
 from .results import StepTiming
 from .variants import NAIVE_OF, REFERENCE, VARIANTS
@@ -180,7 +181,8 @@ def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
         "variants": {s.variant: {"status": s.status, "rank": s.rank, "ties": s.ties,
                                  "stats": {m: st.to_dict() for m, st in s.stats.items()},
                                  "seeds": [r.to_dict() for r in s.runs]} for s in summaries},
-        "published": published_comparison(summaries, metric),
+        "published": published_comparison(summaries, metric, config),
+        "generalisation": generalisation(summaries, metric, config),
         "curves": "curves.png", "seconds": seconds, "reused": list(reused),
         "work_seconds": _work_seconds(timing, summaries),
     }
