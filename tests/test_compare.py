@@ -455,16 +455,47 @@ def test_config_errors_name_the_argument(tmp_path):
         CompareConfig(audit_seconds=1e9).validate()
 
 
-def test_minutes_budget_gives_steps_from_the_measured_step_time(data, tmp_path):
+def test_minutes_budget_plans_the_same_steps_for_every_run(data, tmp_path, monkeypatch):
+    from upsamplers.compare import budget
+
+    # no reserve for measuring and reporting, so that a tiny budget leaves steps
+    monkeypatch.setattr(budget, "MEASURE_SECONDS", 0.0)
+    monkeypatch.setattr(budget, "REPORT_SECONDS", 0.0)
+    monkeypatch.setattr(budget, "MIN_STEPS", 1)
     out = tmp_path / "cmp"
-    report = compare(tiny_config(data, variants=("subpixel",), steps=None, minutes=0.005,
-                                 naive_timing=False, seeds=1, min_steps=10_000), out,
+    report = compare(tiny_config(data, variants=("subpixel", "nearest"), steps=None,
+                                 minutes=0.05, naive_timing=False, seeds=1), out,
                      progress=False, echo=lambda m: None)
-    median = json.loads((out / "timing.json").read_text())["median_s"]["subpixel"]
-    steps = max(1, int(0.005 * 60 / median))
-    assert report["rows"][0]["seeds"][0]["steps"] == steps
-    assert report["rows"][0]["seeds"][0]["stopped_at"] == steps
-    assert "0.005 min of training per run" in (out / "report.md").read_text()
+    timing = json.loads((out / "timing.json").read_text())
+    plan = json.loads((out / "budget.json").read_text())
+    names = ("subpixel", "nearest")
+    per_step = sum(timing["median_s"][n] * budget.CONTENTION for n in names) / plan["jobs"]
+    fixed = sum(budget.EVALUATIONS * timing["eval_s"][n] for n in names) / plan["jobs"]
+    left = 0.05 * 60 - plan["spent_s"] - plan["measure_s"]
+    assert plan["steps"] == int((left - fixed) / per_step) >= 1
+    for row in report["rows"][:2]:
+        assert [s["steps"] for s in row["seeds"]] == [plan["steps"]]
+        assert row["seeds"][0]["stopped_at"] == plan["steps"]  # no plateau stop
+    config = json.loads((out / "runs" / "subpixel" / "seed-0" / "config.json").read_text())
+    assert config["eval_every"] == max(1, plan["steps"] // budget.EVALUATIONS)
+    assert "0.05-minute job" in (out / "report.md").read_text()
+
+
+def test_the_budget_plan_and_its_refusal():
+    from upsamplers.compare.budget import CONTENTION, EVALUATIONS, MEASURE_SECONDS, plan_steps
+
+    timing = StepTiming("t", "cpu", 1, {"a": 0.1, "b": 0.2}, {"a": 0.1, "b": 0.2},
+                        {"a": 1, "b": 1}, eval_s={"a": 1.0, "b": 2.0})
+    plan = plan_steps(["a", "b"], 3, timing, minutes=15, spent_s=30, jobs=2,
+                      validation_s=120, eval_seconds=60)
+    measure = 3 * (2 * 1.0 + MEASURE_SECONDS + 2 * 2.0 + MEASURE_SECONDS) / 2
+    left = 900 - 30 - measure - 20 - 3 * EVALUATIONS * 3.0 / 2
+    assert plan.steps == int(left / (3 * 0.3 * CONTENTION / 2))
+    assert plan.runs == 6 and plan.measure_s == pytest.approx(measure)
+    with pytest.raises(InvalidValue, match=r"minutes=0.5 leaves 0 s of training for 6 runs on "
+                                           r"2 worker\(s\) .* give more minutes"):
+        plan_steps(["a", "b"], 3, timing, minutes=0.5, spent_s=30, jobs=2, validation_s=120,
+                   eval_seconds=60)
 
 
 def test_durations_are_the_measured_ones(data, tmp_path):
@@ -510,8 +541,15 @@ def test_the_task_gives_the_training_and_flags_override_it(tmp_path):
     assert (run.lr, run.crop, run.steps, run.seed, run.upsampler) == (5e-4, 2048, 7, 5,
                                                                       "subpixel")
     assert run.upsampler_options == {"init": "icnr"} and run.model_options == {"widths": [4, 8]}
-    assert run.eval_every == TASKS["autoencoder"].training["eval_every"]
+    # the default budget is the whole job's minutes: a run of 7 planned steps evaluates
+    # itself every step and trains them all (no plateau stop before its schedule ends)
+    assert config.minutes == 15.0 and config.steps is None
+    assert (run.eval_every, run.min_steps) == (1, 7)
     assert run.model_options is not config.model_options
+    by_steps = CompareConfig(task="autoencoder", steps=700)
+    run = by_steps.variant_training(VARIANTS["subpixel"], 700, tmp_path)
+    assert by_steps.minutes is None
+    assert run.eval_every == TASKS["autoencoder"].training["eval_every"]
     # another model than the task's gets no task model options
     assert CompareConfig(task="separate", model="autoencoder").model_options == {}
     # options given lie over the task's
@@ -522,7 +560,7 @@ def test_the_task_gives_the_training_and_flags_override_it(tmp_path):
 def test_command_defaults_are_the_config_defaults(tmp_path):
     args = get_parser().parse_args(["compare", "--out", str(tmp_path)])
     default = CompareConfig()
-    for name in ("task", "seeds", "seed", "minutes", "audit_seconds", "clip_seconds",
+    for name in ("task", "seeds", "seed", "audit_seconds", "clip_seconds",
                  "timing_steps", "threads", "device", "jobs"):
         assert getattr(args, name) == getattr(default, name), name
     from upsamplers.cli.compare import _config
@@ -653,7 +691,8 @@ def test_collect_builds_the_report_from_train_runs_made_elsewhere(data, tmp_path
                          "--lr", "1e-2", "--stft-weight", "0", "--seed", str(seed),
                          "--model-option", "widths=[8, 8]", "--eval-every", "1",
                          "--eval-seconds", "1", "--min-steps", "4", "--plateau-db", "1000",
-                         "--out", str(folder), "--no-progress"]) == 0
+                         "--loss", "l1", "--schedule", "cosine", "--warmup", "0.05",
+                         "--ema", "0.995", "--out", str(folder), "--no-progress"]) == 0
             runs.append(folder)
     before = {p: p.read_bytes() for f in runs for p in f.rglob("*") if p.is_file()}
     out = tmp_path / "report"

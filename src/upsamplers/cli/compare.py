@@ -83,7 +83,9 @@ def add_subcommand(subparsers: Any) -> None:
     budget.add_argument("--steps", type=int, default=None,
                         help="most training steps per run (default: the task's)")
     budget.add_argument("--minutes", type=float, default=None,
-                        help="training minutes per run (steps from the measured step time)")
+                        help="minutes for the whole job, from its start to its report "
+                             "(default 15 unless --steps is given): every run trains the "
+                             "same steps, planned from the measured step times")
     parser.add_argument("--collect", nargs="+", default=None, metavar="RUN_DIR",
                         help="build the report from these `upsamplers train` run folders "
                         "(trained elsewhere: a cluster, several GPUs) instead of training")

@@ -22,7 +22,8 @@ from ..train import CONFIG, TrainConfig, load_config_file, train
 # flags that set a TrainConfig field of the same name (dashes for underscores)
 FLAG_FIELDS = ("model", "upsampler", "data", "steps", "batch_size", "lr", "seed",
                "checkpoint_every", "log_every", "crop", "sample_rate", "stft_weight",
-               "eval_every", "eval_seconds", "plateau_db", "plateau_fraction", "min_steps")
+               "eval_every", "eval_seconds", "plateau_db", "plateau_fraction", "min_steps",
+               "loss", "schedule", "warmup", "ema")
 
 _HELP = {
     "upsampler": "upsampler kind (any that make_upsampler knows)",
@@ -40,6 +41,12 @@ _HELP = {
     "plateau_fraction": "the window of the plateau criterion, as a fraction of the steps "
                         "done, in (0, 1]",
     "min_steps": "no plateau stop before this step",
+    "loss": "the waveform term of the loss: l1 or si_sdr (plus --stft-weight times the "
+            "multi-resolution STFT loss)",
+    "schedule": "the learning rate over the steps: constant, or cosine (ends at --steps)",
+    "warmup": "linear warm-up over this fraction of the steps, in [0, 0.5]",
+    "ema": "decay of an exponential moving average of the weights, evaluated and saved "
+           "(0: none)",
 }
 
 

@@ -21,6 +21,7 @@ from .._checks import InvalidType, InvalidValue, check_bool, check_choice, check
 from ..analysis._validate import check_duration
 from ..models import model_class
 from ..train import TrainConfig
+from .budget import EVALUATIONS
 from .presets import PRESETS, Preset, preset_spec
 from .tasks import DEFAULT_TASK, TASKS, CompareTask, task_spec
 from .variants import DEFAULT_VARIANTS, NAIVE_OF, REFERENCE, VARIANTS, Variant
@@ -35,6 +36,9 @@ TRAINING_FIELDS = ("model", "data", "batch_size", "crop", "lr", "stft_weight", "
                    "model_options", "eval_every", "eval_seconds", "plateau_db",
                    "plateau_fraction", "min_steps", "loss", "schedule", "warmup", "ema")
 DEFAULT_SEEDS = 3
+#: The whole job's budget when neither steps nor minutes are given (the README's main
+#: job ends within it on 2 cores, install aside).
+DEFAULT_MINUTES = 15.0
 #: Most training runs (variants x seeds) of one compare: 10**12 seeds failed with a
 #: MemoryError after the step timing, in the list of runs.
 MAX_RUNS = 10_000
@@ -52,11 +56,16 @@ class CompareConfig:
     e.g. ``"subpixel-icnr"``), one report row each (``None``: the task's); each is
     trained ``seeds`` times, with the seeds ``seed, seed + 1, ...``.
 
-    Budget: each run trains until its validation metric reaches a plateau (less
-    than ``plateau_db`` gained over the last ``plateau_fraction`` of its steps, not
-    before ``min_steps``; evaluated every ``eval_every`` steps on the first
-    ``eval_seconds`` of validation audio) or ``steps`` end (the maximum), or, with
-    ``minutes``, the steps its measured step time gives in that many minutes.
+    Budget: ``minutes`` for the whole job (default :data:`DEFAULT_MINUTES` when
+    ``steps`` is not given): every run trains the same number of steps, planned
+    from the measured step and evaluation times so that the job ends within the
+    minutes (:mod:`upsamplers.compare.budget`), with a schedule that ends at its
+    last step, and is ``converged`` when its last ``plateau_fraction`` of steps
+    gained less than ``plateau_db``. With ``steps``: each run trains until its
+    validation metric reaches a plateau (less than ``plateau_db`` gained over the
+    last ``plateau_fraction`` of its steps, not before ``min_steps``; evaluated
+    every ``eval_every`` steps on the first ``eval_seconds`` of validation audio) or
+    ``steps`` end.
 
     ``preset`` (:data:`~upsamplers.compare.presets.PRESETS`, e.g. ``"paper"``)
     fills the fields left ``None`` with a published setting before the task's
@@ -76,7 +85,7 @@ class CompareConfig:
     data: str | None = None
     variants: tuple[str, ...] | None = None
     steps: int | None = None
-    minutes: float | None = None
+    minutes: float | None = None  # the whole job's (default DEFAULT_MINUTES without steps)
     seeds: int = DEFAULT_SEEDS
     seed: int = 0
     jobs: int | None = None
@@ -120,6 +129,8 @@ class CompareConfig:
             self._fill_from_preset(PRESETS[self.preset])
         if isinstance(self.task, str) and self.task in TASKS:
             self._fill_from_task(TASKS[self.task])
+        if self.steps is None and self.minutes is None:
+            self.minutes = DEFAULT_MINUTES
 
     def _fill_from_preset(self, preset: Preset) -> None:
         """Every field left ``None`` takes the preset's (``steps`` only without
@@ -224,9 +235,14 @@ class CompareConfig:
                          ) -> TrainConfig:
         """The validated training run of one variant and seed: at most ``steps``
         steps on the data folder ``root``, checkpoints every 50 steps, a log line
-        every 10."""
+        every 10. Under a time budget (``minutes``) the run trains its whole planned
+        budget (no plateau stop: its schedule ends there) and evaluates itself
+        :data:`~upsamplers.compare.budget.EVALUATIONS` times."""
+        planned = {}
+        if self.minutes is not None:
+            planned = {"eval_every": max(1, steps // EVALUATIONS), "min_steps": steps}
         return replace(
-            self.training(), upsampler=variant.kind, data=str(root), steps=steps,
+            self.training(), **planned, upsampler=variant.kind, data=str(root), steps=steps,
             seed=self.seed if seed is None else seed,
             checkpoint_every=max(1, min(50, steps)), log_every=max(1, min(10, steps)),
             model_options={**(self.model_options or {}), **variant.model_overrides},
@@ -243,18 +259,6 @@ class CompareConfig:
             return int(TASKS[self.task].training.get("steps", TrainConfig().steps))
         return TrainConfig().steps
 
-    @property
-    def budget_steps(self) -> int | None:
-        """Steps per run (``None`` under a time budget)."""
-        return None if self.minutes is not None else self.max_steps
-
-    def variant_steps(self, median_s: dict[str, float]) -> dict[str, int]:
-        """The step budget of every trained variant: the step budget, or under a
-        time budget the minutes over the variant's median step time
-        ``median_s[name]`` (s)."""
-        if self.minutes is None:
-            return {name: self.max_steps for name in self.variants}
-        return {name: max(1, int(self.minutes * 60 / median_s[name])) for name in self.variants}
 
     def worker_count(self, device: torch.device) -> int:
         """Worker processes: ``jobs``, else one per CPU core (one on a GPU)."""

@@ -18,6 +18,7 @@ REPORT_FILES = ("report.md", "report.json", "report.html")
 RESULT = "result.json"
 SETTINGS = "compare.json"
 TIMING = "timing.json"
+BUDGET = "budget.json"  # the steps a time budget gave every run
 INIT_AUDIT = "init_audit.json"
 
 

@@ -25,9 +25,10 @@ from ..models import model_class, read_checkpoint
 from ..train import CONFIG, FINAL, Task, TrainConfig, estimated_bytes
 from .aggregate import rank, summarize
 from .baseline import baseline_scores
+from .budget import plan_steps
 from .config import CompareConfig, check_path
 from .curves import learning_curves_png
-from .folder import RESULT, SETTINGS, TIMING, check_out, read_json, write_json
+from .folder import BUDGET, RESULT, SETTINGS, TIMING, check_out, read_json, write_json
 from .generalisation import check_test_data, expected_sources, test_signals
 from .parallel import run_all
 from .report import write_reports
@@ -71,8 +72,9 @@ def _compare(config: CompareConfig, out: str | os.PathLike[str], *, force: bool 
     try:
         started = time.perf_counter()
         timing = _timing(config, out, root, device, progress, say)
-        steps_of = config.variant_steps(timing.median_s)
-        specs = [RunSpec(config, name, seed, steps_of[name], str(root),
+        steps = _planned_steps(config, out, root, timing, time.perf_counter() - started,
+                               config.worker_count(device), say)
+        specs = [RunSpec(config, name, seed, steps, str(root),
                          str(run_folder(out, name, seed)), str(out), str(device))
                  for name in config.variants for seed in config.seed_list]
         results, reused = _run(specs, config.worker_count(device), progress, say)
@@ -137,6 +139,26 @@ def _timing(config: CompareConfig, out: Path, root: Path, device: torch.device, 
     timing.seconds = time.perf_counter() - begun
     write_json(out / TIMING, timing.to_dict())
     return timing
+
+
+def _planned_steps(config: CompareConfig, out: Path, root: Path, timing: StepTiming,
+                   spent_s: float, jobs: int, say: Echo) -> int:
+    """The steps of every run: ``steps``, or under a time budget the plan
+    (``budget.json``, reused by a rerun so that resumed runs keep their budget)."""
+    if config.minutes is None:
+        return config.max_steps
+    if (out / BUDGET).is_file():
+        return int(read_json(out / BUDGET)["steps"])
+    dataset = validation_set(config, root)
+    seconds = sum(c.frames for c in dataset.clips) / float(config.sample_rate)
+    plan = plan_steps(list(config.variants), config.seeds, timing, minutes=config.minutes,
+                      spent_s=spent_s, jobs=jobs, validation_s=seconds,
+                      eval_seconds=min(seconds, float(config.eval_seconds)))
+    write_json(out / BUDGET, plan.to_dict())
+    say(f"budget: {config.minutes:g} min in all -> {plan.steps} steps a run "
+        f"({plan.runs} runs on {jobs} worker(s); about {plan.train_s / 60:.1f} min of "
+        f"training and {plan.measure_s / 60:.1f} min of measuring)")
+    return plan.steps
 
 
 def _run(specs: list[RunSpec], jobs: int, progress: bool, say: Echo

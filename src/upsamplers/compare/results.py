@@ -64,6 +64,8 @@ class StepTiming:
     min_s: dict[str, float]
     parameters: dict[str, int]
     seconds: float | None = None
+    #: seconds of one evaluation during training, per trained variant (the budget plan)
+    eval_s: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

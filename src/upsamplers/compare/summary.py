@@ -160,7 +160,8 @@ def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
         trained = {s.variant for s in summaries}
         rows += [_timing_row(n, timing) for n in timing.median_s if n not in trained]
     task = config.task_spec
-    budget = (f"{config.minutes:g} min of training per run" if config.minutes is not None
+    budget = (f"a {config.minutes:g}-minute job (every run the same steps, planned from the "
+              "measured step times)" if config.minutes is not None
               else f"at most {config.max_steps} steps per run")
     report = {
         "task": {"name": task.name, "why": task.why, "model": config.model,
