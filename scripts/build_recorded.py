@@ -30,8 +30,7 @@ is synthesised here (no text-to-speech, no MIDI or soundfont renders):
 
 Every output is mono, 16 kHz, scaled to a peak of ``--peak`` full scale. Validation
 files are 16-bit FLAC (lossless); training files are Ogg Vorbis (lossy, to keep the
-package small; the peak is set before encoding, the decoded peak is within a few
-per cent of it). Each set gets a
+package small; rescaled until the decoded peak is within 0.05 of ``--peak``). Each set gets a
 ``manifest.json`` (its source packages with version, archive name, archive sha256
 and licence; per file: split, speaker or piece, source package, version, licence,
 paths inside the package, sha256 and duration) and a ``LICENSE.txt`` (each source
@@ -544,15 +543,16 @@ SPEECH_DESCRIPTION = (
     "CC-BY-SA-3.0 / CC-BY-3.0) and short acted game lines of 13 Hedgewars voice packs "
     "(GFDL-1.3). Per speaker, the recordings are trimmed of silence and joined with "
     "0.25 s gaps, then cut into consecutive files. Mono, 16 kHz, peak 0.9 full scale; "
-    "train Ogg Vorbis (peak set before encoding), validation 16-bit FLAC. Validation holds speakers that are not "
+    "train Ogg Vorbis (peak within 0.05 after decoding), validation 16-bit FLAC. "
+    "Validation holds speakers that are not "
     "in train (the 'speakers' field).")
 MUSIC_DESCRIPTION = (
     "Recorded (produced) music: one excerpt per piece from game soundtracks and the "
     "Asterisk music-on-hold pack (orchestral, rock, folk, ethnic styles, electronic, "
     "ambient, blues, pop), plus recordings of single acoustic instruments (Sonic Pi "
     "samples, train only). Mono, 16 kHz, peak 0.9 full scale; train Ogg Vorbis (45 s "
-    "per piece; peak set before encoding), validation 16-bit FLAC (20 s per piece). Validation holds pieces "
-    "that are not in train (the 'pieces' field).")
+    "per piece; peak within 0.05 after decoding), validation 16-bit FLAC (20 s per "
+    "piece). Validation holds pieces that are not in train (the 'pieces' field).")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -42,7 +42,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 RATE = 16000
 RECORDED = ("speech", "music")
 # the licence texts each set's LICENSE.txt must carry (its source packages' licences)
-LICENCE_TEXT = {"speech": ("GNU Free Documentation License", "creativecommons.org/licenses/by-sa/3.0",
+LICENCE_TEXT = {"speech": ("GNU Free Documentation License",
+                           "creativecommons.org/licenses/by-sa/3.0",
                            "creativecommons.org/licenses/by/3.0"),
                 "music": ("GNU GENERAL PUBLIC LICENSE", "CC0 1.0 Universal",
                           "creativecommons.org/licenses/by-sa/3.0")}
