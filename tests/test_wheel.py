@@ -41,6 +41,7 @@ def _build_wheel(tmp_path: Path) -> Path:
 
 def test_wheel_carries_the_data_and_compare_runs_from_anywhere(tmp_path):
     wheel = _build_wheel(tmp_path)
+    assert wheel.stat().st_size < 80e6, f"{wheel.stat().st_size / 1e6:.1f} MB"
     shipped = sorted(str(p.relative_to(DATASET.parents[2])).replace(os.sep, "/")
                      for p in DATASET.rglob("*") if p.is_file())
     assert len(shipped) > 40 and any(name.endswith(".flac") for name in shipped)

@@ -98,8 +98,12 @@ MIX_FILE = "mix.json"
 # the data sets shipped inside the package (upsamplers/datasets/<folder>); see README "Data"
 EMBEDDED = {
     "chorales": "bach_chorales",  # synthesised: four-part Bach chorales, one stem per part
-    "speech": "speech",  # recorded speech: spoken alphabets, 12 speakers (klettres-data)
-    "music": "music",  # recorded instruments: guitar, piano, tabla, drums... (sonic-pi-samples)
+    # recorded speech: telephone prompts read by 4 speakers (Asterisk core sounds, G.722
+    # 16 kHz) and acted game lines of 13 Hedgewars voice packs; speaker-disjoint splits
+    "speech": "speech",
+    # recorded (produced) music: excerpts of 44 game-soundtrack and music-on-hold pieces
+    # (orchestral, rock, ethnic, electronic...) + Sonic Pi instruments; piece-disjoint splits
+    "music": "music",
     "speech_music": "speech_music",  # speech vs music: a mix folder over the two above
 }
 DEFAULT_EMBEDDED = "chorales"
