@@ -291,7 +291,7 @@ def test_recommendation_ranks_only_converged_variants_and_names_ties():
     assert "transposed was still improving when the budget ended with 2 of 3 seeds" in text
     assert "linear failed with 1 of 3 seeds (its output is exactly zero (every unit dead" in text
     lines = reading(report_of(rows))
-    assert lines[0].startswith("Converged variants by validation si_sdr")
+    assert lines[0].startswith("Ranked variants by validation si_sdr")
     assert "#1= subpixel (10.00 ± 0.30 dB), #1= nearest (9.80 ± 0.20 dB)" in lines[0]
     assert "transposed" not in lines[0] and "linear" not in lines[0]
     # a clear winner, and a tonal one passed over when a tie offers a clean one
@@ -314,10 +314,17 @@ def test_recommendation_ranks_only_converged_variants_and_names_ties():
     assert "below 0 dB" not in text
     rows = [trained_row("subpixel", "converged", -2.0, 0.3, rank=1)]
     assert "Every ranked variant's si_sdr is below 0 dB" in recommendation(report_of(rows))
-    # nothing converged: no recommendation
-    rows = [trained_row("subpixel", "improving", 10.0, 0.3, improving=3)]
+    # a learned variant still improving is ranked, and the ranking says it is provisional
+    rows = [trained_row("subpixel", "improving", 10.0, 0.3, rank=1, improving=3),
+            trained_row("nearest", "converged", 8.0, 0.3, rank=2)]
+    text = recommendation(report_of(rows))
+    assert text.startswith("Use subpixel: it has the best validation si_sdr")
+    assert "Provisional: subpixel was still improving when the budget ended" in text
+    assert "#1 subpixel (10.00 ± 0.30 dB)*" in reading(report_of(rows))[0]
+    # nothing ranked: no recommendation
+    rows = [trained_row("subpixel", "failed", -60.0, 1.0, failed=3)]
     assert recommendation(report_of(rows)).startswith("No recommendation from this run: no "
-                                                      "variant converged (subpixel improving)")
+                                                      "variant can be ranked (subpixel failed)")
 
 
 def test_statistics_ties_and_ranks():
@@ -779,6 +786,9 @@ def test_a_variant_that_does_not_beat_the_baseline_is_not_learned_and_not_ranked
     ranked = rank(summaries, "si_sdr")
     assert [s.variant for s in ranked] == ["linear", "subpixel"]
     assert summaries[1].rank is None
+    # a learned variant that was still improving is ranked too (provisionally)
+    summaries[0].status = "improving"
+    assert [s.variant for s in rank(summaries, "si_sdr")] == ["linear", "subpixel"]
     # without a baseline nothing is "not learned"
     assert {s.status for s in summarize(results, ["nearest"])} == {"converged"}
 

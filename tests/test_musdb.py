@@ -305,6 +305,13 @@ def test_generalisation_section_reads_the_gap_per_seed():
     assert rows["linear"]["gap"]["mean"] == pytest.approx(0.75)
     assert built["smallest_gap"] == ["linear"]
     md = gen.test_section({"generalisation": built})
-    assert "| linear | converged | 4.00 ± 0.00 | 3.25 ± 0.35 | 0.75 ± 0.35 |" in md
+    assert "| linear | converged | 4.00 ± 0.00 | 3.25 ± 0.35 | 0.75 ± 0.35 | n/a |" in md
+    # with the baseline's test figure: the improvement over it on the test data
+    built = gen.generalisation(summaries, "si_sdr", config, {"si_sdr": 2.0})
+    rows = {r["variant"]: r for r in built["rows"]}
+    assert rows["linear"]["test_improvement"]["values"] == [1.5, 1.0]
+    md = gen.test_section({"generalisation": built})
+    assert "| baseline | - | - | 2.00 | - | 0 (reference) |" in md
+    assert "| subpixel | converged | 5.50 ± 0.71 | 1.00 ± 0.00 | 4.50 ± 0.71 | -1.00 ± 0.00 |" in md
     assert gen.generalisation(summaries, "si_sdr", CompareConfig()) is None
     assert gen.test_section({"generalisation": None}) == []

@@ -55,7 +55,15 @@ from .data import (
     resample,
 )
 from .models import load_model
-from .scoring import METRIC_INFO, Signal, TrackScore, score_model, validation_signals
+from .scoring import (
+    METRIC_INFO,
+    Signal,
+    TrackScore,
+    improvement,
+    score_baseline,
+    score_model,
+    validation_signals,
+)
 
 SPLITS = ("auto", "validation", "all")
 
@@ -182,6 +190,7 @@ def evaluate(
         from tqdm.auto import tqdm
 
         signals = tqdm(signals, total=total, unit="track", desc="evaluating")
+    signals = list(signals)  # scored twice: the model, then its baseline
     scores = score_model(model, signals)
     if folder is not None and not scores.tracks:
         raise UserFileError(f"no usable audio file under {root} "
@@ -201,8 +210,21 @@ def evaluate(
     if scores.per_source is not None:
         result["per_source"] = scores.per_source
     result["mean"] = scores.mean
+    result.update(_baseline(model, signals, scores))
     result["audit"] = audit_model(model, seconds=audit_seconds)
     return result
+
+
+def _baseline(model: Any, signals: list[Any], scores: Any) -> dict[str, Any]:
+    """The baseline's scores on the same signals (``baseline``: its ``name``,
+    ``mean`` and per-track figures) and the model's ``improvement`` over it, metric
+    by metric (positive is better; SI-SDRi for SI-SDR)."""
+    base = score_baseline(model, [s for s in signals
+                                  if any(t.track == s[0] for t in scores.tracks)])
+    return {"baseline": {"name": model.baseline_name, "mean": base.mean,
+                         "tracks": [{"track": t.track, **t.values} for t in base.tracks]},
+            "improvement": {m: improvement(m, scores.mean.get(m), base.mean.get(m))
+                            for m in scores.metrics}}
 
 
 def audit_model(model: Any, *, seconds: float = 2.0) -> dict[str, Any]:
@@ -248,6 +270,12 @@ def summary(result: dict[str, Any]) -> str:
             lines.append(f"  {len(result['skipped'])} file(s) skipped (see the warnings)")
     for source, scores in result.get("per_source", {}).items():
         lines.append(f"  {source}: {_figures(scores, metrics)}")
+    if result.get("baseline"):
+        base = result["baseline"]
+        lines.append(f"  baseline ({base['name']}): mean {_figures(base['mean'], metrics)}")
+        gains = ", ".join(f"{_gain_label(m)} {_signed(result['improvement'].get(m))} "
+                          f"{METRIC_INFO[m].unit}" for m in metrics)
+        lines.append(f"  improvement over the baseline (positive is better): {gains}")
     for name, verdict in result["audit"]["verdicts"].items():
         lines.append(f"  audit {name}: {verdict['status']} ({verdict['message']})")
     return "\n".join(lines)
@@ -255,3 +283,12 @@ def summary(result: dict[str, Any]) -> str:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.2f}"
+
+
+def _gain_label(metric: str) -> str:
+    info = METRIC_INFO[metric]
+    return f"{info.label}i" if info.unit == "dB" else f"{info.label} improvement"

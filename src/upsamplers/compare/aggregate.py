@@ -16,9 +16,10 @@ seed spread are ties.
 * **statistics** of a metric over the seeds: mean, sample standard deviation
   (the *spread*, ``None`` with one seed) and the half-width of the 95 %
   confidence interval of the mean (Student's t, ``n - 1`` degrees of freedom).
-* **ranking**: only ``converged`` variants are ranked (an ``improving``,
-  ``not learned`` or ``failed`` variant's figure is not final, or not one of a
-  model that does its task). Two ranked variants *tie* when
+* **ranking**: the variants that learned their task are ranked, ``converged``
+  and ``improving`` alike (a ``not learned`` or ``failed`` variant's figure is
+  not one of a model that does its task); a ranking that holds an ``improving``
+  variant is provisional, and the report says so (its figure is not final). Two ranked variants *tie* when
   their means differ by no more than the sum of their spreads (their
   mean +- spread intervals overlap). A variant's rank is one plus the number of
   ranked variants better than it and not tied with it, so tied variants can
@@ -152,12 +153,15 @@ def tied(a: Statistic, b: Statistic) -> bool:
     return abs(a.mean - b.mean) <= (a.spread or 0.0) + (b.spread or 0.0)
 
 
+RANKED = ("converged", "improving")
+
+
 def rank(summaries: Sequence[VariantSummary], metric: str) -> list[VariantSummary]:
-    """Rank the converged variants by ``metric`` (see the module docstring); sets
-    ``rank`` and ``ties`` on them and returns them best first. Others keep
-    ``rank=None``."""
+    """Rank the variants whose status is in :data:`RANKED` by ``metric`` (see the
+    module docstring); sets ``rank`` and ``ties`` on them and returns them best
+    first. Others keep ``rank=None``."""
     sign = 1.0 if higher_is_better(metric) else -1.0
-    ranked = [s for s in summaries if s.status == "converged"
+    ranked = [s for s in summaries if s.status in RANKED
               and s.stats.get(metric) is not None and s.stats[metric].mean is not None]
     ranked.sort(key=lambda s: -sign * s.stats[metric].mean)
     for s in ranked:

@@ -34,7 +34,7 @@ import torch
 from .._checks import InvalidType, UserFileError, UserInputError
 from ..data import audio_files, folder_stems, open_dataset
 from ..models import model_class
-from ..scoring import METRIC_INFO, Signal
+from ..scoring import METRIC_INFO, Signal, improvement
 from .aggregate import Statistic, VariantSummary, higher_is_better, statistic, tied
 from .config import CompareConfig
 from .measures import score
@@ -139,23 +139,29 @@ def run_gap(run: Any, metric: str) -> float | None:
 
 
 def generalisation(summaries: Sequence[VariantSummary], metric: str,
-                   config: CompareConfig) -> dict[str, Any] | None:
+                   config: CompareConfig, baseline: dict[str, float | None] | None = None
+                   ) -> dict[str, Any] | None:
     """The report's test-data figures (``None`` without test data): per variant
     the statistics over seeds (:func:`~upsamplers.compare.aggregate.statistic`)
     of the validation mean, the test mean and the gap (validation minus test) of
-    ``metric``, its status, and the variants whose gaps tie with the smallest."""
+    ``metric``, its status, and the variants whose gaps tie with the smallest;
+    with the ``baseline``'s test figures, every variant's improvement over the
+    baseline on the test data too."""
     if config.test_data is None:
         return None
     rows = []
+    base = (baseline or {}).get(metric)
     for s in summaries:
         rows.append({"variant": s.variant, "status": s.status,
                      "validation": statistic([r.metrics.get(metric) for r in s.runs]).to_dict(),
                      "test": statistic([_test_mean(r, metric) for r in s.runs]).to_dict(),
+                     "test_improvement": statistic([improvement(metric, _test_mean(r, metric),
+                                                                base) for r in s.runs]).to_dict(),
                      "gap": statistic([run_gap(r, metric) for r in s.runs]).to_dict(),
                      "skipped": sorted({line for r in s.runs
                                         for line in (getattr(r, "test", None) or {})
                                         .get("skipped", [])})})
-    return {"data": str(config.test_data), "metric": metric,
+    return {"data": str(config.test_data), "metric": metric, "baseline": base,
             "unit": METRIC_INFO[metric].unit, "higher_is_better": higher_is_better(metric),
             "rows": rows, "smallest_gap": _smallest_gap(rows, higher_is_better(metric))}
 
@@ -192,11 +198,14 @@ def test_section(report: dict[str, Any]) -> list[str]:
              f"Every trained model scored on every track of `{gen['data']}` (recordings "
              f"outside its training data) with the validation scorer. Gap: validation mean "
              f"minus test mean of {label} ({unit}), per seed; mean ± spread over the seeds.",
-             "", f"| variant | status | validation {label} | test {label} | gap ({unit}) |",
-             "|---|---|---|---|---|"]
+             "", f"| variant | status | validation {label} | test {label} | gap ({unit}) | "
+             f"test improvement over the baseline ({unit}) |", "|---|---|---|---|---|---|"]
+    if gen.get("baseline") is not None:
+        lines.append(f"| baseline | - | - | {gen['baseline']:.2f} | - | 0 (reference) |")
     for row in gen["rows"]:
+        gain = row.get("test_improvement") or {"mean": None, "spread": None}
         lines.append(f"| {row['variant']} | {row['status']} | {_stat(row['validation'])} | "
-                     f"{_stat(row['test'])} | {_stat(row['gap'])} |")
+                     f"{_stat(row['test'])} | {_stat(row['gap'])} | {_stat(gain)} |")
     lines.append("")
     if gen["smallest_gap"]:
         lines.append(f"Least lost off the training data: {', '.join(gen['smallest_gap'])} "

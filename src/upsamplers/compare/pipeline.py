@@ -218,6 +218,9 @@ def _finish(config: CompareConfig, out: Path, root: Path, device: torch.device,
                                     config.clip_seconds)
     _write_input_clip(out, clip_name, clip, int(config.sample_rate))
     baseline = baseline_scores(config, root, results[0].variant, validation, out)
+    test = test_signals(config, expected_sources(config, root))
+    if test is not None:  # the baseline on the test data too: the improvement there
+        baseline["test"] = baseline_scores(config, root, results[0].variant, test)["metrics"]
     summaries = summarize(results, list(dict.fromkeys(r.variant for r in results)),
                           baseline["metrics"])
     metric = results[0].metric

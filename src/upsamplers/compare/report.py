@@ -95,8 +95,9 @@ def explanations(report: dict[str, Any]) -> list[str]:
         "mean improvement reaches 0 (the model does not do its task: no quality verdict "
         f"rests on it); `failed` when a seed's validation output was more than "
         f"{FAILED_BELOW_DB:g} dB below the target's RMS, exactly zero, or non-finite.",
-        f"rank: by the mean validation {metric} over seeds, converged variants only; `=` marks "
-        "a tie (means closer than the sum of the seed spreads).",
+        f"rank: by the mean validation {metric} over seeds, of the variants that learned "
+        "their task (converged or still improving; a ranking with an improving variant is "
+        "provisional); `=` marks a tie (means closer than the sum of the seed spreads).",
     ]
     if report.get("baseline"):
         lines.append(f"baseline: {report['baseline']['name']}, the simplest non-learned "

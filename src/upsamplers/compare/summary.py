@@ -183,7 +183,8 @@ def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
                                  "stats": {m: st.to_dict() for m, st in s.stats.items()},
                                  "seeds": [r.to_dict() for r in s.runs]} for s in summaries},
         "published": published_comparison(summaries, metric, config),
-        "generalisation": generalisation(summaries, metric, config),
+        "generalisation": generalisation(summaries, metric, config,
+                                         (baseline or {}).get("test")),
         "curves": "curves.png", "seconds": seconds, "reused": list(reused),
         "work_seconds": _work_seconds(timing, summaries),
     }
@@ -304,7 +305,7 @@ def recommendation(report: dict[str, Any]) -> str:
                 "reading the quality figures.")
     if not ranked:
         statuses = ", ".join(f"{r['variant']} {r['status']}" for r in rows)
-        return (f"No recommendation from this run: no variant converged ({statuses}). "
+        return (f"No recommendation from this run: no variant can be ranked ({statuses}). "
                 + _not_final(others) + " Give the runs more steps (--steps) and run again; "
                 "finished runs are reused.")
     best = [r for r in ranked if r["rank"] == 1]
@@ -331,7 +332,7 @@ def recommendation(report: dict[str, Any]) -> str:
     else:
         text += (f"it has the best validation {metric} "
                  f"({stat_text(pick['stats'][metric], unit)} over {seeds} seeds), "
-                 "outside the seed spread of every other converged variant")
+                 "outside the seed spread of every other ranked variant")
     if pick["verdicts"].get("tonal") == "fail":
         text += "; but its audit finds tonal artifacts after training (see the tone columns)"
     text += "."
@@ -346,8 +347,14 @@ def recommendation(report: dict[str, Any]) -> str:
                  "barely do the task, so the upsampler's part in the result is small.")
     if len(ranked) > 1:
         means = [r["stats"][metric]["mean"] for r in ranked]
-        text += (f" The converged variants span {max(means) - min(means):.2f} {unit} of "
+        text += (f" The ranked variants span {max(means) - min(means):.2f} {unit} of "
                  f"{metric}.")
+    still = [r for r in ranked if r["status"] == "improving"]
+    if still:
+        text += (f" Provisional: {', '.join(r['variant'] for r in still)} "
+                 f"{'was' if len(still) == 1 else 'were'} still improving when the budget "
+                 "ended (the second half of a run gained more than the plateau criterion "
+                 "allows), so a longer budget (--minutes) may move the figures.")
     if others:
         text += " " + _not_final(others)
     return text
@@ -396,8 +403,12 @@ def _quality_line(report: dict[str, Any]) -> str | None:
     ranks = [r["rank"] for r in ranked]
     parts = [f"#{r['rank']}{'=' if ranks.count(r['rank']) > 1 or r['ties'] else ''} "
              f"{r['variant']} ({stat_text(r['stats'][metric], unit)})" for r in ranked]
-    return (f"Converged variants by validation {metric} (mean ± spread over seeds; = marks a "
-            f"tie, a difference inside the seed spreads): " + ", ".join(parts) + ".")
+    still = " (* still improving: provisional)" if any(
+        r["status"] == "improving" for r in ranked) else ""
+    parts = [p + ("*" if r["status"] == "improving" else "")
+             for p, r in zip(parts, ranked, strict=True)]
+    return (f"Ranked variants by validation {metric} (mean ± spread over seeds; = marks a "
+            f"tie, a difference inside the seed spreads){still}: " + ", ".join(parts) + ".")
 
 
 def _published_line(report: dict[str, Any]) -> str | None:
