@@ -19,9 +19,9 @@ seed spread are ties.
 * **ranking**: the variants that learned their task are ranked, ``converged``
   and ``improving`` alike (a ``not learned`` or ``failed`` variant's figure is
   not one of a model that does its task); a ranking that holds an ``improving``
-  variant is provisional, and the report says so (its figure is not final). Two ranked variants *tie* when
-  their means differ by no more than the sum of their spreads (their
-  mean +- spread intervals overlap). A variant's rank is one plus the number of
+  variant is provisional, and the report says so (its figure is not final).
+  Two ranked variants *tie* when their means differ by no more than the sum of
+  their spreads (their mean +- spread intervals overlap). A variant's rank is one plus the number of
   ranked variants better than it and not tied with it, so tied variants can
   share a rank.
 """
