@@ -5,8 +5,10 @@ After the timing phase (one step of every variant, timed round-robin, with its
 batch made inside the step; and one evaluation of each), every run of the job
 gets the same number of steps ``S``, so that the variants are compared at equal
 training. With ``J`` worker processes, ``R = variants x seeds`` runs, a step of
-variant ``v`` taking ``t_v`` seconds and an evaluation ``e_v``, the training
-phase takes about::
+variant ``v`` taking ``t_v`` seconds (the fastest of its timed steps: the median
+of a round-robin over six models came out 1.4-1.7x what the workers then took,
+the fastest 0.9-1.4x) and an evaluation ``e_v``, the training phase takes
+about::
 
     seeds * sum_v (S * t_v * CONTENTION + EVALUATIONS * e_v) / J
 
@@ -26,10 +28,11 @@ from .results import StepTiming
 
 #: Evaluations of a run during training (the learning curve and the plateau status).
 EVALUATIONS = 10
-#: Step time of a worker with every core busy over the step timed alone. Measured on
-#: 2 shared cores (two workers training DemucsLike width 8 and the U-Net, 2026-12-07):
-#: 1.0-1.25x; the planner takes the upper end so that the job ends within its budget.
-CONTENTION = 1.25
+#: A worker's step time, evaluations included, with every core busy, over the fastest
+#: step of the timing phase. Measured on 2 shared cores (the default job, 2026-12-07:
+#: DemucsLike width 16, 12 runs, 2 workers): 0.92 (subpixel) to 1.37 (transposed), 1.12
+#: over the four variants' sum; 1.2 keeps the job within its budget.
+CONTENTION = 1.2
 #: Seconds to audit one trained run and write its files (silence, constant, noise and
 #: clip audits, spectrograms), beyond scoring its validation split; measured 6-12 s
 #: per run on 2 shared cores for the default task.
@@ -71,7 +74,7 @@ def plan_steps(variants: list[str], seeds: int, timing: StepTiming, *, minutes: 
     evals = {v: timing.eval_s.get(v, 0.0) for v in variants}
     measure = seeds * sum(scale * evals[v] + MEASURE_SECONDS for v in variants) / jobs
     left = minutes * 60.0 - spent_s - measure - REPORT_SECONDS
-    per_step = seeds * sum(timing.median_s[v] * CONTENTION for v in variants) / jobs
+    per_step = seeds * sum(timing.min_s[v] * CONTENTION for v in variants) / jobs
     fixed = seeds * sum(EVALUATIONS * evals[v] for v in variants) / jobs
     steps = int((left - fixed) / per_step) if per_step > 0 else MIN_STEPS
     if steps < MIN_STEPS:

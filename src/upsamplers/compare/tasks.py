@@ -62,8 +62,11 @@ class CompareTask:
     aliasing: bool = False
 
 
-# training every task shares: Adam at lr 1e-3 with a linear warm-up over 5 % of the
-# steps and a cosine decay that ends at the last one (the budget), evaluated on an
+# training every task shares: Adam at lr 1e-3 with a linear warm-up over 15 % of the
+# steps (over 5 %, one separator seed in twelve, subpixel seed 2, sat at -6.5 dB
+# validation SI-SDR from step 160 on with its output 16 dB below the target; the same
+# seed over 15 % reached +2.3 dB in 800 steps, and at lr 5e-4 -0.5 dB) and a cosine
+# decay that ends at the last one (the budget), evaluated on an
 # exponential moving average of the weights (decay 0.995: a curve that does not jump
 # with the last batches); a run is converged when the second half of its steps (a
 # doubling of its budget) gained less than 0.3 dB, so that a budget three times as
@@ -73,7 +76,7 @@ class CompareTask:
 # first 60 s of validation audio.
 COMMON_TRAINING: dict[str, Any] = {
     "lr": 1e-3, "stft_weight": 0.0, "loss": "l1", "batch_size": 8, "crop": 16384,
-    "schedule": "cosine", "warmup": 0.05, "ema": 0.995,
+    "schedule": "cosine", "warmup": 0.15, "ema": 0.995,
     "eval_every": 160, "eval_seconds": 60.0, "plateau_db": 0.3, "plateau_fraction": 0.5,
     "min_steps": 1600, "steps": 1600,
 }
