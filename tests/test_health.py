@@ -164,16 +164,16 @@ def test_a_dead_model_is_failed_unranked_and_has_no_tonal_verdict(data, tmp_path
         assert cause["dead_relu"] and all(
             layer["fraction"] == 1.0 for layer in cause["dead_relu"].values())
         assert "every unit dead in ReLU layer(s)" in cause["summary"]
-    # the healthy variant is ranked alone and keeps its artifact verdicts
-    assert healthy["status"] == "converged" and healthy["causes"] == []
-    assert healthy["rank"] == 1 and healthy["ties"] == []
+    # the healthy variant is not failed and keeps its artifact verdicts; four steps do
+    # not beat the baseline (a code of the bottleneck's size), so it is not learned
+    assert healthy["status"] == "not learned" and healthy["causes"] == []
+    assert healthy["rank"] is None
     assert healthy["verdicts"]["tonal"] in ("pass", "warn", "fail")
-    assert report["reading"][0].startswith("Converged variants by validation si_sdr")
-    assert "nearest" not in report["reading"][0]
-    assert report["recommendation"].startswith("Use subpixel")
+    assert report["recommendation"].startswith("No quality verdict")
+    assert "On artifacts and speed alone, subpixel" in report["recommendation"]
     assert report["reading"] == reading(report)
     md = (out / "report.md").read_text()
-    assert "| nearest | failed | - |" in md and "| subpixel | converged | 1 |" in md
+    assert "| nearest | failed | - |" in md and "| subpixel | not learned | - |" in md
     assert "| nearest-naive | - | - |" in md
     assert dead["causes"][0]["summary"] in md
     assert dead["causes"][0]["summary"] in (out / "report.html").read_text()
@@ -215,9 +215,10 @@ def test_a_healthy_tiny_run_is_converged_and_its_level_is_the_models(data, tmp_p
     report = compare(tiny_config(data, variants=("subpixel",), naive_timing=False, seeds=1),
                      out, progress=False, echo=lambda m: None)
     row = report["rows"][0]
-    assert row["status"] == "converged" and row["causes"] == [] and row["rank"] == 1
+    # healthy (not failed, no cause), though four steps do not beat the baseline
+    assert row["status"] == "not learned" and row["causes"] == [] and row["rank"] is None
     assert row["verdicts"]["tonal"] in ("pass", "warn", "fail")
-    assert not any(line.startswith("Not ranked") for line in report["reading"])
+    assert not any("failed" in line for line in report["reading"])
     # the level, recomputed from the saved model on the validation file
     import soundfile as sf
 

@@ -602,8 +602,9 @@ class _CropDataset(torch.utils.data.Dataset):
                         "folders")
         return (f"no usable audio in {self.root} for split={self.split!r} "
                 f"({len(self.skipped)} file(s) skipped; expected {self._expects()} of at least "
-                f"{self.min_length} samples at {self.sample_rate} Hz with {self.channels} "
-                f"channel(s))")
+                + (f"crop={self.crop}" if self.min_length == self.crop
+                   else f"{self.min_length}")
+                + f" samples at {self.sample_rate} Hz with {self.channels} channel(s))")
 
     # ---- subclasses say what a clip is
     def _expects(self) -> str:  # pragma: no cover - abstract

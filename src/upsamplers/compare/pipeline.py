@@ -276,7 +276,8 @@ def _variant_of(folder: Path, saved: dict[str, Any]) -> str:
                         f"is none of the compare variants ({', '.join(VARIANTS)})")
 
 
-SHARED = ("model", "model_options", "batch_size", "crop", "lr", "stft_weight", "sample_rate")
+SHARED = ("model", "model_options", "batch_size", "crop", "lr", "stft_weight", "sample_rate",
+          "loss", "schedule", "warmup", "ema")
 
 
 def _collected_config(saved: list[dict[str, Any]], variants: list[str], base: CompareConfig
@@ -303,6 +304,10 @@ def _collected_config(saved: list[dict[str, Any]], variants: list[str], base: Co
         variants=tuple(dict.fromkeys(variants)), steps=max(int(s["steps"]) for s in saved),
         seeds=len(seeds), seed=seeds[0], batch_size=first["batch_size"], crop=first["crop"],
         lr=first["lr"], stft_weight=first["stft_weight"], sample_rate=first["sample_rate"],
+        # the recipe of the runs (a run folder written before these settings had the
+        # training defaults: L1, a constant rate, no weight average)
+        loss=first.get("loss", "l1"), schedule=first.get("schedule", "constant"),
+        warmup=first.get("warmup", 0.0), ema=first.get("ema", 0.0),
         model_options=dict(first.get("model_options") or {}), naive_timing=base.naive_timing,
         timing_steps=base.timing_steps, timing_warmup=base.timing_warmup,
         audit_seconds=base.audit_seconds, clip_seconds=base.clip_seconds, device=base.device,

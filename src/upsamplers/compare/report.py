@@ -262,7 +262,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"Task: {task['why']}.", "",
         f"Model `{task['model']}` ({json.dumps(task['model_options'])}) trained on `{s['data']}` "
         f"with {s['budget']} (batch {s['batch_size']} x {s['crop']} samples, lr "
-        f"{s['lr']:g}, STFT weight {s['stft_weight']:g}), seeds "
+        f"{s['lr']:g}, loss {s.get('loss') or 'l1'} + {s['stft_weight']:g} x STFT, "
+        f"{s.get('schedule') or 'constant'} schedule with {s.get('warmup') or 0:.0%} warm-up, "
+        f"weight average {s.get('ema') or 0:g}), seeds "
         f"{', '.join(str(x) for x in range(s['seed'], s['seed'] + s['seeds']))}; "
         f"{report['criterion']}. Validation split scored whole.", "",
         f"Machine: {m['processor']} ({m['cpus']} CPUs, {m['threads']} torch threads per "

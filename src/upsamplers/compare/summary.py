@@ -22,6 +22,7 @@ from ..health import FAILED_BELOW_DB
 from ..scoring import METRIC_INFO
 from ..timing import machine_description
 from .aggregate import VariantSummary, higher_is_better, statistic
+from .budget import EVALUATIONS
 from .config import CompareConfig
 from .generalisation import generalisation
 from .published import published_comparison
@@ -60,6 +61,11 @@ CRITERION = ("a run has converged when its validation {metric} gained less than 
              "{eval_every} steps from step {min_steps} on, on the first {eval_seconds:g} s of "
              "validation audio); a run whose budget ended while it still gained that much is "
              "improving")
+TIMED_CRITERION = ("every run trains its whole planned budget (its learning-rate schedule "
+                   "ends there) and evaluates itself {evaluations} times on the first "
+                   "{eval_seconds:g} s of validation audio; it is converged when the last "
+                   "{fraction:.0%} of its steps gained less than {plateau_db:g} dB of validation "
+                   "{metric}, else improving")
 
 
 def tone_stats(measures: Sequence[dict[str, Any] | None]) -> dict[str, dict[str, Any]] | None:
@@ -169,10 +175,10 @@ def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
         # the aliasing measurement, when the task has one (its method, from a run)
         "aliasing": _aliasing_method(summaries),
         "settings": {**config.settings(), "data": str(root), "budget": budget},
-        "criterion": CRITERION.format(metric=metric, plateau_db=config.plateau_db,
-                                      fraction=config.plateau_fraction,
-                                      eval_every=config.eval_every, min_steps=config.min_steps,
-                                      eval_seconds=config.eval_seconds),
+        "criterion": (CRITERION if config.minutes is None else TIMED_CRITERION).format(
+            metric=metric, plateau_db=config.plateau_db, fraction=config.plateau_fraction,
+            eval_every=config.eval_every, min_steps=config.min_steps,
+            eval_seconds=config.eval_seconds, evaluations=EVALUATIONS),
         "machine": _machine(device), "jobs": config.worker_count(device),
         "timing": timing.to_dict() if timing else None,
         "speed_claims": speed_claims(timing.median_s) if timing else None,
