@@ -188,7 +188,9 @@ def build_report(config: CompareConfig, root: Path, timing: StepTiming | None,
         "variants": {s.variant: {"status": s.status, "rank": s.rank, "ties": s.ties,
                                  "stats": {m: st.to_dict() for m, st in s.stats.items()},
                                  "seeds": [r.to_dict() for r in s.runs]} for s in summaries},
-        "published": published_comparison(summaries, metric, config),
+        # Pons et al.'s Table 1 is a separator's SDR: set beside a task that has it only
+        "published": (published_comparison(summaries, metric, config) if task.published
+                      else {"rows": [], "our_range_db": None}),
         "generalisation": generalisation(summaries, metric, config,
                                          (baseline or {}).get("test")),
         "curves": "curves.png", "seconds": seconds, "reused": list(reused),
