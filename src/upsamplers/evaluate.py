@@ -60,6 +60,7 @@ from .scoring import (
     Signal,
     TrackScore,
     improvement,
+    improvement_label,
     score_baseline,
     score_model,
     validation_signals,
@@ -273,7 +274,7 @@ def summary(result: dict[str, Any]) -> str:
     if result.get("baseline"):
         base = result["baseline"]
         lines.append(f"  baseline ({base['name']}): mean {_figures(base['mean'], metrics)}")
-        gains = ", ".join(f"{_gain_label(m)} {_signed(result['improvement'].get(m))} "
+        gains = ", ".join(f"{improvement_label(m)} {_signed(result['improvement'].get(m))} "
                           f"{METRIC_INFO[m].unit}" for m in metrics)
         lines.append(f"  improvement over the baseline (positive is better): {gains}")
     for name, verdict in result["audit"]["verdicts"].items():
@@ -287,8 +288,3 @@ def _fmt(value: float | None) -> str:
 
 def _signed(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.2f}"
-
-
-def _gain_label(metric: str) -> str:
-    info = METRIC_INFO[metric]
-    return f"{info.label}i" if info.unit == "dB" else f"{info.label} improvement"

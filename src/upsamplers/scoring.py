@@ -300,6 +300,13 @@ def improvement(metric: str, value: float | None, baseline: float | None) -> flo
     return float(gain if METRIC_INFO[metric].higher_is_better else -gain)
 
 
+def improvement_label(metric: str) -> str:
+    """The name of ``metric``'s improvement over the baseline: SI-SDRi, SNRi, ...
+    for a metric in dB, else "<label> improvement"."""
+    info = METRIC_INFO[metric]
+    return f"{info.label}i" if info.unit == "dB" else f"{info.label} improvement"
+
+
 def validation_signals(dataset: Any, count: int | None = None) -> Iterable[Signal]:
     """The whole signals of a data set of :mod:`upsamplers.data` (its first
     ``count``; default all): ``(name, input (C, T), sources (S, C, T))``."""

@@ -17,8 +17,9 @@ from typing import Any
 
 from .._io import atomic_write_text
 from ..health import FAILED_BELOW_DB
+from ..scoring import improvement_label
 from .generalisation import test_section
-from .summary import improvement_label, stat_text
+from .summary import stat_text
 from .tones import TONE_COLUMNS
 
 # the columns every report has, before the metric and tone columns
@@ -42,7 +43,7 @@ def _metric_title(name: str, info: dict[str, Any]) -> str:
 
 
 def _gain_title(report: dict[str, Any], name: str) -> str:
-    return (f"{improvement_label(report, name)} ({report['metric_info'][name]['unit']} over "
+    return (f"{improvement_label(name)} ({report['metric_info'][name]['unit']} over "
             "the baseline, ± 95 % interval)")
 
 

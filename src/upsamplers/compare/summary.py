@@ -19,7 +19,7 @@ import torch
 from .._io import plain
 from ..analysis import ToneMeasures
 from ..health import FAILED_BELOW_DB
-from ..scoring import METRIC_INFO
+from ..scoring import METRIC_INFO, improvement_label
 from ..timing import machine_description
 from .aggregate import VariantSummary, higher_is_better, statistic
 from .budget import EVALUATIONS
@@ -253,12 +253,6 @@ def _not_final(rows: Sequence[dict[str, Any]]) -> str:
     return "Not ranked: " + "; ".join(parts) + "."
 
 
-def improvement_label(report: dict[str, Any], metric: str) -> str:
-    """The name of a metric's improvement over the baseline: SI-SDRi, SNRi..."""
-    info = report["metric_info"][metric]
-    return f"{info['label']}i" if info["unit"] == "dB" else f"{info['label']} improvement"
-
-
 def _learned_text(row: dict[str, Any]) -> str:
     """Why a variant is ``not learned``: its improvement over the baseline, seed by
     seed, and the 95 % interval of its mean."""
@@ -348,7 +342,7 @@ def recommendation(report: dict[str, Any]) -> str:
     if baseline and gain and gain.get("mean") is not None:
         interval = f" ± {gain['ci95']:.2f}" if gain.get("ci95") is not None else ""
         text += (f" It beats the baseline ({baseline['name']}) by {gain['mean']:+.2f}{interval} "
-                 f"{unit} of {metric} ({improvement_label(report, metric)}, 95 % interval).")
+                 f"{unit} of {metric} ({improvement_label(metric)}, 95 % interval).")
     best_mean = ranked[0]["stats"][metric]["mean"]
     if unit == "dB" and report["metric_info"][metric]["higher_is_better"] and best_mean < 0:
         text += (f" Every ranked variant's {metric} is below 0 dB: at this budget the models "
