@@ -15,16 +15,16 @@ from .._checks import (
     check_choice,
     check_positive_int,
     check_real,
-    check_signal,
 )
 from ..ops.convolution import is_symbolic
-from ..ops.filters import kaiser_half_length
 from ..ops.resample import (
     WINDOWS,
     ResampleTables,
     alias_free_kaiser_sinc,
     block_matrices,
+    check_table_size,
     decimate_plain,
+    default_taps,
     deinterleave,
     interleave,
     oversample_plain,
@@ -32,13 +32,22 @@ from ..ops.resample import (
     resampled_apply,
     window_sinc,
 )
+from ._input import check_activation_input, working_dtype
+
+__all__ = ["AntiAliasedActivation1d", "default_taps"]
 
 
-def default_taps(ratio: int, transition: float, attenuation_db: float) -> int:
-    """Odd filter length for a transition band ``transition`` wide (a fraction of
-    the input Nyquist frequency) and a stop band ``attenuation_db`` down at the
-    high rate ``ratio`` times the input's (Kaiser's estimate)."""
-    return 2 * kaiser_half_length(ratio, transition, attenuation_db) + 1
+@torch.jit.script
+def _check_traced_length(x: torch.Tensor, minimum: int) -> torch.Tensor:
+    """``x``, if it has at least ``minimum`` time steps: a scripted function, so that
+    the check stays in a traced graph (whose phase form reads ``minimum`` samples at
+    each end whatever the length it was traced at)."""
+    if x.shape[-1] < minimum:
+        raise ValueError(
+            f"x must have at least {minimum} time steps in a traced AntiAliasedActivation1d "
+            f"(the filters' reach; torch.jit.script takes any length); received "
+            f"T={x.shape[-1]}")
+    return x
 
 
 class AntiAliasedActivation1d(nn.Module):
@@ -89,12 +98,16 @@ class AntiAliasedActivation1d(nn.Module):
         transition = check_real("transition", transition, low=0.0, low_open=True)
         attenuation_db = check_real("attenuation_db", attenuation_db, low=21.0, high=300.0)
         window = check_choice("window", window, WINDOWS)
+        received = f"ratio={ratio}, taps={taps}"
         if taps is None:
             taps = default_taps(ratio, transition, attenuation_db)
+            received = (f"ratio={ratio}, taps=None (estimated {taps} from transition="
+                        f"{transition!r}, attenuation_db={attenuation_db!r})")
         taps = check_positive_int("taps", taps)
         if taps % 2 == 0:
             raise InvalidValue(f"taps must be odd (a centred filter; AntiAliasedActivation1d."
                                f"bigvgan builds the even-length one); received taps={taps}")
+        check_table_size(ratio, taps, taps // 2, taps // 2, received)
         h = window_sinc(taps, 0.5 * cutoff / ratio, window=window,
                         attenuation_db=attenuation_db)
         half = taps // 2
@@ -113,10 +126,12 @@ class AntiAliasedActivation1d(nn.Module):
         sample. Same outputs (to float rounding), ends included."""
         ratio = check_positive_int("ratio", ratio)
         taps = check_positive_int("taps", taps, minimum=2)
+        delay = taps // 2 - int(taps % 2 == 0)
+        check_table_size(ratio, taps, (taps - ratio) // 2, delay,
+                         f"ratio={ratio}, taps={taps} (bigvgan)")
         h = alias_free_kaiser_sinc(0.5 / ratio, 0.6 / ratio, taps)
         self = cls.__new__(cls)
         nn.Module.__init__(self)
-        delay = taps // 2 - int(taps % 2 == 0)
         self._setup(activation, resample_tables(ratio, h, (taps - ratio) // 2, h, delay),
                     h, delay, dict(ratio=ratio, taps=taps, preset="bigvgan"))
         return self
@@ -132,6 +147,8 @@ class AntiAliasedActivation1d(nn.Module):
         self.config = config
         self.tables = tables
         self.blocks = block_matrices(tables, down_filter, down_delay)
+        #: the shortest input a traced graph takes (the phase form's ends)
+        self.min_traced_length = max(1, tables.up_padding, tables.down_padding)
 
         r = tables.ratio
         self._tables = {
@@ -179,24 +196,32 @@ class AntiAliasedActivation1d(nn.Module):
         return deinterleave(self.activation(interleave(u, r)), r)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T) -> (B, C, T)``."""
+        """``(B, C, T) -> (B, C, T)``, in the input's dtype (float16 and bfloat16
+        computed in float32)."""
         if torch.jit.is_scripting():
             return self._plain(x)
         return self._eager(x)
 
     def _plain(self, x: torch.Tensor) -> torch.Tensor:
-        t = x.dtype
-        u = oversample_plain(x, self.up.to(t), self.up_left.to(t), self.up_right.to(t))
-        return decimate_plain(self._activate(u), self.down.to(t), self.down_left.to(t),
-                              self.down_right.to(t))
+        t = torch.promote_types(x.dtype, torch.float32)
+        u = oversample_plain(x.to(t), self.up.to(t), self.up_left.to(t), self.up_right.to(t))
+        y = decimate_plain(self._activate(u), self.down.to(t), self.down_left.to(t),
+                           self.down_right.to(t))
+        return y.to(x.dtype)
 
     @torch.jit.unused
     def _eager(self, x: torch.Tensor) -> torch.Tensor:
-        if is_symbolic():  # traced or exported: T >= taps // ratio is assumed
+        if is_symbolic():  # traced or exported: the phase form
+            if torch.jit.is_tracing():
+                x = _check_traced_length(x, self.min_traced_length)
             return self._plain(x)
-        x = check_signal("x", x)
-        if x.is_complex():
-            raise InvalidType(f"x must be a real floating-point tensor; received dtype={x.dtype}")
-        mats = (self.block_up.to(x.dtype), self.block_down.to(x.dtype))
-        return resampled_apply(x, mats, self.blocks,
-                               self.activation, tuple(self.activation.parameters()))
+        x = check_activation_input(x)
+        work = working_dtype(x.dtype)
+        if not bool(torch.isfinite(x).all()):
+            # the block products would multiply a non-finite sample by the zeros of
+            # whole blocks; the phase form spreads it over input_span's reach only
+            return self._plain(x)
+        mats = (self.block_up.to(work), self.block_down.to(work))
+        y = resampled_apply(x.to(work), mats, self.blocks,
+                            self.activation, tuple(self.activation.parameters()))
+        return y.to(x.dtype)

@@ -28,6 +28,14 @@ _NAMES: dict[str, Callable[..., nn.Module]] = {
     "snakebeta_adaa": lambda channels, **o: SnakeBeta1d(channels, adaa=True, **o),
 }
 
+#: the options each name takes (``snakebeta_adaa`` fixes ``adaa``)
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "relu": (), "leaky_relu": ("negative_slope",), "tanh": (),
+    "snake": ("alpha", "trainable", "adaa"),
+    "snakebeta": ("alpha", "beta", "trainable", "adaa"),
+    "snakebeta_adaa": ("alpha", "beta", "trainable"),
+}
+
 
 def activation_names() -> tuple[str, ...]:
     """The names :func:`make_activation` accepts."""
@@ -54,13 +62,12 @@ def make_activation(name: str, channels: int = 1, *, anti_aliased: str | None = 
     channels = check_positive_int("channels", channels)
     if anti_aliased is not None:
         check_choice("anti_aliased", anti_aliased, ANTI_ALIASING)
-    try:
-        activation = _NAMES[name](channels, **options)
-    except TypeError as error:
-        if "unexpected keyword" not in str(error) and "positional" not in str(error):
-            raise
-        raise InvalidType(f"{name} takes no option {', '.join(sorted(options))}; received "
-                          f"options={options!r}") from None
+    unknown = sorted(set(options) - set(_OPTIONS[name]))
+    if unknown:
+        takes = ", ".join(_OPTIONS[name]) or "none"
+        raise InvalidType(f"{name} takes no option {', '.join(unknown)} (its options: {takes}); "
+                          f"received options={options!r}")
+    activation = _NAMES[name](channels, **options)
     if anti_aliased == "default":
         return AntiAliasedActivation1d(activation, ratio)
     if anti_aliased == "bigvgan":

@@ -27,12 +27,27 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._checks import check_bool, check_positive_int, check_real, check_signal
+from .._checks import InvalidValue, check_bool, check_positive_int, check_real
 from ..ops.convolution import is_symbolic
+from ._input import check_activation_input
 
 #: added to the divisor (as BigVGAN does) so that an underflowing ``exp(log_beta)``
 #: cannot divide by zero
 EPS = 1e-9
+#: the range of ``alpha`` and ``beta``: ``exp(log_alpha)``, computed in float32 or
+#: wider, must be a normal float32 (``1e39`` overflowed to inf and every output was NaN)
+PARAMETER_RANGE = (float(torch.finfo(torch.float32).tiny), float(torch.finfo(torch.float32).max))
+
+
+def check_parameter(name: str, value: Any) -> float:
+    """``value`` as a float if ``exp(log(value))`` is a normal float32 (one line
+    naming ``name`` otherwise)."""
+    value = check_real(name, value, low=0.0, low_open=True)
+    low, high = PARAMETER_RANGE
+    if not low <= value <= high:
+        raise InvalidValue(f"{name} must be in [{low:.4g}, {high:.4g}] (exp(log_{name}) a "
+                           f"normal float32); received {name}={value!r}")
+    return value
 
 
 class _SnakeFunction(torch.autograd.Function):
@@ -49,10 +64,14 @@ class _SnakeFunction(torch.autograd.Function):
         return torch.addcmul(x, s2, c)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
         x, a, c, s2 = ctx.saved_tensors
         need_x, need_a, need_c = ctx.needs_input_grad
+        if torch.is_grad_enabled():  # create_graph: a backward that is differentiable too
+            wanted = [t for t, need in zip((x, a, c), ctx.needs_input_grad, strict=True)
+                      if need]
+            found = iter(torch.autograd.grad(_snake(x, a, c), wanted, grad, create_graph=True))
+            return tuple(next(found) if need else None for need in ctx.needs_input_grad)
         b, channels, length = x.shape
         gx = ga = gc = None
         if need_c:
@@ -99,7 +118,7 @@ class _Snake(nn.Module):
     def __init__(self, channels: int, alpha: float, trainable: bool, adaa: bool) -> None:
         super().__init__()
         self.channels = check_positive_int("channels", channels)
-        alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+        alpha = check_parameter("alpha", alpha)
         self.adaa = check_bool("adaa", adaa)
         #: False with ``adaa``: each output reads the previous input sample too
         self.elementwise = not self.adaa
@@ -108,6 +127,7 @@ class _Snake(nn.Module):
                                       requires_grad=check_bool("trainable", trainable))
 
     def _divisor_inverse(self, a: torch.Tensor) -> torch.Tensor:
+        """``1 / (b + eps)`` in ``a``'s dtype (``b = a`` for Snake)."""
         raise NotImplementedError
 
     def input_span(self, span: tuple[int, int]) -> tuple[int, int]:
@@ -116,20 +136,25 @@ class _Snake(nn.Module):
         return span[0] - (0 if self.elementwise else 1), span[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T) -> (B, C, T)``."""
+        """``(B, C, T) -> (B, C, T)``, in the input's dtype: computed in float32 for
+        float16 and bfloat16 (and whatever the parameters' dtype)."""
         if not torch.jit.is_scripting() and not torch.jit.is_tracing():
-            x = check_signal("x", x, channels=self.channels)
-        a = self.log_alpha.exp().view(1, -1, 1)
+            x = check_activation_input(x, self.channels)
+        work = torch.promote_types(x.dtype, torch.float32)
+        a = self.log_alpha.to(work).exp().view(1, -1, 1)
         c = self._divisor_inverse(a)
+        u = x.to(work)
         if self.adaa:
-            return _snake_adaa(x, a, c)
-        if torch.jit.is_scripting():
-            return _snake(x, a, c)
-        return self._eager(x, a, c)
+            y = _snake_adaa(u, a, c)
+        elif torch.jit.is_scripting():
+            y = _snake(u, a, c)
+        else:
+            y = self._eager(u, a, c)
+        return y.to(x.dtype)
 
     @torch.jit.unused
     def _eager(self, x: torch.Tensor, a: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        if is_symbolic() or x.dtype != a.dtype:
+        if is_symbolic():
             return _snake(x, a, c)
         return _SnakeFunction.apply(x, a, c)
 
@@ -172,9 +197,9 @@ class SnakeBeta1d(_Snake):
     def __init__(self, channels: int, *, alpha: float = 1.0, beta: float = 1.0,
                  trainable: bool = True, adaa: bool = False) -> None:
         super().__init__(channels, alpha, trainable, adaa)
-        beta = check_real("beta", beta, low=0.0, low_open=True)
+        beta = check_parameter("beta", beta)
         self.log_beta = nn.Parameter(torch.full((self.channels,), math.log(beta)),
                                      requires_grad=trainable)
 
     def _divisor_inverse(self, a: torch.Tensor) -> torch.Tensor:
-        return 1.0 / (self.log_beta.exp().view(1, -1, 1) + self.eps)
+        return 1.0 / (self.log_beta.to(a.dtype).exp().view(1, -1, 1) + self.eps)

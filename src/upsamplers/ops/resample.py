@@ -95,6 +95,58 @@ def window_sinc(taps: int, cutoff: float, *, window: str = "kaiser",
     return h / h.sum()
 
 
+#: the most bytes (float64) that the filter, its polyphase tables and the block
+#: matrices of one anti-aliased activation may take, checked arithmetically before
+#: anything is built (:func:`check_table_size`): the module keeps them twice (numpy
+#: and torch) and casts the block matrices to the input's dtype on every call; 128 MiB
+#: admits ratio 4096 at the default filter (118 MiB) and 2049 taps at ratio 2 (64 MiB),
+#: while ``ratio=10**4`` (288 MiB) took over a minute to build before the tables
+#: were vectorised
+MAX_TABLE_BYTES = 1 << 27
+#: a bound on taps that no table within :data:`MAX_TABLE_BYTES` reaches, so that a
+#: filter length estimated from a vanishing ``transition`` stays an integer
+_TAPS_CEILING = 1 << 62
+
+
+def default_taps(ratio: int, transition: float, attenuation_db: float) -> int:
+    """Odd filter length for a transition band ``transition`` wide (a fraction of
+    the input Nyquist frequency) and a stop band ``attenuation_db`` down at the
+    high rate ``ratio`` times the input's (Kaiser's estimate, as
+    :func:`~upsamplers.ops.filters.kaiser_half_length`), arithmetic only; capped
+    at ``2**62 + 1`` (far above what :func:`check_table_size` admits)."""
+    a = max(float(attenuation_db), 21.0)
+    half = (a - 7.95) * ratio / (2 * 2.285 * math.pi * transition)
+    if not half < _TAPS_CEILING // 2:
+        return _TAPS_CEILING + 1
+    return 2 * max(1, math.ceil(half)) + 1
+
+
+def table_bytes(ratio: int, taps: int, up_delay: int, down_delay: int) -> int:
+    """Bytes (float64) of the filter, the :class:`ResampleTables` and the
+    :class:`BlockMatrices` of ``resample_tables(ratio, h, up_delay, g, down_delay)``
+    with ``taps`` taps each, computed from the sizes alone (nothing is built)."""
+    r, k = ratio, taps
+    # tap k of h sits at offset -floor((k - D) / r), monotone in k; g's at floor((k - D) / r)
+    pu = max(abs(-(-up_delay // r)), abs((k - 1 - up_delay) // r))
+    pd = max(abs(-down_delay // r), abs((k - 1 - down_delay) // r))
+    block = -(-max(8, 2 * pu, -(-(k - r) // r)) // 8) * 8  # as block_matrices
+    tables = 2 * k + r * (4 * pu + 1) + r * (2 * pd + 1) + 2 * pd
+    blocks = (block + 2 * pu) * r * block + (r * (block - 1) + k) * block
+    return 8 * (tables + blocks)
+
+
+def check_table_size(ratio: int, taps: int, up_delay: int, down_delay: int,
+                     received: str) -> None:
+    """Refuse, in one line naming ``received`` (the arguments as given), filter tables
+    over :data:`MAX_TABLE_BYTES`; arithmetic only, so a refusal takes microseconds."""
+    need = table_bytes(ratio, taps, up_delay, down_delay)
+    if need > MAX_TABLE_BYTES:
+        raise InvalidValue(
+            f"ratio and taps must keep the filter tables within {MAX_TABLE_BYTES >> 20} MiB "
+            f"(MAX_TABLE_BYTES; these would take {need / 2 ** 20:.4g} MiB: lower ratio or "
+            f"taps, or widen transition); received {received}")
+
+
 @dataclass(frozen=True)
 class ResampleTables:
     """The polyphase tables of one oversample -> decimate pair.
@@ -126,24 +178,26 @@ class ResampleTables:
         return (self.down.shape[1] - 1) // 2
 
 
-def _centre(offsets: dict[tuple[int, int], float], ratio: int) -> np.ndarray:
-    """Rows of taps at integer offsets, padded with zeros to ``-P .. P``."""
-    pad = max(abs(o) for _, o in offsets)
+def _centre(rows: np.ndarray, offsets: np.ndarray, values: np.ndarray, ratio: int
+            ) -> np.ndarray:
+    """Taps ``values`` at (row, integer offset), summed into rows padded with zeros
+    to ``-P .. P``."""
+    pad = int(np.abs(offsets).max())
     table = np.zeros((ratio, 2 * pad + 1))
-    for (row, offset), value in offsets.items():
-        table[row, offset + pad] += value
+    np.add.at(table, (rows, offsets + pad), values)
     return table
 
 
 def _edge_sums(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the taps reading before the start for output ``i``
-    (``left[:, i]``) and past the end for output ``T - 1 - d`` (``right[:, d]``)."""
+    (``left[:, i] = sum(table[:, : P - i])``) and past the end for output
+    ``T - 1 - d`` (``right[:, d] = sum(table[:, P + d + 1:])``)."""
     pad = (table.shape[1] - 1) // 2
-    left = np.stack([table[:, : pad - i].sum(axis=1) for i in range(pad)], axis=1) \
-        if pad else np.zeros((table.shape[0], 0))
-    right = np.stack([table[:, pad + d + 1:].sum(axis=1) for d in range(pad)], axis=1) \
-        if pad else np.zeros((table.shape[0], 0))
-    return left, right
+    if not pad:
+        return np.zeros((table.shape[0], 0)), np.zeros((table.shape[0], 0))
+    before = np.cumsum(table[:, :pad], axis=1)  # before[:, j] = sum(table[:, : j + 1])
+    after = np.cumsum(table[:, ::-1], axis=1)[:, ::-1]  # after[:, j] = sum(table[:, j:])
+    return before[:, ::-1].copy(), after[:, pad + 1:].copy()
 
 
 def resample_tables(ratio: int, up_filter: np.ndarray, up_delay: int,
@@ -156,17 +210,15 @@ def resample_tables(ratio: int, up_filter: np.ndarray, up_delay: int,
     filters have ``(K - r) // 2`` and ``K // 2 - 1``.
     """
     ratio = check_positive_int("ratio", ratio)
-    up: dict[tuple[int, int], float] = {}
-    for p in range(ratio):
-        for k, tap in enumerate(np.asarray(up_filter, dtype=np.float64)):
-            if (p + up_delay - k) % ratio == 0:
-                key = (p, (p + up_delay - k) // ratio)
-                up[key] = up.get(key, 0.0) + ratio * float(tap)
-    down: dict[tuple[int, int], float] = {}
-    for k, tap in enumerate(np.asarray(down_filter, dtype=np.float64)):
-        q, a = (k - down_delay) % ratio, (k - down_delay) // ratio
-        down[(q, a)] = down.get((q, a), 0.0) + float(tap)
-    up_t, down_t = _centre(up, ratio), _centre(down, ratio)
+    h = np.asarray(up_filter, dtype=np.float64)
+    g = np.asarray(down_filter, dtype=np.float64)
+    # tap k of h lands on phase p = (k - D) mod r, at offset (p + D - k) / r
+    k = np.arange(len(h))
+    phase = (k - up_delay) % ratio
+    up_t = _centre(phase, (phase + up_delay - k) // ratio, ratio * h, ratio)
+    # tap k of g reads phase q = (k - D) mod r at offset (k - D) // r
+    k = np.arange(len(g))
+    down_t = _centre((k - down_delay) % ratio, (k - down_delay) // ratio, g, ratio)
     up_left, up_right = _edge_sums(up_t)
     down_left, down_right = _edge_sums(down_t)
     return ResampleTables(ratio, up_t, down_t, up_left, up_right,
@@ -239,13 +291,13 @@ def block_matrices(tables: ResampleTables, down_filter: np.ndarray, down_delay: 
         # of BigVGAN's filters); a block spans at least the filters' overlaps
         block = max(8, 2 * pad, -(-(len(g) - r) // r))
         block = -(-block // 8) * 8
+    # up[i + t, i * r + p] = tables.up[p, t]; down[r * i + k, i] = g[k]
+    i, p, t = np.ix_(np.arange(block), np.arange(r), np.arange(2 * pad + 1))
     up = np.zeros((block + 2 * pad, r * block))
-    for i in range(block):
-        for p in range(r):
-            up[i: i + 2 * pad + 1, i * r + p] = tables.up[p]
+    up[i + t, i * r + p] = tables.up[p, t]
+    i, k = np.ix_(np.arange(block), np.arange(len(g)))
     down = np.zeros((r * (block - 1) + len(g), block))
-    for i in range(block):
-        down[r * i: r * i + len(g), i] = g
+    down[r * i + k, i] = g
     return BlockMatrices(r, block, up, pad, down, int(down_delay))
 
 
@@ -347,11 +399,59 @@ def _tile_gradient(z: torch.Tensor, tile: _Tile, step: int, end: int, length: in
     return out
 
 
+def _run_tiles(x: torch.Tensor, up: torch.Tensor, down: torch.Tensor, plan: BlockMatrices,
+               fn: PhaseFunction, record: bool, tiles: list[_Tile], out: torch.Tensor | None
+               ) -> list[Any]:
+    """The forward of :class:`_BlockResampledApply` tile by tile: writes the outputs into
+    ``out`` (when given) and returns each tile's ``(v, fn(v))`` (with ``fn``'s graph
+    when ``record``)."""
+    b, c, time = x.shape
+    r, block = plan.ratio, plan.block
+    nb = -(-time // block)
+    xp = F.pad(x.reshape(b * c, 1, time), (plan.up_pad, plan.up_pad + nb * block - time),
+               mode="replicate").view(b, c, -1)
+    graphs = []
+    for tile in tiles:
+        rows = (tile.b1 - tile.b0) * c
+        windows = xp[tile.b0: tile.b1].unfold(-1, up.shape[0], block)[:, :, tile.e0: tile.e1]
+        v = (windows.reshape(-1, up.shape[0]) @ up).view(tile.b1 - tile.b0, c, -1)
+        with torch.set_grad_enabled(record):
+            v = v.requires_grad_(record)
+            a = fn(v)
+        if out is not None:
+            w = _tile_windows(a.detach().view(rows, -1), tile, r * block, down.shape[0],
+                              r * time)
+            out[tile.b0: tile.b1, :, tile.j0 * block: tile.j1 * block] = (w @ down).view(
+                tile.b1 - tile.b0, c, -1)
+        graphs.append((v, a) if record else None)
+    return graphs
+
+
+def _blocks_differentiable(x: torch.Tensor, up: torch.Tensor, down: torch.Tensor,
+                           plan: BlockMatrices, fn: PhaseFunction) -> torch.Tensor:
+    """The arithmetic of :class:`_BlockResampledApply` in differentiable operations on
+    the whole signal at once (what a backward with ``create_graph=True`` runs)."""
+    b, c, time = x.shape
+    r, block, width = plan.ratio, plan.block, down.shape[0]
+    nb = -(-time // block)
+    xp = F.pad(x.reshape(b * c, 1, time), (plan.up_pad, plan.up_pad + nb * block - time),
+               mode="replicate")
+    v = (xp.unfold(-1, up.shape[0], block) @ up).reshape(b, c, nb * r * block)
+    a = fn(v)[..., : r * time].reshape(b * c, 1, r * time)
+    # decimation window j reads the high-rate samples from r * block * j - down_delay
+    right = max(0, r * block * (nb - 1) + width - plan.down_delay - r * time)
+    ap = F.pad(a, (plan.down_delay, right), mode="replicate")
+    y = ap.unfold(-1, width, r * block) @ down  # (B C, 1, nb, block)
+    return y.reshape(b, c, nb * block)[..., :time]
+
+
 class _BlockResampledApply(torch.autograd.Function):
     """oversample -> ``fn`` -> decimate as block matrix products, tile by tile (a few
     batch items, a range of blocks, :data:`TILE_BYTES` at the high rate): each tile
     computes the up blocks its windows read, halo included, runs ``fn`` on them and
-    keeps ``fn``'s graph for backward, whose products are the forward's transposes."""
+    keeps ``fn``'s graph for backward, whose products are the forward's transposes.
+    A second backward (``retain_graph=True``) records the tiles again; a backward with
+    ``create_graph=True`` differentiates :func:`_blocks_differentiable` instead."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, mats: tuple[torch.Tensor, torch.Tensor],  # type: ignore[override]
@@ -359,42 +459,30 @@ class _BlockResampledApply(torch.autograd.Function):
                 *params: torch.Tensor) -> torch.Tensor:
         up, down = mats
         b, c, time = x.shape
-        r, block = plan.ratio, plan.block
-        nb = -(-time // block)
-        xp = F.pad(x.reshape(b * c, 1, time), (plan.up_pad, plan.up_pad + nb * block - time),
-                   mode="replicate").view(b, c, -1)
-        out = x.new_empty(b, c, nb * block)
-        graphs = []
+        block = plan.block
+        out = x.new_empty(b, c, -(-time // block) * block)
         tiles = _tiles(b, c, time, plan, down.shape[0], x.element_size())
-        for tile in tiles:
-            rows = (tile.b1 - tile.b0) * c
-            windows = xp[tile.b0: tile.b1].unfold(-1, up.shape[0], block)[:, :, tile.e0: tile.e1]
-            v = (windows.reshape(-1, up.shape[0]) @ up).view(tile.b1 - tile.b0, c, -1)
-            with torch.set_grad_enabled(record):
-                v = v.requires_grad_(record)
-                a = fn(v)
-            w = _tile_windows(a.detach().view(rows, -1), tile, r * block, down.shape[0],
-                              r * time)
-            out[tile.b0: tile.b1, :, tile.j0 * block: tile.j1 * block] = (w @ down).view(
-                tile.b1 - tile.b0, c, -1)
-            graphs.append((v, a) if record else None)
-        ctx.graphs, ctx.tiles, ctx.plan, ctx.params = graphs, tiles, plan, params
-        ctx.shape = (b, c, time)
-        ctx.save_for_backward(*mats)
+        ctx.graphs = _run_tiles(x, up, down, plan, fn, record, tiles, out)
+        ctx.tiles, ctx.plan, ctx.params, ctx.fn = tiles, plan, params, fn
+        ctx.save_for_backward(x, up, down)
         return out[..., :time]
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
-        up, down = ctx.saved_tensors
-        plan, (b, c, time) = ctx.plan, ctx.shape
+        x, up, down = ctx.saved_tensors
+        graphs, ctx.graphs = ctx.graphs, None  # each backward frees what it used
+        wanted = [p for p in ctx.params if p.requires_grad]
+        if torch.is_grad_enabled():  # create_graph: a backward that is differentiable too
+            return _differentiable_backward(ctx, x, up, down, wanted, grad)
+        if graphs is None:  # a backward after one with retain_graph=True
+            graphs = _run_tiles(x, up, down, ctx.plan, ctx.fn, True, ctx.tiles, None)
+        plan, (b, c, time) = ctx.plan, x.shape
         r, block = plan.ratio, plan.block
         nb = -(-time // block)
-        wanted = [p for p in ctx.params if p.requires_grad]
         totals = [torch.zeros_like(p) for p in wanted]
         g = F.pad(grad, (0, nb * block - time)) if nb * block > time else grad.contiguous()
         gxp = grad.new_zeros(b, c, (nb + 1) * block + 2 * plan.up_pad)
-        for tile, (v, a) in zip(ctx.tiles, ctx.graphs, strict=True):
+        for tile, (v, a) in zip(ctx.tiles, graphs, strict=True):
             rows = (tile.b1 - tile.b0) * c
             gy = g[tile.b0: tile.b1, :, tile.j0 * block: tile.j1 * block].reshape(-1, block)
             z = (gy @ down.T).view(rows, tile.j1 - tile.j0, -1)
@@ -407,11 +495,25 @@ class _BlockResampledApply(torch.autograd.Function):
             span = _overlap_add(z, block)[:, : (tile.e1 - tile.e0) * block + 2 * plan.up_pad]
             gxp[tile.b0: tile.b1, :, tile.e0 * block: tile.e0 * block + span.shape[-1]] += \
                 span.view(tile.b1 - tile.b0, c, -1)
-        ctx.graphs = None
         gx = _fold_ends(gxp.view(b * c, -1), plan.up_pad, time).reshape(b, c, time)
         it = iter(totals)
         return (gx, None, None, None, None,
                 *[next(it) if p.requires_grad else None for p in ctx.params])
+
+
+def _differentiable_backward(ctx: Any, x: torch.Tensor, up: torch.Tensor, down: torch.Tensor,
+                             wanted: list[torch.Tensor], grad: torch.Tensor
+                             ) -> tuple[Any, ...]:
+    """The gradients of :class:`_BlockResampledApply` as a differentiable graph (for
+    ``create_graph=True``: gradient penalties, ``gradgradcheck``)."""
+    inputs = [x] if ctx.needs_input_grad[0] else []
+    y = _blocks_differentiable(x, up, down, ctx.plan, ctx.fn)
+    found = list(torch.autograd.grad(y, [*inputs, *wanted], grad, create_graph=True,
+                                     allow_unused=True))
+    gx = found.pop(0) if inputs else None
+    it = iter(found)
+    return (gx, None, None, None, None,
+            *[next(it) if p.requires_grad else None for p in ctx.params])
 
 
 def resampled_apply(x: torch.Tensor, mats: tuple[torch.Tensor, torch.Tensor],
