@@ -1,5 +1,6 @@
-"""The input rule that every activation module shares: ``(B, C, T)``, real floating
-point (float16 and bfloat16 are computed in float32 and returned in their dtype)."""
+"""The rules that every activation shares: the input ``(B, C, T)``, real floating
+point (float16 and bfloat16 are computed in float32 and returned in their dtype);
+the Snakes' ``alpha`` and ``beta`` representable (the Keras layers use the same)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import torch
 
-from .._checks import InvalidType, check_signal
+from .._checks import InvalidType, InvalidValue, check_real, check_signal
 
 
 def check_activation_input(x: Any, channels: int | None = None) -> torch.Tensor:
@@ -23,3 +24,19 @@ def working_dtype(dtype: torch.dtype) -> torch.dtype:
     (their range overflows ``exp(log_alpha)`` and their matrix products are not on
     every device), the input's own otherwise."""
     return torch.promote_types(dtype, torch.float32)
+
+
+#: the range of ``alpha`` and ``beta``: ``exp(log_alpha)``, computed in float32 or
+#: wider, must be a normal float32 (``1e39`` overflowed to inf and every output was NaN)
+PARAMETER_RANGE = (float(torch.finfo(torch.float32).tiny), float(torch.finfo(torch.float32).max))
+
+
+def check_parameter(name: str, value: Any) -> float:
+    """``value`` as a float if ``exp(log(value))`` is a normal float32 (one line
+    naming ``name`` otherwise)."""
+    value = check_real(name, value, low=0.0, low_open=True)
+    low, high = PARAMETER_RANGE
+    if not low <= value <= high:
+        raise InvalidValue(f"{name} must be in [{low:.4g}, {high:.4g}] (exp(log_{name}) a "
+                           f"normal float32); received {name}={value!r}")
+    return value

@@ -27,29 +27,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._checks import InvalidValue, check_bool, check_positive_int, check_real
+from .._checks import check_bool, check_positive_int
 from ..ops.convolution import is_symbolic
-from ._input import check_activation_input
+from ._input import check_activation_input, check_parameter
 
 #: added to the divisor (as BigVGAN does) so that an underflowing ``exp(log_beta)``
 #: cannot divide by zero
 EPS = 1e-9
-#: the range of ``alpha`` and ``beta``: ``exp(log_alpha)``, computed in float32 or
-#: wider, must be a normal float32 (``1e39`` overflowed to inf and every output was NaN)
-PARAMETER_RANGE = (float(torch.finfo(torch.float32).tiny), float(torch.finfo(torch.float32).max))
-
-
-def check_parameter(name: str, value: Any) -> float:
-    """``value`` as a float if ``exp(log(value))`` is a normal float32 (one line
-    naming ``name`` otherwise)."""
-    value = check_real(name, value, low=0.0, low_open=True)
-    low, high = PARAMETER_RANGE
-    if not low <= value <= high:
-        raise InvalidValue(f"{name} must be in [{low:.4g}, {high:.4g}] (exp(log_{name}) a "
-                           f"normal float32); received {name}={value!r}")
-    return value
-
-
 class _SnakeFunction(torch.autograd.Function):
     """``x + sin^2(a x) * c`` with per-channel ``a`` and ``c`` (``(1, C, 1)``),
     in few passes and allocations (the cost of an activation on CPU is memory

@@ -40,11 +40,13 @@ from .._checks import (
     check_positive_int,
     check_real,
 )
-from ..ops.filters import kaiser_half_length
+from ..activations._input import check_parameter
 from ..ops.resample import (
     WINDOWS,
     alias_free_kaiser_sinc,
     block_matrices,
+    check_table_size,
+    default_taps,
     resample_tables,
     window_sinc,
 )
@@ -66,6 +68,22 @@ def _check_3d(layer: str, input_shape: Any) -> int:
     return int(input_shape[-1])
 
 
+def _check_inputs(inputs: Any, channels: int | None) -> None:
+    """The input rule of the PyTorch activations, before Keras builds or calls: a real
+    floating-point tensor, with the channel count the layer was built on."""
+    dtype = getattr(inputs, "dtype", None)
+    if dtype is not None:
+        dtype = keras.backend.standardize_dtype(dtype)
+        if "float" not in dtype:
+            raise InvalidType(f"inputs must be a real floating-point tensor; "
+                              f"received dtype={dtype}")
+    shape = getattr(inputs, "shape", None)
+    if channels is not None and shape is not None and len(shape) == 3 \
+            and shape[-1] is not None and int(shape[-1]) != channels:
+        raise InvalidValue(f"inputs must have {channels} channels (the last dimension of "
+                           f"(B, T, C), as built); received shape={tuple(shape)}")
+
+
 def _safe_sinc(z: Any) -> Any:
     """``sin(z) / z`` with value 1 and slope 0 at ``z = 0``, finite gradients everywhere."""
     small = ops.abs(z) < 1e-4
@@ -78,11 +96,17 @@ class _Snake(keras.layers.Layer):
 
     def __init__(self, alpha: float, trainable: bool, adaa: bool, **kwargs: Any) -> None:
         super().__init__(trainable=check_bool("trainable", trainable), **kwargs)
-        self.alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+        self.alpha = check_parameter("alpha", alpha)
         self.adaa = check_bool("adaa", adaa)
+        self._channels: int | None = None
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_inputs(inputs, self._channels)
+        return super().__call__(inputs, *args, **kwargs)
 
     def build(self, input_shape: Any) -> None:
         channels = _check_3d(type(self).__name__, input_shape)
+        self._channels = channels
         self.log_alpha = self.add_weight(
             shape=(channels,), name="log_alpha",
             initializer=keras.initializers.Constant(math.log(self.alpha)))
@@ -150,7 +174,7 @@ class SnakeBeta1D(_Snake):
     def __init__(self, alpha: float = 1.0, beta: float = 1.0, trainable: bool = True,
                  adaa: bool = False, **kwargs: Any) -> None:
         super().__init__(alpha, trainable, adaa, **kwargs)
-        self.beta = check_real("beta", beta, low=0.0, low_open=True)
+        self.beta = check_parameter("beta", beta)
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
@@ -317,6 +341,7 @@ class AntiAliasedActivation1D(keras.layers.Layer):
                  cutoff: float = 0.9, transition: float = 0.4, attenuation_db: float = 80.0,
                  window: str = "kaiser", *, preset: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._channels: int | None = None
         self.activation = _resolve(activation)
         self.ratio = check_positive_int("ratio", ratio)
         filter_args = {"cutoff": cutoff, "transition": transition,
@@ -335,12 +360,16 @@ class AntiAliasedActivation1D(keras.layers.Layer):
         attenuation_db = check_real("attenuation_db", args["attenuation_db"], low=21.0,
                                     high=300.0)
         window = check_choice("window", args["window"], WINDOWS)
+        received = f"ratio={r}, taps={taps}"
         if taps is None:
-            taps = 2 * kaiser_half_length(r, transition, attenuation_db) + 1
+            taps = default_taps(r, transition, attenuation_db)
+            received = (f"ratio={r}, taps=None (estimated {taps} from transition="
+                        f"{transition!r}, attenuation_db={attenuation_db!r})")
         taps = check_positive_int("taps", taps)
         if taps % 2 == 0:
             raise InvalidValue(f"taps must be odd (a centred filter; AntiAliasedActivation1D."
                                f"bigvgan builds the even-length one); received taps={taps}")
+        check_table_size(r, taps, taps // 2, taps // 2, received)
         h = window_sinc(taps, 0.5 * cutoff / r, window=window, attenuation_db=attenuation_db)
         half = taps // 2
         self._set_filters(resample_tables(r, h, half, h, half), h, half)
@@ -356,8 +385,9 @@ class AntiAliasedActivation1D(keras.layers.Layer):
                                + ", ".join(f"{n}={args[n]!r}" for n in changed))
         r = check_positive_int("ratio", self.ratio, minimum=2)
         taps = check_positive_int("taps", 12 if taps is None else taps, minimum=2)
-        h = alias_free_kaiser_sinc(0.5 / r, 0.6 / r, taps)
         delay = taps // 2 - int(taps % 2 == 0)
+        check_table_size(r, taps, (taps - r) // 2, delay, f"ratio={r}, taps={taps} (bigvgan)")
+        h = alias_free_kaiser_sinc(0.5 / r, 0.6 / r, taps)
         self._set_filters(resample_tables(r, h, (taps - r) // 2, h, delay), h, delay)
         self.taps = taps
         self.filter_config = {}
@@ -381,8 +411,13 @@ class AntiAliasedActivation1D(keras.layers.Layer):
         """
         return cls(activation, ratio, taps, preset="bigvgan", **kwargs)
 
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_inputs(inputs, self._channels)
+        return super().__call__(inputs, *args, **kwargs)
+
     def build(self, input_shape: Any) -> None:
         channels = _check_3d("AntiAliasedActivation1D", input_shape)
+        self._channels = channels
         if isinstance(self.activation, keras.layers.Layer) and not self.activation.built:
             self.activation.build((input_shape[0], None, channels))
 
