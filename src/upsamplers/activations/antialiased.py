@@ -3,6 +3,7 @@ in polyphase form (:mod:`upsamplers.ops.resample`)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -37,17 +38,28 @@ from ._input import check_activation_input, working_dtype
 __all__ = ["AntiAliasedActivation1d", "default_taps"]
 
 
-@torch.jit.script
-def _check_traced_length(x: torch.Tensor, minimum: int) -> torch.Tensor:
-    """``x``, if it has at least ``minimum`` time steps: a scripted function, so that
-    the check stays in a traced graph (whose phase form reads ``minimum`` samples at
-    each end whatever the length it was traced at)."""
+def _check_length(x: torch.Tensor, minimum: int) -> torch.Tensor:
+    """``x``, if it has at least ``minimum`` time steps."""
     if x.shape[-1] < minimum:
         raise ValueError(
             f"x must have at least {minimum} time steps in a traced AntiAliasedActivation1d "
             f"(the filters' reach; torch.jit.script takes any length); received "
             f"T={x.shape[-1]}")
     return x
+
+
+_SCRIPTED: list[Any] = []
+
+
+def _check_traced_length(x: torch.Tensor, minimum: int) -> torch.Tensor:
+    """:func:`_check_length` as a scripted function, so that the check stays in a
+    traced graph (whose phase form reads ``minimum`` samples at each end whatever
+    the length it was traced at); compiled on first use, not at import."""
+    if not _SCRIPTED:
+        with warnings.catch_warnings():  # torch.jit.script is deprecated in torch 2.10+
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _SCRIPTED.append(torch.jit.script(_check_length))
+    return _SCRIPTED[0](x, minimum)
 
 
 class AntiAliasedActivation1d(nn.Module):

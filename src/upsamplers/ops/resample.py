@@ -49,6 +49,22 @@ from .filters import kaiser_beta
 WINDOWS = ("kaiser", "hann", "hamming", "blackman")
 
 
+def kaiser_window(taps: int, beta: float) -> np.ndarray:
+    """``np.kaiser(taps, beta)``, computed with the exponentially scaled Bessel
+    function so that it stays finite for any ``beta`` (``np.kaiser`` overflows to
+    NaN beyond ``beta`` of about 710: BigVGAN's filter at 1498 taps and ratio 2).
+
+    Shape: ``(taps,)``.
+    """
+    from scipy.special import i0e  # i0e(z) = exp(-|z|) i0(z)
+
+    if taps == 1:
+        return np.ones(1)
+    half = (taps - 1) / 2
+    s = np.sqrt(np.clip(1 - ((np.arange(taps) - half) / half) ** 2, 0.0, None))
+    return i0e(beta * s) / i0e(beta) * np.exp(beta * (s - 1))
+
+
 def alias_free_kaiser_sinc(cutoff: float, half_width: float, taps: int) -> np.ndarray:
     """The Kaiser-windowed sinc low-pass of alias-free-torch and BigVGAN
     (``kaiser_sinc_filter1d``), computed here in float64: ``taps`` samples,
@@ -65,7 +81,7 @@ def alias_free_kaiser_sinc(cutoff: float, half_width: float, taps: int) -> np.nd
     # alias-free-torch's estimate of the attenuation its width and length reach
     beta = kaiser_beta(2.285 * (half - 1) * math.pi * 4 * half_width + 7.95)
     time = np.arange(-half, half) + 0.5 if taps % 2 == 0 else np.arange(taps) - half
-    taps_ = 2 * cutoff * np.kaiser(taps, beta) * np.sinc(2 * cutoff * time)
+    taps_ = 2 * cutoff * kaiser_window(taps, beta) * np.sinc(2 * cutoff * time)
     return taps_ / taps_.sum()
 
 
@@ -83,7 +99,7 @@ def window_sinc(taps: int, cutoff: float, *, window: str = "kaiser",
         raise InvalidValue(f"taps must be odd (a centred filter); received taps={taps}")
     n = np.arange(taps) - taps // 2
     shapes = {
-        "kaiser": lambda: np.kaiser(taps, kaiser_beta(attenuation_db)),
+        "kaiser": lambda: kaiser_window(taps, kaiser_beta(attenuation_db)),
         "hann": lambda: np.hanning(taps + 2)[1:-1],
         "hamming": lambda: np.hamming(taps),
         "blackman": lambda: np.blackman(taps + 2)[1:-1],
