@@ -412,7 +412,9 @@ class AntiAliasedActivation1D(keras.layers.Layer):
         return cls(activation, ratio, taps, preset="bigvgan", **kwargs)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        _check_inputs(inputs, self._channels)
+        # the channels this layer, or the activation inside it, was built on
+        _check_inputs(inputs, self._channels if self._channels is not None
+                      else getattr(self.activation, "_channels", None))
         return super().__call__(inputs, *args, **kwargs)
 
     def build(self, input_shape: Any) -> None:
