@@ -90,6 +90,9 @@ STEADY_MARGIN_DB = 20.0
 FLOOR_MARGIN_DB = 20.0
 #: The largest harmonic number searched for when naming a component.
 MAX_HARMONIC = 1000
+#: The largest test amplitude and module output: the analysis sums squares of up to
+#: 2**27 samples in float64 (1e100 x 2**27, squared, is 1.8e216 < 1.8e308).
+MAX_AMPLITUDE = 1e100
 #: Input samples (times channels) per call of a module.
 MAX_BATCH_SAMPLES = 1 << 22
 #: Length of the dry run that finds the rate ratio (divisible by 1 .. 8).
@@ -594,11 +597,12 @@ def check_amplitudes_fit(amplitudes: Sequence[float], dtype: str) -> None:
         import torch  # bfloat16 and other dtypes numpy lacks
 
         largest = float(torch.finfo(getattr(torch, dtype)).max)
-    if any(a > largest for a in amplitudes):
+    if any(a > min(largest, MAX_AMPLITUDE) for a in amplitudes):
         given = tuple(dict.fromkeys(amplitudes))
-        raise InvalidValue(f"amplitudes must be at most {largest:.6g}, the largest {dtype} "
-                           f"(the module's dtype): a larger test signal is not finite in it; "
-                           f"received amplitudes={given!r}")
+        why = (f"{largest:.6g}, the largest {dtype} (the module's dtype): a larger test signal "
+               "is not finite in it" if largest < MAX_AMPLITUDE else
+               f"{MAX_AMPLITUDE:g}: the analysis squares the output in float64")
+        raise InvalidValue(f"amplitudes must be at most {why}; received amplitudes={given!r}")
 
 
 def _check_ratio(ratio: Any) -> Fraction:
@@ -695,9 +699,13 @@ def _run_all(model: _Model, plan: _Plan, signals: list[tuple[str, float, float]]
         except InvalidValue as error:
             if "must be finite" not in str(error):
                 raise
-            amps = ", ".join(f"{a:g}" for a in dict.fromkeys(a for _, _, a in chunk))
-            raise InvalidValue(f"{error}, on the test signals of amplitude {amps} (a smaller "
-                               "amplitude may keep the output finite)") from None
+            raise InvalidValue(f"{error}, on the test signals of amplitude {_amps(chunk)} (a "
+                               "smaller amplitude may keep the output finite)") from None
+        if y.size and np.max(np.abs(y)) > MAX_AMPLITUDE:
+            raise InvalidValue(f"module output must be at most {MAX_AMPLITUDE:g} in magnitude "
+                               "(the analysis squares it in float64); received a peak of "
+                               f"{np.max(np.abs(y)):.3g} on the test signals of amplitude "
+                               f"{_amps(chunk)}")
         if y.shape[-1] != plan.output_length:
             raise InvalidValue(
                 f"the module changes the length unexpectedly: {DRY_RUN_LENGTH} input samples "
@@ -708,6 +716,10 @@ def _run_all(model: _Model, plan: _Plan, signals: list[tuple[str, float, float]]
             measures.append(m)
             spectra.append(power)
     return measures, spectra
+
+
+def _amps(chunk: list[tuple[str, float, float]]) -> str:
+    return ", ".join(f"{a:g}" for a in dict.fromkeys(a for _, _, a in chunk))
 
 
 def _rounded(x: np.ndarray, dtype: str) -> np.ndarray:
