@@ -527,7 +527,10 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     Raises:
         InvalidValue / InvalidType: for an argument out of range, a non-prime
             ``length``, a module that changes the length unexpectedly, a
-            fundamental above the output Nyquist, or non-finite output.
+            fundamental above the output Nyquist, non-finite output; a probe
+            above ``MAX_PROBE_SAMPLES`` (:func:`check_probe`: before anything is
+            allocated, and again once the rate ratio is known) or an amplitude the
+            module's dtype cannot hold (:func:`check_amplitudes_fit`), before any run.
     """
     start = time.perf_counter()
     sample_rate = None if sample_rate is None else check_rate("sample_rate", sample_rate)

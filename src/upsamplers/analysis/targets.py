@@ -2,8 +2,10 @@
 
 A ``TARGET`` names a model factory: ``path/to/file.py:NAME`` or
 ``package.module:NAME``. ``NAME`` is a function (called without arguments) or
-a module-level object; it must give a ``torch.nn.Module`` (or, for ``audit``,
-a callable mapping a numpy array to a numpy array).
+a module-level object; it must give a ``torch.nn.Module`` (or, for ``audit``
+and ``aliasing``, a callable mapping a numpy array to a numpy array: a function
+of one required argument is taken as that, and one that turns out to build a
+model is named as a factory that needs arguments).
 
 ``upsamplers aliasing`` also takes built-in targets
 (:func:`load_aliasing_target`): an activation by name, anti-aliased or not, or

@@ -118,8 +118,9 @@ def score_test(model: Any, test: list[Signal], device: torch.device, *, data: st
     validation scorer; a baseline's scorer of the same signature scores the
     same signals): ``data`` (the folder), ``metric``, ``metrics`` (means over the
     scored tracks), ``tracks`` (per track), ``skipped`` (tracks that give no
-    figure: too short, a silent reference, an infinite score; one line each) and ``audio_seconds``. A JSON-ready dictionary, stored in the run's
-    result (:attr:`~upsamplers.compare.results.VariantResult.test`)."""
+    figure: too short, a silent reference, an infinite score; one line each)
+    and ``audio_seconds``. A JSON-ready dictionary, stored in the run's result
+    (:attr:`~upsamplers.compare.results.VariantResult.test`)."""
     scores = scorer(model, test, device)
     return {"data": data, "metric": scores["metric"], "metrics": scores["metrics"],
             "tracks": scores["tracks"], "skipped": list(scores.get("skipped", [])),
