@@ -364,7 +364,13 @@ def primary_score(model: Any, signals: Iterable[Signal], device: torch.device | 
     """``model``'s primary metric (:func:`primary_metric`) on ``signals``: the mean
     over tracks of its finite track scores (:meth:`Scores.track_mean`), in dB;
     ``None`` when no track has a finite score (e.g. an all-zero output). Only that
-    metric is computed (an evaluation during training costs what it must)."""
+    metric is computed (an evaluation during training costs what it must). The
+    tracks it skips (:class:`UnscorableTrack`) are not warned about: a model whose
+    output is silent would repeat one line per track at every evaluation; its
+    evaluation reads ``None``, as the training log records."""
     primary = primary_metric(model)
-    value = score_model(model, signals, device=device, metrics=(primary,)).track_mean(primary)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedFileWarning)
+        scores = score_model(model, signals, device=device, metrics=(primary,))
+    value = scores.track_mean(primary)
     return value if value is not None and math.isfinite(value) else None
