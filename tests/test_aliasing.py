@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -438,3 +439,116 @@ def test_cli_aliasing_of_builtin_activations(capsys, user_errors_only):
     # at 2x the second harmonic (0.6 of the input rate) is in band, then filtered out
     assert anti["ratio"] == [1, 1] and anti["measures"][0]["steady"]
     assert anti["measures"][0]["ahr_db"] < m["ahr_db"] - 10
+
+
+# ----------------------------------------------------------------------------- sizes (issue 22)
+
+
+@pytest.mark.parametrize(("kwargs", "text"), [
+    ({"channels": 100_000}, "received channels=100000, warmup=2, length=4099: 2,459,400,000"),
+    ({"warmup": 10**9}, "received channels=1, warmup=1000000000, length=4099:"),
+    ({"length": 1_000_000_007}, "received channels=1, warmup=2, length=1000000007:"),
+    # a prime this large would take the primality test minutes: bounded first
+    ({"length": 10**18 + 3}, "length=1000000000000000003:"),
+    ({"length": 999_983, "warmup": 10, "ratio": 8}, "length=999983, rate ratio 8:"),
+    ({"length": 100_003, "warmup": 10, "channels": 100},
+     "received channels=100, warmup=10, length=100003: 220,006,600 samples"),
+])
+def test_a_probe_too_large_is_refused_before_any_work(kwargs, text):
+    calls = []
+    start = time.perf_counter()
+    with pytest.raises(InvalidValue) as info:
+        measure_aliasing(lambda x: calls.append(x) or x, **kwargs)
+    assert time.perf_counter() - start < 1.0 and calls == []
+    assert str(info.value).startswith("the aliasing probe must hold at most 134,217,728 "
+                                      "samples (channels x (2 x warmup + 2) periods x length")
+    assert text in str(info.value)
+
+
+def test_a_rate_ratio_found_by_the_dry_run_bounds_the_probe_before_the_measure():
+    calls = []
+
+    def upsample8(x):
+        calls.append(x.shape[-1])
+        return np.repeat(x, 8, axis=-1)
+
+    with pytest.raises(InvalidValue, match="length=999983, rate ratio 8: 175,997,008 samples"):
+        measure_aliasing(upsample8, length=999_983, warmup=10)
+    assert calls == [840, 1680]  # the dry run only
+
+
+def test_the_largest_probe_allowed_runs():
+    from upsamplers.analysis._validate import MAX_PROBE_SAMPLES
+    from upsamplers.analysis.aliasing import check_probe
+
+    assert check_probe(length=4099, warmup=2, channels=5457) <= MAX_PROBE_SAMPLES
+    with pytest.raises(InvalidValue):
+        check_probe(length=4099, warmup=2, channels=5458)
+
+
+@pytest.mark.parametrize(("module", "amplitude", "fits"), [
+    (nn.Tanh(), 1e300, False), (nn.Tanh(), 3.5e38, False), (nn.Tanh(), 3.4e38, True),
+    (nn.Conv1d(1, 1, 1).to(torch.bfloat16), 3.4e38, False),
+    (nn.Conv1d(1, 1, 1).to(torch.bfloat16), 1e38, True),
+    (nn.Conv1d(1, 1, 1).double(), 1e300, False), (np.tanh, 1e300, False),
+    (np.tanh, 1e100, True), (nn.Conv1d(1, 1, 1).double(), 1e100, True),
+])
+def test_an_amplitude_the_modules_dtype_cannot_hold_is_refused_without_numpy_warnings(
+        module, amplitude, fits):
+    import warnings
+
+    options = dict(f0s=[0.1], waves=["sine"], length=N, amplitudes=[0.5, amplitude])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning from numpy or torch
+        if fits:
+            try:
+                measure_aliasing(module, **options)
+            except InvalidValue as error:  # a gain above 1 may overflow: named, not warned
+                assert "module output must be" in str(error), error
+                assert f"amplitude 0.5, {amplitude:g}" in str(error)
+            return
+        with pytest.raises(InvalidValue) as info:
+            measure_aliasing(module, **options)
+    largest = {torch.bfloat16: "3.38953e+38, the largest bfloat16",
+               torch.float32: "3.40282e+38, the largest float32",
+               torch.float64: "1e+100: the analysis squares the output in float64"}
+    dtype = next(iter(module.parameters())).dtype if isinstance(module, nn.Conv1d) else (
+        torch.float32 if isinstance(module, nn.Module) else torch.float64)
+    assert f"amplitudes must be at most {largest[dtype]}" in str(info.value)
+    assert f"received amplitudes=(0.5, {amplitude!r})" in str(info.value)
+
+
+@pytest.mark.parametrize(("power", "text"), [
+    (4, r"module output must be finite; received .* NaN or infinite samples, on the test "
+        r"signals of amplitude 1e\+90"),
+    (2, r"module output must be at most 1e\+100 in magnitude \(the analysis squares it in "
+        r"float64\); received a peak of 1e\+180 on the test signals of amplitude 1e\+90"),
+])
+def test_output_too_large_to_measure_names_the_amplitude(power, text):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InvalidValue, match=text):
+            measure_aliasing(lambda x: x**power, amplitudes=[1e90], waves=["sine"], f0s=[0.1],
+                             length=N)
+
+
+def test_a_factory_that_needs_an_argument_is_named_not_taken_for_a_model(tmp_path, capsys,
+                                                                          user_errors_only):
+    from upsamplers.cli import main
+
+    path = tmp_path / "f.py"
+    path.write_text("import torch\n\ndef needs_arg(k):\n    return torch.nn.Tanh()\n\n"
+                    "def identity(x):\n    return x\n")
+    for command in (["aliasing"], ["audit", "--sample-rate", "16000", "--no-plot"], ["lint"]):
+        assert main([command[0], f"{path}:needs_arg", *command[1:]]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"upsamplers {command[0]}: error: {path}:needs_arg could not be "
+                              "called without arguments: it requires k") and "\n" not in err
+        if command[0] != "lint":
+            assert "it returned a Tanh, not an array of numbers" in err
+    # a function of one argument that maps an array to an array is a model (numpy)
+    assert main(["aliasing", f"{path}:identity", "--f0", "0.1", "--amplitudes", "0.8",
+                 "--waves", "sine", "--length", str(N), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["measures"][0]["at_floor"]

@@ -23,6 +23,7 @@ data splits (``test_splits``), ``bench --repeats 0`` (``test_bench``),
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -62,6 +63,14 @@ def notmodel():
 
 def raises():
     raise RuntimeError("inside the factory")
+
+
+def needs_arg(k):
+    return TransposedUpsample1d(1, 1, k)
+
+
+def needs_two(k, taps):
+    return TransposedUpsample1d(1, 1, k)
 """
 
 
@@ -104,6 +113,11 @@ def _build_place(t: Path) -> None:
     (t / "run_badcfg" / "config.json").write_text("{broken")
     (t / "run_badpt" / "model.pt").write_bytes(b"junk")
     shutil.copy(t / "sep.pt", t / "run_sep" / "model.pt")
+    for name in ("run_locked", "run_nolog"):
+        shutil.copytree(t / "run", t / name)
+    # held by a live process (this one: alive while the rows run), as RunLock writes it
+    (t / "run_locked" / ".lock").write_text(f"{os.getpid()}\n")
+    (t / "run_nolog" / "log.jsonl").unlink()
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +292,8 @@ CLI_ROWS = [
      2, "checkpoint {t}/afile cannot be read"),
     ("evaluate separator on plain audio", EVAL + ["--checkpoint", "{t}/sep.pt", "--data",
                                                   "{t}/D"], 2,
-     "a separator is evaluated on a stem folder; {t}/D is not one"),
+     "a separator is evaluated on a stem folder (track folders holding a, b); {t}/D is not "
+     "one"),
     ("evaluate data missing", EVAL + ["--checkpoint", "{t}/ae.pt", "--data", "{t}/missing"], 2,
      "--data {t}/missing is not a folder"),
     ("evaluate data is a file", EVAL + ["--checkpoint", "{t}/ae.pt", "--data", "{t}/D/clip.wav"],
@@ -518,7 +533,97 @@ CLI_ROWS = [
      "received data='{t}/missing'"),
     ("collect into the run", COLLECT + ["{t}/run", "--out", "{t}/run"], 2,
      "{t}/run, which collect only reads"),
+    ("collect a run a live process holds", COLLECT + ["{t}/run", "{t}/run_locked"], 2,
+     "{t}/run_locked is in use by process "),
+    ("collect a run without its log", COLLECT + ["{t}/run_nolog"], 2,
+     "{t}/run_nolog holds no training run (log.jsonl is missing)"),
+    # ---- audit, aliasing, lint: a factory that needs arguments
+    ("audit factory needs an argument",
+     ["audit", "{t}/x2.py:needs_arg", "--no-plot", "--sample-rate", "16000"], 2,
+     "{t}/x2.py:needs_arg could not be called without arguments: it requires k; used as a "
+     "model"),
+    ("lint factory needs an argument", ["lint", "{t}/x2.py:needs_arg"], 2,
+     "{t}/x2.py:needs_arg could not be called without arguments: it requires k"),
+    ("aliasing factory needs an argument", ["aliasing", "{t}/x2.py:needs_arg"], 2,
+     "{t}/x2.py:needs_arg could not be called without arguments: it requires k; used as a "
+     "model (a function from a numpy array to a numpy array) it failed on an array of shape "
+     "(840,): InvalidType: factor must be a positive integer"),
+    *[(f"{command} factory needs two arguments", [command, "{t}/x2.py:needs_two", *more], 2,
+       "{t}/x2.py:needs_two could not be called without arguments: it requires k, taps; a "
+       "factory must build the model without arguments")
+      for command, more in (("audit", ["--sample-rate", "16000"]), ("lint", []),
+                            ("aliasing", []))],
 ]
+
+
+def _aliasing_rows() -> list[tuple[str, list[str], int, str]]:
+    """Every numeric option of ``aliasing`` at 0, -1, NaN, infinity and 1e12 (refused,
+    or accepted where the value is valid: ``--warmup 0``, a 1e12 Hz label or amplitude),
+    every amplitude a float32 module cannot hold."""
+    huge = 10**12
+    probe = {"length": f"received channels=1, warmup=2, length={huge}:",
+             "warmup": f"received channels=1, warmup={huge}, length=4099:",
+             "channels": f"received channels={huge}, warmup=2, length=4099:",
+             "factor": f"received channels=1, warmup=2, length=4099, factor={huge}:"}
+    rows = []
+    for option, name, lowest in (("--length", "length", 31), ("--warmup", "warmup", 0),
+                                 ("--channels", "channels", 1), ("--factor", "factor", 1)):
+        target = "aa:relu" if name == "factor" else "{t}/x2.py:build"
+        for value in ("0", "-1", "nan", "inf", "1e12", "1000000000000"):
+            if value in ("nan", "inf", "1e12"):
+                text = f"argument {option}: invalid int value: '{value}'"
+            elif value == "1000000000000":
+                text = probe[name]
+            elif int(value) >= lowest:
+                continue  # --warmup 0: valid
+            elif name == "factor":
+                text = f"factor must be a positive integer; received factor={value}"
+            else:
+                text = f"{name} must be an integer >= {lowest}; received {name}={value}"
+            rows.append((f"aliasing {name} {value}", ["aliasing", target, option, value], 2,
+                         text))
+    for option, name in (("--f0", "f0s"), ("--wave-f0", "wave_f0s"),
+                         ("--amplitudes", "amplitudes"), ("--sample-rate", "sample_rate")):
+        for value in ("0", "-1", "nan", "inf", "1e12"):
+            if value == "1e12" and name in ("amplitudes", "sample_rate"):
+                continue  # a 1e12 amplitude fits float32; a rate is a label for Hz
+            number = float(value)
+            received = (f"{name}={number!r}" if name == "sample_rate"
+                        else f"{name}=({number!r},)")
+            rows.append((f"aliasing {name} {value}",
+                         ["aliasing", "{t}/x2.py:build", option, value], 2,
+                         f"received {received}"))
+    for value in ("3.5e38", "1e39", "1e300", "0.5,1e300"):
+        rows.append((f"aliasing amplitude {value} overflows float32",
+                     ["aliasing", "{t}/x2.py:build", "--amplitudes", value], 2,
+                     "amplitudes must be at most 3.40282e+38, the largest float32 (the module's "
+                     "dtype): a larger test signal is not finite in it; received amplitudes="))
+    rows.append(("aliasing channels x length x warmup", ["aliasing", "{t}/x2.py:build",
+                 "--channels", "100", "--length", "100003", "--warmup", "10"], 2,
+                 "received channels=100, warmup=10, length=100003: 220,006,600 samples"))
+    rows.append(("aliasing factor with a factory", ["aliasing", "{t}/x2.py:build", "--factor",
+                                                    "3"], 2,
+                 "factor applies to the built-in targets upsampler:KIND and aa:NAME only"))
+    rows.append(("aliasing tanh amplitude 1e300", ["aliasing", "tanh", "--amplitudes", "1e300"],
+                 2, "received amplitudes=(1e+300,)"))
+    return rows
+
+
+def _wrong_task_rows() -> list[tuple[str, list[str], int, str]]:
+    """Every variant of a task given to another task whose model cannot take it."""
+    from upsamplers.compare.config import variant_fits
+    from upsamplers.compare.tasks import TASKS
+    from upsamplers.compare.variants import VARIANTS
+
+    return [(f"compare {variant} on task {task}", CMP + ["--task", task, "--variants", variant],
+             2, f"variant {variant!r} belongs to the vocoder task (it sets the model options "
+             f"activation, anti_aliased); the {task} task (model={spec.model!r}) takes the "
+             "variants transposed, ")
+            for task, spec in TASKS.items() for variant in VARIANTS
+            if not variant_fits(variant, spec.model)]
+
+
+CLI_ROWS += _aliasing_rows() + _wrong_task_rows()
 
 
 @pytest.mark.parametrize(("argv", "code", "text"), [row[1:] for row in CLI_ROWS],

@@ -853,3 +853,59 @@ def test_a_separator_that_learns_is_never_not_learned(tmp_path):
     assert row["status"] in ("converged", "improving") and row["rank"] == 1
     assert report["baseline"]["name"] == "the mixture, as every source"
     assert report["recommendation"].startswith("Use nearest")
+
+
+def _one_run(data, folder):
+    assert main(["train", "--model", "autoencoder", "--upsampler", "subpixel", "--data",
+                 str(data), "--steps", "2", "--batch-size", "2", "--crop", "1024",
+                 "--model-option", "widths=[4, 8]", "--eval-every", "1", "--eval-seconds",
+                 "0.5", "--out", str(folder), "--no-progress"]) == 0
+    return folder
+
+
+COLLECT_FAST = ["--audit-seconds", "0.5", "--clip-seconds", "0.25", "--timing-steps", "1",
+                "--no-naive-timing", "--no-progress"]
+
+
+@pytest.mark.parametrize("cut", ["half a record", "one byte", "not text"])
+def test_collect_reads_a_log_whose_last_line_a_kill_cut(data, tmp_path, capsys, cut):
+    run = _one_run(data, tmp_path / "run")
+    log = run / "log.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    whole = json.loads(lines[-1])
+    tail = {"half a record": lines[-1][: len(lines[-1]) // 2], "one byte": lines[-1][:1],
+            "not text": b"\xff\xfe{\"step\": 9"}[cut]
+    log.write_bytes(b"".join(lines[:-1]) + tail)  # as a kill leaves it: no newline
+    out = tmp_path / "report"
+    assert main(["compare", "--collect", str(run), "--out", str(out), "--data", str(data),
+                 *COLLECT_FAST]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    result = json.loads((out / "runs" / "subpixel" / "seed-0" / "result.json").read_text())
+    # the records before the cut line are read as they were
+    assert result["curve"] == [[s, v] for s, v in learning_curve(run)] and result["curve"]
+    assert whole.get("event") == "end" and result["train_status"] is None  # no end: not final
+
+
+def test_collect_refuses_a_run_a_live_process_is_writing_before_any_work(data, tmp_path,
+                                                                          capsys):
+    import subprocess
+    import sys
+
+    run = _one_run(data, tmp_path / "run")
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (run / ".lock").write_text(f"{writer.pid}\n")  # as RunLock writes it
+        out = tmp_path / "report"
+        assert main(["compare", "--collect", str(run), "--out", str(out), "--data", str(data),
+                     *COLLECT_FAST]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"upsamplers compare: error: {run} is in use by process {writer.pid} "
+                       f"(its lock file {run / '.lock'} is held): collect reads finished runs "
+                       "only; wait for that run to end"]
+        assert not out.exists()
+    finally:
+        writer.kill()
+        writer.wait()
+    # the lock of a process that has ended is not a writer
+    assert main(["compare", "--collect", str(run), "--out", str(tmp_path / "later"), "--data",
+                 str(data), *COLLECT_FAST]) == 0

@@ -12,7 +12,7 @@ import torch
 from scipy.signal import resample_poly
 from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
 
-from upsamplers._checks import UserFileError
+from upsamplers._checks import InvalidValue, UserFileError
 from upsamplers.cli import main
 from upsamplers.data import SkippedFileWarning
 from upsamplers.evaluate import evaluate
@@ -175,3 +175,92 @@ def test_the_length_of_a_vorbis_file_is_what_decodes(tmp_path, monkeypatch):
     _, ckpt = _model(tmp_path)
     result = evaluate(ckpt, data=source.parent, audit_seconds=0.25)
     assert result["tracks"][0]["samples"] == frames
+
+
+# ---- files and tracks that give no figure (issue 22): skipped, named, listed, left out
+
+
+@pytest.mark.parametrize("bad", [
+    ("one.wav", np.array([0.3])), ("two.wav", np.array([0.3, -0.2])),
+    ("short.wav", 0.1 * np.ones(255)), ("silent.wav", np.zeros(4000)),
+    ("silent_stereo.wav", np.zeros((4000, 2))),
+], ids=lambda b: b[0])
+def test_a_file_that_gives_no_figure_is_skipped_and_the_mean_is_over_the_others(
+        tmp_path, capsys, bad):
+    name, audio = bad
+    root = tmp_path / "D"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        sf.write(root / f"f{i}.wav", 0.1 * rng.standard_normal(4000), RATE)
+    _, path = _model(tmp_path)
+    clean = evaluate(path, data=root, audit_seconds=0.25)
+    sf.write(root / name, audio, RATE)
+    out = tmp_path / "report.json"
+    assert main(["evaluate", "--checkpoint", str(path), "--data", str(root), "--no-progress",
+                 "--audit-seconds", "0.25", "--out", str(out)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith("warning: ")]
+    assert len(warnings) == 1 and warnings[0].startswith(f"warning: skipping {name}: ")
+    text = out.read_text()
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON: every figure finite
+    report = json.loads(text)
+    assert report["skipped"] == [warnings[0].removeprefix("warning: ")]
+    assert [t["track"] for t in report["tracks"]] == ["f0.wav", "f1.wav", "f2.wav"]
+    assert report["mean"] == pytest.approx(clean["mean"])  # the file moved nothing
+    assert report["baseline"]["mean"] == pytest.approx(clean["baseline"]["mean"])
+
+
+def _stems(root, tracks):
+    """``tracks``: name -> {stem: samples}; each stem noise at 16 kHz."""
+    rng = np.random.default_rng(1)
+    for track, stems in tracks.items():
+        (root / track).mkdir(parents=True)
+        for stem, n in stems.items():
+            sf.write(root / track / f"{stem}.wav", 0.1 * rng.standard_normal(n), RATE)
+    return root
+
+
+def _separator(tmp_path):
+    from upsamplers.models import DemucsLike
+
+    torch.manual_seed(0)
+    return DemucsLike(width=4, depth=2, lstm_layers=0, sources=2, source_names=["a", "b"],
+                      sample_rate=RATE).save(tmp_path / "sep.pt")
+
+
+@pytest.mark.parametrize("lacking", [1, 2, 3])
+def test_a_separator_skips_each_track_missing_a_stem_naming_it(tmp_path, capsys, lacking):
+    # more tracks lacking a stem than holding both: no longer a stem folder by the
+    # majority rule, still one by the model's stems
+    tracks = {"t0": {"a": 4000, "b": 4000}}
+    tracks.update({f"x{i}": {"a": 4000} for i in range(lacking)})
+    root = _stems(tmp_path / "S", tracks)
+    out = tmp_path / "r.json"
+    assert main(["evaluate", "--checkpoint", str(_separator(tmp_path)), "--data", str(root),
+                 "--split", "all", "--no-progress", "--audit-seconds", "0.25", "--out",
+                 str(out)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith("warning: ")]
+    assert warnings == [f"warning: skipping {root / f'x{i}'}: missing stem(s) b (expected a, b)"
+                        for i in range(lacking)]
+    report = json.loads(out.read_text())
+    assert [t["track"] for t in report["tracks"]] == ["t0"]
+    assert report["skipped"] == [w.removeprefix("warning: ") for w in warnings]
+
+
+def test_a_separator_on_a_folder_without_its_stems_names_them(tmp_path):
+    root = _stems(tmp_path / "S", {"t0": {"x": 4000}, "t1": {"y": 4000}})
+    with pytest.raises(InvalidValue, match=r"a separator is evaluated on a stem folder \(track "
+                                        r"folders holding a, b\); .*S is not one"):
+        evaluate(_separator(tmp_path), data=root, split="all", audit_seconds=0.25)
+
+
+def test_stems_of_different_lengths_are_cut_to_the_shortest_with_a_warning(tmp_path, capsys):
+    root = _stems(tmp_path / "S", {"t0": {"a": 4000, "b": 3000}, "t1": {"a": 4000, "b": 4000}})
+    assert main(["evaluate", "--checkpoint", str(_separator(tmp_path)), "--data", str(root),
+                 "--split", "all", "--no-progress", "--audit-seconds", "0.25"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith("warning: ")]
+    assert warnings == [f"warning: {root / 't0'}: its stems differ in length (a 4000, b 3000 "
+                        "samples at 16000 Hz); each is cut to the shortest, 3000"]

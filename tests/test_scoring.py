@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from upsamplers.data import SkippedFileWarning
 from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import Autoencoder, DemucsLike
 from upsamplers.scoring import finite_mean, score_model
@@ -54,5 +55,74 @@ def test_undefined_scores_are_left_out_of_the_means():
     assert finite_mean([math.nan]) is None
     model = Autoencoder(widths=(4,), length=256).eval()
     silent = torch.zeros(1, 512)
-    scores = score_model(model, [("quiet", silent, silent[None])])
-    assert math.isnan(scores.tracks[0].si_sdr) and scores.mean["si_sdr"] is None
+    with pytest.warns(SkippedFileWarning) as caught:
+        scores = score_model(model, [("quiet", silent, silent[None])])
+    assert scores.tracks == [] and scores.mean["si_sdr"] is None
+    assert scores.skipped == [str(w.message) for w in caught] == [
+        "skipping quiet: its reference is silent (every sample 0 at 16000 Hz), against which "
+        "no metric is defined; not scored"]
+
+
+def _with_output(model, make):
+    """``model`` whose processing gives ``make(input)`` (an exact or a silent output)."""
+    model.process_long = lambda x, device=None, fold_channels=False: make(x)
+    return model
+
+
+@pytest.mark.parametrize("length", [1, 2, 17, 100, 255])
+@pytest.mark.parametrize("kind", ["autoencoder", "separator"])
+def test_a_track_shorter_than_its_metrics_need_is_skipped_naming_it(length, kind):
+    torch.manual_seed(0)
+    model = (Autoencoder(widths=(4,), length=256) if kind == "autoencoder" else
+             DemucsLike(width=4, depth=2, lstm_layers=0, sources=2, length=256)).eval()
+    sources = torch.randn(2 if kind == "separator" else 1, 1, 4000)
+    short = torch.randn(sources.shape[0], 1, length)
+    with pytest.warns(SkippedFileWarning) as caught:
+        scores = score_model(model, [("long", sources.sum(0), sources),
+                                     ("tiny", short.sum(0), short)])
+    assert [t.track for t in scores.tracks] == ["long"]
+    assert scores.skipped == [str(w.message) for w in caught] == [
+        f"skipping tiny: {length} samples at 16000 Hz is shorter than the 256 its metrics "
+        "need; not scored"]
+    for metric, value in scores.mean.items():  # over the long track only
+        assert value == pytest.approx(scores.tracks[0].values[metric])
+        assert math.isfinite(value)
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda x: x.clone(), "SI-SDR is inf (the output equals the reference exactly)"),
+    (torch.zeros_like, "SI-SDR is nan (the output is silent or holds nothing of the "
+                       "reference)"),
+])
+def test_an_infinite_or_undefined_figure_skips_the_track_naming_it(make, reason):
+    torch.manual_seed(0)
+    model = _with_output(Autoencoder(widths=(4,), length=256).eval(), make)
+    x = torch.randn(1, 1000)
+    with pytest.warns(SkippedFileWarning) as caught:
+        scores = score_model(model, [("t", x, x[None])])
+    assert scores.tracks == [] and scores.mean == {"si_sdr": None, "sdr": None}
+    assert scores.skipped == [str(w.message) for w in caught] == [
+        f"skipping t: {reason}: no figure to average; not scored"]
+    model.baseline = make  # the baseline's figures by the same rule, named as its
+    with pytest.warns(SkippedFileWarning, match=f"skipping t: the baseline's {reason[:9]}"):
+        assert score_model(model, [("t", x, x[None])], baseline=True).tracks == []
+
+
+def test_a_silent_channel_or_stem_is_left_out_of_its_track_not_the_track():
+    torch.manual_seed(0)
+    model = Autoencoder(widths=(4,), length=256).eval()
+    stereo = torch.randn(2, 1000)
+    stereo[1] = 0.0  # one silent channel, through a mono model channel by channel
+    track = score_model(model, [("s", stereo, stereo[None])]).tracks[0]
+    estimate = model.process_long(stereo, fold_channels=True)
+    assert track.si_sdr == pytest.approx(float(si_sdr(estimate[0], stereo[0])))
+    sep = DemucsLike(width=4, depth=2, lstm_layers=0, sources=2, source_names=["a", "b"],
+                     length=256).eval()
+    stems = torch.randn(2, 1, 1000)
+    stems[1] = 0.0
+    scores = score_model(sep, [("m", stems.sum(0), stems)])
+    first = scores.tracks[0]
+    assert first.sources["b"] == {"si_sdr": None, "sdr": None}
+    assert first.si_sdr == first.sources["a"]["si_sdr"] and math.isfinite(first.si_sdr)
+    assert scores.per_source["b"] == {"si_sdr": None, "sdr": None}
+    assert scores.mean["si_sdr"] == pytest.approx(first.si_sdr)

@@ -233,8 +233,9 @@ def test_vocoder_variants_build_their_activations(tmp_path):
 def test_bad_variant_and_task_names_are_one_line_errors(tmp_path, capsys):
     with pytest.raises(InvalidValue, match="unknown variant 'bigvgan-x'"):
         CompareConfig(task="vocoder", variants=("bigvgan-x",)).validate()
-    with pytest.raises(InvalidType, match="variant 'melgan-aa' .* on model='demucs'.*"
-                                          "DemucsLike takes no argument activation"):
+    with pytest.raises(InvalidValue, match="variant 'melgan-aa' belongs to the vocoder task "
+                                           r".*; the separate task \(model='demucs'\) takes "
+                                           "the variants transposed, "):
         CompareConfig(task="separate", variants=("melgan-aa",)).validate()
     with pytest.raises(InvalidValue, match="model must be one of .*received model='melgan'"):
         CompareConfig(task="separate", model="melgan").validate()

@@ -202,6 +202,14 @@ def _lock_holder(lock: Path) -> int | None:
     return pid
 
 
+def lock_holder(folder: str | os.PathLike[str]) -> int | None:
+    """The id of the live process that holds ``folder``'s :class:`RunLock` (a run
+    writing there now), else ``None``: no lock file, or one left by a process that
+    has ended. Only reads."""
+    path = Path(folder) / LOCK
+    return _lock_holder(path) if path.is_file() else None
+
+
 def _try_lock(fd: int) -> bool:
     """Take an exclusive ``flock`` on ``fd`` without waiting; ``True`` on success
     (and on platforms without ``fcntl``, where the process id alone decides)."""

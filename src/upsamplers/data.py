@@ -113,6 +113,10 @@ class SkippedFileWarning(UserWarning):
     """An audio file was skipped because it cannot be used; the message names it."""
 
 
+class StemLengthWarning(UserWarning):
+    """A track's stems differ in length: they are cut to the shortest; names them."""
+
+
 class NoValidationWarning(UserWarning):
     """A data folder without split folders holds one usable clip: it is trained on
     and there is no validation split."""
@@ -178,6 +182,7 @@ def one_line_warnings() -> Iterator[None]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("always", SkippedFileWarning)
+        warnings.simplefilter("always", StemLengthWarning)
         warnings.showwarning = show
         try:
             yield
@@ -655,7 +660,7 @@ class _CropDataset(torch.utils.data.Dataset):
 
     def _check(self, name: str, files: tuple[Path, ...], report: bool = True) -> _Clip | None:
         """The clip of ``files`` if every file is usable, else ``None`` (skipped)."""
-        frames = None
+        lengths: dict[str, int] = {}
         for path in files:
             try:
                 info = audio_info(path)
@@ -677,9 +682,13 @@ class _CropDataset(torch.utils.data.Dataset):
                 self._skip(path, f"{n} samples at {self.sample_rate} Hz is shorter than {what}",
                            report)
                 return None
-            frames = n if frames is None else min(frames, n)
-        assert frames is not None
-        return _Clip(name, files, frames)
+            lengths[path.stem] = n
+        if report and len(set(lengths.values())) > 1:
+            warnings.warn(f"{files[0].parent}: its stems differ in length (" + ", ".join(
+                f"{k} {n}" for k, n in lengths.items()) + f" samples at {self.sample_rate} "
+                f"Hz); each is cut to the shortest, {min(lengths.values())}",
+                StemLengthWarning, stacklevel=4)
+        return _Clip(name, files, min(lengths.values()))
 
     # ---- reading
     def window(self, clip: _Clip, start: int, length: int) -> np.ndarray:

@@ -25,8 +25,11 @@ track and every source is scored against its stem (per source, and averaged); a
 bandwidth extension model is given each signal low-passed and decimated
 (``model.degrade``) and its output is scored against the signal.
 
-Scores are those of :mod:`upsamplers.scoring` (whole-signal, float64; a silent
-reference is left out of the means). The audit is
+Scores are those of :mod:`upsamplers.scoring` (whole-signal, float64). A file
+or track that gives no figure to average (shorter than its metrics need, a
+silent reference, an infinite or undefined figure; a track missing a stem) is
+skipped with one warning line naming it and why, listed under ``skipped``, and
+the means are over the scored ones only. The audit is
 :func:`upsamplers.analysis.audit` of ``model.upsampling_part()`` (the decoder)
 at the model's sample rate.
 """
@@ -84,8 +87,10 @@ def _validation_data(model: Any, root: Path, split: str) -> Any:
     validation split): a stem folder for a separator (its stems in the model's
     order), else the signals of ``root`` (the mixtures of a stem folder, or the
     files of a plain folder)."""
-    if model.dataset_kind == "stems" and not is_stem_folder(root):
-        raise InvalidValue(f"a separator is evaluated on a stem folder; {root} is not one")
+    if model.dataset_kind == "stems" and not (is_stem_folder(root)
+                                              or _holds_tracks(root, model.source_names)):
+        raise InvalidValue(f"a separator is evaluated on a stem folder (track folders holding "
+                           f"{', '.join(model.source_names)}); {root} is not one")
     options: dict[str, Any] = dict(split="validation" if split == "auto" else split,
                                    sample_rate=model.sample_rate,
                                    channels=model.audio_channels, crop=model.length,
@@ -93,6 +98,19 @@ def _validation_data(model: Any, root: Path, split: str) -> Any:
     if model.separates:
         options["stems"] = list(model.source_names)
     return open_dataset(model.dataset_kind, root, **options)
+
+
+def _holds_tracks(root: Path, stems: Any) -> bool:
+    """Whether a folder of ``root`` (or of its split folders) holds an audio file
+    named after one of the separator's ``stems``: a stem folder whose tracks miss
+    stems (each such track is skipped with one warning line naming it), even when
+    most of them do and :func:`~upsamplers.data.is_stem_folder` cannot tell."""
+    from .data import _audio_files_here, _split_roots
+
+    names = set(stems)
+    tops = _split_roots(root, "all") or [root]
+    return any(f.stem in names for top in tops for d in top.iterdir() if d.is_dir()
+               for f in _audio_files_here(d))
 
 
 class FolderSignals:
@@ -153,14 +171,15 @@ def _track_record(track: TrackScore, info: dict[str, dict[str, Any]]) -> dict[st
 
 
 def _signals(model: Any, root: Path, split: str, max_tracks: int | None
-             ) -> tuple[Any, int, FolderSignals | None]:
-    """``(signals, how many at most, the folder reader or None)``."""
+             ) -> tuple[Any, int, FolderSignals | None, list[str]]:
+    """``(signals, how many at most, the folder reader or None, the files or tracks
+    skipped so far)``."""
     if _every_file(model, root, split):
         folder = FolderSignals(model, root, max_tracks)
-        return folder, len(folder), folder
+        return folder, len(folder), folder, folder.skipped
     dataset = _validation_data(model, root, split)
     total = len(dataset.clips) if max_tracks is None else min(max_tracks, len(dataset.clips))
-    return validation_signals(dataset, max_tracks), total, None
+    return validation_signals(dataset, max_tracks), total, None, dataset.skipped
 
 
 def evaluate(
@@ -186,16 +205,17 @@ def evaluate(
     split = check_choice("split", split, SPLITS)
     if max_tracks is not None:
         max_tracks = check_positive_int("max_tracks", max_tracks)
-    signals, total, folder = _signals(model, root, split, max_tracks)
+    signals, total, folder, skipped = _signals(model, root, split, max_tracks)
     if progress:
         from tqdm.auto import tqdm
 
         signals = tqdm(signals, total=total, unit="track", desc="evaluating")
     signals = list(signals)  # scored twice: the model, then its baseline
     scores = score_model(model, signals)
-    if folder is not None and not scores.tracks:
-        raise UserFileError(f"no usable audio file under {root} "
-                            f"({len(folder.skipped)} file(s) skipped)")
+    skipped = [*skipped, *scores.skipped]  # unreadable, then unscorable (too short, silent)
+    if not scores.tracks:
+        raise UserFileError(f"no usable audio {'file' if folder else 'track'} under {root} "
+                            f"({len(skipped)} skipped, each named in a warning)")
     result: dict[str, Any] = {
         "checkpoint": str(checkpoint), "model": type(model).__name__,
         "upsampler": model.config.get("upsampler"), "data": str(root),
@@ -206,8 +226,7 @@ def evaluate(
         "metric_info": {m: METRIC_INFO[m]._asdict() for m in scores.metrics},
         "tracks": [_track_record(t, folder.info if folder else {}) for t in scores.tracks],
     }
-    if folder is not None:
-        result["skipped"] = folder.skipped
+    result["skipped"] = skipped
     if scores.per_source is not None:
         result["per_source"] = scores.per_source
     result["mean"] = scores.mean
@@ -223,7 +242,8 @@ def _baseline(model: Any, signals: list[Any], scores: Any) -> dict[str, Any]:
     base = score_baseline(model, [s for s in signals
                                   if any(t.track == s[0] for t in scores.tracks)])
     return {"baseline": {"name": model.baseline_name, "mean": base.mean,
-                         "tracks": [{"track": t.track, **t.values} for t in base.tracks]},
+                         "tracks": [{"track": t.track, **t.values} for t in base.tracks],
+                         "skipped": base.skipped},
             "improvement": {m: improvement(m, scores.mean.get(m), base.mean.get(m))
                             for m in scores.metrics}}
 
@@ -267,8 +287,10 @@ def summary(result: dict[str, Any]) -> str:
              f"{_figures(mean, metrics)} over {what}"]
     if scored == "every file":
         lines.extend(_track_line(track, metrics) for track in result["tracks"])
-        if result.get("skipped"):
-            lines.append(f"  {len(result['skipped'])} file(s) skipped (see the warnings)")
+    if result.get("skipped"):
+        what = "file(s)" if scored == "every file" else "track(s)"
+        lines.append(f"  {len(result['skipped'])} {what} skipped, left out of the means "
+                     "(see the warnings)")
     for source, scores in result.get("per_source", {}).items():
         lines.append(f"  {source}: {_figures(scores, metrics)}")
     if result.get("baseline"):

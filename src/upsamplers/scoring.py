@@ -20,14 +20,20 @@ else cross-faded chunks) and the output is scored with
   mean over sources and channels.
 
 A track is scored at any length down to what its metrics need
-(:func:`min_track_samples`: 256 samples at the model's rate); a shorter one
-is skipped with one :class:`~upsamplers.data.SkippedFileWarning` line naming
-it, and the means are over the scored tracks only (a one-sample track reads
-+inf dB of SI-SDR, a figure of nothing).
+(:func:`min_track_samples`: 256 samples at the model's rate). A track that gives
+no figure to average is skipped with one
+:class:`~upsamplers.data.SkippedFileWarning` line naming it and why
+(:class:`UnscorableTrack`), and the means are over the scored tracks only: a
+shorter one (a one-sample track reads +inf dB of SI-SDR and 100 dB of SDR, the
+ceiling of its diagonal loading: figures of nothing), one whose reference is
+silent (every metric is undefined against it), and one whose output makes a
+metric infinite or undefined (an output equal to the reference, or silent). No
+infinity, NaN or ceiling enters a mean.
 
-Means leave out non-finite scores (a silent reference has none). The mean of a
-separator is the mean over sources of the per-source means over tracks; that of
-any other model the mean over tracks.
+A silent channel of a track (a separator's silent stem) has no figure and is
+left out of the track's mean over channels (and of its source's mean). The mean
+of a separator is the mean over sources of the per-source means over tracks;
+that of any other model the mean over tracks.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ import torch
 from ._checks import InvalidValue
 from .data import SkippedFileWarning
 from .health import OutputLevel, pooled_level, signal_level
-from .metrics import lsd, sdr, si_sdr, snr, spectral_snr
+from .metrics import SILENCE, lsd, sdr, si_sdr, snr, spectral_snr
 
 
 class MetricInfo(NamedTuple):
@@ -103,8 +109,40 @@ def min_track_samples(model: Any) -> int:
     return max(MIN_SAMPLES[m] for m in getattr(model, "metrics", METRICS))
 
 
-class ShortTrackError(InvalidValue):
+class UnscorableTrack(InvalidValue):
+    """A track that gives no figure to average: its reference is silent, or a
+    metric of it is not finite (the output equals the reference exactly, or is
+    silent). :func:`score_model` skips it with one warning line naming it and why."""
+
+
+class ShortTrackError(UnscorableTrack):
     """A track holds fewer samples than its metrics need (:func:`min_track_samples`)."""
+
+
+def _silent(target: torch.Tensor) -> np.ndarray:
+    """Per signal of ``target`` ``(..., T)``: whether it is silent (no metric is
+    defined against it; :data:`upsamplers.metrics.SILENCE`)."""
+    return (target.double() ** 2).sum(-1).cpu().numpy() <= SILENCE
+
+
+def _defined(name: str, values: dict[str, np.ndarray], silent: np.ndarray,
+             whose: str) -> None:
+    """:class:`UnscorableTrack` when a figure against an audible reference is not
+    finite: no made-up figure (an infinity, or a ceiling) enters a mean."""
+    for metric, v in values.items():
+        bad = ~np.isfinite(v) & ~silent
+        if bad.any():
+            value = float(v[bad][0])
+            why = ("the output equals the reference exactly" if value == math.inf
+                   else "the output is silent or holds nothing of the reference")
+            raise UnscorableTrack(f"{name}: {whose}{METRIC_INFO[metric].label} is {value} "
+                                  f"({why}): no figure to average; not scored")
+
+
+def _mean(v: np.ndarray, silent: np.ndarray) -> float | None:
+    """The mean of ``v`` over the signals whose reference is audible (``None`` if none)."""
+    kept = v[~silent]
+    return float(np.mean(kept)) if kept.size else None
 
 
 def primary_metric(model: Any) -> str:
@@ -158,7 +196,7 @@ class TrackScore:
 
     track: str
     values: dict[str, float] = field(default_factory=dict)
-    sources: dict[str, dict[str, float]] | None = None
+    sources: dict[str, dict[str, float | None]] | None = None
     seconds: float = 0.0
     audio_seconds: float = 0.0
     level: tuple[float, float, int, bool] | None = None
@@ -230,6 +268,11 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
     if target.shape[-1] < need:
         raise ShortTrackError(f"{name}: {target.shape[-1]} samples at {model.sample_rate} Hz "
                               f"is shorter than the {need} its metrics need; not scored")
+    silent = _silent(target)
+    if silent.all():
+        raise UnscorableTrack(f"{name}: its reference is silent (every sample 0 at "
+                              f"{model.sample_rate} Hz), against which no metric is defined; "
+                              "not scored")
     fold = model.audio_channels == 1 and inputs.shape[0] > 1
     _sync(device)
     start = time.perf_counter()
@@ -242,11 +285,13 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
     estimate = estimate[..., :target.shape[-1]]
     values = {m: metric_values(model, m, estimate, target)
               for m in (model.metrics if metrics is None else metrics)}
+    _defined(name, values, silent, "the baseline's " if baseline else "")
+    # a silent channel (or a separator's silent stem) has no figure: left out
     per_source = None
     if model.separates:
-        per_source = {source: {m: float(v[i].mean()) for m, v in values.items()}
+        per_source = {source: {m: _mean(v[i], silent[i]) for m, v in values.items()}
                       for i, source in enumerate(model.source_names)}
-    return TrackScore(name, {m: float(np.mean(v)) for m, v in values.items()}, per_source,
+    return TrackScore(name, {m: _mean(v, silent) for m, v in values.items()}, per_source,
                       seconds, audio.shape[-1] / model.sample_rate,
                       signal_level(estimate, target))
 
@@ -264,7 +309,7 @@ def score_model(model: Any, signals: Iterable[Signal], *,
         try:
             tracks.append(score_signal(model, signal, device=device, metrics=metrics,
                                        baseline=baseline))
-        except ShortTrackError as error:
+        except UnscorableTrack as error:
             skipped.append(f"skipping {error}")
             warnings.warn(skipped[-1], SkippedFileWarning, stacklevel=2)
     per_source = None
@@ -319,7 +364,13 @@ def primary_score(model: Any, signals: Iterable[Signal], device: torch.device | 
     """``model``'s primary metric (:func:`primary_metric`) on ``signals``: the mean
     over tracks of its finite track scores (:meth:`Scores.track_mean`), in dB;
     ``None`` when no track has a finite score (e.g. an all-zero output). Only that
-    metric is computed (an evaluation during training costs what it must)."""
+    metric is computed (an evaluation during training costs what it must). The
+    tracks it skips (:class:`UnscorableTrack`) are not warned about: a model whose
+    output is silent would repeat one line per track at every evaluation; its
+    evaluation reads ``None``, as the training log records."""
     primary = primary_metric(model)
-    value = score_model(model, signals, device=device, metrics=(primary,)).track_mean(primary)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedFileWarning)
+        scores = score_model(model, signals, device=device, metrics=(primary,))
+    value = scores.track_mean(primary)
     return value if value is not None and math.isfinite(value) else None

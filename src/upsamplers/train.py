@@ -482,13 +482,14 @@ def _truncate_log(path: Path, step: int) -> None:
     atomic_write_text(path, "".join(k + "\n" for k in kept))
 
 
-def _log_records(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The records of ``folder``'s ``log.jsonl`` (lines cut by a kill left out)."""
+def log_records(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records of ``folder``'s ``log.jsonl``: every line that is a JSON object
+    (a line cut by a kill, or bytes that are not text, left out)."""
     path = Path(folder) / LOG
     if not path.is_file():
         raise UserFileError(f"{folder} holds no training run ({LOG} is missing)")
     records = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
@@ -503,7 +504,7 @@ def learning_curve(folder: str | os.PathLike[str]) -> Curve:
     ``(step, primary metric in dB or None)``, steps increasing; empty for a run
     that does not evaluate."""
     values: dict[int, float | None] = {}
-    for record in _log_records(folder):
+    for record in log_records(folder):
         if record.get("event") == "eval":
             value = record.get("value")
             values[int(record["step"])] = None if value is None else float(value)
@@ -514,7 +515,7 @@ def run_status(folder: str | os.PathLike[str]) -> str | None:
     """``"converged"`` or ``"improving"`` (see :func:`final_status`) for a finished
     run in ``folder`` that evaluated itself; ``None`` while it is not finished
     (running, interrupted, killed) or when it did not evaluate."""
-    records = _log_records(folder)
+    records = log_records(folder)
     if not records or records[-1].get("event") != "end" or records[-1].get("interrupted"):
         return None
     status = records[-1].get("status")

@@ -68,7 +68,7 @@ import numpy as np
 
 from .._checks import InvalidType, InvalidValue, check_choice
 from .._io import atomic_write_text, plain
-from ._validate import check_audio, check_int, check_rate
+from ._validate import MAX_PROBE_SAMPLES, check_audio, check_int, check_rate
 
 WAVES = ("sine", "sawtooth", "triangle")
 #: Sine fundamentals, fractions of the input rate (0.05 to 0.40 by 0.025).
@@ -90,6 +90,9 @@ STEADY_MARGIN_DB = 20.0
 FLOOR_MARGIN_DB = 20.0
 #: The largest harmonic number searched for when naming a component.
 MAX_HARMONIC = 1000
+#: The largest test amplitude and module output: the analysis sums squares of up to
+#: 2**27 samples in float64 (1e100 x 2**27, squared, is 1.8e216 < 1.8e308).
+MAX_AMPLITUDE = 1e100
 #: Input samples (times channels) per call of a module.
 MAX_BATCH_SAMPLES = 1 << 22
 #: Length of the dry run that finds the rate ratio (divisible by 1 .. 8).
@@ -377,7 +380,9 @@ class _Model:
         out = []
         for signal in x:
             arg = signal[0] if self.channels is None else signal
-            out.append(check_audio("module output", np.asarray(self.module(arg))))
+            with np.errstate(over="ignore", invalid="ignore"):  # non-finite output: refused
+                y = np.asarray(self.module(arg))
+            out.append(check_audio("module output", y))
         return np.stack(out)
 
     def _torch(self, x: np.ndarray) -> np.ndarray:
@@ -522,20 +527,29 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     Raises:
         InvalidValue / InvalidType: for an argument out of range, a non-prime
             ``length``, a module that changes the length unexpectedly, a
-            fundamental above the output Nyquist, or non-finite output.
+            fundamental above the output Nyquist, non-finite output; a probe
+            above ``MAX_PROBE_SAMPLES`` (:func:`check_probe`: before anything is
+            allocated, and again once the rate ratio is known) or an amplitude the
+            module's dtype cannot hold (:func:`check_amplitudes_fit`), before any run.
     """
     start = time.perf_counter()
     sample_rate = None if sample_rate is None else check_rate("sample_rate", sample_rate)
-    length = _check_length(length)
     warmup = check_int("warmup", warmup, minimum=0)
-    top = check_int("top", top, minimum=0)
-    signals = _signal_list(waves, f0s, wave_f0s, _check_amplitudes(amplitudes))
     if channels is not None:
         channels = check_int("channels", channels)
+    length = _check_length(length, warmup, channels or 1)
+    top = check_int("top", top, minimum=0)
+    signals = _signal_list(waves, f0s, wave_f0s, _check_amplitudes(amplitudes))
     if dtype is not None:
         dtype = check_choice("dtype", dtype, ("float32", "float64"))
     model = _Model(module, channels, dtype)
-    plan = _Plan(length, _rate_ratio(model) if ratio is None else _check_ratio(ratio), warmup)
+    check_probe(length=length, warmup=warmup, channels=model.channels or 1)
+    check_amplitudes_fit(tuple(a for _, _, a in signals), model.dtype)
+    if ratio is not None:
+        ratio = _check_ratio(ratio)
+        check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=ratio)
+    plan = _Plan(length, _rate_ratio(model) if ratio is None else ratio, warmup)
+    check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=plan.ratio)
     _check_fundamentals(signals, plan)
     measures, spectra = _run_all(model, plan, signals, sample_rate, top, progress)
     report = AliasingReport(
@@ -548,6 +562,52 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     return report
 
 
+def check_probe(*, length: int, warmup: int, channels: int = 1,
+                ratio: int | Fraction = 1, factor: int = 1) -> int:
+    """The samples of the largest array a measure makes: ``channels`` x the input
+    periods (``2 * warmup + 2``, more for a decimator; at least the dry run's
+    :data:`DRY_RUN_LENGTH` x 2) x ``length`` x the rate ``ratio`` (or the internal
+    ``factor`` of a built-in target, known before it is built), when above 1.
+
+    Raises:
+        InvalidValue: above :data:`~upsamplers.analysis._validate.MAX_PROBE_SAMPLES`,
+            naming every argument, before anything is allocated or run.
+    """
+    ratio = Fraction(ratio)
+    q = ratio.denominator
+    periods = 2 * q * -(-warmup // q) + 2 * q
+    scale = max(ratio, Fraction(1)) * max(factor, 1)
+    inputs = channels * max(periods * length, 2 * DRY_RUN_LENGTH)
+    samples = math.ceil(inputs * scale)
+    if samples <= MAX_PROBE_SAMPLES:
+        return samples
+    scaled = (" x factor" if factor > 1 else "") + (" x rate ratio" if ratio > 1 else "")
+    given = (f", factor={factor}" if factor > 1 else "") + (
+        f", rate ratio {ratio}" if ratio != 1 else "")
+    raise InvalidValue(
+        f"the aliasing probe must hold at most {MAX_PROBE_SAMPLES:,} samples (channels x "
+        f"(2 x warmup + 2) periods x length{scaled}; "
+        f"upsamplers.analysis._validate.MAX_PROBE_SAMPLES); received channels={channels}, "
+        f"warmup={warmup}, length={length}{given}: {samples:,} samples")
+
+
+def check_amplitudes_fit(amplitudes: Sequence[float], dtype: str) -> None:
+    """Refuse an amplitude above the largest finite value of ``dtype`` (the module's):
+    the test signal would be infinite before the module sees it."""
+    if dtype in ("float16", "float32", "float64"):
+        largest = float(np.finfo(np.dtype(dtype)).max)
+    else:
+        import torch  # bfloat16 and other dtypes numpy lacks
+
+        largest = float(torch.finfo(getattr(torch, dtype)).max)
+    if any(a > min(largest, MAX_AMPLITUDE) for a in amplitudes):
+        given = tuple(dict.fromkeys(amplitudes))
+        why = (f"{largest:.6g}, the largest {dtype} (the module's dtype): a larger test signal "
+               "is not finite in it" if largest < MAX_AMPLITUDE else
+               f"{MAX_AMPLITUDE:g}: the analysis squares the output in float64")
+        raise InvalidValue(f"amplitudes must be at most {why}; received amplitudes={given!r}")
+
+
 def _check_ratio(ratio: Any) -> Fraction:
     if isinstance(ratio, bool) or not isinstance(ratio, (numbers.Integral, Fraction)):
         raise InvalidType(f"ratio must be a positive int or Fraction; received ratio={ratio!r}")
@@ -557,8 +617,11 @@ def _check_ratio(ratio: Any) -> Fraction:
     return Fraction(ratio)
 
 
-def _check_length(length: Any) -> int:
+def _check_length(length: Any, warmup: int = 0, channels: int = 1) -> int:
+    """``length`` if it is a prime ``>= MIN_LENGTH`` whose probe fits (checked first:
+    the primality test of a huge number would take minutes)."""
     length = check_int("length", length, minimum=MIN_LENGTH)
+    check_probe(length=length, warmup=warmup, channels=channels)
     if not is_prime(length):
         raise InvalidValue(f"length must be a prime number >= {MIN_LENGTH} (e.g. "
                            f"{next_prime(length)}); received length={length}")
@@ -634,7 +697,18 @@ def _run_all(model: _Model, plan: _Plan, signals: list[tuple[str, float, float]]
         periods = [_rounded(aliasing_signal(w, f, a, plan.length)[0], model.dtype)
                    for w, f, a in chunk]
         x = np.stack([np.tile(p, plan.periods) for p in periods])[:, None, :]
-        y = model(np.repeat(x, c, axis=1))
+        try:
+            y = model(np.repeat(x, c, axis=1))
+        except InvalidValue as error:
+            if "must be finite" not in str(error):
+                raise
+            raise InvalidValue(f"{error}, on the test signals of amplitude {_amps(chunk)} (a "
+                               "smaller amplitude may keep the output finite)") from None
+        if y.size and np.max(np.abs(y)) > MAX_AMPLITUDE:
+            raise InvalidValue(f"module output must be at most {MAX_AMPLITUDE:g} in magnitude "
+                               "(the analysis squares it in float64); received a peak of "
+                               f"{np.max(np.abs(y)):.3g} on the test signals of amplitude "
+                               f"{_amps(chunk)}")
         if y.shape[-1] != plan.output_length:
             raise InvalidValue(
                 f"the module changes the length unexpectedly: {DRY_RUN_LENGTH} input samples "
@@ -645,6 +719,10 @@ def _run_all(model: _Model, plan: _Plan, signals: list[tuple[str, float, float]]
             measures.append(m)
             spectra.append(power)
     return measures, spectra
+
+
+def _amps(chunk: list[tuple[str, float, float]]) -> str:
+    return ", ".join(f"{a:g}" for a in dict.fromkeys(a for _, _, a in chunk))
 
 
 def _rounded(x: np.ndarray, dtype: str) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 A ``TARGET`` names a model factory: ``path/to/file.py:NAME`` or
 ``package.module:NAME``. ``NAME`` is a function (called without arguments) or
-a module-level object; it must give a ``torch.nn.Module`` (or, for ``audit``,
-a callable mapping a numpy array to a numpy array).
+a module-level object; it must give a ``torch.nn.Module`` (or, for ``audit``
+and ``aliasing``, a callable mapping a numpy array to a numpy array: a function
+of one required argument is taken as that, and one that turns out to build a
+model is named as a factory that needs arguments).
 
 ``upsamplers aliasing`` also takes built-in targets
 (:func:`load_aliasing_target`): an activation by name, anti-aliased or not, or
@@ -81,29 +83,87 @@ def _import_file(where: str) -> ModuleType:
 
 def _build(factory: Any, label: str) -> Any:
     """The model ``factory`` gives: a module as it is, a class or a function without
-    required arguments called, any other callable as it is."""
+    required arguments called, a function of one required argument as the model
+    itself (:class:`ArrayCallable`: a callable mapping a numpy array to an array,
+    which ``audit`` and ``aliasing`` take), any other callable as it is. A function
+    of two or more required arguments can be neither: refused, naming them."""
     import torch
 
     if isinstance(factory, torch.nn.Module):
         return factory
-    if isinstance(factory, type) or (callable(factory) and _takes_no_arguments(factory)):
+    required = _required_parameters(factory) if callable(factory) else None
+    if isinstance(factory, type) or required == ():
         try:
             return factory()
         except Exception as error:  # the user's code: report it in one line
             raise UserInputError(f"{label}() failed: {type(error).__name__}: {error}"
                                  ) from None
+    if required is not None and len(required) > 1:
+        raise UserInputError(f"{label} could not be called without arguments: it requires "
+                             f"{', '.join(required)}; {FACTORY_RULE}")
+    if required:
+        return ArrayCallable(factory, label, required)
     if callable(factory):
         return factory
     raise UserInputError(f"{label} is a {type(factory).__name__}, not a model factory")
 
 
-def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
+#: What a target's factory must be, for the messages that refuse one.
+FACTORY_RULE = ("a factory must build the model without arguments (e.g. def build(): "
+                "return MyModel(k=2))")
+
+
+def _required_parameters(fn: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The parameters ``fn`` cannot be called without (``None``: no signature)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
+        return None
+    return tuple(p.name for p in sig.parameters.values()
+                 if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+
+class ArrayCallable:
+    """A target function of one required argument, taken as the model itself: a
+    callable mapping a numpy array to a numpy array. If a call fails, or gives
+    anything but an array of numbers (e.g. a ``torch.nn.Module``: the function was a
+    factory that needs an argument), one line says that it could not be called
+    without arguments, naming it and its required parameter."""
+
+    def __init__(self, fn: Callable[..., Any], label: str, required: tuple[str, ...]) -> None:
+        self.fn, self.label, self.required = fn, label, required
+        self.__name__ = getattr(fn, "__name__", label)
+
+    def refusal(self, what: str) -> UserInputError:
+        return UserInputError(
+            f"{self.label} could not be called without arguments: it requires "
+            f"{', '.join(self.required)}; used as a model (a function from a numpy array to "
+            f"a numpy array) it {what}; {FACTORY_RULE}")
+
+    def __call__(self, x: Any) -> Any:
+        import numpy as np
+
+        try:
+            y = self.fn(x)
+        except Exception as error:  # the user's code: report it in one line
+            text = (str(error).splitlines() or [""])[0]
+            text = text if len(text) <= 120 else text[:117] + "..."  # an array's repr
+            raise self.refusal(f"failed on an array of shape {np.shape(x)}: "
+                               f"{type(error).__name__}: {text}") from None
+        if not _numeric_array(y):
+            raise self.refusal(f"returned a {type(y).__name__}, not an array of numbers")
+        return y
+
+
+def _numeric_array(y: Any) -> bool:
+    import numpy as np
+
+    if callable(y):  # a module or a function: a factory's product
         return False
-    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-               for p in sig.parameters.values())
+    try:
+        return np.asarray(y).dtype.kind in "biuf"
+    except Exception:  # noqa: BLE001 - anything numpy cannot read is not an array
+        return False
 
 
 #: Prefixes of the built-in targets of ``upsamplers aliasing``.
@@ -137,6 +197,19 @@ def load_aliasing_target(target: str, *, factor: int = 2) -> tuple[Any, str]:
         raise InvalidValue(f"TARGET must be PATH_OR_MODULE:FACTORY or {builtin_help()}; "
                            f"received {target!r}")
     return load_target(target), target
+
+
+def builtin_scale(target: str, factor: int) -> int | None:
+    """How many samples a built-in target makes of each input sample at most (its
+    ``factor``: an upsampler's, or an anti-aliased activation's oversampling; 2 for
+    ``bigvgan:NAME``, 1 for a plain activation), known before it is built; ``None``
+    for ``PATH_OR_MODULE:FACTORY``."""
+    prefix, sep, _ = target.partition(":")
+    if prefix in BUILTIN_PREFIXES and sep:
+        return 2 if prefix == "bigvgan" else factor
+    if not sep and name_is_activation(target):
+        return 1
+    return None
 
 
 def name_is_activation(name: str) -> bool:

@@ -14,11 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._checks import InvalidValue
+from .._checks import InvalidValue, check_positive_int
 from .._io import check_outputs
 from ..analysis import aliasing, auditing, figures, linting
-from ..analysis._validate import check_rate
-from ..analysis.targets import builtin_help, load_aliasing_target, load_target
+from ..analysis._validate import check_int, check_rate
+from ..analysis.targets import (
+    ArrayCallable,
+    builtin_help,
+    builtin_scale,
+    load_aliasing_target,
+    load_target,
+)
 
 
 def _factors(text: str) -> tuple[int, ...]:
@@ -136,8 +142,8 @@ def _add_aliasing(subparsers: Any) -> None:
                    help="the period in input samples, a prime")
     p.add_argument("--warmup", type=int, default=aliasing.DEFAULT_WARMUP,
                    help="periods fed before the analysed ones (more for long memories)")
-    p.add_argument("--factor", type=int, default=2,
-                   help="upsampler:KIND's factor and aa:NAME's oversampling ratio")
+    p.add_argument("--factor", type=int, default=None,
+                   help="upsampler:KIND's factor and aa:NAME's oversampling ratio (default 2)")
     p.add_argument("--channels", type=int, default=None, help="input channels of TARGET")
     p.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     p.add_argument("--out", type=Path, default=None,
@@ -183,14 +189,22 @@ def _aliasing(args: argparse.Namespace) -> int:
         f0s=_floats("--f0", args.f0, aliasing.DEFAULT_F0S),
         wave_f0s=_floats("--wave-f0", args.wave_f0, aliasing.DEFAULT_WAVE_F0S),
         amplitudes=_floats("--amplitudes", args.amplitudes, aliasing.DEFAULT_AMPLITUDES),
-        waves=_names(args.waves), length=args.length, warmup=args.warmup,
-        channels=args.channels,
+        waves=_names(args.waves),
+        length=check_int("length", args.length, minimum=aliasing.MIN_LENGTH),
+        warmup=check_int("warmup", args.warmup, minimum=0),
+        channels=None if args.channels is None else check_int("channels", args.channels),
         sample_rate=None if args.sample_rate is None else check_rate("sample_rate",
                                                                       args.sample_rate))
+    # the probe's size before the target is built or anything allocated: a built-in
+    # target's factor is known now; any other's rate ratio when it is measured
+    factor = _factor_of(args.target, args.factor)
+    aliasing.check_probe(length=options["length"], warmup=options["warmup"],
+                         channels=options["channels"] or 1,
+                         factor=builtin_scale(args.target, factor) or 1)
     if args.out is not None:
         names = aliasing.OUTPUT_NAMES + (() if args.no_plot else (aliasing.PLOT_NAME,))
         check_outputs([args.out / n for n in names], force=args.force)
-    module, label = load_aliasing_target(args.target, factor=args.factor)
+    module, label = load_aliasing_target(args.target, factor=factor)
     step, close = _progress(None, "aliasing")
     try:
         report = aliasing.measure_aliasing(module, progress=step, **options)
@@ -205,8 +219,22 @@ def _aliasing(args: argparse.Namespace) -> int:
     return 0
 
 
+def _factor_of(target: str, factor: int | None) -> int:
+    """``--factor`` (default 2), which only ``upsampler:KIND`` and ``aa:NAME`` take:
+    given to any other target it would be ignored, so it is refused."""
+    if factor is None:
+        return 2
+    factor = check_positive_int("factor", factor)
+    if target.partition(":")[0] not in ("upsampler", "aa"):
+        raise InvalidValue(f"factor applies to the built-in targets upsampler:KIND and "
+                           f"aa:NAME only; {target!r} has its own rate; received factor={factor}")
+    return factor
+
+
 def _lint(args: argparse.Namespace) -> int:
     model = load_target(args.target)
+    if isinstance(model, ArrayCallable):
+        raise model.refusal("is not a torch.nn.Module, whose layers lint reads")
     report = linting.lint(model, args.sample_rate)
     print(report.to_json() if args.json else report.to_markdown())
     return 0

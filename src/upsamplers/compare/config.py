@@ -181,7 +181,7 @@ class CompareConfig:
         if self.model != task.model:
             check_choice("model", self.model, COMPARE_MODELS)
         self.variants = _checked_variants(self.variants)
-        _check_variant_models(self.variants, str(self.model))
+        _check_variant_models(self.variants, str(self.model), task.name)
         if self.steps is not None and self.minutes is not None:
             raise InvalidValue(f"give steps or minutes, not both; received steps={self.steps!r}, "
                                f"minutes={self.minutes!r}")
@@ -299,14 +299,32 @@ def _checked_variants(variants: Any) -> tuple[str, ...]:
     return tuple(variants)
 
 
-def _check_variant_models(variants: tuple[str, ...], model: str) -> None:
+def variant_fits(name: str, model: str) -> bool:
+    """Whether ``model`` takes the model options of variant ``name`` (a vocoder
+    variant sets the vocoder's activations; the other variants set none)."""
+    try:
+        model_class(model).check_option_names(VARIANTS[name].model_overrides)
+    except InvalidType:
+        return False
+    return True
+
+
+def _check_variant_models(variants: tuple[str, ...], model: str, task: str) -> None:
     """Refuse a variant whose model options ``model`` does not take (a vocoder variant
-    on another task's model), before any work."""
+    on another task's model), before any work: one line naming the task(s) the
+    variant belongs to and the variants this one takes."""
     for name in variants:
-        overrides = VARIANTS[name].model_overrides
-        if overrides:
-            model_class(model).check_option_names(
-                overrides, f"variant {name!r} (model options {overrides!r}) on model={model!r}")
+        if variant_fits(name, model):
+            continue
+        homes = [t.name for t in TASKS.values() if variant_fits(name, t.model)]
+        here = (f"the {task} task (model={model!r})" if TASKS[task].model == model
+                else f"model={model!r}")
+        fits = [v for v in VARIANTS if variant_fits(v, model)]
+        raise InvalidValue(
+            f"variant {name!r} belongs to the {', '.join(homes)} task"
+            f"{'s' if len(homes) > 1 else ''} (it sets the model options "
+            f"{', '.join(VARIANTS[name].model_overrides)}); {here} takes the variants "
+            f"{', '.join(fits)}; received variants={list(variants)!r}")
 
 
 def _check_positive_float(name: str, value: Any) -> float:

@@ -117,9 +117,10 @@ def score_test(model: Any, test: list[Signal], device: torch.device, *, data: st
     """``model`` scored on the test signals by ``scorer`` (default the model's
     validation scorer; a baseline's scorer of the same signature scores the
     same signals): ``data`` (the folder), ``metric``, ``metrics`` (means over the
-    scored tracks), ``tracks`` (per track), ``skipped`` (tracks too short to
-    score) and ``audio_seconds``. A JSON-ready dictionary, stored in the run's
-    result (:attr:`~upsamplers.compare.results.VariantResult.test`)."""
+    scored tracks), ``tracks`` (per track), ``skipped`` (tracks that give no
+    figure: too short, a silent reference, an infinite score; one line each)
+    and ``audio_seconds``. A JSON-ready dictionary, stored in the run's result
+    (:attr:`~upsamplers.compare.results.VariantResult.test`)."""
     scores = scorer(model, test, device)
     return {"data": data, "metric": scores["metric"], "metrics": scores["metrics"],
             "tracks": scores["tracks"], "skipped": list(scores.get("skipped", [])),
@@ -213,6 +214,6 @@ def test_section(report: dict[str, Any]) -> list[str]:
         lines.append("")
     skipped = sorted({line for row in gen["rows"] for line in row["skipped"]})
     if skipped:
-        lines += [f"Not scored: {len(skipped)} track(s) too short for the metrics "
+        lines += [f"Not scored: {len(skipped)} track(s) that give no figure "
                   f"({'; '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}).", ""]
     return lines

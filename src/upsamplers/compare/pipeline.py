@@ -18,11 +18,11 @@ from typing import Any
 import torch
 
 from .._checks import InvalidType, UserFileError, check_bool
-from .._io import RunLock, check_space
+from .._io import LOCK, RunLock, check_space, lock_holder
 from ..analysis.plots import spectrogram_png
 from ..data import write_audio
 from ..models import model_class, read_checkpoint
-from ..train import CONFIG, FINAL, Task, TrainConfig, estimated_bytes
+from ..train import CONFIG, FINAL, Task, TrainConfig, estimated_bytes, log_records
 from .aggregate import rank, summarize
 from .baseline import baseline_scores
 from .budget import plan_steps
@@ -261,6 +261,18 @@ def _check_run_model(folder: Path, saved: dict[str, Any]) -> None:
                             f"{CONFIG} trained model={saved.get('model')!r} ({expected})")
 
 
+def _check_run_log(folder: Path) -> None:
+    """The run is not being written (its lock held by a live process) and its log
+    reads (a last line cut by a kill is left out, as everywhere): refused before
+    any timing or measuring."""
+    holder = lock_holder(folder)
+    if holder is not None:
+        raise UserFileError(f"{folder} is in use by process {holder} (its lock file "
+                            f"{folder / LOCK} is held): collect reads finished runs only; wait "
+                            "for that run to end")
+    log_records(folder)  # UserFileError when log.jsonl is missing
+
+
 def _variant_of(folder: Path, saved: dict[str, Any]) -> str:
     """The variant whose kind and options the run was trained with: of those whose
     model options the run's hold too, the one that sets the most of them."""
@@ -373,6 +385,7 @@ def _collect(folders: Sequence[Path], out: Path, base: CompareConfig, force: boo
     saved = [_run_config(f) for f in folders]
     for folder, settings in zip(folders, saved, strict=True):
         _check_run_model(folder, settings)
+        _check_run_log(folder)
     variants = [_variant_of(f, s) for f, s in zip(folders, saved, strict=True)]
     dests = _destinations(out, folders, variants, saved)
     config = _collected_config(saved, variants, base)

@@ -15,7 +15,6 @@ needs travels in a :class:`RunSpec`, and it returns the result as a dictionary.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from ..analysis.plots import marked_frequencies, spectrogram_png
 from ..data import write_audio
 from ..models import ReferenceModel, build_model, load_model, read_checkpoint
 from ..scoring import Signal
-from ..train import CHECKPOINT, FINAL, LOG, learning_curve, run_status, train
+from ..train import CHECKPOINT, FINAL, LOG, learning_curve, log_records, run_status, train
 from .aliasing import model_aliasing
 from .config import CompareConfig
 from .folder import INIT_AUDIT, RESULT, read_json, write_json
@@ -131,10 +130,9 @@ def _init_audit(model: ReferenceModel, seed: int, seconds: float, folder: Path
 
 def _losses(folder: Path) -> tuple[float | None, float | None, float | None]:
     """Training seconds (of the last ``end`` event), first and last logged loss."""
-    path = folder / LOG
-    if not path.is_file():
+    if not (folder / LOG).is_file():
         return None, None, None
-    log = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    log = log_records(folder)  # a last line cut by a kill is left out
     ends = [r for r in log if r.get("event") == "end"]
     losses = [r for r in log if "loss" in r and "event" not in r]
     return (ends[-1].get("seconds") if ends else None, losses[0]["loss"] if losses else None,
@@ -230,10 +228,8 @@ def _budget(folder: Path) -> int:
 
 def _stopped_at(folder: Path, curve: list[list[Any]]) -> int | None:
     """The step training ended at (its last ``end`` event, else the curve's end)."""
-    path = folder / LOG
-    if path.is_file():
-        for line in reversed(path.read_text().splitlines()):
-            record = json.loads(line) if line.strip() else {}
+    if (folder / LOG).is_file():
+        for record in reversed(log_records(folder)):
             if record.get("event") == "end":
                 return int(record.get("stopped_at", record.get("step", 0)))
     return int(curve[-1][0]) if curve else None
