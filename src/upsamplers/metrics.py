@@ -100,6 +100,9 @@ def sdr(estimate: Any, reference: Any, *, filter_length: int = 512,
     times its energy on the diagonal, which keeps near-silent references
     solvable) and ``b`` the cross-correlation with the estimate. Then
     ``|s_target|^2 = h . b`` and ``|e - s_target|^2 = |e|^2 - h . b``.
+    An estimate equal to the reference reads ``+inf`` (as :func:`snr`), not the
+    ceiling near 100 dB that the diagonal loading would set; a silent reference
+    reads ``nan``.
 
     Shape: ``(..., T), (..., T) -> (...)``.
     """
@@ -116,6 +119,9 @@ def sdr(estimate: Any, reference: Any, *, filter_length: int = 512,
     for i, (ei, ri) in enumerate(zip(flat_e, flat_r, strict=True)):
         auto, cross = _correlations(ri, ei, taps)
         if auto[0] <= SILENCE:
+            continue
+        if np.array_equal(ei, ri):
+            out[i] = np.inf
             continue
         auto = auto.copy()
         auto[0] += load_diag * auto[0]
