@@ -51,7 +51,7 @@ from ..ops.interpolation import (
     sinc_phases,
 )
 from ..ops.kernels import PhaseKernels
-from ..ops.lowpass import lengthen_to_attenuation
+from ..ops.lowpass import check_lowpass_size, design_points, lengthen_to_attenuation
 from ..ops.plan import CPU_MODEL, FormCost, choose_form
 from .base import Upsampler, cached_table, check_factor_limit, format_bytes
 
@@ -594,7 +594,9 @@ class SincUpsample1d(FoldedUpsample1d):
     Attributes:
         conv: the learnable high-rate ``nn.Conv1d(in_channels, out_channels, kernel_size)``.
         lowpass: the fixed filter ``f``, a float64 numpy array ``(2 * H + 1,)``
-            (not a parameter).
+            (not a parameter); at most :data:`~upsamplers.ops.lowpass.MAX_LOWPASS_TAPS`
+            taps (a designed one at its longest), refused before it is built.
+        half_length: ``H`` (not ``half``, which would hide ``nn.Module.half``).
     """
 
     kind = "sinc"
@@ -618,6 +620,7 @@ class SincUpsample1d(FoldedUpsample1d):
     ) -> None:
         factor_ = check_positive_int("factor", factor)  # before the tables use it
         self.cutoff = check_real("cutoff", cutoff, low=0.0, high=1.0, low_open=True)
+        check_factor_limit(factor_)
         half = self._design(factor_, zeros, beta, transition, attenuation)
         # the filter reaches ceil(H / r) input samples on each side; a designed one
         # may grow by half again to meet its attenuation (_meet_attenuation)
@@ -627,9 +630,15 @@ class SincUpsample1d(FoldedUpsample1d):
                  else {"zeros": self.zeros})
         kernel_size = check_table_size(factor_, kernel_size, depth, **named,
                                        cutoff=self.cutoff)
+        check_lowpass_size(factor_, half, designed=transition is not None, **named,
+                           cutoff=self.cutoff, attenuation=self.attenuation,
+                           hint="raise transition or cutoff, lower attenuation, zeros or "
+                                "the factor (chain layers)")
         if transition is not None:
             half = self._meet_attenuation(factor_, half)
-        self.half = half
+        #: ``H``: the fixed low-pass has ``2 H + 1`` taps (named so as not to hide
+        #: ``nn.Module.half``)
+        self.half_length = half
         self.lowpass = sinc_filter(factor_, cutoff=self.cutoff, beta=self.beta, half=half)
         self.mode = "sinc"
         phases = sinc_phases(factor_, cutoff=self.cutoff, beta=self.beta, half=half)
@@ -670,7 +679,8 @@ class SincUpsample1d(FoldedUpsample1d):
         """``half`` lengthened until the stop band from ``cutoff + transition / 2`` is
         :attr:`attenuation` down (:func:`~upsamplers.ops.lowpass.lengthen_to_attenuation`)."""
         return lengthen_to_attenuation(factor, self.cutoff, self.beta, half, self.attenuation,
-                                       self.cutoff + self.transition / 2)
+                                       self.cutoff + self.transition / 2,
+                                       design_points(factor, 4096))
 
     def band_edges(self) -> tuple[float, float]:
         """``(cutoff - transition / 2, cutoff + transition / 2)``: the designed pass-

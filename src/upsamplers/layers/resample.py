@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_bool, check_choice, check_positive_int
+from .._checks import InvalidValue, check_bool, check_choice, check_positive_int
 from ..ops.convolution import is_symbolic
 from ..ops.filters import (
     InterpolationResponse,
@@ -34,11 +34,51 @@ from ..ops.lowpass import (
     block_table,
     cheaper_form,
     check_filter_options,
+    check_lowpass_size,
     design_resample_filter,
     form_macs,
 )
-from .base import Upsampler, cached_table, check_factor_limit
-from .interpolation import check_table_size
+from .base import Upsampler, cached_table, check_factor_limit, format_bytes
+from .interpolation import MAX_TABLE_BYTES, check_table_size
+
+
+def check_resample_filter(factor: int, cutoff: float, transition: float,
+                          attenuation: float) -> int:
+    """Kaiser's estimate of the low-pass's half length ``H`` for these options, after
+    refusing a factor over :data:`~upsamplers.layers.base.MAX_FACTOR` and a low-pass
+    longer than :data:`~upsamplers.ops.lowpass.MAX_LOWPASS_TAPS` (before any design
+    work; the PyTorch and Keras layers alike)."""
+    check_factor_limit(factor)
+    half = kaiser_half_length(factor, transition, attenuation)
+    check_lowpass_size(factor, half, designed=True, transition=transition,
+                       attenuation=attenuation,
+                       hint="raise transition, lower attenuation or the factor (chain layers)")
+    return half
+
+
+def check_resample_tables(in_channels: int, out_channels: int, factor: int,
+                          kernel_size: int, half: int, impl: str) -> None:
+    """Refuse a layer whose fixed float64 tables (the low-pass's ``r`` phases of at most
+    ``D`` taps for each channel of the form that runs, and the block table) pass
+    :data:`~upsamplers.layers.interpolation.MAX_TABLE_BYTES`, from the longest low-pass
+    the design may give (``half`` lengthened by half), before any is built. With
+    ``impl="auto"`` the channels of either form the design may pick."""
+    longest = half + half // 2
+    depth = 2 * math.ceil(longest / factor) + 3  # taps per phase, at most
+    forms = {impl} if impl != "auto" else {
+        cheaper_form(form_macs(in_channels, out_channels, factor, kernel_size, d))
+        for d in (1, depth)}  # the cheaper form is monotone in D between these
+    channels = max(out_channels if form == "mix_first" else in_channels for form in forms)
+    need = 8 * factor * depth * (channels + 1)
+    if factor <= BLOCK_MAX_FACTOR:
+        need += 8 * (BLOCK + depth - 1) * BLOCK * factor
+    if need > MAX_TABLE_BYTES:
+        raise InvalidValue(
+            f"in_channels={in_channels}, out_channels={out_channels}, factor={factor} need "
+            f"about {format_bytes(need)} of fixed low-pass tables (up to {depth} taps a "
+            f"phase for each of {channels} channels), more than the limit of "
+            f"{format_bytes(MAX_TABLE_BYTES)} (upsamplers.layers.interpolation."
+            f"MAX_TABLE_BYTES); use fewer channels or a lower factor")
 
 
 class ResampleUpsample1d(Upsampler):
@@ -116,6 +156,14 @@ class ResampleUpsample1d(Upsampler):
             learnable weights (used by ``forward`` through its ``weight`` and ``bias``).
         phases: the fixed low-pass as ``factor`` low-rate filters.
         lowpass: the fixed high-rate filter ``f``, float64 ``(2 H + 1,)``.
+        half_length: ``H`` (not ``half``, which would hide ``nn.Module.half``).
+
+    Limits (refused in one line before any design work): ``factor`` up to
+    :data:`~upsamplers.layers.base.MAX_FACTOR`; a low-pass of at most
+    :data:`~upsamplers.ops.lowpass.MAX_LOWPASS_TAPS` taps at its longest (with the
+    default filter options, factors up to about 18000: ``factor=16000`` builds in
+    about 2 s); fixed tables within
+    :data:`~upsamplers.layers.interpolation.MAX_TABLE_BYTES`.
         form: the form ``forward`` runs (``"mix_first"`` or ``"filter_first"``).
     """
 
@@ -143,15 +191,20 @@ class ResampleUpsample1d(Upsampler):
         longest = half + half // 2
         check_table_size(factor_, kernel_size, 2 * math.ceil(longest / factor_) + 3,
                          transition=self.transition, cutoff=self.cutoff)
+        check_resample_filter(factor_, self.cutoff, self.transition, self.attenuation)
         super().__init__(in_channels, out_channels, factor_, kernel_size)
         self.impl: str = check_choice("impl", impl, RESAMPLE_IMPLS)
         check_bool("bias", bias)
+        check_resample_tables(self.in_channels, self.out_channels, self.factor,
+                              self.kernel_size, half, self.impl)
         self.conv = nn.Conv1d(self.in_channels, self.out_channels, self.kernel_size,
                               bias=bias, device=device, dtype=dtype)
-        self.half, self.phases = design_resample_filter(self.factor, self.cutoff,
-                                                        self.transition, self.attenuation)
+        #: ``H``: the fixed low-pass has ``2 H + 1`` taps (named so as not to hide
+        #: ``nn.Module.half``)
+        self.half_length, self.phases = design_resample_filter(
+            self.factor, self.cutoff, self.transition, self.attenuation)
         self.lowpass = sinc_filter(self.factor, cutoff=self.cutoff,
-                                   beta=kaiser_beta(self.attenuation), half=self.half)
+                                   beta=kaiser_beta(self.attenuation), half=self.half_length)
         self.form: str = cheaper_form(self.form_macs()) if self.impl == "auto" else self.impl
         channels = self.out_channels if self.form == "mix_first" else self.in_channels
         # fixed float64 tables, converted on use (and cached) for the input's dtype and device
