@@ -57,17 +57,25 @@ def check_resample_filter(factor: int, cutoff: float, transition: float,
 
 
 def check_resample_tables(in_channels: int, out_channels: int, factor: int,
-                          kernel_size: int, half: int, impl: str) -> None:
-    """Refuse a layer whose fixed float64 tables (the low-pass's ``r`` phases of at most
-    ``D`` taps for each channel of the form that runs, and the block table) pass
-    :data:`~upsamplers.layers.interpolation.MAX_TABLE_BYTES`, from the longest low-pass
-    the design may give (``half`` lengthened by half), before any is built. With
-    ``impl="auto"`` the channels of either form the design may pick."""
+                          kernel_size: int, half: int, impl: str,
+                          depth: int | None = None) -> None:
+    """Refuse a layer whose fixed float64 tables (the low-pass's ``r`` phases of ``D``
+    taps for each channel of the form that runs, and the block table) pass
+    :data:`~upsamplers.layers.interpolation.MAX_TABLE_BYTES`, before any is built.
+    Before the design (``depth`` not given), from the range of ``D`` the design may give
+    (Kaiser's estimate ``half``, lengthened by at most half), and with ``impl="auto"``
+    the channels of either form it may pick over that range."""
     longest = half + half // 2
-    depth = 2 * math.ceil(longest / factor) + 3  # taps per phase, at most
+    if depth is None:
+        depth = 2 * math.ceil(longest / factor) + 3  # taps per phase, at most
+        # at least H // r + 1 (factor >= 2: each column d = 0 .. H // r holds two
+        # consecutive taps inside the filter, at most one of them a zero of the sinc)
+        shortest = half // factor + 1 if factor >= 2 else 1
+    else:
+        shortest = depth
     forms = {impl} if impl != "auto" else {
         cheaper_form(form_macs(in_channels, out_channels, factor, kernel_size, d))
-        for d in (1, depth)}  # the cheaper form is monotone in D between these
+        for d in (shortest, depth)}  # the macs differ by a linear function of D
     channels = max(out_channels if form == "mix_first" else in_channels for form in forms)
     need = 8 * factor * depth * (channels + 1)
     if factor <= BLOCK_MAX_FACTOR:
