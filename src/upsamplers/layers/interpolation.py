@@ -34,6 +34,7 @@ from ..ops.filters import (
     kaiser_attenuation,
     kaiser_beta,
     kaiser_half_length,
+    response_points,
     sinc_filter,
 )
 from ..ops.interpolation import (
@@ -209,17 +210,19 @@ class FoldedUpsample1d(Upsampler):
         images (1.0) for nearest and linear, which are not designed to edges."""
         return 0.5, 1.0
 
-    def response(self, points_per_band: int = 4096) -> InterpolationResponse:
+    def response(self, points_per_band: int | None = None) -> InterpolationResponse:
         """The frequency response of the fixed interpolation (gain re DC against
         frequency as a fraction of the input Nyquist, 0 to ``factor``), with its
         pass-band ripple, -3 dB point, worst image level and per-frequency image
         rejection (:class:`~upsamplers.ops.filters.InterpolationResponse`). The
-        learnable convolution that follows is not included."""
+        learnable convolution that follows is not included.
+        ``points_per_band``: default 4096, fewer above factor 4096 (the FFT within
+        :data:`~upsamplers.ops.filters.MAX_RESPONSE_POINTS`; more is refused)."""
         passband, stopband = self.band_edges()
         return interpolation_response(self.phases.taps, self.phases.offset,
                                       passband_edge=passband, stopband_edge=stopband,
-                                      points_per_band=check_positive_int(
-                                          "points_per_band", points_per_band))
+                                      points_per_band=response_points(
+                                          self.factor, points_per_band))
 
     def phase_taps(self) -> int:
         """The folded support: taps of each phase kernel that can be non-zero, summed."""

@@ -19,6 +19,7 @@ from ..ops.filters import (
     interpolation_response,
     kaiser_beta,
     kaiser_half_length,
+    response_points,
     sinc_filter,
 )
 from ..ops.interpolation import (
@@ -348,16 +349,18 @@ class ResampleUpsample1d(Upsampler):
         input Nyquist frequency: the designed pass- and stop-band edges."""
         return max(self.cutoff - self.transition / 2, 0.0), self.cutoff + self.transition / 2
 
-    def response(self, points_per_band: int = 4096) -> InterpolationResponse:
+    def response(self, points_per_band: int | None = None) -> InterpolationResponse:
         """The frequency response of the fixed low-pass (gain re DC against frequency
         as a fraction of the input Nyquist, 0 to ``factor``), with its ripple over
         ``[0, cutoff - transition / 2]`` and worst image from ``cutoff + transition /
-        2``; the learnable convolution is not included."""
+        2``; the learnable convolution is not included.
+        ``points_per_band``: default 4096, fewer above factor 4096 (the FFT within
+        :data:`~upsamplers.ops.filters.MAX_RESPONSE_POINTS`; more is refused)."""
         passband, stopband = self.band_edges()
         return interpolation_response(self.phases.taps, self.phases.offset,
                                       passband_edge=passband, stopband_edge=stopband,
-                                      points_per_band=check_positive_int(
-                                          "points_per_band", points_per_band))
+                                      points_per_band=response_points(
+                                          self.factor, points_per_band))
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, factor={self.factor}, "

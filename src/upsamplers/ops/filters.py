@@ -9,7 +9,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_positive_int, check_real
+from .._checks import InvalidValue, check_positive_int, check_real
+
+#: Most points of the FFT of :func:`interpolation_response` (``2 factor
+#: points_per_band``, and at least 8 times the filter's length, which fits for every
+#: low-pass within :data:`~upsamplers.ops.lowpass.MAX_LOWPASS_TAPS`): a response of
+#: 2**25 points took 13-19 s (2-core EPYC, load 2-3), one of 2**24 about half of that.
+#: ``layer.response()`` at factor 16000 with 4096 points per band asked for 131 M
+#: points (about 6 GiB with the gain and frequency arrays) before this bound.
+MAX_RESPONSE_POINTS = 1 << 24
+
+
+def response_points(factor: int, points_per_band: int | None) -> int:
+    """``points_per_band`` checked, or by default 4096, fewer at factors above 4096 so
+    that the FFT stays within :data:`MAX_RESPONSE_POINTS`."""
+    if points_per_band is None:
+        return max(8, min(4096, MAX_RESPONSE_POINTS // (2 * factor)))
+    return check_positive_int("points_per_band", points_per_band)
 
 
 def kaiser_beta(attenuation_db: float) -> float:
@@ -197,6 +213,11 @@ def _magnitude(taps: np.ndarray, offset: int, points_per_band: int) -> tuple[np.
     g = np.zeros(int(index.max() - index.min()) + 1)
     np.add.at(g, (index - index.min()).ravel(), taps.ravel())
     n = max(2 * r * points_per_band, 1 << math.ceil(math.log2(len(g) * 8)))
+    if n > MAX_RESPONSE_POINTS:
+        raise InvalidValue(
+            f"factor={r}, points_per_band={points_per_band} (a filter of {len(g):,} taps) "
+            f"need an FFT of {n:,} points, more than the limit of {MAX_RESPONSE_POINTS:,} "
+            f"(upsamplers.ops.filters.MAX_RESPONSE_POINTS); lower points_per_band")
     return np.abs(np.fft.rfft(g, n)), n
 
 
