@@ -36,6 +36,7 @@ from upsamplers.layers import (
 )
 from upsamplers.layers.base import MAX_FACTOR, MAX_WEIGHTS
 from upsamplers.layers.interpolation import MAX_TABLE_BYTES, table_bytes
+from upsamplers.ops.lowpass import MAX_LOWPASS_TAPS, lowpass_taps
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -79,6 +80,34 @@ ROWS = [
     ("transposed channels", lambda: TransposedUpsample1d(10**5, 10**5, 2), InvalidValue,
      "in_channels=100000, out_channels=100000"),
     ("sinc channels", lambda: SincUpsample1d(10**5, 10**5, 2), InvalidValue, "MAX_WEIGHTS"),
+    # the low-pass of the sinc and resampling layers (issue 22): these designed a
+    # filter for minutes (an O(H r) loop and an FFT per candidate length)
+    ("resample factor 65536", lambda: make_upsampler("resample", 1, 1, 65536), InvalidValue,
+     "factor=65536, transition=0.3, attenuation=90.0 need a low-pass of up to 3,745,353 "
+     f"taps, more than the limit of {MAX_LOWPASS_TAPS:,}"),
+    ("resample attenuation 300", lambda: make_upsampler("resample", 1, 1, 8192,
+                                                        attenuation=300), InvalidValue,
+     "factor=8192, transition=0.3, attenuation=300.0 need a low-pass of up to"),
+    ("resample transition tiny", lambda: make_upsampler("resample", 1, 1, 2, transition=1e-9),
+     InvalidValue, "transition=1e-09"),
+    ("resample factor 1e6", lambda: make_upsampler("resample", 1, 1, 10**6), InvalidValue,
+     "received factor=1000000"),
+    ("resample channels x factor", lambda: make_upsampler("resample", 256, 256, 16000),
+     InvalidValue, "in_channels=256, out_channels=256, factor=16000 need about"),
+    ("resample kernel_size", lambda: make_upsampler("resample", 1, 1, 64, kernel_size=10**6),
+     InvalidValue, "kernel_size=1000000"),
+    ("sinc designed factor 65536", lambda: SincUpsample1d(1, 1, 65536, 1, transition=0.3,
+                                                          attenuation=90), InvalidValue,
+     "factor=65536, transition=0.3, cutoff=0.9, attenuation=90.0 need a low-pass of up to"),
+    ("sinc zeros at factor 65536", lambda: SincUpsample1d(1, 1, 65536, 1, zeros=64),
+     InvalidValue, "MAX_LOWPASS_TAPS"),
+    ("sinc response points", lambda: SincUpsample1d(1, 1, 8192, 1).response(4096),
+     InvalidValue, "factor=8192, points_per_band=4096 (a filter of"),
+    ("resample response points", lambda: make_upsampler("resample", 1, 1, 2).response(10**8),
+     InvalidValue, "MAX_RESPONSE_POINTS"),
+    ("sinc attenuation 300", lambda: SincUpsample1d(1, 1, 4096, 1, transition=0.05,
+                                                    attenuation=300), InvalidValue,
+     "attenuation=300.0 need a low-pass of up to"),
     # durations and channel counts of the analysis
     ("audit seconds 1e12", lambda: audit(_layer(), 16000, seconds=1e12), InvalidValue,
      "seconds must be at most 8388.61 s at 16000 Hz"),
@@ -134,6 +163,23 @@ def test_the_limits_themselves_are_accepted_and_the_table_estimate_is_an_upper_b
         assert held <= table_bytes(layer.factor, layer.kernel_size, depth)
     assert table_bytes(4000, 8001, 3) > MAX_TABLE_BYTES > table_bytes(1000, 2001, 17)
     assert MAX_WEIGHTS == 2**30 and MAX_PROBE_SAMPLES == 2**27
+
+
+def test_a_large_accepted_low_pass_designs_in_seconds_and_within_its_estimate():
+    """The defaults at factor 16000: 0.9-2 s (112 s, and over a minute here, before the
+    phase sums were vectorised). The worst case under MAX_LOWPASS_TAPS (attenuation
+    300, every candidate length checked; factor 4096, transition 0.24) took 4.5 s at
+    load 0.9 and 5.7 s at load 3 (2-core EPYC)."""
+    from upsamplers.ops.filters import kaiser_half_length
+
+    start = time.perf_counter()
+    layer = make_upsampler("resample", 1, 1, 16000)
+    elapsed = time.perf_counter() - start
+    estimate = kaiser_half_length(16000, 0.3, 90)
+    assert lowpass_taps(estimate, designed=True) <= MAX_LOWPASS_TAPS
+    assert 2 * layer.half_length + 1 <= lowpass_taps(estimate, designed=True)
+    assert len(layer.lowpass) == 2 * layer.half_length + 1
+    assert elapsed < 60, f"took {elapsed:.1f} s"  # minutes before (the O(H r) loop)
 
 
 @pytest.mark.parametrize("kind", upsampler_kinds())

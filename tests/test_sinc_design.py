@@ -71,7 +71,7 @@ def test_a_designed_filter_meets_its_attenuation_over_the_whole_stop_band(
     assert cutoff - transition / 2 < response.minus_3db < cutoff + transition / 2
     # no longer than needed: Kaiser's estimate, lengthened only a little
     estimate = kaiser_half_length(factor, transition, attenuation)
-    assert estimate <= layer.half <= 1.25 * estimate
+    assert estimate <= layer.half_length <= 1.25 * estimate
 
 
 def test_a_setting_rejects_every_image_by_80_db():

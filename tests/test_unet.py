@@ -24,7 +24,7 @@ from upsamplers.models import (
     load_model,
     overlap_add,
 )
-from upsamplers.models.unet import antialias_filter
+from upsamplers.models.unet import FixedSincUpsample, antialias_filter
 from upsamplers.scoring import METRIC_INFO, primary_metric, score_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -250,3 +250,15 @@ def test_reconstruct_gives_the_full_band_estimate_of_the_degraded_file(tmp_path)
     with torch.inference_mode():
         expected = model(model.degrade(x)[:, None])[:, 0, :1001]
     np.testing.assert_allclose(out.T, expected.numpy(), atol=1e-4)  # written as 16-bit PCM
+
+
+def test_fixed_sinc_upsample_converts_with_half_and_double():
+    # its half length was an attribute named `half`, which hid nn.Module.half
+    # ("'int' object is not callable")
+    layer = FixedSincUpsample(2)
+    x = torch.randn(1, 2, 9)
+    want = layer(x)
+    assert layer.double()(x.double()).dtype == torch.float64
+    assert torch.equal(layer.float()(x), want)
+    assert layer.half() is layer and layer(x.half()).dtype == torch.float16
+    assert layer.half_length == (layer.taps.shape[0] - 1) // 2

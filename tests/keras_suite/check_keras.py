@@ -18,6 +18,7 @@ from upsamplers.keras import (
     KINDS,
     InterpConv1D,
     LinearUpSampling1D,
+    ResampleConv1D,
     SubPixel1D,
     SubPixelConv1D,
     TransposedConv1D,
@@ -441,3 +442,53 @@ def test_save_and_load_gives_identical_outputs(kind, tmp_path):
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ------------------------------------------- dtype, channels and bounds (issue 22)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", ["int32", "int64", "complex64", "bool"])
+def test_every_kind_refuses_non_real_floating_input_in_one_line(kind, dtype):
+    layer = make_upsampler(kind, 2, 2)
+    with pytest.raises(TypeError) as caught:
+        layer(np.zeros((1, 4, 3), dtype=dtype))
+    message = str(caught.value)
+    assert "\n" not in message and f"received dtype={dtype}" in message
+    assert message.startswith(type(layer).__name__)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_names_the_channel_count_it_was_built_for(kind):
+    layer = make_upsampler(kind, 2, 2)
+    assert tuple(layer(np.zeros((1, 4, 3), "float32")).shape) == (1, 8, 2)
+    with pytest.raises(ValueError) as caught:
+        layer(np.zeros((1, 4, 5), "float32"))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message == (f"{type(layer).__name__} was built for 3 input channels (axis -1 of "
+                       f"(batch, time, channels)); received input_shape=(1, 4, 5)")
+
+
+@pytest.mark.parametrize(("call", "text"), [
+    (lambda: ResampleConv1D(1, 65536), "need a low-pass of up to 3,745,353 taps"),
+    (lambda: ResampleConv1D(1, 2, transition=1e-9), "transition=1e-09"),
+    (lambda: ResampleConv1D(1, 10**6), "received factor=1000000"),
+    (lambda: ResampleConv1D(1024, 4096)(np.zeros((1, 2, 1024), "float32")),
+     "in_channels=1024, out_channels=1024, factor=4096 need about"),
+    (lambda: make_upsampler("nearest", 1, 65536), "factor=65536, kernel_size=131073"),
+    (lambda: make_upsampler("linear", 1, 4096), "mode='linear' need about 4 GiB"),
+    (lambda: make_upsampler("transposed", 1, 65536), "strides=65536 need about"),
+    (lambda: make_upsampler("subpixel", 1, 10**6), "MAX_FACTOR"),
+    (lambda: SubPixel1D(10**6), "received factor=1000000"),
+    (lambda: SubPixelConv1D(10**5, 2)(np.zeros((1, 4, 10**4), "float32")),
+     "give 6,000,000,000 weights, more than the limit of 1,073,741,824"),
+])
+def test_sizes_are_refused_quickly_in_one_line(call, text):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError) as caught:
+        call()
+    assert text in str(caught.value) and "\n" not in str(caught.value)
+    assert time.perf_counter() - start < 5.0

@@ -17,7 +17,10 @@ from typing import Any
 import keras
 from keras import ops
 
-from .._checks import check_choice, check_positive_int
+from .._checks import InvalidType, InvalidValue, check_choice, check_positive_int
+from ..layers.base import MAX_WEIGHTS, check_factor_limit
+from ..layers.interpolation import check_table_size
+from ..layers.resample import check_resample_filter, check_resample_tables
 from ..ops.lowpass import (
     RESAMPLE_IMPLS,
     cheaper_form,
@@ -57,8 +60,49 @@ def _shape_error(layer: str, input_shape: Any) -> ValueError:
     )
 
 
+def check_inputs(layer: keras.layers.Layer, inputs: Any) -> None:
+    """What the PyTorch layers' ``_check_input`` checks, in one line naming the received
+    value, before Keras runs anything (an error raised in ``call`` comes back wrapped
+    in several lines; a backend's own error names neither): a real floating-point
+    input (an integer one was a backend traceback or computed silently; a complex one
+    was cast to real, dropping its imaginary part), and once the layer is built, the
+    channel count it was built for."""
+    shape = getattr(inputs, "shape", None)
+    dtype = getattr(inputs, "dtype", None)
+    if shape is None or dtype is None:
+        return  # Keras converts other inputs itself
+    name = type(layer).__name__
+    dtype = keras.backend.standardize_dtype(dtype)
+    if not keras.backend.is_float_dtype(dtype):
+        raise InvalidType(f"{name} takes real floating-point inputs (cast them, e.g. "
+                          f"keras.ops.cast(x, 'float32')); received dtype={dtype}")
+    channels = getattr(layer, "_input_channels", None)
+    if channels is not None and len(shape) == 3 and shape[-1] is not None \
+            and int(shape[-1]) != channels:
+        raise InvalidValue(f"{name} was built for {channels} input channels (axis -1 of "
+                           f"(batch, time, channels)); received input_shape={tuple(shape)}")
+
+
+def check_weights(layer: keras.layers.Layer, count: int, what: str) -> None:
+    """Refuse more than :data:`~upsamplers.layers.base.MAX_WEIGHTS` weights before
+    they are allocated, as the PyTorch layers do."""
+    if count > MAX_WEIGHTS:
+        raise InvalidValue(f"{type(layer).__name__}: {what} give {count:,} weights, more "
+                           f"than the limit of {MAX_WEIGHTS:,} (upsamplers.layers.base."
+                           f"MAX_WEIGHTS); use fewer channels or taps")
+
+
+class _CheckedInputs:
+    """Mixin: :func:`check_inputs` on every call, before Keras builds or calls."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            check_inputs(self, args[0])  # type: ignore[arg-type]
+        return super().__call__(*args, **kwargs)  # type: ignore[misc]
+
+
 @_serializable
-class SubPixel1D(keras.layers.Layer):
+class SubPixel1D(_CheckedInputs, keras.layers.Layer):
     """Periodic shuffle of channels into time (the article's ``SubPixel1D``).
 
     ``out[b, t * factor + i, c] = x[b, t, i * C_out + c]``, the semantics of
@@ -80,7 +124,7 @@ class SubPixel1D(keras.layers.Layer):
 
     def __init__(self, factor: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.factor = check_positive_int("factor", factor)
+        self.factor = check_factor_limit(check_positive_int("factor", factor))
 
     def build(self, input_shape: Any) -> None:
         if len(input_shape) != 3:
@@ -144,7 +188,7 @@ class ICNR(keras.initializers.Initializer):
                 "initializer": keras.initializers.serialize(self.initializer)}
 
 
-class _TwoStageUpsampler(keras.layers.Layer):
+class _TwoStageUpsampler(_CheckedInputs, keras.layers.Layer):
     """Shared part of the upsamplers made of two sub-layers applied in turn
     (``_stages``): argument checks, build, call, output shape and config."""
 
@@ -152,7 +196,7 @@ class _TwoStageUpsampler(keras.layers.Layer):
                  kernel_initializer: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.filters = check_positive_int("filters", filters)
-        self.factor = check_positive_int("factor", factor)
+        self.factor = check_factor_limit(check_positive_int("factor", factor))
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -161,9 +205,16 @@ class _TwoStageUpsampler(keras.layers.Layer):
     def _stages(self) -> tuple[keras.layers.Layer, keras.layers.Layer]:
         raise NotImplementedError
 
+    def _weight_count(self, in_channels: int) -> int:
+        return self.kernel_size * in_channels * self.filters
+
     def build(self, input_shape: Any) -> None:
-        if len(input_shape) != 3:
+        if len(input_shape) != 3 or input_shape[-1] is None:
             raise _shape_error(type(self).__name__, input_shape)
+        check_weights(self, self._weight_count(int(input_shape[-1])),
+                      f"{int(input_shape[-1])} input channels, filters={self.filters}, "
+                      f"factor={self.factor}, kernel_size={self.kernel_size}")
+        self._input_channels = int(input_shape[-1])
         first, second = self._stages
         first.build(input_shape)
         second.build(first.compute_output_shape(input_shape))
@@ -232,6 +283,9 @@ class SubPixelConv1D(_TwoStageUpsampler):
         )
         self.shuffle = SubPixel1D(self.factor, name="shuffle", dtype=self.dtype_policy)
 
+    def _weight_count(self, in_channels: int) -> int:
+        return self.kernel_size * in_channels * self.filters * self.factor
+
     @property
     def _stages(self) -> tuple[keras.layers.Layer, keras.layers.Layer]:
         return self.conv, self.shuffle  # (B, T, C_in) -> (B, T, C_out * r) -> (B, T * r, C_out)
@@ -242,7 +296,7 @@ class SubPixelConv1D(_TwoStageUpsampler):
 
 
 @_serializable
-class LinearUpSampling1D(keras.layers.Layer):
+class LinearUpSampling1D(_CheckedInputs, keras.layers.Layer):
     """Linear interpolation by ``factor`` along time, half-sample aligned (like
     ``F.interpolate(mode="linear", align_corners=False)`` and TensorFlow's
     ``resize(method="bilinear")``): output sample ``n`` sits at input position
@@ -257,7 +311,7 @@ class LinearUpSampling1D(keras.layers.Layer):
 
     def __init__(self, factor: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.factor = check_positive_int("factor", factor)
+        self.factor = check_factor_limit(check_positive_int("factor", factor))
 
     def build(self, input_shape: Any) -> None:
         if len(input_shape) != 3:
@@ -348,6 +402,8 @@ class InterpConv1D(_TwoStageUpsampler):
                          kernel_initializer=kernel_initializer, **kwargs)
         self.mode = check_choice("mode", mode, ("nearest", "linear"))
         self.impl = check_choice("impl", impl, INTERP_IMPLS)
+        # the fold tables of the PyTorch layer, bounded the same way before they are built
+        check_table_size(self.factor, self.kernel_size, 3, mode=self.mode)
         if self.mode == "nearest":
             self.upsample = keras.layers.UpSampling1D(self.factor, name="upsample",
                                                       dtype=self.dtype_policy)
@@ -380,7 +436,7 @@ class InterpConv1D(_TwoStageUpsampler):
 
 
 @_serializable
-class TransposedConv1D(keras.layers.Conv1DTranspose):
+class TransposedConv1D(_CheckedInputs, keras.layers.Conv1DTranspose):
     """``keras.layers.Conv1DTranspose`` (same arguments, weights and function),
     computed in its exact subpixel form when it upsamples (by default on JAX and
     TensorFlow, see ``impl``): with ``strides=r``,
@@ -407,6 +463,8 @@ class TransposedConv1D(keras.layers.Conv1DTranspose):
         super().__init__(*args, **kwargs)
         self.impl = check_choice("impl", impl, TRANSPOSED_IMPLS)
         factor, size = self.strides[0], self.kernel_size[0]
+        # the (K, E, r) table of transpose_fold is within the fold tables' bound
+        check_table_size(check_positive_int("strides", factor), size, 1, strides=factor)
         self.subpixel = (
             self.padding == "same" and self.dilation_rate[0] == 1
             and self.output_padding is None and self.data_format == "channels_last"
@@ -414,6 +472,17 @@ class TransposedConv1D(keras.layers.Conv1DTranspose):
                 self.impl == "auto"
                 and keras.backend.backend() in SUBPIXEL_TRANSPOSE_BACKENDS)))
         self._fold = transpose_fold(factor, size)
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) != 3 or input_shape[-1] is None:
+            raise _shape_error(type(self).__name__, input_shape)
+        channels = int(input_shape[-1])
+        check_weights(self, self.kernel_size[0] * channels * self.filters,
+                      f"{channels} input channels, filters={self.filters}, "
+                      f"kernel_size={self.kernel_size[0]}")
+        super().build(input_shape)
+        self._input_channels = channels
+        self.input_spec = None  # the channel count is checked by check_inputs, in one line
 
     def call(self, inputs: Any) -> Any:
         if not self.subpixel:
@@ -429,7 +498,7 @@ class TransposedConv1D(keras.layers.Conv1DTranspose):
 
 
 @_serializable
-class ResampleConv1D(keras.layers.Layer):
+class ResampleConv1D(_CheckedInputs, keras.layers.Layer):
     """The resampling upsampler, :class:`upsamplers.ResampleUpsample1d` in Keras 3
     (same arguments, same function, same filter): a learnable ``kernel_size``-tap
     convolution at the *input* rate, then a fixed Kaiser-windowed sinc low-pass by
@@ -482,7 +551,7 @@ class ResampleConv1D(keras.layers.Layer):
     ) -> None:
         super().__init__(**kwargs)
         self.filters = check_positive_int("filters", filters)
-        self.factor = check_positive_int("factor", factor)
+        self.factor = check_factor_limit(check_positive_int("factor", factor))
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
         self.use_bias = bool(use_bias)
         self.cutoff, self.transition, self.attenuation = check_filter_options(
@@ -490,6 +559,9 @@ class ResampleConv1D(keras.layers.Layer):
         self.impl = check_choice("impl", impl, RESAMPLE_IMPLS)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        # the PyTorch layer's bounds, before the design runs
+        self._half_estimate = check_resample_filter(self.factor, self.cutoff,
+                                                    self.transition, self.attenuation)
         _, self.phases = design_resample_filter(self.factor, self.cutoff, self.transition,
                                                 self.attenuation)
 
@@ -497,15 +569,21 @@ class ResampleConv1D(keras.layers.Layer):
         if len(input_shape) != 3 or input_shape[-1] is None:
             raise _shape_error("ResampleConv1D", input_shape)
         c_in = int(input_shape[-1])
+        check_weights(self, self.kernel_size * c_in * self.filters,
+                      f"{c_in} input channels, filters={self.filters}, "
+                      f"kernel_size={self.kernel_size}")
+        depth = int(self.phases.taps.shape[1])
+        macs = form_macs(c_in, self.filters, self.factor, self.kernel_size, depth)
+        self.form = cheaper_form(macs) if self.impl == "auto" else self.impl
+        check_resample_tables(c_in, self.filters, self.factor, self.kernel_size,
+                              self._half_estimate, self.form, depth)
+        self._input_channels = c_in
         self.kernel = self.add_weight(name="kernel",
                                       shape=(self.kernel_size, c_in, self.filters),
                                       initializer=self.kernel_initializer)
         self.bias = (self.add_weight(name="bias", shape=(self.filters,),
                                      initializer=self.bias_initializer)
                      if self.use_bias else None)
-        macs = form_macs(c_in, self.filters, self.factor, self.kernel_size,
-                         int(self.phases.taps.shape[1]))
-        self.form = cheaper_form(macs) if self.impl == "auto" else self.impl
         channels = self.filters if self.form == "mix_first" else c_in
         self._table = _resample.depthwise_table(self.phases, channels)
 

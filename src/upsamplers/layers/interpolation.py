@@ -34,6 +34,7 @@ from ..ops.filters import (
     kaiser_attenuation,
     kaiser_beta,
     kaiser_half_length,
+    response_points,
     sinc_filter,
 )
 from ..ops.interpolation import (
@@ -51,7 +52,7 @@ from ..ops.interpolation import (
     sinc_phases,
 )
 from ..ops.kernels import PhaseKernels
-from ..ops.lowpass import lengthen_to_attenuation
+from ..ops.lowpass import check_lowpass_size, design_points, lengthen_to_attenuation
 from ..ops.plan import CPU_MODEL, FormCost, choose_form
 from .base import Upsampler, cached_table, check_factor_limit, format_bytes
 
@@ -209,17 +210,19 @@ class FoldedUpsample1d(Upsampler):
         images (1.0) for nearest and linear, which are not designed to edges."""
         return 0.5, 1.0
 
-    def response(self, points_per_band: int = 4096) -> InterpolationResponse:
+    def response(self, points_per_band: int | None = None) -> InterpolationResponse:
         """The frequency response of the fixed interpolation (gain re DC against
         frequency as a fraction of the input Nyquist, 0 to ``factor``), with its
         pass-band ripple, -3 dB point, worst image level and per-frequency image
         rejection (:class:`~upsamplers.ops.filters.InterpolationResponse`). The
-        learnable convolution that follows is not included."""
+        learnable convolution that follows is not included.
+        ``points_per_band``: default 4096, fewer above factor 4096 (the FFT within
+        :data:`~upsamplers.ops.filters.MAX_RESPONSE_POINTS`; more is refused)."""
         passband, stopband = self.band_edges()
         return interpolation_response(self.phases.taps, self.phases.offset,
                                       passband_edge=passband, stopband_edge=stopband,
-                                      points_per_band=check_positive_int(
-                                          "points_per_band", points_per_band))
+                                      points_per_band=response_points(
+                                          self.factor, points_per_band))
 
     def phase_taps(self) -> int:
         """The folded support: taps of each phase kernel that can be non-zero, summed."""
@@ -594,7 +597,9 @@ class SincUpsample1d(FoldedUpsample1d):
     Attributes:
         conv: the learnable high-rate ``nn.Conv1d(in_channels, out_channels, kernel_size)``.
         lowpass: the fixed filter ``f``, a float64 numpy array ``(2 * H + 1,)``
-            (not a parameter).
+            (not a parameter); at most :data:`~upsamplers.ops.lowpass.MAX_LOWPASS_TAPS`
+            taps (a designed one at its longest), refused before it is built.
+        half_length: ``H`` (not ``half``, which would hide ``nn.Module.half``).
     """
 
     kind = "sinc"
@@ -618,6 +623,7 @@ class SincUpsample1d(FoldedUpsample1d):
     ) -> None:
         factor_ = check_positive_int("factor", factor)  # before the tables use it
         self.cutoff = check_real("cutoff", cutoff, low=0.0, high=1.0, low_open=True)
+        check_factor_limit(factor_)
         half = self._design(factor_, zeros, beta, transition, attenuation)
         # the filter reaches ceil(H / r) input samples on each side; a designed one
         # may grow by half again to meet its attenuation (_meet_attenuation)
@@ -627,9 +633,15 @@ class SincUpsample1d(FoldedUpsample1d):
                  else {"zeros": self.zeros})
         kernel_size = check_table_size(factor_, kernel_size, depth, **named,
                                        cutoff=self.cutoff)
+        check_lowpass_size(factor_, half, designed=transition is not None, **named,
+                           cutoff=self.cutoff, attenuation=self.attenuation,
+                           hint="raise transition or cutoff, lower attenuation, zeros or "
+                                "the factor (chain layers)")
         if transition is not None:
             half = self._meet_attenuation(factor_, half)
-        self.half = half
+        #: ``H``: the fixed low-pass has ``2 H + 1`` taps (named so as not to hide
+        #: ``nn.Module.half``)
+        self.half_length = half
         self.lowpass = sinc_filter(factor_, cutoff=self.cutoff, beta=self.beta, half=half)
         self.mode = "sinc"
         phases = sinc_phases(factor_, cutoff=self.cutoff, beta=self.beta, half=half)
@@ -670,7 +682,8 @@ class SincUpsample1d(FoldedUpsample1d):
         """``half`` lengthened until the stop band from ``cutoff + transition / 2`` is
         :attr:`attenuation` down (:func:`~upsamplers.ops.lowpass.lengthen_to_attenuation`)."""
         return lengthen_to_attenuation(factor, self.cutoff, self.beta, half, self.attenuation,
-                                       self.cutoff + self.transition / 2)
+                                       self.cutoff + self.transition / 2,
+                                       design_points(factor, 4096))
 
     def band_edges(self) -> tuple[float, float]:
         """``(cutoff - transition / 2, cutoff + transition / 2)``: the designed pass-

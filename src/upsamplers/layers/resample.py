@@ -12,13 +12,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_bool, check_choice, check_positive_int
+from .._checks import InvalidValue, check_bool, check_choice, check_positive_int
 from ..ops.convolution import is_symbolic
 from ..ops.filters import (
     InterpolationResponse,
     interpolation_response,
     kaiser_beta,
     kaiser_half_length,
+    response_points,
     sinc_filter,
 )
 from ..ops.interpolation import (
@@ -34,11 +35,59 @@ from ..ops.lowpass import (
     block_table,
     cheaper_form,
     check_filter_options,
+    check_lowpass_size,
     design_resample_filter,
     form_macs,
 )
-from .base import Upsampler, cached_table, check_factor_limit
-from .interpolation import check_table_size
+from .base import Upsampler, cached_table, check_factor_limit, format_bytes
+from .interpolation import MAX_TABLE_BYTES, check_table_size
+
+
+def check_resample_filter(factor: int, cutoff: float, transition: float,
+                          attenuation: float) -> int:
+    """Kaiser's estimate of the low-pass's half length ``H`` for these options, after
+    refusing a factor over :data:`~upsamplers.layers.base.MAX_FACTOR` and a low-pass
+    longer than :data:`~upsamplers.ops.lowpass.MAX_LOWPASS_TAPS` (before any design
+    work; the PyTorch and Keras layers alike)."""
+    check_factor_limit(factor)
+    half = kaiser_half_length(factor, transition, attenuation)
+    check_lowpass_size(factor, half, designed=True, transition=transition,
+                       attenuation=attenuation,
+                       hint="raise transition, lower attenuation or the factor (chain layers)")
+    return half
+
+
+def check_resample_tables(in_channels: int, out_channels: int, factor: int,
+                          kernel_size: int, half: int, impl: str,
+                          depth: int | None = None) -> None:
+    """Refuse a layer whose fixed float64 tables (the low-pass's ``r`` phases of ``D``
+    taps for each channel of the form that runs, and the block table) pass
+    :data:`~upsamplers.layers.interpolation.MAX_TABLE_BYTES`, before any is built.
+    Before the design (``depth`` not given), from the range of ``D`` the design may give
+    (Kaiser's estimate ``half``, lengthened by at most half), and with ``impl="auto"``
+    the channels of either form it may pick over that range."""
+    longest = half + half // 2
+    if depth is None:
+        depth = 2 * math.ceil(longest / factor) + 3  # taps per phase, at most
+        # at least H // r + 1 (factor >= 2: each column d = 0 .. H // r holds two
+        # consecutive taps inside the filter, at most one of them a zero of the sinc)
+        shortest = half // factor + 1 if factor >= 2 else 1
+    else:
+        shortest = depth
+    forms = {impl} if impl != "auto" else {
+        cheaper_form(form_macs(in_channels, out_channels, factor, kernel_size, d))
+        for d in (shortest, depth)}  # the macs differ by a linear function of D
+    channels = max(out_channels if form == "mix_first" else in_channels for form in forms)
+    need = 8 * factor * depth * (channels + 1)
+    if factor <= BLOCK_MAX_FACTOR:
+        need += 8 * (BLOCK + depth - 1) * BLOCK * factor
+    if need > MAX_TABLE_BYTES:
+        raise InvalidValue(
+            f"in_channels={in_channels}, out_channels={out_channels}, factor={factor} need "
+            f"about {format_bytes(need)} of fixed low-pass tables (up to {depth} taps a "
+            f"phase for each of {channels} channels), more than the limit of "
+            f"{format_bytes(MAX_TABLE_BYTES)} (upsamplers.layers.interpolation."
+            f"MAX_TABLE_BYTES); use fewer channels or a lower factor")
 
 
 class ResampleUpsample1d(Upsampler):
@@ -116,6 +165,14 @@ class ResampleUpsample1d(Upsampler):
             learnable weights (used by ``forward`` through its ``weight`` and ``bias``).
         phases: the fixed low-pass as ``factor`` low-rate filters.
         lowpass: the fixed high-rate filter ``f``, float64 ``(2 H + 1,)``.
+        half_length: ``H`` (not ``half``, which would hide ``nn.Module.half``).
+
+    Limits (refused in one line before any design work): ``factor`` up to
+    :data:`~upsamplers.layers.base.MAX_FACTOR`; a low-pass of at most
+    :data:`~upsamplers.ops.lowpass.MAX_LOWPASS_TAPS` taps at its longest (with the
+    default filter options, factors up to about 18000: ``factor=16000`` builds in
+    about 2 s); fixed tables within
+    :data:`~upsamplers.layers.interpolation.MAX_TABLE_BYTES`.
         form: the form ``forward`` runs (``"mix_first"`` or ``"filter_first"``).
     """
 
@@ -143,15 +200,20 @@ class ResampleUpsample1d(Upsampler):
         longest = half + half // 2
         check_table_size(factor_, kernel_size, 2 * math.ceil(longest / factor_) + 3,
                          transition=self.transition, cutoff=self.cutoff)
+        check_resample_filter(factor_, self.cutoff, self.transition, self.attenuation)
         super().__init__(in_channels, out_channels, factor_, kernel_size)
         self.impl: str = check_choice("impl", impl, RESAMPLE_IMPLS)
         check_bool("bias", bias)
+        check_resample_tables(self.in_channels, self.out_channels, self.factor,
+                              self.kernel_size, half, self.impl)
         self.conv = nn.Conv1d(self.in_channels, self.out_channels, self.kernel_size,
                               bias=bias, device=device, dtype=dtype)
-        self.half, self.phases = design_resample_filter(self.factor, self.cutoff,
-                                                        self.transition, self.attenuation)
+        #: ``H``: the fixed low-pass has ``2 H + 1`` taps (named so as not to hide
+        #: ``nn.Module.half``)
+        self.half_length, self.phases = design_resample_filter(
+            self.factor, self.cutoff, self.transition, self.attenuation)
         self.lowpass = sinc_filter(self.factor, cutoff=self.cutoff,
-                                   beta=kaiser_beta(self.attenuation), half=self.half)
+                                   beta=kaiser_beta(self.attenuation), half=self.half_length)
         self.form: str = cheaper_form(self.form_macs()) if self.impl == "auto" else self.impl
         channels = self.out_channels if self.form == "mix_first" else self.in_channels
         # fixed float64 tables, converted on use (and cached) for the input's dtype and device
@@ -287,16 +349,18 @@ class ResampleUpsample1d(Upsampler):
         input Nyquist frequency: the designed pass- and stop-band edges."""
         return max(self.cutoff - self.transition / 2, 0.0), self.cutoff + self.transition / 2
 
-    def response(self, points_per_band: int = 4096) -> InterpolationResponse:
+    def response(self, points_per_band: int | None = None) -> InterpolationResponse:
         """The frequency response of the fixed low-pass (gain re DC against frequency
         as a fraction of the input Nyquist, 0 to ``factor``), with its ripple over
         ``[0, cutoff - transition / 2]`` and worst image from ``cutoff + transition /
-        2``; the learnable convolution is not included."""
+        2``; the learnable convolution is not included.
+        ``points_per_band``: default 4096, fewer above factor 4096 (the FFT within
+        :data:`~upsamplers.ops.filters.MAX_RESPONSE_POINTS`; more is refused)."""
         passband, stopband = self.band_edges()
         return interpolation_response(self.phases.taps, self.phases.offset,
                                       passband_edge=passband, stopband_edge=stopband,
-                                      points_per_band=check_positive_int(
-                                          "points_per_band", points_per_band))
+                                      points_per_band=response_points(
+                                          self.factor, points_per_band))
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, factor={self.factor}, "

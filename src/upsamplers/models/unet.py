@@ -76,7 +76,7 @@ class FixedSincUpsample(nn.Module):
         super().__init__()
         self.factor = check_positive_int("factor", factor)
         taps = torch.as_tensor(sinc_filter(self.factor, cutoff=cutoff, zeros=zeros))
-        self.half = (taps.shape[0] - 1) // 2
+        self.half_length = (taps.shape[0] - 1) // 2
         # not in the state dict: fixed by (factor, cutoff, zeros)
         self.register_buffer("taps", taps.float(), persistent=False)
 
@@ -85,7 +85,7 @@ class FixedSincUpsample(nn.Module):
         stuffed = x.new_zeros(batch * channels, 1, length * self.factor)
         stuffed[..., ::self.factor] = x.reshape(-1, 1, length)
         y = nn.functional.conv1d(stuffed, self.taps.to(x.dtype).flip(-1).view(1, 1, -1),
-                                 padding=self.half)
+                                 padding=self.half_length)
         return y.view(batch, channels, length * self.factor)
 
     def input_span(self, span: Span) -> Span:
@@ -93,7 +93,8 @@ class FixedSincUpsample(nn.Module):
         stuffed samples ``n - half .. n + half``, which hold inputs
         ``ceil((n - half) / r) .. floor((n + half) / r)``."""
         first, last = span
-        return -((self.half - first) // self.factor), (last + self.half) // self.factor
+        half = self.half_length
+        return -((half - first) // self.factor), (last + half) // self.factor
 
 
 def _prime_factors(n: int) -> list[int]:

@@ -6,14 +6,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_real
-from .filters import interpolation_response, kaiser_beta, kaiser_half_length
+from .._checks import InvalidValue, check_real
+from .filters import kaiser_beta, kaiser_half_length, stopband_level_db
 from .interpolation import InterpolationPhases, sinc_phases
 
 RESAMPLE_IMPLS = ("auto", "mix_first", "filter_first")
 #: Most points of the FFT that checks a designed filter's stop band (the check grows
 #: with the factor: above factor 4096 it is made with fewer than 512 points per band).
 _DESIGN_POINTS = 1 << 22
+#: Most taps of the longest low-pass a sinc or resampling layer may design or hold
+#: (``2 H + 1``; a designed one counted at its longest, ``H`` lengthened by half):
+#: checked from the arithmetic of the design before any of it runs. The design checks
+#: the stop band of every candidate length by an FFT of about 8 times the filter's
+#: length: at this limit its worst case (9 candidates, attenuation 300) took 4.5 s
+#: (factor 4096, transition 0.24; 2-core EPYC, load 0.9), where factor 65536 at the
+#: defaults (3.7 M taps) took minutes before the phase sums were vectorised and would
+#: take 20-30 s in the worst case after. With the defaults (``transition=0.3,
+#: attenuation=90``) it admits factors up to about 18000.
+MAX_LOWPASS_TAPS = 1 << 20
 #: Input steps per block of the low-pass's block form (:func:`block_table`): forward +
 #: backward of the low-pass alone, one thread, B=4 C=128 T=2048 x4 (D=40), took 65 /
 #: 60 / 99 / 108 ms at blocks of 16 / 32 / 64 / 128 steps, against 150-310 ms for the
@@ -64,6 +74,35 @@ def cheaper_form(macs: dict[str, int]) -> str:
     return min(macs, key=lambda name: (macs[name], name != "mix_first"))
 
 
+def lowpass_taps(half: int, *, designed: bool) -> int:
+    """Taps of the longest low-pass a layer of half length ``half`` (Kaiser's estimate,
+    or the length itself) may hold: ``2 H + 1``, with ``H`` lengthened by half when
+    the length is ``designed`` (:func:`lengthen_to_attenuation`)."""
+    longest = half + half // 2 if designed else half
+    return 2 * longest + 1
+
+
+def check_lowpass_size(factor: int, half: int, *, designed: bool, hint: str,
+                       **named: object) -> None:
+    """Refuse a low-pass longer than :data:`MAX_LOWPASS_TAPS` (:func:`lowpass_taps`)
+    in one line naming ``factor`` and ``named`` (the options that set its length),
+    before it is designed or built."""
+    taps = lowpass_taps(half, designed=designed)
+    if taps > MAX_LOWPASS_TAPS:
+        options = "".join(f", {key}={value!r}" for key, value in named.items())
+        raise InvalidValue(
+            f"factor={factor}{options} need a low-pass of up to {taps:,} taps, more than "
+            f"the limit of {MAX_LOWPASS_TAPS:,} (upsamplers.ops.lowpass.MAX_LOWPASS_TAPS); "
+            f"{hint}")
+
+
+def design_points(factor: int, most: int) -> int:
+    """Points per input Nyquist band of the FFT that checks a designed stop band:
+    ``most``, fewer above the factor where ``2 factor most`` passes
+    :data:`_DESIGN_POINTS` (the FFT is at least 8 times the filter's length anyway)."""
+    return max(8, min(most, _DESIGN_POINTS // (2 * factor)))
+
+
 def lengthen_to_attenuation(factor: int, cutoff: float, beta: float, half: int,
                             attenuation: float, stopband_edge: float,
                             points_per_band: int = 4096) -> int:
@@ -75,10 +114,9 @@ def lengthen_to_attenuation(factor: int, cutoff: float, beta: float, half: int,
     longest = half + half // 2
     while half < longest:
         phases = sinc_phases(factor, cutoff=cutoff, beta=beta, half=half)
-        response = interpolation_response(phases.taps, phases.offset, passband_edge=0.0,
-                                          stopband_edge=stopband_edge,
-                                          points_per_band=points_per_band)
-        if response.stopband_db <= -attenuation:
+        level = stopband_level_db(phases.taps, phases.offset, stopband_edge=stopband_edge,
+                                  points_per_band=points_per_band)
+        if level <= -attenuation:
             break
         half = min(longest, half + max(1, half // 20))
     return half
@@ -91,7 +129,7 @@ def design_resample_filter(factor: int, cutoff: float, transition: float,
     kaiser_half_length`), lengthened until the whole stop band from ``cutoff +
     transition / 2`` up is ``attenuation`` dB down (:func:`lengthen_to_attenuation`)."""
     beta = kaiser_beta(attenuation)
-    points = max(8, min(512, _DESIGN_POINTS // (2 * factor)))
+    points = design_points(factor, 512)
     half = lengthen_to_attenuation(factor, cutoff, beta,
                                    kaiser_half_length(factor, transition, attenuation),
                                    attenuation, cutoff + transition / 2, points)
