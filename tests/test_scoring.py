@@ -7,7 +7,7 @@ import torch
 from upsamplers.data import SkippedFileWarning
 from upsamplers.metrics import sdr, si_sdr
 from upsamplers.models import Autoencoder, DemucsLike
-from upsamplers.scoring import finite_mean, score_model
+from upsamplers.scoring import NonFiniteScoreWarning, finite_mean, score_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -94,18 +94,43 @@ def test_a_track_shorter_than_its_metrics_need_is_skipped_naming_it(length, kind
     (torch.zeros_like, "SI-SDR is nan (the output is silent or holds nothing of the "
                        "reference)"),
 ])
-def test_an_infinite_or_undefined_figure_skips_the_track_naming_it(make, reason):
+def test_a_figure_the_output_makes_infinite_is_left_out_of_the_mean_naming_it(make, reason):
+    # the output's doing, not the data's: the track stays scored (its level counts
+    # for the health check, which fails a silent model), the figure is null in JSON
+    # and out of the mean, with one line naming the track, the figure and why
     torch.manual_seed(0)
     model = _with_output(Autoencoder(widths=(4,), length=256).eval(), make)
     x = torch.randn(1, 1000)
-    with pytest.warns(SkippedFileWarning) as caught:
+    with pytest.warns(NonFiniteScoreWarning) as caught:
         scores = score_model(model, [("t", x, x[None])])
-    assert scores.tracks == [] and scores.mean == {"si_sdr": None, "sdr": None}
-    assert scores.skipped == [str(w.message) for w in caught] == [
-        f"skipping t: {reason}: no figure to average; not scored"]
+    assert [t.track for t in scores.tracks] == ["t"] and scores.skipped == []
+    assert not math.isfinite(scores.tracks[0].si_sdr)
+    assert scores.tracks[0].finite_values()["si_sdr"] is None
+    assert scores.mean["si_sdr"] is None  # no finite figure: no mean
+    lines = [str(w.message) for w in caught]
+    assert lines[0] == f"t: {reason}: left out of the mean SI-SDR"
+    assert scores.left_out == lines
+    assert scores.output_level().output_rms == pytest.approx(
+        0.0 if make is torch.zeros_like else float(x.pow(2).mean().sqrt()), rel=1e-6)
     model.baseline = make  # the baseline's figures by the same rule, named as its
-    with pytest.warns(SkippedFileWarning, match=f"skipping t: the baseline's {reason[:9]}"):
-        assert score_model(model, [("t", x, x[None])], baseline=True).tracks == []
+    with pytest.warns(NonFiniteScoreWarning, match=f"t: the baseline's {reason[:9]}"):
+        assert len(score_model(model, [("t", x, x[None])], baseline=True).tracks) == 1
+
+
+def test_a_mean_is_over_the_finite_figures_and_says_which_it_left_out():
+    torch.manual_seed(0)
+    model = Autoencoder(widths=(4,), length=256).eval()
+    run = model.process_long
+    model.process_long = lambda x, device=None, fold_channels=False: (
+        torch.zeros_like(x) if float(x[0, 0]) == 0.0 else run(x, fold_channels=fold_channels))
+    good = [(f"g{i}", x, x[None]) for i, x in enumerate(torch.randn(3, 1, 1000))]
+    dead = torch.randn(1, 1000)
+    dead[0, 0] = 0.0  # the model is silent on this track only
+    with pytest.warns(NonFiniteScoreWarning, match="dead: SI-SDR is"):
+        scores = score_model(model, [*good, ("dead", dead, dead[None])])
+    alone = score_model(model, good)
+    assert scores.mean["si_sdr"] == pytest.approx(alone.mean["si_sdr"])
+    assert len(scores.tracks) == 4 and len(scores.left_out) == 2  # SI-SDR and SDR
 
 
 def test_a_silent_channel_or_stem_is_left_out_of_its_track_not_the_track():

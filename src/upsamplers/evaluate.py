@@ -36,6 +36,7 @@ at the model's sample rate.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,8 +167,11 @@ class FolderSignals:
 def _track_record(track: TrackScore, info: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One entry of the report's ``tracks``."""
     if track.sources is not None:
-        return {"track": track.track, "sources": track.sources}
-    return {"track": track.track, **info.get(track.track, {}), **track.values}
+        return {"track": track.track, "sources": {
+            source: {m: v if v is not None and math.isfinite(v) else None
+                     for m, v in figures.items()}
+            for source, figures in track.sources.items()}}
+    return {"track": track.track, **info.get(track.track, {}), **track.finite_values()}
 
 
 def _signals(model: Any, root: Path, split: str, max_tracks: int | None
@@ -227,6 +231,8 @@ def evaluate(
         "tracks": [_track_record(t, folder.info if folder else {}) for t in scores.tracks],
     }
     result["skipped"] = skipped
+    # figures the output made infinite or undefined: written as null, out of the means
+    result["left_out"] = scores.left_out
     if scores.per_source is not None:
         result["per_source"] = scores.per_source
     result["mean"] = scores.mean
@@ -242,8 +248,8 @@ def _baseline(model: Any, signals: list[Any], scores: Any) -> dict[str, Any]:
     base = score_baseline(model, [s for s in signals
                                   if any(t.track == s[0] for t in scores.tracks)])
     return {"baseline": {"name": model.baseline_name, "mean": base.mean,
-                         "tracks": [{"track": t.track, **t.values} for t in base.tracks],
-                         "skipped": base.skipped},
+                         "tracks": [{"track": t.track, **t.finite_values()} for t in base.tracks],
+                         "skipped": base.skipped, "left_out": base.left_out},
             "improvement": {m: improvement(m, scores.mean.get(m), base.mean.get(m))
                             for m in scores.metrics}}
 
@@ -291,6 +297,10 @@ def summary(result: dict[str, Any]) -> str:
         what = "file(s)" if scored == "every file" else "track(s)"
         lines.append(f"  {len(result['skipped'])} {what} skipped, left out of the means "
                      "(see the warnings)")
+    if result.get("left_out"):
+        lines.append(f"  {len(result['left_out'])} figure(s) the output made infinite or "
+                     "undefined, left out of their means: " + "; ".join(result["left_out"][:3])
+                     + (" ..." if len(result["left_out"]) > 3 else ""))
     for source, scores in result.get("per_source", {}).items():
         lines.append(f"  {source}: {_figures(scores, metrics)}")
     if result.get("baseline"):

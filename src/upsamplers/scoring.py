@@ -26,9 +26,16 @@ no figure to average is skipped with one
 (:class:`UnscorableTrack`), and the means are over the scored tracks only: a
 shorter one (a one-sample track reads +inf dB of SI-SDR and 100 dB of SDR, the
 ceiling of its diagonal loading: figures of nothing), one whose reference is
-silent (every metric is undefined against it), and one whose output makes a
-metric infinite or undefined (an output equal to the reference, or silent). No
-infinity, NaN or ceiling enters a mean.
+silent (every metric is undefined against it). Both are properties of the
+data, the same for every model.
+
+A figure that the *output* makes infinite or undefined (an output equal to the
+reference reads +inf; a silent one, or one holding nothing of the reference,
+-inf or NaN) is the model's result, not the data's: the track stays scored (its
+output level counts for :mod:`upsamplers.health`, which fails a silent model),
+the figure is written as ``null``, and it is left out of its mean with one
+:class:`NonFiniteScoreWarning` line naming the track, the figure and why
+(:attr:`Scores.left_out`). No infinity, NaN or ceiling enters a mean.
 
 A silent channel of a track (a separator's silent stem) has no figure and is
 left out of the track's mean over channels (and of its source's mean). The mean
@@ -110,9 +117,15 @@ def min_track_samples(model: Any) -> int:
 
 
 class UnscorableTrack(InvalidValue):
-    """A track that gives no figure to average: its reference is silent, or a
-    metric of it is not finite (the output equals the reference exactly, or is
-    silent). :func:`score_model` skips it with one warning line naming it and why."""
+    """A track that gives no figure to average whatever the model: it is too short,
+    or its reference is silent. :func:`score_model` skips it with one warning line
+    naming it and why."""
+
+
+class NonFiniteScoreWarning(UserWarning):
+    """A figure of a scored track is infinite or undefined because of the output
+    (equal to the reference, or silent): it is left out of its mean; the message
+    names the track, the figure and why."""
 
 
 class ShortTrackError(UnscorableTrack):
@@ -125,24 +138,32 @@ def _silent(target: torch.Tensor) -> np.ndarray:
     return (target.double() ** 2).sum(-1).cpu().numpy() <= SILENCE
 
 
-def _defined(name: str, values: dict[str, np.ndarray], silent: np.ndarray,
-             whose: str) -> None:
-    """:class:`UnscorableTrack` when a figure against an audible reference is not
-    finite: no made-up figure (an infinity, or a ceiling) enters a mean."""
+def _not_finite(name: str, values: dict[str, np.ndarray], silent: np.ndarray,
+                whose: str) -> list[str]:
+    """One line per metric whose figure against an audible reference is not finite
+    (the output's doing): it is left out of the mean, never averaged as a made-up
+    figure (an infinity, or a ceiling)."""
+    lines = []
     for metric, v in values.items():
         bad = ~np.isfinite(v) & ~silent
         if bad.any():
             value = float(v[bad][0])
             why = ("the output equals the reference exactly" if value == math.inf
                    else "the output is silent or holds nothing of the reference")
-            raise UnscorableTrack(f"{name}: {whose}{METRIC_INFO[metric].label} is {value} "
-                                  f"({why}): no figure to average; not scored")
+            label = METRIC_INFO[metric].label
+            lines.append(f"{name}: {whose}{label} is {value} ({why}): left out of the "
+                         f"mean {label}")
+    return lines
 
 
 def _mean(v: np.ndarray, silent: np.ndarray) -> float | None:
-    """The mean of ``v`` over the signals whose reference is audible (``None`` if none)."""
+    """The mean of ``v`` over the signals whose reference is audible (``None`` if
+    none; not finite if one of them is not)."""
     kept = v[~silent]
-    return float(np.mean(kept)) if kept.size else None
+    if not kept.size:
+        return None
+    with np.errstate(invalid="ignore"):  # inf and -inf give nan: still not finite
+        return float(np.mean(kept))
 
 
 def primary_metric(model: Any) -> str:
@@ -200,14 +221,23 @@ class TrackScore:
     seconds: float = 0.0
     audio_seconds: float = 0.0
     level: tuple[float, float, int, bool] | None = None
+    not_finite: list[str] = field(default_factory=list)
 
     @property
     def si_sdr(self) -> float:
-        return self.values.get("si_sdr", math.nan)
+        value = self.values.get("si_sdr")
+        return math.nan if value is None else value
 
     @property
     def sdr(self) -> float:
-        return self.values.get("sdr", math.nan)
+        value = self.values.get("sdr")
+        return math.nan if value is None else value
+
+    def finite_values(self) -> dict[str, float | None]:
+        """``values`` with every figure that is not finite as ``None`` (for JSON,
+        which has no infinity or NaN; ``not_finite`` says why)."""
+        return {m: v if v is not None and math.isfinite(v) else None
+                for m, v in self.values.items()}
 
 
 @dataclass
@@ -218,7 +248,9 @@ class Scores:
     mean (``None`` when no figure is finite; see the module docstring);
     ``per_source``: per source, the means over tracks (separators only);
     ``inference_seconds`` / ``audio_seconds``: processing time and audio duration,
-    summed over tracks; ``skipped``: one line per track too short to score.
+    summed over tracks; ``skipped``: one line per track that gives no figure
+    (too short, silent reference); ``left_out``: one line per figure of a scored
+    track left out of its mean because the output made it infinite or undefined.
     """
 
     tracks: list[TrackScore]
@@ -228,6 +260,7 @@ class Scores:
     inference_seconds: float = 0.0
     audio_seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def real_time_factor(self) -> float:
@@ -285,7 +318,7 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
     estimate = estimate[..., :target.shape[-1]]
     values = {m: metric_values(model, m, estimate, target)
               for m in (model.metrics if metrics is None else metrics)}
-    _defined(name, values, silent, "the baseline's " if baseline else "")
+    not_finite = _not_finite(name, values, silent, "the baseline's " if baseline else "")
     # a silent channel (or a separator's silent stem) has no figure: left out
     per_source = None
     if model.separates:
@@ -293,7 +326,7 @@ def score_signal(model: Any, signal: Signal, *, device: torch.device | str | Non
                       for i, source in enumerate(model.source_names)}
     return TrackScore(name, {m: _mean(v, silent) for m, v in values.items()}, per_source,
                       seconds, audio.shape[-1] / model.sample_rate,
-                      signal_level(estimate, target))
+                      signal_level(estimate, target), not_finite)
 
 
 def score_model(model: Any, signals: Iterable[Signal], *,
@@ -312,6 +345,9 @@ def score_model(model: Any, signals: Iterable[Signal], *,
         except UnscorableTrack as error:
             skipped.append(f"skipping {error}")
             warnings.warn(skipped[-1], SkippedFileWarning, stacklevel=2)
+            continue
+        for line in tracks[-1].not_finite:
+            warnings.warn(line, NonFiniteScoreWarning, stacklevel=2)
     per_source = None
     if model.separates:
         per_source = {s: {m: finite_mean(t.sources[s][m] for t in tracks if t.sources)
@@ -321,7 +357,8 @@ def score_model(model: Any, signals: Iterable[Signal], *,
         mean = {m: finite_mean(t.values.get(m) for t in tracks) for m in metrics}
     return Scores(tracks, mean, per_source, metrics,
                   inference_seconds=sum(t.seconds for t in tracks),
-                  audio_seconds=sum(t.audio_seconds for t in tracks), skipped=skipped)
+                  audio_seconds=sum(t.audio_seconds for t in tracks), skipped=skipped,
+                  left_out=[line for t in tracks for line in t.not_finite])
 
 
 def score_baseline(model: Any, signals: Iterable[Signal], *,
@@ -371,6 +408,7 @@ def primary_score(model: Any, signals: Iterable[Signal], device: torch.device | 
     primary = primary_metric(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkippedFileWarning)
+        warnings.simplefilter("ignore", NonFiniteScoreWarning)
         scores = score_model(model, signals, device=device, metrics=(primary,))
     value = scores.track_mean(primary)
     return value if value is not None and math.isfinite(value) else None

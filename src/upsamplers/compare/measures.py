@@ -5,6 +5,7 @@ speed (:mod:`upsamplers.scoring`), and its outputs on a clip and on silence."""
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -15,7 +16,7 @@ from ..analysis import ToneMeasures, audit
 from ..analysis import tone_measures as analysis_tone_measures
 from ..health import failure_cause
 from ..models import ReferenceModel
-from ..scoring import Signal, TrackScore, score_model
+from ..scoring import NonFiniteScoreWarning, Signal, TrackScore, score_model
 from .results import AuditSummary
 
 AUDIT_PROBES = ("silence", "ones", "noise")
@@ -69,15 +70,20 @@ def score(model: ReferenceModel, signals: list[Signal], device: torch.device) ->
     primary), over tracks (and sources for a separator), the inference real-time
     factor (processing seconds / audio seconds) and the output's level re the
     target's (``output_level``, an :class:`upsamplers.health.OutputLevel`), by
-    :func:`upsamplers.scoring.score_model`."""
-    scores = score_model(model, signals, device=device)
+    :func:`upsamplers.scoring.score_model`. Figures the output made infinite or
+    undefined are kept as ``left_out`` lines, not warned about one by one (a failed
+    run, already reported as such, would print one line per track and metric)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonFiniteScoreWarning)
+        scores = score_model(model, signals, device=device)
     names = tuple(model.metrics)  # the primary (ranking, learning-curve) metric first
     return {"metric": names[0], "metrics": {m: scores.track_mean(m) for m in names},
             "tracks": [{"track": t.track, **{m: _track_value(t, m) for m in names}}
                        for t in scores.tracks],
             "inference_seconds": scores.inference_seconds,
             "audio_seconds": scores.audio_seconds, "real_time_factor": scores.real_time_factor,
-            "output_level": scores.output_level(), "skipped": scores.skipped}
+            "output_level": scores.output_level(), "skipped": scores.skipped,
+            "left_out": scores.left_out}
 
 
 def _track_value(track: TrackScore, metric: str) -> float | None:
