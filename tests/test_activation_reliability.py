@@ -24,8 +24,8 @@ from upsamplers.activations import (
     activation_names,
     make_activation,
 )
-from upsamplers.ops import resample
-from upsamplers.ops.resample import MAX_TABLE_BYTES, alias_free_kaiser_sinc
+from upsamplers.ops import resample, resample_design
+from upsamplers.ops.resample_design import MAX_TABLE_BYTES, alias_free_kaiser_sinc
 
 FORMS = (None, "default", "bigvgan")
 EVERY = [(name, form) for name in activation_names() for form in FORMS]
@@ -292,7 +292,7 @@ def test_configurations_near_the_limit_are_built_and_run():
     for module in (AntiAliasedActivation1d(nn.Tanh(), 4096),
                    AntiAliasedActivation1d(nn.Tanh(), 2, taps=2049),
                    AntiAliasedActivation1d.bigvgan(nn.Tanh(), 2, taps=2000)):
-        assert resample.table_bytes(module.ratio, module.tables.up.shape[1],
+        assert resample_design.table_bytes(module.ratio, module.tables.up.shape[1],
                                     0, 0) <= MAX_TABLE_BYTES
         y = module(torch.randn(1, 1, 64))
         assert torch.isfinite(y).all() and torch.isfinite(module.block_down).all()
@@ -309,12 +309,12 @@ def test_table_bytes_is_the_size_of_what_is_built(seed):
         delays = ((taps // 2, taps // 2) if taps % 2 else
                   ((taps - ratio) // 2, taps // 2 - 1))
         h = np.ones(taps)
-        tables = resample.resample_tables(ratio, h, delays[0], h, delays[1])
+        tables = resample_design.resample_tables(ratio, h, delays[0], h, delays[1])
         blocks = resample.block_matrices(tables, h, delays[1])
         built = 2 * taps + sum(a.size for a in (tables.up, tables.down, tables.up_left,
                                                 tables.up_right, tables.down_left,
                                                 tables.down_right, blocks.up, blocks.down))
-        assert resample.table_bytes(ratio, taps, *delays) == 8 * built
+        assert resample_design.table_bytes(ratio, taps, *delays) == 8 * built
 
 
 # ---- parameters and options ----

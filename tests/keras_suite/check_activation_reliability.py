@@ -18,7 +18,7 @@ from upsamplers.keras import (
     activation_names,
     make_activation,
 )
-from upsamplers.ops.resample import MAX_TABLE_BYTES
+from upsamplers.ops.resample_design import MAX_TABLE_BYTES
 
 FORMS = (None, "default", "bigvgan")
 #: every layer of this library (a plain relu, leaky_relu or tanh is Keras' own)

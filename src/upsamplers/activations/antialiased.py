@@ -19,18 +19,20 @@ from .._checks import (
 )
 from ..ops.convolution import is_symbolic
 from ..ops.resample import (
-    WINDOWS,
-    ResampleTables,
-    alias_free_kaiser_sinc,
     block_matrices,
-    check_table_size,
     decimate_plain,
-    default_taps,
     deinterleave,
     interleave,
     oversample_plain,
-    resample_tables,
     resampled_apply,
+)
+from ..ops.resample_design import (
+    WINDOWS,
+    ResampleTables,
+    alias_free_kaiser_sinc,
+    check_table_size,
+    default_taps,
+    resample_tables,
     window_sinc,
 )
 from ._input import check_activation_input, working_dtype
@@ -133,7 +135,7 @@ class AntiAliasedActivation1d(nn.Module):
         """BigVGAN's anti-aliased activation (alias-free-torch's ``Activation1d``
         with ``up_ratio = down_ratio = ratio``, ``up_kernel_size =
         down_kernel_size = taps``): the Kaiser-windowed sinc of
-        :func:`~upsamplers.ops.resample.alias_free_kaiser_sinc` with cut-off
+        :func:`~upsamplers.ops.resample_design.alias_free_kaiser_sinc` with cut-off
         ``0.5 / ratio`` and half-width ``0.6 / ratio`` cycles per high-rate
         sample. Same outputs (to float rounding), ends included."""
         ratio = check_positive_int("ratio", ratio)

@@ -42,9 +42,11 @@ from .._checks import (
 )
 from ..activations._input import check_parameter
 from ..ops.resample import (
+    block_matrices,
+)
+from ..ops.resample_design import (
     WINDOWS,
     alias_free_kaiser_sinc,
-    block_matrices,
     check_table_size,
     default_taps,
     resample_tables,
@@ -403,7 +405,7 @@ class AntiAliasedActivation1D(keras.layers.Layer):
         """BigVGAN's anti-aliased activation (alias-free-torch's ``Activation1d``
         with ``up_ratio = down_ratio = ratio >= 2``, ``up_kernel_size =
         down_kernel_size = taps``): the Kaiser-windowed sinc of
-        :func:`~upsamplers.ops.resample.alias_free_kaiser_sinc`, cut-off
+        :func:`~upsamplers.ops.resample_design.alias_free_kaiser_sinc`, cut-off
         ``0.5 / ratio`` and half-width ``0.6 / ratio`` cycles per high-rate
         sample. Same outputs as alias-free-torch's (to float rounding), ends included.
 
