@@ -258,3 +258,47 @@ def test_lint_reads_norms_and_convolutions_as_no_activation():
                           nn.Conv1d(8, 8, 1), nn.ConvTranspose1d(8, 8, 4, stride=2, padding=1))
     report = lint(model)
     assert [f.activation_before for f in report.findings] == [None, None]
+
+
+class FilterUp2(nn.Module):
+    """x2 by zero-stuffing and a fixed triangle filter (a buffer), per channel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("taps", torch.tensor([[[0.5, 1.0, 0.5]]]))
+
+    def forward(self, x):
+        c = x.shape[1]
+        return F.conv_transpose1d(x, self.taps.expand(c, 1, 3), stride=2, padding=1,
+                                  output_padding=1, groups=c)
+
+
+class FilterDown2(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("taps", torch.tensor([[[0.25, 0.5, 0.25]]]))
+
+    def forward(self, x):
+        c = x.shape[1]
+        return F.conv1d(x, self.taps.expand(c, 1, 3), stride=2, padding=1, groups=c)
+
+
+class OversampledSnake(nn.Module):
+    """An anti-aliased activation as user code writes it: up, Snake, down; its last
+    registered leaf is the down-sampling filter, not the Snake."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.up = FilterUp2()
+        self.act = UserSnake(channels)
+        self.down = FilterDown2()
+
+    def forward(self, x):
+        return self.down(self.act(self.up(x)))
+
+
+def test_lint_flags_an_oversampled_activation_whose_last_leaf_is_a_filter():
+    report = lint(_decoder(OversampledSnake))
+    assert [f.activation_before for f in report.findings] == ["OversampledSnake"] * 3
+    for f in report.findings:
+        assert f.activation_adds_offset and f.activation_mean > 0.2

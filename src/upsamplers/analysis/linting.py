@@ -298,17 +298,29 @@ def _in_channels(module: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _activation(leaf: Any, module: Any, cache: dict[int, Offset | None],
-                ) -> tuple[str | None, Offset | None]:
-    """``(class name, measured offset)`` of ``leaf`` if it is an activation, else
-    ``(None, None)``; the offset is ``None`` for a named activation that cannot run
-    on noise."""
-    if leaf is None:
-        return None, None
-    if id(leaf) not in cache:
-        cache[id(leaf)] = activation_offset(leaf, _in_channels(module))
-    offset, name = cache[id(leaf)], type(leaf).__name__
-    return (name, offset) if offset is not None or name in ACTIVATIONS else (None, None)
+def _activation(candidates: list[tuple[str, Any]], module: Any,
+                cache: dict[int, Offset | None],
+                ) -> tuple[str, Any, Offset | None] | None:
+    """The first of ``candidates`` (the leaf registered before ``module``, then its
+    containers that end there, innermost first) that is an activation: ``(its
+    name, itself, its measured offset)``; the offset is ``None`` for a named
+    activation that cannot run on noise. ``None`` if there is none."""
+    for name, leaf in candidates:
+        if id(leaf) not in cache:
+            cache[id(leaf)] = activation_offset(leaf, _in_channels(module))
+        offset = cache[id(leaf)]
+        if offset is not None or type(leaf).__name__ in ACTIVATIONS:
+            return name, leaf, offset
+    return None
+
+
+def _enclosing(name: str, current: str, by_name: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``name`` and its containers that do not contain ``current``, innermost first."""
+    names = [name]
+    while "." in names[-1]:
+        names.append(names[-1].rpartition(".")[0])
+    return [(n, by_name[n]) for n in names
+            if n in by_name and not current.startswith(n + ".")]
 
 
 def _walk(modules: list[tuple[str, Any]]) -> tuple[list[LintFinding],
@@ -326,6 +338,7 @@ def _walk(modules: list[tuple[str, Any]]) -> tuple[list[LintFinding],
     means: dict[int, Offset | None] = {}
     uses: dict[int, tuple[Any, list[str]]] = {}
     previous: tuple[str, Any] | None = None
+    by_name = dict(modules)
     previous_conv: Any = None
     for name, module in modules:
         # the root module's name is "": its descendants are every other name
@@ -334,13 +347,15 @@ def _walk(modules: list[tuple[str, Any]]) -> tuple[list[LintFinding],
         finding = None if id(module) in described else _describe(name, module, previous_conv)
         if finding is not None:
             described.add(id(module))
-            leaf = None if previous is None else previous[1]
-            finding.activation_before, offset = _activation(leaf, module, means)
-            if offset is not None:
-                finding.activation_mean = offset.mean
-                finding.activation_adds_offset = offset.significant
-            if previous is not None and finding.activation_before is not None:
-                uses.setdefault(id(leaf), (leaf, []))[1].append(previous[0])
+            found = None if previous is None else _activation(
+                _enclosing(previous[0], name, by_name), module, means)
+            if found is not None:
+                where, leaf, offset = found
+                finding.activation_before = type(leaf).__name__
+                if offset is not None:
+                    finding.activation_mean = offset.mean
+                    finding.activation_adds_offset = offset.significant
+                uses.setdefault(id(leaf), (leaf, []))[1].append(where)
             findings.append(finding)
             if isinstance(module, Upsampler) or finding.kind == "upsampler":
                 units.add(id(module))

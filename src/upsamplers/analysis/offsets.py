@@ -8,9 +8,10 @@ and returns its output mean, provided the module behaves as an activation:
 
 * it keeps the shape ``(1, C, T)``;
 * it is local in time: changing one input sample changes the output only within
-  a few samples of it (elementwise, or nearly so, like an anti-derivative
-  anti-aliased activation);
-* its parameters and buffers are scalars or vectors (per channel);
+  :data:`LOCAL_SPAN` samples of it (elementwise, or nearly so, like an
+  anti-derivative or an oversampled anti-aliased activation; not a norm over time);
+* its parameters are scalars or vectors (per channel; fixed filters in buffers
+  are allowed);
 * it is not affine (a per-channel scale and shift, an identity, a dropout in
   eval mode and a 1 x 1 convolution are not activations).
 
@@ -26,8 +27,9 @@ from typing import Any, NamedTuple
 OFFSET_THRESHOLD = 1e-3
 #: ... and standard errors of the measured mean (SELU's mean on unit noise is 0).
 OFFSET_ERRORS = 4.0
-#: Samples a changed input sample may move the output by, either side.
-LOCAL_SPAN = 2
+#: Samples a changed input sample may move the output by, either side (an
+#: anti-aliased activation's up- and down-sampling filters spread it a little).
+LOCAL_SPAN = 64
 _LENGTH = 1024  # noise samples a channel (doubled by the antithetic half)
 
 
@@ -104,8 +106,7 @@ def activation_offset(module: Any, channels: int | None = None) -> Offset | None
     """
     import torch
 
-    tensors = list(module.parameters()) + list(module.buffers())
-    if any(sum(size > 1 for size in t.shape) > 1 for t in tensors):
+    if any(sum(size > 1 for size in p.shape) > 1 for p in module.parameters()):
         return None  # weights with two long axes: a convolution or a matrix, not an activation
     parameter = next(iter(module.parameters()), None)
     floating = parameter is not None and parameter.is_floating_point()
