@@ -30,7 +30,8 @@ OFFSET_ERRORS = 4.0
 #: Samples a changed input sample may move the output by, either side (an
 #: anti-aliased activation's up- and down-sampling filters spread it a little).
 LOCAL_SPAN = 64
-_LENGTH = 1024  # noise samples a channel (doubled by the antithetic half)
+_SAMPLES = 65536  # noise samples in all (doubled by the antithetic half) ...
+_LENGTH = (256, 4096)  # ... within these many a channel (256 > 2 * LOCAL_SPAN + 2)
 
 
 class Offset(NamedTuple):
@@ -117,7 +118,8 @@ def activation_offset(module: Any, channels: int | None = None) -> Offset | None
     try:
         with torch.no_grad():
             for c in _channel_candidates(module, channels):
-                half = torch.randn((1, c, _LENGTH), generator=torch.Generator().manual_seed(0))
+                length = min(max(_SAMPLES // c, _LENGTH[0]), _LENGTH[1])
+                half = torch.randn((1, c, length), generator=torch.Generator().manual_seed(0))
                 x = torch.cat([half, -half], dim=-1).to(device=device, dtype=dtype)
                 try:
                     y = _run(module, x)
@@ -130,7 +132,7 @@ def activation_offset(module: Any, channels: int | None = None) -> Offset | None
                         return None
                 except Exception:  # noqa: BLE001
                     return None
-                even = (y[..., :_LENGTH] + y[..., _LENGTH:]) / 2
+                even = (y[..., :length] + y[..., length:]) / 2
                 error = float(even.std()) / even.numel() ** 0.5 if even.numel() > 1 else 0.0
                 return Offset(float(y.mean()), error)
     finally:
