@@ -4,6 +4,7 @@ transposed convolution."""
 
 from __future__ import annotations
 
+import random
 import warnings
 
 import numpy as np
@@ -233,3 +234,116 @@ def test_convert_bad_arguments():
         convert(nn.Sequential(nn.ReLU()))
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         convert("model")
+
+
+class _ReadsItsChild(nn.Module):
+    """Trims its upsampler's output by reading the child's hyperparameters, as
+    foreign decoders do."""
+
+    def __init__(self, kernel: int, stride: int, padding: int, output_padding: int) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose1d(3, 2, kernel, stride=stride, padding=padding,
+                                     output_padding=output_padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        up = self.up
+        y = up(x)
+        trim = (up.kernel_size[0] - up.stride[0] - 2 * up.padding[0] + up.output_padding[0]
+                + (up.dilation[0] - 1) + (up.groups - 1))
+        assert up.in_channels == x.shape[1] and up.out_channels == y.shape[1]
+        return y[..., : y.shape[-1] - trim] if trim > 0 else y
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding", "output_padding"),
+                         [(4, 4, 0, 0), (8, 4, 2, 0), (7, 3, 1, 1), (16, 8, 4, 0)])
+def test_convert_keeps_the_hyperparameters_a_parent_reads(kernel, stride, padding,
+                                                          output_padding):
+    torch.manual_seed(0)
+    model = _ReadsItsChild(kernel, stride, padding, output_padding)
+    report = convert(model, example_input=(2, 3, 17))
+    new, old = report.model.up, model.up
+    assert isinstance(new, PaddedSubPixel1d)
+    for attr in ("kernel_size", "stride", "padding", "output_padding", "dilation", "groups",
+                 "in_channels", "out_channels", "padding_mode"):
+        assert getattr(new, attr) == getattr(old, attr), attr
+        assert type(getattr(new, attr)) is type(getattr(old, attr)), attr
+    x = torch.randn(1, 3, 29)
+    assert _rel(report.model(x), model(x)) < 1e-5
+
+
+class _ReadsTheWeight(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose1d(2, 2, 4, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.up(x) * self.up.weight.shape[0]
+
+
+def test_convert_names_an_attribute_the_replacement_lacks():
+    model = _ReadsTheWeight()
+    with pytest.raises(ConversionError, match="AttributeError: .*'weight'.*up "
+                                              "\\(ConvTranspose1d -> PaddedSubPixel1d\\)"):
+        convert(model, inplace=True, example_input=(1, 2, 8))
+    assert type(model.up) is nn.ConvTranspose1d  # restored
+
+
+class _InjectsNoise(nn.Module):
+    """Draws fresh noise on every call, from torch, numpy and Python's generators."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pre = nn.Conv1d(4, 6, 3, padding=1)
+        self.up = nn.utils.parametrizations.weight_norm(
+            nn.ConvTranspose1d(6, 3, 8, stride=4, padding=2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.pre(x) + torch.randn(x.shape[0], 6, x.shape[-1])
+        y = self.up(h)
+        # the global generators a user's code draws from, on purpose
+        y = y + torch.from_numpy(
+            np.random.standard_normal(y.shape).astype(np.float32))  # noqa: NPY002
+        return y + random.gauss(0.0, 1.0)
+
+
+def test_convert_seeds_the_check_runs_and_restores_the_generators():
+    torch.manual_seed(0)
+    model = _InjectsNoise()
+    torch.manual_seed(123)
+    np.random.seed(7)  # noqa: NPY002
+    random.seed(5)
+    states = (torch.get_rng_state(), np.random.get_state()[1].copy(),  # noqa: NPY002
+              random.getstate())
+    report = convert(model, example_input=(2, 4, 40))
+    assert report.replaced == [("up", "ParametrizedConvTranspose1d", "PaddedSubPixel1d")]
+    assert report.max_difference <= 1e-5 * report.scale
+    # the user's draws go on exactly as if convert had not run
+    assert torch.equal(torch.get_rng_state(), states[0])
+    assert np.array_equal(np.random.get_state()[1], states[1])  # noqa: NPY002
+    assert random.getstate() == states[2]
+
+
+@pytest.mark.parametrize("norm", [nn.utils.weight_norm, nn.utils.parametrizations.weight_norm],
+                         ids=["weight_norm", "parametrizations.weight_norm"])
+def test_convert_folds_weight_norm_into_the_weights(norm):
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        model = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1),
+                              norm(nn.ConvTranspose1d(4, 2, 6, stride=3, padding=1)))
+    with torch.no_grad():  # a gain far from the direction's norm: folding must use it
+        for name, p in model[1].named_parameters():
+            if name.endswith(("weight_g", "original0")):
+                p.mul_(5.0)
+    report = convert(model, example_input=(1, 2, 21))
+    names = [n for n, _ in report.model[1].named_parameters()]
+    assert not any("weight_g" in n or "original" in n for n in names)
+    x = torch.randn(2, 2, 31)
+    assert _rel(report.model(x), model(x)) < 1e-5
+
+
+def test_padded_subpixel_like_must_match():
+    with pytest.raises(TypeError, match="like must be an nn.ConvTranspose1d; received Conv1d"):
+        PaddedSubPixel1d(SubPixel1d(2, 3, 2), like=nn.Conv1d(2, 3, 1))
+    with pytest.raises(ValueError, match=r"\(2, 3, 2\); received \(2, 3, 4\)"):
+        PaddedSubPixel1d(SubPixel1d(2, 3, 2), like=nn.ConvTranspose1d(2, 3, 4, stride=4))

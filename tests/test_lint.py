@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import sys
 import textwrap
 
@@ -14,6 +15,7 @@ from torch import nn
 
 from upsamplers import InterpUpsample1d, PeriodicShuffle1d, SubPixel1d, TransposedUpsample1d, cli
 from upsamplers._checks import UserInputError
+from upsamplers.activations.snake import Snake1d, SnakeBeta1d
 from upsamplers.analysis import lint
 from upsamplers.cli import main
 
@@ -149,3 +151,154 @@ def test_deprecated_commands_module_still_loads_targets_and_warns(model_file):
     with pytest.warns(FutureWarning, match="upsamplers.analysis.commands is deprecated"):
         commands = importlib.import_module("upsamplers.analysis.commands")
     assert isinstance(commands.load_target(f"{model_file}:build"), SubPixel1d)
+
+
+class UserSnake(nn.Module):
+    """A Snake as user code writes it (not this package's): x + sin^2(alpha x) / alpha."""
+
+    def __init__(self, channels: int, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = nn.Parameter(torch.full((1, channels, 1), alpha))
+
+    def forward(self, x):
+        return x + 1.0 / (self.alpha + 1e-9) * torch.sin(self.alpha * x) ** 2
+
+
+class UpBlock(nn.Module):
+    """activation -> weight-normed ConvTranspose1d -> a residual placeholder."""
+
+    def __init__(self, activation: nn.Module, channels: int, factor: int) -> None:
+        super().__init__()
+        self.act = activation
+        self.up = nn.utils.parametrizations.weight_norm(nn.ConvTranspose1d(
+            channels, channels // 2, 2 * factor, stride=factor, padding=factor // 2))
+        self.res = nn.Identity()
+
+    def forward(self, x):
+        return self.res(self.up(self.act(x)))
+
+
+def _decoder(make_activation, factors=(4, 2, 2)) -> nn.Module:
+    blocks, channels = [], 32
+    for factor in factors:
+        blocks.append(UpBlock(make_activation(channels), channels, factor))
+        channels //= 2
+    return nn.Sequential(nn.Conv1d(8, 32, 7, padding=3), *blocks)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.3])
+def test_lint_flags_a_user_defined_snake_with_its_measured_mean(alpha):
+    torch.manual_seed(0)
+    report = lint(_decoder(lambda c: UserSnake(c, alpha)), 24000.0)
+    assert len(report.findings) == 3
+    for f in report.findings:
+        # E[sin^2(a x) / a] on unit noise: (1 - exp(-2 a^2)) / (2 a)
+        expected = (1 - math.exp(-2 * alpha ** 2)) / (2 * alpha)
+        assert f.activation_before == "UserSnake"
+        assert f.activation_mean == pytest.approx(expected, abs=0.03)
+        assert f.activation_adds_offset is True
+        assert any(a.startswith("UserSnake before it outputs a mean of") and "tones" in a
+                   for a in f.advice)
+    assert "UserSnake (mean" in report.to_markdown()
+
+
+@pytest.mark.parametrize("make", [lambda c: Snake1d(c), lambda c: SnakeBeta1d(c, alpha=2.0),
+                                  lambda c: Snake1d(c, adaa=True)],
+                         ids=["Snake1d", "SnakeBeta1d", "Snake1d-adaa"])
+def test_lint_flags_this_packages_snakes(make):
+    report = lint(_decoder(make))
+    for f in report.findings:
+        assert f.activation_adds_offset is True and f.activation_mean > 0.1
+        assert any("before it outputs a mean of" in a for a in f.advice)
+
+
+class SameRateBlock(nn.Module):
+    def __init__(self, activation: nn.Module) -> None:
+        super().__init__()
+        self.act = activation
+        self.up = nn.ConvTranspose1d(32, 32, 4, stride=2, padding=1)
+        self.res = nn.Identity()
+
+    def forward(self, x):
+        return self.res(self.up(self.act(x)))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.LeakyReLU(0.1), lambda: UserSnake(32)],
+                         ids=["LeakyReLU", "UserSnake"])
+def test_lint_reports_a_shared_activation_at_every_use(make):
+    shared = make()  # one instance, registered in three blocks
+    report = lint(nn.Sequential(*[SameRateBlock(shared) for _ in range(3)]))
+    name = type(shared).__name__
+    assert [f.activation_before for f in report.findings] == [name] * 3
+    assert all(f.activation_adds_offset for f in report.findings)
+    assert any(f"one {name} instance is registered at 3 places (0.act, 1.act, 2.act)" in n
+               for n in report.notes)
+    assert "Identity" not in report.to_markdown()
+
+
+def test_lint_counts_an_upsampler_registered_twice_once():
+    up = nn.ConvTranspose1d(4, 4, 4, stride=2, padding=1)
+    model = nn.Sequential(nn.ReLU(), up)
+    model.alias = up  # the same layer under a second name is not a second stage
+    assert lint(model).factors == (2,)
+
+
+@pytest.mark.parametrize("make", [lambda c: nn.Tanh(), lambda c: nn.Softsign(),
+                                  lambda c: nn.SELU()], ids=["Tanh", "Softsign", "SELU"])
+def test_lint_does_not_flag_activations_without_an_offset(make):
+    report = lint(_decoder(make))
+    for f in report.findings:
+        assert f.activation_before is not None and f.activation_adds_offset is False
+        assert not any("before it outputs" in a for a in f.advice)
+
+
+def test_lint_reads_norms_and_convolutions_as_no_activation():
+    model = nn.Sequential(nn.Conv1d(4, 8, 3, padding=1), nn.BatchNorm1d(8),
+                          nn.ConvTranspose1d(8, 8, 4, stride=2, padding=1),
+                          nn.Conv1d(8, 8, 1), nn.ConvTranspose1d(8, 8, 4, stride=2, padding=1))
+    report = lint(model)
+    assert [f.activation_before for f in report.findings] == [None, None]
+
+
+class FilterUp2(nn.Module):
+    """x2 by zero-stuffing and a fixed triangle filter (a buffer), per channel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("taps", torch.tensor([[[0.5, 1.0, 0.5]]]))
+
+    def forward(self, x):
+        c = x.shape[1]
+        return F.conv_transpose1d(x, self.taps.expand(c, 1, 3), stride=2, padding=1,
+                                  output_padding=1, groups=c)
+
+
+class FilterDown2(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("taps", torch.tensor([[[0.25, 0.5, 0.25]]]))
+
+    def forward(self, x):
+        c = x.shape[1]
+        return F.conv1d(x, self.taps.expand(c, 1, 3), stride=2, padding=1, groups=c)
+
+
+class OversampledSnake(nn.Module):
+    """An anti-aliased activation as user code writes it: up, Snake, down; its last
+    registered leaf is the down-sampling filter, not the Snake."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.up = FilterUp2()
+        self.act = UserSnake(channels)
+        self.down = FilterDown2()
+
+    def forward(self, x):
+        return self.down(self.act(self.up(x)))
+
+
+def test_lint_flags_an_oversampled_activation_whose_last_leaf_is_a_filter():
+    report = lint(_decoder(OversampledSnake))
+    assert [f.activation_before for f in report.findings] == ["OversampledSnake"] * 3
+    for f in report.findings:
+        assert f.activation_adds_offset and f.activation_mean > 0.2

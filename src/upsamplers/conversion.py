@@ -25,9 +25,11 @@ samples, which is not exact. Those layers already run at the low rate
 from __future__ import annotations
 
 import copy
+import random
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -60,13 +62,19 @@ class PaddedSubPixel1d(nn.Module):
         offset: output samples dropped at the start.
         extra: output length minus ``T * factor`` (``nn.ConvTranspose1d`` with
             padding or ``output_padding`` does not give ``T * factor`` samples).
+        like: the ``nn.ConvTranspose1d`` it replaces, if any: its hyperparameters
+            ``kernel_size``, ``stride``, ``padding``, ``output_padding``, ``dilation``
+            (tuples), ``groups`` and ``padding_mode`` are kept as attributes of the
+            same types and values, for a parent module that reads them (e.g. to trim
+            its output by ``self.up.kernel_size[0] - self.up.stride[0]``);
+            ``in_channels`` and ``out_channels`` are always there.
 
     Shape:
         ``(B, C_in, T) -> (B, C_out, T * factor + extra)``
     """
 
     def __init__(self, subpixel: nn.Module, *, pad: tuple[int, int] = (0, 0), offset: int = 0,
-                 extra: int = 0) -> None:
+                 extra: int = 0, like: nn.ConvTranspose1d | None = None) -> None:
         super().__init__()
         if getattr(subpixel, "kind", None) != "subpixel":
             raise InvalidType(f"subpixel must be a SubPixel1d; received "
@@ -81,6 +89,26 @@ class PaddedSubPixel1d(nn.Module):
         self.factor = subpixel.factor
         self.in_channels = subpixel.in_channels
         self.out_channels = subpixel.out_channels
+        if like is not None:
+            self._keep_hyperparameters(like)
+
+    def _keep_hyperparameters(self, like: nn.ConvTranspose1d) -> None:
+        if not isinstance(like, nn.ConvTranspose1d):
+            raise InvalidType(f"like must be an nn.ConvTranspose1d; received "
+                              f"{type(like).__name__}")
+        if (like.in_channels, like.out_channels, like.stride[0]) != (
+                self.in_channels, self.out_channels, self.factor):
+            raise InvalidValue(
+                "like must have the subpixel layer's channels and factor "
+                f"({self.in_channels}, {self.out_channels}, {self.factor}); received "
+                f"({like.in_channels}, {like.out_channels}, {like.stride[0]})")
+        self.kernel_size = tuple(like.kernel_size)
+        self.stride = tuple(like.stride)
+        self.padding = tuple(like.padding)  # type: ignore[arg-type]
+        self.output_padding = tuple(like.output_padding)
+        self.dilation = tuple(like.dilation)
+        self.groups = like.groups
+        self.padding_mode = like.padding_mode
 
     def output_length(self, length: int) -> int:
         """``length * factor + extra``."""
@@ -103,7 +131,8 @@ class PaddedSubPixel1d(nn.Module):
 
 
 def _from_phase_kernels(kernels: PhaseKernels, *, extra: int, order: str,
-                        like: torch.Tensor) -> nn.Module:
+                        like: torch.Tensor, source: nn.ConvTranspose1d | None = None,
+                        ) -> nn.Module:
     r, c_out, c_in, size = kernels.weight.shape
     layer = SubPixel1d(c_in, c_out, r, size, bias=kernels.bias is not None,
                        order=order,  # type: ignore[arg-type]
@@ -123,9 +152,10 @@ def _from_phase_kernels(kernels: PhaseKernels, *, extra: int, order: str,
     offset = columns * r
     # enough columns on the right for offset + T * r + extra samples
     pad_right = max(0, -(-(offset + extra) // r) - pad_left)
-    if pad_left == pad_right == offset == extra == 0:
+    if pad_left == pad_right == offset == extra == 0 and source is None:
         return layer
-    return PaddedSubPixel1d(layer, pad=(pad_left, pad_right), offset=offset, extra=extra)
+    return PaddedSubPixel1d(layer, pad=(pad_left, pad_right), offset=offset, extra=extra,
+                            like=source)
 
 
 def to_subpixel(module: nn.Module, *, order: Order = "channel") -> nn.Module:
@@ -141,7 +171,10 @@ def to_subpixel(module: nn.Module, *, order: Order = "channel") -> nn.Module:
         order: shuffle order of the new layer, ``"channel"`` or ``"phase"``.
 
     Returns:
-        a :class:`~upsamplers.layers.SubPixel1d` when no padding or cropping is
+        for an ``nn.ConvTranspose1d``, a :class:`PaddedSubPixel1d` that keeps its
+        hyperparameters (``kernel_size``, ``stride``, ``padding``, ... of the same
+        types) for a parent that reads them; for an upsampler, a
+        :class:`~upsamplers.layers.SubPixel1d` when no padding or cropping is
         needed, otherwise a :class:`PaddedSubPixel1d` wrapping one. Its output
         equals ``module``'s (to rounding), including the output length of an
         ``nn.ConvTranspose1d``, ``(T - 1) * stride - 2 * padding + K + output_padding``.
@@ -187,7 +220,7 @@ def _convert_conv_transpose(module: nn.ConvTranspose1d, order: str) -> nn.Module
     kernels = transposed_phase_kernels(module.weight, stride, padding, module.bias)
     extra = size - stride - 2 * padding + module.output_padding[0]
     return _from_phase_kernels(kernels.detached(), extra=extra, order=order,
-                               like=module.weight)
+                               like=module.weight, source=module)
 
 
 @dataclass
@@ -281,6 +314,38 @@ def _check_input(model: nn.Module, example_input: torch.Tensor | tuple[int, ...]
     return torch.randn(example_input, generator=generator, dtype=dtype).to(device)
 
 
+#: The seed of both check runs: a model that draws random numbers (noise
+#: injection) draws the same ones in each.
+CHECK_SEED = 0
+
+
+def _devices(device: torch.device) -> list[int]:
+    if device.type != "cuda":
+        return []
+    return [device.index if device.index is not None else torch.cuda.current_device()]
+
+
+def _seeded_outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``model(x)`` with torch's (CPU and ``x``'s GPU), Python's and numpy's global
+    generators seeded with :data:`CHECK_SEED`; the caller's generator states are
+    restored afterwards, so converting changes no random draw of the user's."""
+    devices = _devices(x.device)
+    # numpy's legacy global generator is the one a model's np.random.randn draws from
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    try:
+        with torch.random.fork_rng(devices=devices):
+            torch.random.default_generator.manual_seed(CHECK_SEED)
+            for index in devices:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(CHECK_SEED)
+            random.seed(CHECK_SEED)
+            np.random.seed(CHECK_SEED)  # noqa: NPY002
+            return _outputs(model, x)
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
+
+
 def _outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     out = model(x)
     if isinstance(out, (tuple, list)):
@@ -289,6 +354,38 @@ def _outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         raise InvalidType("convert checks models that return tensors; received "
                           f"{type(out).__name__}")
     return out.detach()
+
+
+def _run_converted(target: nn.Module, x: torch.Tensor,
+                   todo: list[tuple[str, nn.Module, nn.Module]]) -> torch.Tensor:
+    """The converted model's output; a parent that reads an attribute its replaced
+    child no longer has gets a :class:`ConversionError` naming it and the layers."""
+    try:
+        return _seeded_outputs(target, x)
+    except AttributeError as error:
+        names = ", ".join(f"{name} ({type(old).__name__} -> {type(new).__name__})"
+                          for name, old, new in todo)
+        raise ConversionError(
+            f"the converted model failed where the original ran: AttributeError: {error}; "
+            "a module reads an attribute of a replaced layer that its replacement does not "
+            f"have (replaced: {names}); convert the layers you can with to_subpixel and "
+            "set them yourself, or leave this model as it is") from error
+
+
+def _compare(before: torch.Tensor, after: torch.Tensor, tolerance: float,
+             ) -> tuple[float, float]:
+    """``(max |after - before|, max |before|)``; a :class:`ConversionError` when the
+    shapes differ or the difference is beyond ``tolerance`` relative."""
+    scale = float(before.abs().max()) if before.numel() else 0.0
+    if after.shape != before.shape:
+        raise ConversionError(f"the converted model's output has shape {tuple(after.shape)}, "
+                              f"the original's {tuple(before.shape)}")
+    difference = float((after - before).abs().max()) if before.numel() else 0.0
+    if difference > tolerance * max(scale, torch.finfo(before.dtype).tiny):
+        raise ConversionError(
+            f"the converted model's output differs from the original's by {difference:.3g} "
+            f"(output scale {scale:.3g}, tolerance {tolerance:g} relative)")
+    return difference, scale
 
 
 def convert(
@@ -309,6 +406,13 @@ def convert(
     they already run at the low rate), transposed convolutions with dilation or
     groups, stride-1 transposed convolutions.
 
+    Weight norm (``nn.utils.weight_norm``, ``nn.utils.parametrizations.weight_norm``)
+    is folded into the new weights (re-apply it to the new ``conv`` to train on). A
+    replaced ``nn.ConvTranspose1d`` keeps its hyperparameters (:class:`PaddedSubPixel1d`,
+    ``like``) for a parent that reads them. The check runs both models with torch's,
+    Python's and numpy's global generators seeded alike (:data:`CHECK_SEED`; a model
+    that injects noise draws the same), then restores their states.
+
     Args:
         model: any ``nn.Module``.
         to: the target family; ``"subpixel"``.
@@ -323,7 +427,8 @@ def convert(
         a :class:`ConversionReport`; ``report.model`` is the converted model.
 
     Raises:
-        ConversionError: if the outputs differ by more than ``tolerance`` (an
+        ConversionError: if the outputs differ by more than ``tolerance``, or the
+            converted model fails on a missing attribute of a replaced layer (an
             ``inplace`` model is then restored).
     """
     check_choice("to", to, ("subpixel",))
@@ -336,24 +441,18 @@ def convert(
     training = {name: m.training for name, m in model.named_modules()}
     model.eval()
     with torch.no_grad():
-        before = _outputs(model, x)
+        before = _seeded_outputs(model, x)
     target = model if inplace else copy.deepcopy(model)
-    todo, skipped = _plan(target, order)
+    # the new layers' constructors draw their (overwritten) initial weights
+    with torch.random.fork_rng(devices=_devices(x.device)):
+        todo, skipped = _plan(target, order)
     for name, _, new in todo:
         _set(target, name, new)
     try:
         target.eval()
         with torch.no_grad():
-            after = _outputs(target, x)
-        scale = float(before.abs().max()) if before.numel() else 0.0
-        if after.shape != before.shape:
-            raise ConversionError(f"the converted model's output has shape {tuple(after.shape)}, "
-                                  f"the original's {tuple(before.shape)}")
-        difference = float((after - before).abs().max()) if before.numel() else 0.0
-        if difference > tolerance * max(scale, torch.finfo(before.dtype).tiny):
-            raise ConversionError(
-                f"the converted model's output differs from the original's by {difference:.3g} "
-                f"(output scale {scale:.3g}, tolerance {tolerance:g} relative)")
+            after = _run_converted(target, x, todo)
+        difference, scale = _compare(before, after, tolerance)
     except Exception:
         if inplace:
             for name, old, _ in todo:

@@ -14,8 +14,10 @@ order of execution) and recognises:
   unknown factor: their upsampling cannot be read without running them).
 
 For each it reports the factor, the overlap regime (transposed convolutions),
-the bias, the activation registered just before it, the phases' DC-gain spread
-when the weights are readable, and the tone frequencies it is expected to
+the bias, the activation registered just before it (an activation instance shared
+by several blocks counts at every place it is registered; whether it adds a DC
+offset is measured on a little noise, see :mod:`.offsets`, not looked up by name),
+the phases' DC-gain spread when the weights are readable, and the tone frequencies it is expected to
 introduce at the model's sample rate: multiples of its input rate
 ``sample_rate / (r_l * ... * r_L)`` up to its output Nyquist.
 """
@@ -34,12 +36,16 @@ from .._checks import InvalidType, InvalidValue
 from .._io import plain
 from ._validate import check_rate
 from .kernels import phase_gain_spread_db
+from .offsets import Offset, activation_offset
 from .response import interpolation_response
 
-#: Activations whose output has a nonzero mean for zero-mean input.
+#: Activations whose output has a nonzero mean for zero-mean input: the fallback
+#: for an activation that cannot be run on noise (the mean is measured otherwise).
 OFFSET_ACTIVATIONS = ("ReLU", "ReLU6", "LeakyReLU", "PReLU", "GELU", "ELU", "CELU", "SELU",
                       "SiLU", "Mish", "Softplus", "Sigmoid", "GLU", "Hardswish", "Hardsigmoid")
-ACTIVATIONS = OFFSET_ACTIVATIONS + ("Tanh", "Hardtanh", "Softsign", "Tanhshrink", "Identity")
+ACTIVATIONS = OFFSET_ACTIVATIONS + ("Tanh", "Hardtanh", "Softsign", "Tanhshrink")
+#: Leaves that pass their input through: not "the activation before" anything.
+TRANSPARENT = ("Identity", "Dropout", "Dropout1d", "AlphaDropout")
 #: Phase DC-gain spread (dB) below which the phases count as equal.
 EQUAL_PHASES_DB = -80.0
 MAX_LISTED_TONES = 8
@@ -60,6 +66,10 @@ class LintFinding:
             ``"full"`` or ``"partial"``), kernel of the convolution otherwise.
         bias: whether the layer adds a bias.
         activation_before: class name of the activation registered just before, if any.
+        activation_mean: that activation's output mean on zero-mean unit noise
+            (``None`` when it could not be run on noise).
+        activation_adds_offset: whether that mean is an offset (beyond the
+            measurement's error); ``None`` when not measured.
         phase_spread_db: unequal phase DC gains (see
             :func:`~upsamplers.analysis.phase_gain_spread_db`), ``None`` if not read.
         input_rate / output_rate: Hz, when the sample rate and the factors are known.
@@ -76,6 +86,8 @@ class LintFinding:
     overlap: str | None = None
     bias: bool = False
     activation_before: str | None = None
+    activation_mean: float | None = None
+    activation_adds_offset: bool | None = None
     phase_spread_db: float | None = None
     input_rate: float | None = None
     output_rate: float | None = None
@@ -126,7 +138,7 @@ class LintReport:
                     f"| {i} | `{f.name or '(model)'}` {f.layer} | {f.kind} | "
                     f"{f.factor if f.factor is not None else '?'} | {f.kernel_size or ''} | "
                     f"{f.overlap or ''} | {'yes' if f.bias else 'no'} | "
-                    f"{f.activation_before or ''} | {spread} | {tones} |")
+                    f"{_before(f)} | {spread} | {tones} |")
             lines += ["", "Advice:", ""]
             for i, f in enumerate(self.findings, 1):
                 for line in f.advice:
@@ -138,6 +150,14 @@ class LintReport:
 
     def __str__(self) -> str:
         return self.to_markdown()
+
+
+def _before(f: LintFinding) -> str:
+    if f.activation_before is None:
+        return ""
+    if f.activation_adds_offset and f.activation_mean is not None:
+        return f"{f.activation_before} (mean {f.activation_mean:.2g})"
+    return f.activation_before
 
 
 def _calls_interpolate(module: Any) -> bool:
@@ -231,7 +251,11 @@ def _advise(f: LintFinding) -> list[str]:
     if f.bias:
         advice.append(f"bias adds an offset whose replicas are tones{tones} "
                       "unless the phases are equal; use bias=False")
-    if f.activation_before in OFFSET_ACTIVATIONS:
+    if f.activation_adds_offset:
+        advice.append(f"{f.activation_before} before it outputs a mean of "
+                      f"{f.activation_mean:.3g} on zero-mean unit noise (a DC offset); "
+                      f"unequal phases turn it into tones{tones}")
+    elif f.activation_mean is None and f.activation_before in OFFSET_ACTIVATIONS:
         advice.append(f"{f.activation_before} before it outputs a positive mean (a DC offset); "
                       f"unequal phases turn it into tones{tones}")
     if f.kind in ("nearest", "linear") and f.factor and f.factor > 1:
@@ -251,7 +275,9 @@ def _named_modules(model: Any) -> list[tuple[str, Any]]:
     read: weights on the meta device (no values to read the phases from) or a
     nesting deeper than Python's recursion limit."""
     try:
-        modules = list(model.named_modules())
+        # every registration of a shared module: an activation instance used by
+        # several blocks is "the activation before" each of their upsamplers
+        modules = list(model.named_modules(remove_duplicate=False))
     except RecursionError:
         raise InvalidValue(
             f"model is nested too deeply to list its modules (more than about "
@@ -267,8 +293,90 @@ def _named_modules(model: Any) -> list[tuple[str, Any]]:
     return modules
 
 
+def _in_channels(module: Any) -> int | None:
+    value = getattr(module, "in_channels", None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _activation(candidates: list[tuple[str, Any]], module: Any,
+                cache: dict[int, Offset | None],
+                ) -> tuple[str, Any, Offset | None] | None:
+    """The first of ``candidates`` (the leaf registered before ``module``, then its
+    containers that end there, innermost first) that is an activation: ``(its
+    name, itself, its measured offset)``; the offset is ``None`` for a named
+    activation that cannot run on noise. ``None`` if there is none."""
+    for name, leaf in candidates:
+        if id(leaf) not in cache:
+            cache[id(leaf)] = activation_offset(leaf, _in_channels(module))
+        offset = cache[id(leaf)]
+        if offset is not None or type(leaf).__name__ in ACTIVATIONS:
+            return name, leaf, offset
+    return None
+
+
+def _enclosing(name: str, current: str, by_name: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``name`` and its containers that do not contain ``current``, innermost first."""
+    names = [name]
+    while "." in names[-1]:
+        names.append(names[-1].rpartition(".")[0])
+    return [(n, by_name[n]) for n in names
+            if n in by_name and not current.startswith(n + ".")]
+
+
+def _walk(modules: list[tuple[str, Any]]) -> tuple[list[LintFinding],
+                                                    list[tuple[str, list[str]]]]:
+    """The findings in registration order, and the activation instances registered
+    at several places before upsamplers (class name, their names)."""
+    from torch import nn
+
+    from ..layers import Upsampler
+
+    findings: list[LintFinding] = []
+    skip: list[str] = []
+    described: set[int] = set()  # a module registered twice is one stage
+    units: set[int] = set()  # upsamplers read as one unit: their children are not visited
+    means: dict[int, Offset | None] = {}
+    uses: dict[int, tuple[Any, list[str]]] = {}
+    previous: tuple[str, Any] | None = None
+    by_name = dict(modules)
+    previous_conv: Any = None
+    for name, module in modules:
+        # the root module's name is "": its descendants are every other name
+        if any(prefix == "" or name.startswith(prefix + ".") for prefix in skip):
+            continue
+        finding = None if id(module) in described else _describe(name, module, previous_conv)
+        if finding is not None:
+            described.add(id(module))
+            found = None if previous is None else _activation(
+                _enclosing(previous[0], name, by_name), module, means)
+            if found is not None:
+                where, leaf, offset = found
+                finding.activation_before = type(leaf).__name__
+                if offset is not None:
+                    finding.activation_mean = offset.mean
+                    finding.activation_adds_offset = offset.significant
+                uses.setdefault(id(leaf), (leaf, []))[1].append(where)
+            findings.append(finding)
+            if isinstance(module, Upsampler) or finding.kind == "upsampler":
+                units.add(id(module))
+        if id(module) in units:
+            skip.append(name)
+            previous = (name, module)
+            continue
+        is_leaf = not any(True for _ in module.children())
+        if is_leaf and type(module).__name__ not in TRANSPARENT:
+            previous = (name, module)
+            if isinstance(module, nn.Conv1d):
+                previous_conv = module
+    shared = [(type(leaf).__name__, sorted(set(names))) for leaf, names in uses.values()
+              if len(set(names)) > 1]
+    return findings, shared
+
+
 def lint(model: Any, sample_rate: float | None = None) -> LintReport:
-    """List the upsampling layers of ``model`` without running it.
+    """List the upsampling layers of ``model`` without running it (only the
+    activation-like module registered before each of them runs, on a little noise,
+    to measure whether it adds a DC offset).
 
     Args:
         model: a ``torch.nn.Module``.
@@ -284,35 +392,13 @@ def lint(model: Any, sample_rate: float | None = None) -> LintReport:
     """
     from torch import nn
 
-    from ..layers import Upsampler
-
     if not isinstance(model, nn.Module):
         raise InvalidType(f"model must be a torch.nn.Module; received {type(model).__name__}")
     if sample_rate is not None:
         sample_rate = check_rate("sample_rate", sample_rate)
-    findings: list[LintFinding] = []
-    skip: list[str] = []
-    previous_leaf: Any = None
-    previous_conv: Any = None
-    for name, module in _named_modules(model):
-        # the root module's name is "": its descendants are every other name
-        if any(prefix == "" or name.startswith(prefix + ".") for prefix in skip):
-            continue
-        finding = _describe(name, module, previous_conv)
-        is_leaf = not any(True for _ in module.children())
-        if finding is not None:
-            if previous_leaf is not None and type(previous_leaf).__name__ in ACTIVATIONS:
-                finding.activation_before = type(previous_leaf).__name__
-            findings.append(finding)
-            if isinstance(module, Upsampler) or finding.kind == "upsampler":
-                skip.append(name)
-                previous_leaf = module
-                continue
-        if is_leaf:
-            previous_leaf = module
-            if isinstance(module, nn.Conv1d):
-                previous_conv = module
-    notes = []
+    findings, shared = _walk(_named_modules(model))
+    notes = [f"one {kind} instance is registered at {len(names)} places ({', '.join(names)}): "
+             "it is the activation before each of their upsamplers" for kind, names in shared]
     known = [f.factor for f in findings]
     total = math.prod(known) if known and all(k is not None for k in known) else None
     if sample_rate is not None and total is not None:
