@@ -302,3 +302,32 @@ def test_a_margin_too_large_for_the_probe_is_refused_before_it_runs():
                        r"received margin=1000000000$"):
         audit(nn.ConvTranspose1d(1, 1, 4, stride=2, padding=1), 16000.0, margin=10**9)
     assert time.perf_counter() - start < 5
+
+
+def test_an_output_refused_after_the_forward_is_not_taken_for_a_channel_error():
+    """The model ran (its forward returned): refusing what it returned is not a
+    wrong channel count, so no other count is tried and the refusal is kept."""
+    class Pair(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.up = nn.ConvTranspose1d(2, 1, 4, stride=2, padding=1)
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            y = self.up(x)
+            return y, y
+
+    with pytest.raises(TypeError, match=r"^the model must return a tensor \(B, C, T\); "
+                       r"received tuple$"):
+        audit(Pair(), 16000.0, inputs=("silence",), seconds=0.25)
+    with pytest.raises(ValueError, match=r"^the module must return a tensor \(B, C, T\) with "
+                       r"B=1; received tuple$"):
+        measure_aliasing(Pair(), length=101)
+
+
+@pytest.mark.parametrize("command", ["audit", "aliasing"])
+def test_in_channels_has_help(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--in-channels IN_CHANNELS" in text or "--in-channels CHANNELS" in text
+    assert "the model's input channels" in text and "its first Conv1d first" in text

@@ -71,8 +71,9 @@ def settle_in_channels(module: Any, given: int | None, run: Callable[[int], T], 
             e.g. of the wrong shape) passes through unchanged.
     """
     if given is not None:
+        finished: list[bool] = []
         try:
-            with _watch(module, [], finished := []):
+            with _watch(module, [], finished):
                 return given, run(given)
         except Exception as error:  # the user's model: its error in one line
             if finished:  # the model ran; the caller refused what it gave
@@ -87,7 +88,7 @@ def settle_in_channels(module: Any, given: int | None, run: Callable[[int], T], 
         channels = queue.pop(0)
         tried.append(channels)
         reached: list[int] = []
-        finished: list[bool] = []
+        finished = []
         try:
             with _watch(module, reached, finished):
                 return channels, run(channels)
