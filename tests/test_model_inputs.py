@@ -329,5 +329,5 @@ def test_in_channels_has_help(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "--in-channels IN_CHANNELS" in text or "--in-channels CHANNELS" in text
+    assert "--in-channels N" in text
     assert "the model's input channels" in text and "its first Conv1d first" in text

@@ -109,7 +109,7 @@ def _add_audit(subparsers: Any) -> None:
                    help="probes, comma-separated (default: all)")
     p.add_argument("--seconds", type=float, default=auditing.DEFAULT_SECONDS,
                    help="output seconds per probe")
-    p.add_argument("--in-channels", type=int, default=None, help=IN_CHANNELS_HELP)
+    p.add_argument("--in-channels", type=int, default=None, metavar="N", help=IN_CHANNELS_HELP)
     p.add_argument("--seed", type=int, default=auditing.DEFAULT_SEED)
     p.add_argument("--out", type=Path, default=None,
                    help="folder for audit.md, audit.json and spectrogram PNGs")
@@ -152,6 +152,7 @@ def _add_aliasing(subparsers: Any) -> None:
     p.add_argument("--factor", type=int, default=None,
                    help="upsampler:KIND's factor and aa:NAME's oversampling ratio (default 2)")
     p.add_argument("--in-channels", "--channels", dest="channels", type=int, default=None,
+                   metavar="N",
                    help=IN_CHANNELS_HELP)
     p.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     p.add_argument("--out", type=Path, default=None,
