@@ -412,8 +412,9 @@ CLI_ROWS = [
     ("audit in channels 0", AUDIT + ["16000", "--in-channels", "0"], 2,
      "in_channels must be an integer >= 1; received in_channels=0"),
     ("audit in channels 3", AUDIT + ["16000", "--in-channels", "3"], 2,
-     "in_channels must be the model's input channels (1, those of its first convolution); "
-     "received in_channels=3"),
+     "in_channels (--in-channels) must be the model's input channels: the model failed on 3: "
+     "InvalidValue: x must have 1 channels (dimension 1 of (B, C, T)); received shape "
+     "(1, 3, 64); received in_channels=3"),
     ("audit seed -1", AUDIT + ["16000", "--seed", "-1"], 2,
      "seed must be an integer >= 0; received seed=-1"),
     ("audit out is a file", AUDIT + ["16000", "--out", "{t}/afile"], 2, "'{t}/afile' is a file"),
@@ -571,7 +572,8 @@ def _aliasing_rows() -> list[tuple[str, list[str], int, str]]:
         target = "aa:relu" if name == "factor" else "{t}/x2.py:build"
         for value in ("0", "-1", "nan", "inf", "1e12", "1000000000000"):
             if value in ("nan", "inf", "1e12"):
-                text = f"argument {option}: invalid int value: '{value}'"
+                shown = "--in-channels/--channels" if option == "--channels" else option
+                text = f"argument {shown}: invalid int value: '{value}'"
             elif value == "1000000000000":
                 text = probe[name]
             elif int(value) >= lowest:

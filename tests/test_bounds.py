@@ -111,8 +111,17 @@ ROWS = [
     # durations and channel counts of the analysis
     ("audit seconds 1e12", lambda: audit(_layer(), 16000, seconds=1e12), InvalidValue,
      "seconds must be at most 8388.61 s at 16000 Hz"),
-    ("audit channels", lambda: audit(_layer(), 16000, seconds=4.0, in_channels=10**6),
-     InvalidValue, "x 1000000 channels"),
+    # a given channel count is run as it is (issue 23): a model that takes any count
+    # is refused by the probe's size once its rate ratio is known, one that does not
+    # by its own error; a count whose dry run alone would not fit, before it runs
+    ("audit channels", lambda: audit(torch.nn.Upsample(scale_factor=2), 16000, seconds=4.0,
+                                     in_channels=10**5),
+     InvalidValue, "input 3.2e+09 samples (8000 Hz x 100000 channels)"),
+    ("audit channels of a 1-channel layer", lambda: audit(_layer(), 16000, seconds=4.0,
+                                                           in_channels=10**6),
+     InvalidValue, "the model failed on 1000000: InvalidValue: x must have 1 channels"),
+    ("audit channels of the dry run", lambda: audit(_layer(), 16000, in_channels=10**7),
+     InvalidValue, "in_channels must be at most 2,064,888 (a 65-sample dry run"),
     ("audit seconds inf", lambda: audit(_layer(), 16000, seconds=math.inf), InvalidValue,
      "received seconds=inf"),
     ("tone_measures seconds", lambda: tone_measures(_layer(), 16000, 2, seconds=1e12),

@@ -108,8 +108,9 @@ def check_fraction_list(name: str, values: Any) -> tuple[float, ...]:
     return out
 
 
-#: Most samples (output samples times channels) one probe of the analysis may
-#: hold: 2**27, 0.5 GiB in float32 (a few copies are made while it is measured).
+#: Most samples (samples times channels, of its input and of its output each)
+#: one probe of the analysis may hold: 2**27, 0.5 GiB in float32 (a few copies
+#: are made while it is measured).
 MAX_PROBE_SAMPLES = 2 ** 27
 
 
@@ -136,3 +137,23 @@ def check_duration(name: str, seconds: Any, sample_rate: float, channels: int = 
             f"({MAX_PROBE_SAMPLES:,} samples, upsamplers.analysis._validate.MAX_PROBE_SAMPLES); "
             f"received {name}={seconds!r} ({samples:.3g} samples)")
     return seconds
+
+
+def check_probe_seconds(name: str, seconds: Any, *, input_rate: float, in_channels: int,
+                        output_rate: float, out_channels: int) -> float:
+    """Return ``seconds`` (a probe's duration) if both arrays a probe allocates fit:
+    its input, ``seconds * input_rate * in_channels`` samples, and its output,
+    ``seconds * output_rate * out_channels``, each at most :data:`MAX_PROBE_SAMPLES`
+    (a latent decoder's input is few samples of many channels, its output many
+    samples of few). The message names both."""
+    seconds = check_positive_float(name, seconds)
+    sides = (("input", input_rate, in_channels), ("output", output_rate, out_channels))
+    if all(seconds * rate * c <= MAX_PROBE_SAMPLES for _, rate, c in sides):
+        return seconds
+    most = MAX_PROBE_SAMPLES / max(rate * c for _, rate, c in sides)
+    held = ", ".join(f"{side} {seconds * rate * c:.3g} samples ({rate:g} Hz x {c} channels)"
+                     for side, rate, c in sides)
+    raise InvalidValue(
+        f"{name} must be at most {most:.6g} s: a probe's input and output must each hold at "
+        f"most {MAX_PROBE_SAMPLES:,} samples (upsamplers.analysis._validate.MAX_PROBE_SAMPLES); "
+        f"received {name}={seconds!r}: {held}")

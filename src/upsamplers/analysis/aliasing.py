@@ -69,6 +69,7 @@ import numpy as np
 from .._checks import InvalidType, InvalidValue, check_choice
 from .._io import atomic_write_text, plain
 from ._validate import MAX_PROBE_SAMPLES, check_audio, check_int, check_rate
+from .channels import settle_in_channels
 
 WAVES = ("sine", "sawtooth", "triangle")
 #: Sine fundamentals, fractions of the input rate (0.05 to 0.40 by 0.025).
@@ -364,15 +365,26 @@ class _Model:
         if not self.torch and not callable(module):
             raise InvalidType("module must be a torch.nn.Module or a callable mapping a numpy "
                               f"array to a numpy array; received {type(module).__name__}")
+        self.channels: int | None = channels  # a module's: settled by settle()
+        self.dry_lengths: dict[int, int] = {}  # input length -> output length, on zeros
         if self.torch:
-            self.channels: int | None = (channels if channels is not None
-                                         else _module_channels(module))
             self.dtype = dtype or _module_dtype(module)
             self.name = type(module).__name__
         else:
-            self.channels = channels
             self.dtype = dtype or "float64"
             self.name = getattr(module, "__name__", type(module).__name__)
+
+    def settle(self) -> None:
+        """A module's input channels, from a dry run on zeros of :data:`DRY_RUN_LENGTH`
+        samples (:func:`~upsamplers.analysis.channels.settle_in_channels`: the
+        user's count as given, else the guesses from its layers in turn); the
+        output length is kept for :func:`_rate_ratio`."""
+        if not self.torch:
+            return
+        self.channels, y = settle_in_channels(
+            self.module, self.channels, lambda c: self(np.zeros((1, c, DRY_RUN_LENGTH))),
+            name="channels")
+        self.dry_lengths[DRY_RUN_LENGTH] = y.shape[-1]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self.torch:
@@ -416,21 +428,6 @@ def _is_torch_module(module: Any) -> bool:
     return isinstance(module, torch.nn.Module)
 
 
-def _module_channels(module: Any) -> int:
-    """Input channels: the first convolution's, an ``in_channels`` or ``channels``
-    attribute, else 1 (an elementwise activation)."""
-    from torch import nn
-
-    for m in module.modules():
-        if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
-            return int(m.in_channels)
-        for name in ("in_channels", "channels"):
-            value = getattr(m, name, None)
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-                return value
-    return 1
-
-
 def _module_dtype(module: Any) -> str:
     import torch
 
@@ -443,7 +440,8 @@ def _module_dtype(module: Any) -> str:
 def _rate_ratio(model: _Model) -> Fraction:
     """Output samples per input sample, from a dry run on zeros."""
     lengths = (DRY_RUN_LENGTH, 2 * DRY_RUN_LENGTH)
-    out = [model(np.zeros((1, model.channels or 1, n))).shape[-1] for n in lengths]
+    out = [model.dry_lengths.get(n) or model(np.zeros((1, model.channels or 1, n))).shape[-1]
+           for n in lengths]
     ratio = Fraction(out[0], lengths[0])
     if out[0] == 0 or out[1] != 2 * out[0] or ratio.denominator > MAX_DECIMATION:
         raise InvalidValue(f"the module changes the length unexpectedly: {lengths[0]} and "
@@ -512,8 +510,10 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
         wave_f0s: fundamentals of the sawtooth and triangle waves.
         length: the period ``N`` in input samples, a prime (see :func:`next_prime`).
         warmup: periods fed before (and after) the two analysed windows.
-        channels: input channels; default: a module's first convolution's (or
-            its ``channels``), 1 for an elementwise one; a callable gets ``(T,)``.
+        channels: input channels; default: guessed from a module's layers, its
+            first ``Conv1d`` first, and settled by a dry run
+            (:func:`~upsamplers.analysis.channels.settle_in_channels`; 1 for an
+            elementwise one); a callable gets ``(T,)``.
         dtype: ``"float32"`` or ``"float64"``; default: a module's parameters'
             (the default dtype without any), float64 for a callable.
         top: strongest inharmonic components kept per measure.
@@ -543,8 +543,10 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     if dtype is not None:
         dtype = check_choice("dtype", dtype, ("float32", "float64"))
     model = _Model(module, channels, dtype)
-    check_probe(length=length, warmup=warmup, channels=model.channels or 1)
     check_amplitudes_fit(tuple(a for _, _, a in signals), model.dtype)
+    if model.channels is None or ratio is None:  # both known (audit's probe): no dry run
+        model.settle()
+    check_probe(length=length, warmup=warmup, channels=model.channels or 1)
     if ratio is not None:
         ratio = _check_ratio(ratio)
         check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=ratio)

@@ -64,14 +64,17 @@ from scipy import signal as sps
 from .._checks import InvalidType, InvalidValue
 from .._io import atomic_write_text, plain
 from ._validate import (
+    MAX_PROBE_SAMPLES,
     check_audio,
     check_duration,
     check_factors,
     check_finite,
     check_int,
+    check_probe_seconds,
     check_rate,
 )
 from .aliasing import BAR_AMPLITUDE, AliasingReport, measure_aliasing, next_prime
+from .channels import candidate_in_channels, settle_in_channels
 from .kernels import PredictedTone, predicted_constant_tones
 from .linting import lint
 from .plots import plot_report
@@ -274,12 +277,11 @@ class _Runner:
             self.torch_module = isinstance(model, torch.nn.Module)
         except ImportError:  # pragma: no cover - torch is a dependency
             pass
+        self.in_channels = in_channels  # a module's: settled by its first run
+        self.out_channels = 1
         if self.torch_module:
-            self.in_channels = in_channels if in_channels is not None else _infer_in_channels(model)
             self._hook_stages()
-        elif callable(model):
-            self.in_channels = in_channels
-        else:
+        elif not callable(model):
             raise InvalidType("model must be a torch.nn.Module or a callable mapping a numpy "
                               f"array to a numpy array; received {type(model).__name__}")
         self.name = type(model).__name__ if self.torch_module else getattr(
@@ -293,6 +295,20 @@ class _Runner:
                 self.stage_modules.append((f.name, modules[f.name], f.factor))
         self.calls: list[int] = []
         self.capture: Callable[[int, Any], None] | None = None
+
+    def first_run(self, length: int) -> np.ndarray:
+        """The model on zeros of ``length`` samples; for a module, the input channels
+        are settled here (:func:`~upsamplers.analysis.channels.settle_in_channels`:
+        the user's count as given, else the guesses from its layers in turn)."""
+        def run(channels: int) -> np.ndarray:
+            return self(np.zeros((channels, length), dtype=np.float32))
+
+        if self.torch_module:
+            self.in_channels, y = settle_in_channels(self.model, self.in_channels, run)
+        else:
+            y = run(self.in_channels or 1)
+        self.out_channels = y.shape[0]
+        return y
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if not self.torch_module:
@@ -331,28 +347,10 @@ class _Runner:
         return check_audio("model output", y[0].detach().cpu().double().numpy())
 
 
-def _check_in_channels(model: Any, given: int) -> None:
-    """``InvalidValue`` naming ``in_channels`` when a module's first convolution
-    takes another count (the layer's own message named only its input ``x``)."""
-    try:
-        found = _infer_in_channels(model)
-    except InvalidValue:
-        return
-    if found != given:
-        raise InvalidValue(f"in_channels must be the model's input channels ({found}, those of "
-                           f"its first convolution); received in_channels={given}")
-
-
 def _infer_in_channels(model: Any) -> int:
-    from torch import nn
-
-    for module in model.modules():
-        if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)):
-            return module.in_channels
-        if hasattr(module, "in_channels") and isinstance(module.in_channels, int):
-            return module.in_channels
-    raise InvalidValue("could not find the model's input channels (no Conv1d / ConvTranspose1d); "
-                       "pass in_channels=")
+    """The likeliest input channels of a module, without running it (the first of
+    :func:`~upsamplers.analysis.channels.candidate_in_channels`)."""
+    return candidate_in_channels(model)[0]
 
 
 def _probe_input(probe: str, channels: int, length: int, input_rate: float,
@@ -413,19 +411,19 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
     threshold_db = check_finite("threshold_db", threshold_db)
     inputs = _check_probes(inputs)
     if in_channels is not None:
-        in_channels = check_int("in_channels", in_channels)
+        in_channels = _check_in_channels(in_channels)
     seed = check_int("seed", seed, minimum=0)
     user_factors = None if factors is None else check_factors(factors)
     runner = _Runner(model, in_channels)
-    check_duration("seconds", seconds, fs, runner.in_channels or 1)
-    if runner.torch_module and in_channels is not None:
-        _check_in_channels(model, in_channels)
     notes: list[str] = []
     found, hooked = _find_factors(runner, user_factors, notes)
     total = math.prod(found)
+    check_probe_seconds("seconds", seconds, input_rate=fs / total,
+                        in_channels=runner.in_channels or 1, output_rate=fs,
+                        out_channels=runner.out_channels)
     n_in = math.ceil(seconds * fs / total)
-    margin = (8 + math.ceil(0.02 * n_in)) if margin is None else check_int("margin", margin,
-                                                                            minimum=0)
+    margin = (8 + math.ceil(0.02 * n_in)) if margin is None else _check_margin(
+        margin, n_in, total, runner.in_channels or 1, runner.out_channels)
     plan = _Plan(fs, found, n_in + 2 * margin, margin, threshold_db,
                  runner.torch_module and hooked == found)
     rng = np.random.default_rng(seed)
@@ -451,6 +449,39 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
     return report
 
 
+#: Input samples of the dry run that finds the rate ratio (then one more).
+DRY_RUN_LENGTH = 64
+
+
+def _check_in_channels(in_channels: Any) -> int:
+    """``in_channels`` if the dry run's zeros (``in_channels x 65`` samples) fit
+    ``MAX_PROBE_SAMPLES``: checked before the model runs; the probes are bounded
+    once the rate ratio is known (:func:`check_probe_seconds`)."""
+    in_channels = check_int("in_channels", in_channels)
+    most = MAX_PROBE_SAMPLES // (DRY_RUN_LENGTH + 1)
+    if in_channels > most:
+        raise InvalidValue(
+            f"in_channels must be at most {most:,} (a {DRY_RUN_LENGTH + 1}-sample dry run of "
+            f"at most {MAX_PROBE_SAMPLES:,} samples, "
+            f"upsamplers.analysis._validate.MAX_PROBE_SAMPLES); received in_channels={in_channels}")
+    return in_channels
+
+
+def _check_margin(margin: Any, n_in: int, total: int, in_channels: int,
+                  out_channels: int) -> int:
+    """``margin`` (input samples dropped at each end of every probe) if the probe it
+    lengthens still holds at most ``MAX_PROBE_SAMPLES`` input and output samples."""
+    margin = check_int("margin", margin, minimum=0)
+    most = (MAX_PROBE_SAMPLES // max(in_channels, total * out_channels) - n_in) // 2
+    if margin > most:
+        raise InvalidValue(
+            f"margin must be at most {max(most, 0)} input samples with {n_in} measured "
+            f"({in_channels} input channels, {total} x {out_channels} output samples per input "
+            f"sample; {MAX_PROBE_SAMPLES:,} samples each way, "
+            f"upsamplers.analysis._validate.MAX_PROBE_SAMPLES); received margin={margin}")
+    return margin
+
+
 def _check_probes(inputs: Sequence[str] | str) -> tuple[str, ...]:
     """``inputs`` as a non-empty tuple of names from :data:`PROBES`."""
     inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
@@ -468,8 +499,8 @@ def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: 
     """A dry run on zeros: the upsampling factors, first stage first (the user's,
     else those of the hooked layers if they explain the length ratio, else one
     stage), and the factors of the hooked layers in the order they ran."""
-    probe_len = 64
-    y = runner(np.zeros((runner.in_channels or 1, probe_len), dtype=np.float32))
+    probe_len = DRY_RUN_LENGTH
+    y = runner.first_run(probe_len)
     ratio = y.shape[-1] / probe_len
     y2 = runner(np.zeros((runner.in_channels or 1, probe_len + 1), dtype=np.float32))
     if ratio != int(ratio) or y2.shape[-1] != (probe_len + 1) * int(ratio):

@@ -18,7 +18,8 @@ import importlib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -46,14 +47,22 @@ def load_target(target: str) -> Any:
     where, _, name = target.rpartition(":")
     if not where or not name:
         raise InvalidValue(f"TARGET must be PATH_OR_MODULE:FACTORY; received {target!r}")
-    if where.endswith(".py") or "/" in where or Path(where).is_file():
-        module = _import_file(where)
-    else:
+    if not (where.endswith(".py") or "/" in where or Path(where).is_file()):
         try:
             module = importlib.import_module(where)
         except Exception as error:  # the user's module: report it in one line
             raise UserInputError(f"cannot import {where}: {type(error).__name__}: {error}"
                                  ) from None
+        return _factory_of(module, where, name)
+    path = Path(where)
+    if not path.is_file():
+        raise UserFileError(f"{where}: no such file")
+    with _folder_on_path(path.resolve().parent):
+        return _factory_of(_import_file(path, where), where, name)
+
+
+def _factory_of(module: ModuleType, where: str, name: str) -> Any:
+    """What ``module``'s ``name`` builds (:func:`_build`)."""
     if not hasattr(module, name):
         public = sorted(n for n in vars(module) if not n.startswith("_"))[:12]
         raise UserInputError(f"{where} does not define {name!r}; it defines: "
@@ -61,23 +70,34 @@ def load_target(target: str) -> Any:
     return _build(getattr(module, name), f"{where}:{name}")
 
 
-def _import_file(where: str) -> ModuleType:
-    """Import the Python file ``where`` (its folder first on ``sys.path`` meanwhile)."""
-    path = Path(where)
-    if not path.is_file():
-        raise UserFileError(f"{where}: no such file")
+@contextmanager
+def _folder_on_path(folder: Path) -> Iterator[None]:
+    """``folder`` first on ``sys.path`` while the user's file is imported and its
+    factory runs (a factory may import its neighbours lazily). Only the entry put
+    here is taken out again, found by identity: the user's code may insert its own
+    entries (e.g. a ``lib`` folder) at the front, and they stay."""
+    entry = str(folder)  # a new object: identity tells it from an equal user entry
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        for index, item in enumerate(sys.path):
+            if item is entry:
+                del sys.path[index]
+                break
+
+
+def _import_file(path: Path, where: str) -> ModuleType:
+    """Import the Python file ``path`` (named ``where`` in messages)."""
     spec = importlib.util.spec_from_file_location(f"_upsamplers_target_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise UserFileError(f"{where}: cannot be imported as a Python file")
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.resolve().parent))
     try:
         spec.loader.exec_module(module)
     except Exception as error:  # the user's code: report it in one line
         raise UserFileError(f"{where}: importing it failed: "
                             f"{type(error).__name__}: {error}") from None
-    finally:
-        sys.path.pop(0)
     return module
 
 

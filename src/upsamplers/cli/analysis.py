@@ -82,6 +82,13 @@ def _progress(total: int | None, label: str) -> tuple[Callable[[str], None], Cal
     return step, close
 
 
+#: What ``--in-channels`` is, in the help of audit and aliasing.
+IN_CHANNELS_HELP = (
+    "the model's input channels (e.g. 128 for a latent decoder, 2 for a stereo "
+    "separator); default: guessed from its layers, its first Conv1d first, and "
+    "checked by a short run on zeros. Given, it is used as it is")
+
+
 def add_subcommand(subparsers: Any) -> None:
     _add_audit(subparsers)
     _add_lint(subparsers)
@@ -102,7 +109,7 @@ def _add_audit(subparsers: Any) -> None:
                    help="probes, comma-separated (default: all)")
     p.add_argument("--seconds", type=float, default=auditing.DEFAULT_SECONDS,
                    help="output seconds per probe")
-    p.add_argument("--in-channels", type=int, default=None)
+    p.add_argument("--in-channels", type=int, default=None, metavar="N", help=IN_CHANNELS_HELP)
     p.add_argument("--seed", type=int, default=auditing.DEFAULT_SEED)
     p.add_argument("--out", type=Path, default=None,
                    help="folder for audit.md, audit.json and spectrogram PNGs")
@@ -144,7 +151,9 @@ def _add_aliasing(subparsers: Any) -> None:
                    help="periods fed before the analysed ones (more for long memories)")
     p.add_argument("--factor", type=int, default=None,
                    help="upsampler:KIND's factor and aa:NAME's oversampling ratio (default 2)")
-    p.add_argument("--channels", type=int, default=None, help="input channels of TARGET")
+    p.add_argument("--in-channels", "--channels", dest="channels", type=int, default=None,
+                   metavar="N",
+                   help=IN_CHANNELS_HELP)
     p.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for aliasing.md, aliasing.json and aliasing.png")
