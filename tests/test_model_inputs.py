@@ -331,3 +331,23 @@ def test_in_channels_has_help(command, capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--in-channels N" in text
     assert "the model's input channels" in text and "its first Conv1d first" in text
+
+
+def test_tone_measures_settles_channels_and_bounds_the_probe_like_audit():
+    # tone_measures (the compare job's line measures) guessed from the first layer
+    # without a run and bounded output rate x input channels: a hybrid model got
+    # the spectrogram branch's 4 channels, and a latent decoder's default refused
+    from upsamplers.analysis import tone_measures
+
+    torch.manual_seed(0)
+    measures = tone_measures(HybridSeparator().eval(), 16000, 2, seconds=0.5)  # ran on 2
+    assert measures.hop == 2 and measures.sample_rate == 16000
+    decoder = nn.ConvTranspose1d(1024, 1, 1024, stride=512, padding=256)
+    measures = tone_measures(decoder, 44100, 512, seconds=4.0)  # input 345 x 1024 a second
+    assert measures.hop == 512
+    with pytest.raises(InvalidValue, match=r"^seconds must be at most .* received seconds=2000"
+                                           r".0: input 1.76e\+08 samples"):
+        tone_measures(decoder, 44100, 512, seconds=2000.0)
+    with pytest.raises(InvalidValue, match=r"in_channels \(--in-channels\) must be the model's "
+                                           r"input channels: the model failed on 3"):
+        tone_measures(LatentDecoder(), 16000, 4, seconds=0.5, in_channels=3)

@@ -56,8 +56,10 @@ from ._validate import (
     check_duration,
     check_int,
     check_positive_float,
+    check_probe_seconds,
     check_rate,
 )
+from .channels import settle_in_channels
 from .spectrum import GUARD_BINS, Spectrum, choose_nperseg, db, local_floor, welch_spectrum
 from .tones import FLOOR_HALF_WIDTH, MIN_SPACING_BINS
 
@@ -355,25 +357,30 @@ def tone_measures(module: Any, sample_rate: float, hop: int, *, clip: Any = None
         seconds: output seconds of the silence, constant and noise probes (after
             ``8 + 2 %`` input samples are dropped at each end).
         level: the constant input's value.
-        in_channels: ``C_in``; default: the first convolution's input channels.
+        in_channels: ``C_in``; default: guessed from the layers the input reaches and
+            run (:func:`~upsamplers.analysis.channels.settle_in_channels`, as ``audit``).
 
     Returns:
         a :class:`ToneMeasures`.
     """
-    from .auditing import _infer_in_channels
-
     fs = check_rate("sample_rate", sample_rate)
     hop = check_int("hop", hop)
     seconds = check_duration("seconds", seconds, fs)
     level = check_positive_float("level", level)
-    channels = _infer_in_channels(module) if in_channels is None else check_int(
-        "in_channels", in_channels)
-    check_duration("seconds", seconds, fs, channels)
+    given = None if in_channels is None else check_int("in_channels", in_channels)
     probe = hop * -(-256 // hop)  # a short probe, a multiple of hop, for the length ratio
-    ratio = _run(module, np.zeros((channels, probe), np.float32)).shape[-1] // probe
+    # the input channels as audit settles them (a given count wins; a guess is run),
+    # and the length ratio from the same dry run
+    channels, dry = settle_in_channels(
+        module, given, lambda c: _run(module, np.zeros((c, probe), np.float32)))
+    ratio = dry.shape[-1] // probe
     if ratio < 1:
         raise InvalidValue(f"the module must keep or raise the rate; {probe} samples in gave "
                            "fewer out")
+    # what the probes allocate: input and output, each bounded (a latent decoder's
+    # input is few samples of many channels)
+    check_probe_seconds("seconds", seconds, input_rate=fs / ratio, in_channels=channels,
+                        output_rate=fs, out_channels=dry.shape[0])
     n_in = math.ceil(seconds * fs / ratio)
     margin = 8 + math.ceil(0.02 * n_in)
     length = -(-(n_in + 2 * margin) // hop) * hop
