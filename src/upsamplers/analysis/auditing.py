@@ -37,7 +37,10 @@ Verdicts (``pass`` / ``warn`` / ``fail``), thresholds in :data:`VERDICT_LIMITS`:
 * tonal: ``fail`` if a tone is found (``threshold_db`` above its floor) in the
   silence or noise output, or in the ones output at -60 dB or more relative to
   its total power; ``warn`` for weaker tones with ones; tones below -100 dB re a
-  full-scale power of 1 are ignored;
+  full-scale power of 1 are ignored; the report gives each tone's level in
+  calibrated units (:mod:`~upsamplers.analysis.calibration`: dBFS on silence, dB
+  re the output RMS on ones, dB above a real floor on noise), never over a floor
+  that is float rounding;
 * filtering: noise response at 0.9 of the input Nyquist within 1 dB ``pass``,
   within 6 dB ``warn``, else ``fail``;
 * replicas: total replica energy below -60 dB ``pass``, below -20 dB ``warn``;
@@ -74,6 +77,7 @@ from ._validate import (
     check_rate,
 )
 from .aliasing import BAR_AMPLITUDE, AliasingReport, measure_aliasing, next_prime
+from .calibration import UNITS, calibrated_levels, floor_levels
 from .channels import candidate_in_channels, settle_in_channels
 from .kernels import PredictedTone, predicted_constant_tones
 from .linting import lint
@@ -117,12 +121,36 @@ class Verdict:
 
 @dataclass
 class ProbeResult:
-    """What one probe produced: its tones, the output level and its DC."""
+    """What one probe produced: its tones, the output level and its DC.
+
+    ``levels`` holds every tone of ``tones.tones`` (same order) in ``unit``
+    (:data:`~upsamplers.analysis.calibration.UNITS`: dBFS on silence, dB re the
+    output RMS on ones, dB above a real floor on noise), ``None`` where there is
+    no figure (float rounding); ``above_floor`` the same tones in dB above a real
+    local floor, ``None`` where that floor is float rounding. Whether a tone is
+    found (``tones.found``: over a floor clamped at 150 dB below the output's
+    power) decides the verdict."""
 
     probe: str
     tones: ToneAnalysis
     output_rms: float
     dc: float
+    unit: str = ""
+    levels: list[float | None] = field(default_factory=list)
+    above_floor: list[float | None] = field(default_factory=list)
+    _position: dict[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._position = {id(t): i for i, t in enumerate(self.tones.tones)}
+
+    def level_of(self, tone: Any) -> float | None:
+        """The calibrated level of ``tone`` (one of ``tones.tones``), in ``unit``."""
+        return self._by_tone(self.levels, tone)
+
+    def _by_tone(self, values: list[float | None], tone: Any) -> float | None:
+        """The entry of ``values`` (one per ``tones.tones``) for ``tone``."""
+        i = self._position.get(id(tone))
+        return values[i] if i is not None and i < len(values) else None
 
     def to_dict(self) -> dict[str, Any]:
         t = self.tones
@@ -130,16 +158,28 @@ class ProbeResult:
             "probe": self.probe, "output_rms": self.output_rms, "dc": self.dc,
             "dc_db_re_total": t.dc_db, "threshold_db": t.threshold_db,
             "bin_width_hz": t.bin_width, "resolved_stages": t.resolved_stages,
-            "unresolved_stages": t.unresolved_stages,
-            "tones_found": [_tone_dict(x) for x in t.found],
+            "unresolved_stages": t.unresolved_stages, "level_unit": self.unit,
+            "tones_found": [self._tone_dict(x) for x in t.found],
             "tones_measured": len(t.tones),
         }
 
+    def _tone_dict(self, t: Any) -> dict[str, Any]:
+        return {"frequency_hz": t.frequency, "stage": t.stage,
+                "measured_frequency_hz": t.measured_frequency, "power_db": float(db(t.power)),
+                "level_db": self.level_of(t), "level_unit": self.unit,
+                "level_db_above_floor": self._by_tone(self.above_floor, t),
+                "relative_db": t.relative_db}
 
-def _tone_dict(t: Any) -> dict[str, Any]:
-    return {"frequency_hz": t.frequency, "stage": t.stage,
-            "measured_frequency_hz": t.measured_frequency, "power_db": float(db(t.power)),
-            "level_db_above_floor": t.level_db, "relative_db": t.relative_db}
+
+def level_text(probe: ProbeResult, tone: Any) -> str:
+    """``tone``'s calibrated level in words: ``-20.3 dBFS``, ``-1.4 dB re output
+    RMS``, ``13.2 dB above the floor``, or why there is no figure."""
+    level = probe.level_of(tone)
+    if level is None:
+        return ("no figure (its floor is float rounding)" if probe.unit == UNITS["noise"]
+                else "no figure (below float rounding)")
+    unit = "dB above the floor" if probe.unit == UNITS["noise"] else probe.unit
+    return f"{level:.1f} {unit}"
 
 
 @dataclass
@@ -574,8 +614,9 @@ def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
     report.signals[probe] = y[0, :MAX_PLOT_SAMPLES].astype(np.float32)
     if probe in ("ones", "silence", "noise"):
         tones = find_tones(y, fs, plan.factors, threshold_db=plan.threshold_db)
-        report.probes[probe] = ProbeResult(probe, tones, float(np.sqrt(np.mean(y * y))),
-                                           float(np.mean(y)))
+        report.probes[probe] = ProbeResult(
+            probe, tones, float(np.sqrt(np.mean(y * y))), float(np.mean(y)), UNITS[probe],
+            calibrated_levels(probe, y, tones, total), floor_levels(y, tones, total))
     if probe == "noise":
         report.filtering = _filtering(x[:, plan.margin: x.shape[-1] - plan.margin], y, fs,
                                       plan.factors, stage_rates(fs, plan.factors))
@@ -710,8 +751,7 @@ def _verdicts(report: ArtifactReport) -> dict[str, Verdict]:
         for t in p.tones.found:
             if not _tone_power_ok(t.power):
                 continue
-            line = (f"{name}: {t.frequency:g} Hz at {t.level_db:.1f} dB above the floor "
-                    f"({t.relative_db:.1f} dB re total)")
+            line = f"{name}: {t.frequency:g} Hz at {level_text(p, t)}"
             if name != "ones" or t.relative_db >= lim["tonal_fail_relative_db"]:
                 bad.append((t.relative_db, line))
             else:
@@ -787,10 +827,12 @@ def _markdown(r: ArtifactReport) -> str:
         if not found:
             lines.append(f"No tone {t.threshold_db:g} dB above its floor.")
             continue
-        lines += ["| frequency (Hz) | stage | dB above floor | dB re total |",
+        lines += [f"| frequency (Hz) | stage | level ({p.unit}) | dB re total |",
                   "|---:|---:|---:|---:|"]
         for tone in sorted(found, key=lambda x: -x.power)[:24]:
-            lines.append(f"| {tone.frequency:.6g} | {tone.stage} | {tone.level_db:.1f} | "
+            level = p.level_of(tone)
+            lines.append(f"| {tone.frequency:.6g} | {tone.stage} | "
+                         f"{'float rounding' if level is None else f'{level:.1f}'} | "
                          f"{tone.relative_db:.1f} |")
         if len(found) > 24:
             lines.append(f"| ... {len(found) - 24} more | | | |")
@@ -821,7 +863,7 @@ def _markdown(r: ArtifactReport) -> str:
     if r.offsets:
         lines += ["", "## Offsets after each upsampling stage", "",
                   "| probe | stage | layer | rate (Hz) | DC rms | DC dB re power | "
-                  "strongest tone |", "|---|---:|---|---:|---:|---:|---|"]
+                  "strongest tone (dB re its power) |", "|---|---:|---|---:|---:|---:|---|"]
         for o in r.offsets:
             tone = ("" if o.strongest_tone_hz is None else
                     f"{o.strongest_tone_hz:.6g} Hz, {o.strongest_tone_relative_db:.1f} dB")

@@ -100,7 +100,8 @@ def _add_audit(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "audit", help="probe a model and measure its upsampling artifacts",
         description="Feed a model ones, silence, white noise and tones; report tones, "
-        "filtering, replicas and offsets with verdicts.")
+        "filtering, replicas and offsets with verdicts. Tone levels: dBFS on silence, "
+        "dB re the output RMS on ones, dB above the local floor on noise.")
     p.add_argument("target", metavar="PATH_OR_MODULE:FACTORY")
     p.add_argument("--sample-rate", type=float, required=True, help="output rate of the model (Hz)")
     p.add_argument("--factors", type=_factors, default=None,
