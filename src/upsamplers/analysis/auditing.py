@@ -561,8 +561,9 @@ def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: 
         raise InvalidValue(f"the model does not upsample ({probe_len} samples in, "
                            f"{y.shape[-1]} out); pass a model that upsamples, or factors=")
     if runner.torch_module:
-        notes.append(f"the upsampling layers found ({hooked}) do not explain the length "
-                     f"ratio {ratio}; analysed as one stage of {ratio}")
+        found = (f"the upsampling layers found (factors {'x'.join(map(str, hooked))}) do not "
+                 "explain" if hooked else "no upsampling layer was found to explain")
+        notes.append(f"{found} the length ratio {ratio}; analysed as one stage of {ratio}")
     return (ratio,), hooked
 
 
