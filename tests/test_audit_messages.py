@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from upsamplers.analysis import audit
+from upsamplers.analysis import audit, lint
+from upsamplers.analysis.linting import EQUAL_PHASES_DB
 
 PROBES = ("ones", "silence", "noise", "tones")
 
@@ -28,6 +29,19 @@ class _Repeat(torch.nn.Module):
         return self.gain * x.repeat_interleave(self.factor, dim=-1)
 
 
+class _Stack(torch.nn.Module):
+    """Two transposed convolutions with biases and a ReLU, ``in_channels`` in."""
+
+    def __init__(self, in_channels: int = 1) -> None:
+        super().__init__()
+        self.a = torch.nn.ConvTranspose1d(in_channels, 8, 8, stride=4, padding=2)
+        self.act = torch.nn.ReLU()
+        self.b = torch.nn.ConvTranspose1d(8, 1, 4, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.act(self.a(x)))
+
+
 def test_no_layer_found_is_said_in_words_not_as_an_empty_tuple() -> None:
     for factor in (2, 3):
         report = audit(_Repeat(factor), 8000.0 * factor, inputs=("ones",), seconds=0.25)
@@ -35,3 +49,33 @@ def test_no_layer_found_is_said_in_words_not_as_an_empty_tuple() -> None:
         assert "(())" not in text and "()" not in " ".join(report.notes)
         assert any("no upsampling layer was found" in n and f"one stage of {factor}" in n
                    for n in report.notes), report.notes
+
+
+def _equal_phase_stack(factor: int) -> torch.nn.Module:
+    """A ReLU (offset) then a transposed convolution whose phases are equal (kernel =
+    stride, all taps 1) with a bias."""
+    up = torch.nn.ConvTranspose1d(1, 1, factor, stride=factor)
+    with torch.no_grad():
+        up.weight.fill_(1.0)
+        up.bias.fill_(0.1)
+    return torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3, padding=1), torch.nn.ReLU(), up)
+
+
+def test_lint_advice_agrees_with_the_phase_column() -> None:
+    for factor in (2, 3, 4):
+        report = lint(_equal_phase_stack(factor), 16000.0)
+        (finding,) = report.findings
+        assert finding.phase_spread_db is not None
+        assert finding.phase_spread_db < EQUAL_PHASES_DB
+        assert "| equal |" in report.to_markdown()
+        advice = " ".join(finding.advice)
+        assert "its unequal phases" not in advice and "unless the phases" not in advice
+        assert "unequal DC gains" not in advice
+        assert "its phases are equal" in advice
+    torch.manual_seed(0)
+    report = lint(_Stack(), 16000.0)
+    for finding in report.findings:
+        assert finding.phase_spread_db >= EQUAL_PHASES_DB
+        advice = " ".join(finding.advice)
+        assert "its unequal phases turn it into tones" in advice
+        assert "its phases are equal" not in advice

@@ -248,16 +248,23 @@ def _advise(f: LintFinding) -> list[str]:
         advice.append(f"its {f.factor} phases have unequal DC gains (spread "
                       f"{f.phase_spread_db:.1f} dB): any offset becomes tones{tones}; "
                       f"start from {fix} or use nearest/linear interpolation")
+    # what an offset becomes here, in the words of the table's phase-spread column
+    if f.phase_spread_db is None:
+        becomes = f"unequal phases turn it into tones{tones}"
+    elif f.phase_spread_db < EQUAL_PHASES_DB:
+        becomes = ("its phases are equal, so it stays a DC offset here (a later layer "
+                   "with unequal phases turns it into tones)")
+    else:
+        becomes = f"its unequal phases turn it into tones{tones}"
     if f.bias:
-        advice.append(f"bias adds an offset whose replicas are tones{tones} "
-                      "unless the phases are equal; use bias=False")
+        advice.append(f"bias adds an offset; {becomes}; use bias=False")
     if f.activation_adds_offset:
         advice.append(f"{f.activation_before} before it outputs a mean of "
                       f"{f.activation_mean:.3g} on zero-mean unit noise (a DC offset); "
-                      f"unequal phases turn it into tones{tones}")
+                      f"{becomes}")
     elif f.activation_mean is None and f.activation_before in OFFSET_ACTIVATIONS:
         advice.append(f"{f.activation_before} before it outputs a positive mean (a DC offset); "
-                      f"unequal phases turn it into tones{tones}")
+                      f"{becomes}")
     if f.kind in ("nearest", "linear") and f.factor and f.factor > 1:
         att = 20 * math.log10(float(interpolation_response([0.45], f.factor, 1.0 * f.factor,
                                                            f.kind)[0]))
