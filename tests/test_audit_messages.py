@@ -51,6 +51,23 @@ def test_no_layer_found_is_said_in_words_not_as_an_empty_tuple() -> None:
                    for n in report.notes), report.notes
 
 
+def test_tone_count_is_distinct_lines_and_names_the_probes() -> None:
+    torch.manual_seed(0)
+    report = audit(_Stack(), 16000.0, inputs=("ones", "silence", "noise"), seconds=0.5)
+    verdict = report.verdicts["tonal"]
+    assert verdict.status == "fail"
+    found = {}
+    for name, p in report.probes.items():
+        for t in p.tones.found:
+            if t.power > 0:
+                found.setdefault(round(t.frequency, 6), set()).add(name)
+    pairs = sum(len(v) for v in found.values())
+    assert verdict.message.startswith(f"{len(found)} distinct tone"), verdict.message
+    if pairs > len(found):
+        probes = set().union(*found.values())
+        assert f"seen {pairs} times over {len(probes)} probes" in verdict.message
+
+
 def _equal_phase_stack(factor: int) -> torch.nn.Module:
     """A ReLU (offset) then a transposed convolution whose phases are equal (kernel =
     stride, all taps 1) with a bias."""

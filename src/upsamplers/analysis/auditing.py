@@ -752,7 +752,7 @@ def _verdicts(report: ArtifactReport) -> dict[str, Verdict]:
         for t in p.tones.found:
             if not _tone_power_ok(t.power):
                 continue
-            line = f"{name}: {t.frequency:g} Hz at {level_text(p, t)}"
+            line = (t.frequency, name, f"{name}: {t.frequency:g} Hz at {level_text(p, t)}")
             if name != "ones" or t.relative_db >= lim["tonal_fail_relative_db"]:
                 bad.append((t.relative_db, line))
             else:
@@ -760,11 +760,9 @@ def _verdicts(report: ArtifactReport) -> dict[str, Verdict]:
     if not report.probes:
         out["tonal"] = Verdict("n/a", "no ones/silence/noise probe was run")
     elif bad:
-        bad.sort(reverse=True)
-        out["tonal"] = Verdict("fail", f"{len(bad)} tones; strongest {bad[0][1]}")
+        out["tonal"] = Verdict("fail", _tone_count(bad, ""))
     elif weak:
-        weak.sort(reverse=True)
-        out["tonal"] = Verdict("warn", f"{len(weak)} weak tones; strongest {weak[0][1]}")
+        out["tonal"] = Verdict("warn", _tone_count(weak, "weak "))
     else:
         out["tonal"] = Verdict("pass", "no tone found at the stages' input-rate multiples")
     if report.filtering is not None:
@@ -795,6 +793,18 @@ def _verdicts(report: ArtifactReport) -> dict[str, Verdict]:
     if report.aliasing is not None:
         out["aliasing"] = _aliasing_verdict(report.aliasing)
     return out
+
+
+def _tone_count(found: list[tuple[float, tuple[float, str, str]]], weak: str) -> str:
+    """"N distinct tones (seen M times over K probes); strongest ...": a line that
+    several probes show counts once."""
+    found.sort(key=lambda x: x[0], reverse=True)
+    lines = {round(f, 6) for _, (f, _, _) in found}
+    probes = {probe for _, (_, probe, _) in found}
+    seen = (f" (seen {len(found)} times over {len(probes)} probes)" if len(found) > len(lines)
+            else f" over {len(probes)} probe{'s' if len(probes) > 1 else ''}")
+    plural = "s" if len(lines) > 1 else ""
+    return f"{len(lines)} distinct {weak}tone{plural}{seen}; strongest {found[0][1][2]}"
 
 
 def _aliasing_verdict(aliasing: AliasingReport) -> Verdict:
