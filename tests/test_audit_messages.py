@@ -51,6 +51,19 @@ def test_no_layer_found_is_said_in_words_not_as_an_empty_tuple() -> None:
                    for n in report.notes), report.notes
 
 
+def test_filtering_verdict_has_no_empty_list_after_a_colon() -> None:
+    # factors (1,) (a model at its input rate): the only stage's input rate is the
+    # output rate, above Nyquist, so no rate is listed; factor 2 and 3 list one
+    for factor, gain in ((1, 1.0), (1, 0.5), (2, 1.0), (3, 1.0)):
+        report = audit(_Repeat(factor, gain), 1000.0 * factor, inputs=("noise",),
+                       seconds=0.5, factors=(factor,))
+        message = report.verdicts["filtering"].message
+        assert not message.rstrip().endswith(":"), message
+        notches = report.filtering.notch_frequencies
+        assert bool(notches) == (factor > 1)
+        assert ("at the stage input rates" in message) == bool(notches), message
+
+
 def test_tone_count_is_distinct_lines_and_names_the_probes() -> None:
     torch.manual_seed(0)
     report = audit(_Stack(), 16000.0, inputs=("ones", "silence", "noise"), seconds=0.5)

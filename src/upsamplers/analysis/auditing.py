@@ -765,20 +765,7 @@ def _verdicts(report: ArtifactReport) -> dict[str, Verdict]:
         out["tonal"] = Verdict("warn", _tone_count(weak, "weak "))
     else:
         out["tonal"] = Verdict("pass", "no tone found at the stages' input-rate multiples")
-    if report.filtering is not None:
-        att = report.filtering.attenuation_db[-1]
-        notches = ", ".join(f"{f:g} Hz: {d:.1f} dB" for f, d in zip(
-            report.filtering.notch_frequencies, report.filtering.notch_db, strict=True))
-        status = ("pass" if abs(att) <= lim["filtering_pass_db"] else
-                  "warn" if abs(att) <= lim["filtering_warn_db"] else "fail")
-        out["filtering"] = Verdict(status, f"noise response {att:+.1f} dB at 0.9 of the input "
-                                           f"Nyquist; at the stage input rates: {notches}")
-    if report.replicas is not None:
-        total = report.replicas.total_db
-        status = ("pass" if total <= lim["replicas_pass_db"] else
-                  "warn" if total <= lim["replicas_warn_db"] else "fail")
-        out["replicas"] = Verdict(status, f"energy above the input Nyquist {total:.1f} dB re "
-                                          "in-band")
+    out.update(_response_verdicts(report))
     silence = report.probes.get("silence")
     stage_bad = [o for o in report.offsets if o.probe != "ones" and o.significant]
     if silence is not None or report.offsets:
@@ -805,6 +792,29 @@ def _tone_count(found: list[tuple[float, tuple[float, str, str]]], weak: str) ->
             else f" over {len(probes)} probe{'s' if len(probes) > 1 else ''}")
     plural = "s" if len(lines) > 1 else ""
     return f"{len(lines)} distinct {weak}tone{plural}{seen}; strongest {found[0][1][2]}"
+
+
+def _response_verdicts(report: ArtifactReport) -> dict[str, Verdict]:
+    """The filtering and replicas verdicts."""
+    lim = VERDICT_LIMITS
+    out: dict[str, Verdict] = {}
+    if report.filtering is not None:
+        att = report.filtering.attenuation_db[-1]
+        notches = ", ".join(f"{f:g} Hz: {d:.1f} dB" for f, d in zip(
+            report.filtering.notch_frequencies, report.filtering.notch_db, strict=True))
+        status = ("pass" if abs(att) <= lim["filtering_pass_db"] else
+                  "warn" if abs(att) <= lim["filtering_warn_db"] else "fail")
+        message = f"noise response {att:+.1f} dB at 0.9 of the input Nyquist"
+        if notches:
+            message += f"; at the stage input rates: {notches}"
+        out["filtering"] = Verdict(status, message)
+    if report.replicas is not None:
+        total = report.replicas.total_db
+        status = ("pass" if total <= lim["replicas_pass_db"] else
+                  "warn" if total <= lim["replicas_warn_db"] else "fail")
+        message = f"energy above the input Nyquist {total:.1f} dB re in-band"
+        out["replicas"] = Verdict(status, message)
+    return out
 
 
 def _aliasing_verdict(aliasing: AliasingReport) -> Verdict:
