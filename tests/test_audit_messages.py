@@ -8,6 +8,9 @@ replica verdicts that say they assume a waveform input."""
 
 from __future__ import annotations
 
+import json
+import math
+
 import torch
 
 from upsamplers.analysis import audit, lint
@@ -49,6 +52,26 @@ def test_no_layer_found_is_said_in_words_not_as_an_empty_tuple() -> None:
         assert "(())" not in text and "()" not in " ".join(report.notes)
         assert any("no upsampling layer was found" in n and f"one stage of {factor}" in n
                    for n in report.notes), report.notes
+
+
+def test_all_zero_output_has_no_dc_share() -> None:
+    for factor in (2, 4):
+        report = audit(_Repeat(factor, gain=0.0), 4000.0 * factor, inputs=PROBES,
+                       seconds=0.25)
+        assert report.zero_outputs == list(PROBES)
+        text = report.to_markdown()
+        assert "dB re total" not in text
+        assert text.count("The output is all zero") == 3
+        # no nan/inf figures from a response over zero
+        assert "nan" not in text and " inf " not in text
+        assert report.verdicts["filtering"].status == "fail"
+        assert "all zero" in report.verdicts["filtering"].message
+        assert report.verdicts["replicas"].status == "n/a"
+        assert "all zero" in report.verdicts["tonal"].message
+        d = json.loads(report.to_json())
+        assert d["zero_output_probes"] == list(PROBES)
+        assert all(p["dc_db_re_total"] is None or p["dc_db_re_total"] == "-inf"
+                   or p["dc_db_re_total"] == -math.inf for p in d["probes"].values())
 
 
 def test_filtering_verdict_has_no_empty_list_after_a_colon() -> None:

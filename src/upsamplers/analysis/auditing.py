@@ -243,6 +243,8 @@ class ArtifactReport:
     elapsed_s: float
     signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     aliasing: AliasingReport | None = None
+    #: the probes whose output was all zero (no DC share, no tones, no response)
+    zero_outputs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -252,7 +254,7 @@ class ArtifactReport:
             "verdicts": {k: {"status": v.status, "message": v.message}
                          for k, v in self.verdicts.items()},
             "probes": {k: v.to_dict() for k, v in self.probes.items()},
-            "notes": list(self.notes),
+            "notes": list(self.notes), "zero_output_probes": list(self.zero_outputs),
         }
         if self.filtering is not None:
             f = self.filtering
@@ -613,15 +615,18 @@ def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
                            f"* {total}")
     y = y[:, cut: y.shape[-1] - cut]
     report.signals[probe] = y[0, :MAX_PLOT_SAMPLES].astype(np.float32)
+    silent = not np.any(y)
+    if silent:
+        report.zero_outputs.append(probe)
     if probe in ("ones", "silence", "noise"):
         tones = find_tones(y, fs, plan.factors, threshold_db=plan.threshold_db)
         report.probes[probe] = ProbeResult(
             probe, tones, float(np.sqrt(np.mean(y * y))), float(np.mean(y)), UNITS[probe],
             calibrated_levels(probe, y, tones, total), floor_levels(y, tones, total))
-    if probe == "noise":
+    if probe == "noise" and not silent:
         report.filtering = _filtering(x[:, plan.margin: x.shape[-1] - plan.margin], y, fs,
                                       plan.factors, stage_rates(fs, plan.factors))
-    if probe == "tones" and total >= 2:
+    if probe == "tones" and total >= 2 and not silent:
         report.replicas = replica_energy(y, fs, total)
     for index, (data, _) in sorted(stage_data.items()):
         name, _, r = runner.stage_modules[runner.calls[index]]
@@ -763,6 +768,8 @@ def _verdicts(report: ArtifactReport) -> dict[str, Verdict]:
         out["tonal"] = Verdict("fail", _tone_count(bad, ""))
     elif weak:
         out["tonal"] = Verdict("warn", _tone_count(weak, "weak "))
+    elif set(report.probes) <= set(report.zero_outputs):
+        out["tonal"] = Verdict("pass", "no tone found: the output is all zero")
     else:
         out["tonal"] = Verdict("pass", "no tone found at the stages' input-rate multiples")
     out.update(_response_verdicts(report))
@@ -798,7 +805,10 @@ def _response_verdicts(report: ArtifactReport) -> dict[str, Verdict]:
     """The filtering and replicas verdicts."""
     lim = VERDICT_LIMITS
     out: dict[str, Verdict] = {}
-    if report.filtering is not None:
+    if "noise" in report.zero_outputs:
+        out["filtering"] = Verdict("fail", "the noise probe's output is all zero: nothing "
+                                           "passes")
+    elif report.filtering is not None:
         att = report.filtering.attenuation_db[-1]
         notches = ", ".join(f"{f:g} Hz: {d:.1f} dB" for f, d in zip(
             report.filtering.notch_frequencies, report.filtering.notch_db, strict=True))
@@ -808,7 +818,10 @@ def _response_verdicts(report: ArtifactReport) -> dict[str, Verdict]:
         if notches:
             message += f"; at the stage input rates: {notches}"
         out["filtering"] = Verdict(status, message)
-    if report.replicas is not None:
+    if "tones" in report.zero_outputs:
+        out["replicas"] = Verdict("n/a", "the tones probe's output is all zero: no in-band "
+                                         "energy to compare with")
+    elif report.replicas is not None:
         total = report.replicas.total_db
         status = ("pass" if total <= lim["replicas_pass_db"] else
                   "warn" if total <= lim["replicas_warn_db"] else "fail")
@@ -841,8 +854,11 @@ def _markdown(r: ArtifactReport) -> str:
         lines.append(f"| {k} | **{v.status}** | {v.message} |")
     for name, p in r.probes.items():
         t = p.tones
-        lines += ["", f"## Probe `{name}`", "",
-                  f"Output RMS {p.output_rms:.4g}, DC {p.dc:.4g} ({t.dc_db:.1f} dB re total); "
+        lines += ["", f"## Probe `{name}`", ""]
+        if name in r.zero_outputs:
+            lines.append("The output is all zero: no DC, no tone.")
+            continue
+        lines += [f"Output RMS {p.output_rms:.4g}, DC {p.dc:.4g} ({t.dc_db:.1f} dB re total); "
                   f"{t.bin_width:.3g} Hz per bin; stages resolved {t.resolved_stages}.", ""]
         found = t.found
         if not found:

@@ -223,6 +223,8 @@ def find_tones(signal: np.ndarray, sample_rate: float,
                           found=level >= threshold_db))
     return ToneAnalysis(sample_rate=sample_rate, factors=factors, threshold_db=threshold_db,
                         tones=tones, dc_power=float(power[0]),
-                        dc_db=float(db(max(power[0], 1e-300) / total)),
+                        # an all-zero output has no DC share: -inf, not DC over "tiny"
+                        dc_db=(float(db(max(power[0], 1e-300) / total))
+                               if spec.total_power > 0 else -math.inf),
                         total_power=spec.total_power, resolved_stages=resolved,
                         unresolved_stages=unresolved, bin_width=spec.bin_width, spectrum=spec)
