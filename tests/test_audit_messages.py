@@ -132,3 +132,21 @@ def test_lint_advice_agrees_with_the_phase_column() -> None:
         advice = " ".join(finding.advice)
         assert "its unequal phases turn it into tones" in advice
         assert "its phases are equal" not in advice
+
+
+def test_latent_decoder_filtering_and_replicas_say_they_assume_a_waveform() -> None:
+    torch.manual_seed(0)
+    for channels in (3, 64):
+        report = audit(_Stack(channels), 16000.0, inputs=("noise", "tones"), seconds=0.5)
+        for key in ("filtering", "replicas"):
+            v = report.verdicts[key]
+            assert v.status == "n/a", (channels, key, v)
+            assert "assumes a waveform input" in v.message
+            assert f"{channels} input channels" in v.message
+            assert "measured:" in v.message
+    # a mono or stereo waveform model keeps its verdicts
+    for channels in (1, 2):
+        report = audit(_Stack(channels), 16000.0, inputs=("noise", "tones"), seconds=0.5)
+        for key in ("filtering", "replicas"):
+            assert report.verdicts[key].status in ("pass", "warn", "fail")
+            assert "waveform" not in report.verdicts[key].message

@@ -801,10 +801,21 @@ def _tone_count(found: list[tuple[float, tuple[float, str, str]]], weak: str) ->
     return f"{len(lines)} distinct {weak}tone{plural}{seen}; strongest {found[0][1][2]}"
 
 
+#: Input channels above which the model's input is read as a latent, not a waveform.
+WAVEFORM_MAX_CHANNELS = 2
+
+
 def _response_verdicts(report: ArtifactReport) -> dict[str, Verdict]:
-    """The filtering and replicas verdicts."""
+    """The filtering and replicas verdicts. Both compare the output with a waveform
+    fed at the input rate: for a model taking more than
+    :data:`WAVEFORM_MAX_CHANNELS` input channels (a latent decoder) they are "n/a",
+    the measured figures kept in the message."""
     lim = VERDICT_LIMITS
     out: dict[str, Verdict] = {}
+    channels = report.in_channels or 1
+    latent = channels > WAVEFORM_MAX_CHANNELS
+    why = (f"n/a for this model: the check assumes a waveform input, and the model takes "
+           f"{channels} input channels (a latent?); measured: ")
     if "noise" in report.zero_outputs:
         out["filtering"] = Verdict("fail", "the noise probe's output is all zero: nothing "
                                            "passes")
@@ -817,7 +828,8 @@ def _response_verdicts(report: ArtifactReport) -> dict[str, Verdict]:
         message = f"noise response {att:+.1f} dB at 0.9 of the input Nyquist"
         if notches:
             message += f"; at the stage input rates: {notches}"
-        out["filtering"] = Verdict(status, message)
+        out["filtering"] = (Verdict("n/a", why + message) if latent
+                            else Verdict(status, message))
     if "tones" in report.zero_outputs:
         out["replicas"] = Verdict("n/a", "the tones probe's output is all zero: no in-band "
                                          "energy to compare with")
@@ -826,7 +838,8 @@ def _response_verdicts(report: ArtifactReport) -> dict[str, Verdict]:
         status = ("pass" if total <= lim["replicas_pass_db"] else
                   "warn" if total <= lim["replicas_warn_db"] else "fail")
         message = f"energy above the input Nyquist {total:.1f} dB re in-band"
-        out["replicas"] = Verdict(status, message)
+        out["replicas"] = (Verdict("n/a", why + message) if latent
+                           else Verdict(status, message))
     return out
 
 
