@@ -353,7 +353,7 @@ def test_cli_aliasing_of_an_upsampler_writes_reports(tmp_path, capsys, user_erro
     out = tmp_path / "alias"
     args = ["aliasing", "upsampler:nearest", "--factor", "4", "--f0", "0.1,0.3",
             "--amplitudes", "0.8", "--waves", "sine", "--length", "257", "--sample-rate",
-            "4000", "--out", str(out)]
+            "16000", "--out", str(out)]  # the OUTPUT rate: the input rate is 16000 / 4
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "# Aliasing: upsampler:nearest" in text and "Rate ratio 4/1" in text

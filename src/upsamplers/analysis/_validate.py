@@ -157,3 +157,27 @@ def check_probe_seconds(name: str, seconds: Any, *, input_rate: float, in_channe
         f"{name} must be at most {most:.6g} s: a probe's input and output must each hold at "
         f"most {MAX_PROBE_SAMPLES:,} samples (upsamplers.analysis._validate.MAX_PROBE_SAMPLES); "
         f"received {name}={seconds!r}: {held}")
+
+
+#: Output rates above which a given ``--sample-rate`` is read as a mistake (Hz).
+MAX_PLAUSIBLE_RATE = 10e6
+
+
+def implausible_rate(output_rate: float, ratio: float) -> str | None:
+    """Why ``output_rate`` (the model's output rate, Hz) is implausible for a model
+    whose output has ``ratio`` samples per input sample, or ``None``: an implied
+    input rate below 1 Hz (a factor above the rate), or a rate above 10 MHz, most
+    often the input rate given where the output rate is meant or the reverse."""
+    if ratio <= 0:
+        return None
+    input_rate = output_rate / ratio
+    if input_rate < 1.0:
+        why = (f"the model's rate ratio {ratio:g} exceeds it: its input rate would be "
+               f"{input_rate:.3g} Hz")
+    elif output_rate > MAX_PLAUSIBLE_RATE:
+        why = f"it is above {MAX_PLAUSIBLE_RATE:g} Hz (input rate {input_rate:.6g} Hz)"
+    else:
+        return None
+    return (f"--sample-rate {output_rate:g} is the model's OUTPUT rate, but {why}; "
+            "check that you gave the rate of the audio the model produces")
+

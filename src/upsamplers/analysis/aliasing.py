@@ -486,6 +486,7 @@ class _Plan:
 
 
 def measure_aliasing(module: Any, *, sample_rate: float | None = None,
+                     output_rate: float | None = None,
                      f0s: Sequence[float] = DEFAULT_F0S,
                      amplitudes: Sequence[float] = DEFAULT_AMPLITUDES,
                      waves: Sequence[str] = WAVES,
@@ -504,6 +505,9 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
             ``(C_out, T * r)``. ``r`` is rational: ``p / q`` (an upsampler by 4:
             4; a decimator by 2: 1/2).
         sample_rate: the module's *input* rate in Hz, for Hz labels only.
+        output_rate: the module's *output* rate in Hz instead (what the command
+            line's ``--sample-rate`` means): the input rate is it over the
+            measured rate ratio. At most one of the two.
         f0s: sine fundamentals, fractions of the input rate in ``(0, 0.5)``.
         amplitudes: peak amplitudes of every wave.
         waves: among :data:`WAVES`.
@@ -534,6 +538,10 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     """
     start = time.perf_counter()
     sample_rate = None if sample_rate is None else check_rate("sample_rate", sample_rate)
+    output_rate = None if output_rate is None else check_rate("output_rate", output_rate)
+    if sample_rate is not None and output_rate is not None:
+        raise InvalidValue(f"give sample_rate (the input rate) or output_rate, not both; "
+                           f"received sample_rate={sample_rate!r}, output_rate={output_rate!r}")
     warmup = check_int("warmup", warmup, minimum=0)
     if channels is not None:
         channels = check_int("channels", channels)
@@ -553,6 +561,8 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     plan = _Plan(length, _rate_ratio(model) if ratio is None else ratio, warmup)
     check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=plan.ratio)
     _check_fundamentals(signals, plan)
+    if output_rate is not None:
+        sample_rate = output_rate / float(plan.ratio)
     measures, spectra = _run_all(model, plan, signals, sample_rate, top, progress)
     report = AliasingReport(
         module=model.name, sample_rate=sample_rate,

@@ -29,7 +29,8 @@ def markdown(report: Any, *, level: int = 1) -> str:
     """The report as markdown; ``level`` is the heading level of its title."""
     h = "#" * level
     p, q = report.ratio
-    rate = "" if report.sample_rate is None else f", input rate {report.sample_rate:g} Hz"
+    rate = "" if report.sample_rate is None else (
+        f", input rate {report.sample_rate:g} Hz (output {report.sample_rate * p / q:g} Hz)")
     lines = [f"{h} Aliasing: {report.module}", "",
              f"Rate ratio {p}/{q}{rate}; period N = {report.length} input samples (prime), "
              f"{report.warmup} warm-up periods, {report.channels or 1} input channel(s), "

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from .._checks import InvalidValue, check_positive_int
 from .._io import check_outputs
 from ..analysis import aliasing, auditing, figures, linting
-from ..analysis._validate import check_int, check_rate
+from ..analysis._validate import check_int, check_rate, implausible_rate
 from ..analysis.targets import (
     ArrayCallable,
     builtin_help,
@@ -89,6 +90,19 @@ IN_CHANNELS_HELP = (
     "checked by a short run on zeros. Given, it is used as it is")
 
 
+#: The one meaning of ``--sample-rate`` in audit, lint and aliasing.
+SAMPLE_RATE_HELP = ("the model's OUTPUT sample rate, Hz: the rate of the audio it produces "
+                    "(its input rate is this over the measured rate ratio)")
+
+
+def _warn_rate(output_rate: float | None, ratio: float | None) -> None:
+    """One ``warning:`` line on stderr when the found rate ratio makes the given
+    output rate implausible (:func:`~upsamplers.analysis._validate.implausible_rate`)."""
+    why = None if output_rate is None or not ratio else implausible_rate(output_rate, ratio)
+    if why is not None:
+        print(f"warning: {why}", file=sys.stderr, flush=True)
+
+
 def add_subcommand(subparsers: Any) -> None:
     _add_audit(subparsers)
     _add_lint(subparsers)
@@ -103,7 +117,7 @@ def _add_audit(subparsers: Any) -> None:
         "filtering, replicas and offsets with verdicts. Tone levels: dBFS on silence, "
         "dB re the output RMS on ones, dB above the local floor on noise.")
     p.add_argument("target", metavar="PATH_OR_MODULE:FACTORY")
-    p.add_argument("--sample-rate", type=float, required=True, help="output rate of the model (Hz)")
+    p.add_argument("--sample-rate", type=float, required=True, help=SAMPLE_RATE_HELP)
     p.add_argument("--factors", type=_factors, default=None,
                    help="upsampling factors, first stage first (e.g. 8,8,2,2)")
     p.add_argument("--inputs", default=",".join(auditing.PROBES),
@@ -123,7 +137,7 @@ def _add_lint(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "lint", help="list a model's upsampling layers with advice, without running it")
     p.add_argument("target", metavar="PATH_OR_MODULE:FACTORY")
-    p.add_argument("--sample-rate", type=float, default=None, help="output rate (Hz)")
+    p.add_argument("--sample-rate", type=float, default=None, help=SAMPLE_RATE_HELP)
     p.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     p.set_defaults(func=_lint)
 
@@ -138,7 +152,7 @@ def _add_aliasing(subparsers: Any) -> None:
     p.add_argument("target", metavar="TARGET",
                    help=f"PATH_OR_MODULE:FACTORY, or {builtin_help()}")
     p.add_argument("--sample-rate", type=float, default=None,
-                   help="the module's input rate (Hz), for Hz labels")
+                   help=SAMPLE_RATE_HELP + "; here for Hz labels only")
     p.add_argument("--f0", default=None, help="sine fundamentals, fractions of the input "
                    "rate, comma-separated (default 0.05 to 0.40 by 0.025)")
     p.add_argument("--wave-f0", default=None, help="sawtooth and triangle fundamentals "
@@ -187,6 +201,7 @@ def _audit(args: argparse.Namespace) -> int:
                                 seed=args.seed, progress=step)
     finally:
         close()
+    _warn_rate(args.sample_rate, math.prod(report.factors))
     print(report.to_markdown())
     if args.out is not None:
         written = report.save(args.out, plot=not args.no_plot)
@@ -203,7 +218,7 @@ def _aliasing(args: argparse.Namespace) -> int:
         length=check_int("length", args.length, minimum=aliasing.MIN_LENGTH),
         warmup=check_int("warmup", args.warmup, minimum=0),
         channels=None if args.channels is None else check_int("channels", args.channels),
-        sample_rate=None if args.sample_rate is None else check_rate("sample_rate",
+        output_rate=None if args.sample_rate is None else check_rate("sample_rate",
                                                                       args.sample_rate))
     # the probe's size before the target is built or anything allocated: a built-in
     # target's factor is known now; any other's rate ratio when it is measured
@@ -221,6 +236,7 @@ def _aliasing(args: argparse.Namespace) -> int:
     finally:
         close()
     report.module = label
+    _warn_rate(args.sample_rate, report.ratio[0] / report.ratio[1])
     print(report.to_json() if args.json else report.to_markdown())
     if args.out is not None:
         written = report.save(args.out, plot=not args.no_plot)
@@ -246,6 +262,7 @@ def _lint(args: argparse.Namespace) -> int:
     if isinstance(model, ArrayCallable):
         raise model.refusal("is not a torch.nn.Module, whose layers lint reads")
     report = linting.lint(model, args.sample_rate)
+    _warn_rate(args.sample_rate, report.total_factor)
     print(report.to_json() if args.json else report.to_markdown())
     return 0
 
