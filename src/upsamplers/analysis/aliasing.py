@@ -537,11 +537,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
             module's dtype cannot hold (:func:`check_amplitudes_fit`), before any run.
     """
     start = time.perf_counter()
-    sample_rate = None if sample_rate is None else check_rate("sample_rate", sample_rate)
-    output_rate = None if output_rate is None else check_rate("output_rate", output_rate)
-    if sample_rate is not None and output_rate is not None:
-        raise InvalidValue(f"give sample_rate (the input rate) or output_rate, not both; "
-                           f"received sample_rate={sample_rate!r}, output_rate={output_rate!r}")
+    sample_rate, output_rate = _check_rates(sample_rate, output_rate)
     warmup = check_int("warmup", warmup, minimum=0)
     if channels is not None:
         channels = check_int("channels", channels)
@@ -572,6 +568,17 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     report.spectrum = _worst_spectrum(measures, spectra, plan.window)
     report.elapsed_s = time.perf_counter() - start
     return report
+
+
+def _check_rates(sample_rate: float | None, output_rate: float | None
+                 ) -> tuple[float | None, float | None]:
+    """``(sample_rate, output_rate)`` checked: each a rate in Hz or ``None``, not both."""
+    sample_rate = None if sample_rate is None else check_rate("sample_rate", sample_rate)
+    output_rate = None if output_rate is None else check_rate("output_rate", output_rate)
+    if sample_rate is not None and output_rate is not None:
+        raise InvalidValue(f"give sample_rate (the input rate) or output_rate, not both; "
+                           f"received sample_rate={sample_rate!r}, output_rate={output_rate!r}")
+    return sample_rate, output_rate
 
 
 def check_probe(*, length: int, warmup: int, channels: int = 1,
