@@ -504,10 +504,9 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
             when ``channels`` is given) and returning ``(T * r,)`` or
             ``(C_out, T * r)``. ``r`` is rational: ``p / q`` (an upsampler by 4:
             4; a decimator by 2: 1/2).
-        sample_rate: the module's *input* rate in Hz, for Hz labels only.
-        output_rate: the module's *output* rate in Hz instead (what the command
-            line's ``--sample-rate`` means): the input rate is it over the
-            measured rate ratio. At most one of the two.
+        sample_rate: the module's *input* rate in Hz, for Hz labels only; or
+        output_rate: its *output* rate (the command line's ``--sample-rate``),
+            divided by the measured rate ratio. At most one of the two.
         f0s: sine fundamentals, fractions of the input rate in ``(0, 0.5)``.
         amplitudes: peak amplitudes of every wave.
         waves: among :data:`WAVES`.
@@ -529,12 +528,11 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
         an :class:`AliasingReport`.
 
     Raises:
-        InvalidValue / InvalidType: for an argument out of range, a non-prime
-            ``length``, a module that changes the length unexpectedly, a
-            fundamental above the output Nyquist, non-finite output; a probe
-            above ``MAX_PROBE_SAMPLES`` (:func:`check_probe`: before anything is
-            allocated, and again once the rate ratio is known) or an amplitude the
-            module's dtype cannot hold (:func:`check_amplitudes_fit`), before any run.
+        InvalidValue / InvalidType: an argument out of range, a non-prime ``length``,
+            a module that changes the length unexpectedly, a fundamental above the
+            output Nyquist, non-finite output; before any run, a probe above
+            ``MAX_PROBE_SAMPLES`` (:func:`check_probe`) or an amplitude the module's
+            dtype cannot hold (:func:`check_amplitudes_fit`).
     """
     start = time.perf_counter()
     sample_rate, output_rate = _check_rates(sample_rate, output_rate)
@@ -544,8 +542,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     length = _check_length(length, warmup, channels or 1)
     top = check_int("top", top, minimum=0)
     signals = _signal_list(waves, f0s, wave_f0s, _check_amplitudes(amplitudes))
-    if dtype is not None:
-        dtype = check_choice("dtype", dtype, ("float32", "float64"))
+    dtype = None if dtype is None else check_choice("dtype", dtype, ("float32", "float64"))
     model = _Model(module, channels, dtype)
     check_amplitudes_fit(tuple(a for _, _, a in signals), model.dtype)
     if model.channels is None or ratio is None:  # both known (audit's probe): no dry run
