@@ -27,16 +27,16 @@ bandwidth extension model is given each signal low-passed and decimated
 
 Scores are those of :mod:`upsamplers.scoring` (whole-signal, float64). A file
 or track that gives no figure to average (shorter than its metrics need, a
-silent reference, an infinite or undefined figure; a track missing a stem) is
-skipped with one warning line naming it and why, listed under ``skipped``, and
-the means are over the scored ones only. The audit is
+silent reference; a track missing a stem) is skipped with one warning line
+naming it and why, listed under ``skipped``, and the means are over the scored
+ones only; a figure the output makes infinite or undefined is ``null``, left
+out of its mean and listed under ``left_out``. The audit is
 :func:`upsamplers.analysis.audit` of ``model.upsampling_part()`` (the decoder)
 at the model's sample rate.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +63,7 @@ from .scoring import (
     METRIC_INFO,
     Signal,
     TrackScore,
+    finite_or_none,
     improvement,
     improvement_label,
     score_baseline,
@@ -168,8 +169,7 @@ def _track_record(track: TrackScore, info: dict[str, dict[str, Any]]) -> dict[st
     """One entry of the report's ``tracks``."""
     if track.sources is not None:
         return {"track": track.track, "sources": {
-            source: {m: v if v is not None and math.isfinite(v) else None
-                     for m, v in figures.items()}
+            source: {m: finite_or_none(v) for m, v in figures.items()}
             for source, figures in track.sources.items()}}
     return {"track": track.track, **info.get(track.track, {}), **track.finite_values()}
 

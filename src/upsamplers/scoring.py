@@ -196,6 +196,12 @@ def metric_values(model: Any, metric: str, estimate: Any, target: Any) -> np.nda
 Signal = tuple[str, torch.Tensor, torch.Tensor]
 
 
+def finite_or_none(value: float | None) -> float | None:
+    """``value`` as a float if it is finite, else ``None`` (JSON has no infinity or
+    NaN; the report says why a figure is missing)."""
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
 def finite_mean(values: Iterable[float | None]) -> float | None:
     """Mean of the finite values; ``None`` when there are none."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
@@ -225,19 +231,16 @@ class TrackScore:
 
     @property
     def si_sdr(self) -> float:
-        value = self.values.get("si_sdr")
-        return math.nan if value is None else value
+        return self.values.get("si_sdr", math.nan)
 
     @property
     def sdr(self) -> float:
-        value = self.values.get("sdr")
-        return math.nan if value is None else value
+        return self.values.get("sdr", math.nan)
 
     def finite_values(self) -> dict[str, float | None]:
-        """``values`` with every figure that is not finite as ``None`` (for JSON,
-        which has no infinity or NaN; ``not_finite`` says why)."""
-        return {m: v if v is not None and math.isfinite(v) else None
-                for m, v in self.values.items()}
+        """``values`` with every figure that is not finite as ``None`` (for JSON;
+        ``not_finite`` says why)."""
+        return {m: finite_or_none(v) for m, v in self.values.items()}
 
 
 @dataclass
@@ -401,14 +404,13 @@ def primary_score(model: Any, signals: Iterable[Signal], device: torch.device | 
     """``model``'s primary metric (:func:`primary_metric`) on ``signals``: the mean
     over tracks of its finite track scores (:meth:`Scores.track_mean`), in dB;
     ``None`` when no track has a finite score (e.g. an all-zero output). Only that
-    metric is computed (an evaluation during training costs what it must). The
-    tracks it skips (:class:`UnscorableTrack`) are not warned about: a model whose
-    output is silent would repeat one line per track at every evaluation; its
-    evaluation reads ``None``, as the training log records."""
+    metric is computed (an evaluation during training costs what it must). Its
+    skipped tracks and left-out figures are not warned about: a model whose output
+    is silent would repeat one line per track at every evaluation; its evaluation
+    reads ``None``, as the training log records."""
     primary = primary_metric(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkippedFileWarning)
         warnings.simplefilter("ignore", NonFiniteScoreWarning)
         scores = score_model(model, signals, device=device, metrics=(primary,))
-    value = scores.track_mean(primary)
-    return value if value is not None and math.isfinite(value) else None
+    return finite_or_none(scores.track_mean(primary))

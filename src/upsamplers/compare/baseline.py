@@ -8,21 +8,16 @@ against it (:mod:`.aggregate`).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
-from ..scoring import Signal, score_baseline
+from ..scoring import Signal, finite_or_none, score_baseline
 from ..train import Task
 from .config import CompareConfig
 from .folder import read_json, write_json
 from .variants import VARIANTS
 
 BASELINE = "baseline.json"
-
-
-def _value(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def baseline_scores(config: CompareConfig, root: Path, variant: str, validation: list[Signal],
@@ -43,8 +38,9 @@ def baseline_scores(config: CompareConfig, root: Path, variant: str, validation:
     scores = score_baseline(model, validation)
     metrics = tuple(model.metrics)
     result = {"name": model.baseline_name, "metric": metrics[0],
-              "metrics": {m: _value(scores.track_mean(m)) for m in metrics},
-              "tracks": [{"track": t.track, **{m: _value(t.values.get(m)) for m in metrics}}
+              "metrics": {m: finite_or_none(scores.track_mean(m)) for m in metrics},
+              "tracks": [{"track": t.track,
+                          **{m: finite_or_none(t.values.get(m)) for m in metrics}}
                          for t in scores.tracks]}
     if out is not None:
         write_json(out / BASELINE, {"key": key, "scores": result})

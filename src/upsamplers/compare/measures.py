@@ -4,7 +4,6 @@ speed (:mod:`upsamplers.scoring`), and its outputs on a clip and on silence."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import replace
 from typing import Any
@@ -16,7 +15,7 @@ from ..analysis import ToneMeasures, audit
 from ..analysis import tone_measures as analysis_tone_measures
 from ..health import failure_cause
 from ..models import ReferenceModel
-from ..scoring import NonFiniteScoreWarning, Signal, TrackScore, score_model
+from ..scoring import NonFiniteScoreWarning, Signal, finite_or_none, score_model
 from .results import AuditSummary
 
 AUDIT_PROBES = ("silence", "ones", "noise")
@@ -78,18 +77,13 @@ def score(model: ReferenceModel, signals: list[Signal], device: torch.device) ->
         scores = score_model(model, signals, device=device)
     names = tuple(model.metrics)  # the primary (ranking, learning-curve) metric first
     return {"metric": names[0], "metrics": {m: scores.track_mean(m) for m in names},
-            "tracks": [{"track": t.track, **{m: _track_value(t, m) for m in names}}
+            "tracks": [{"track": t.track,
+                        **{m: finite_or_none(t.values.get(m)) for m in names}}
                        for t in scores.tracks],
             "inference_seconds": scores.inference_seconds,
             "audio_seconds": scores.audio_seconds, "real_time_factor": scores.real_time_factor,
             "output_level": scores.output_level(), "skipped": scores.skipped,
             "left_out": scores.left_out}
-
-
-def _track_value(track: TrackScore, metric: str) -> float | None:
-    """A track's figure, ``None`` when not finite (JSON has no NaN)."""
-    value = track.values.get(metric)
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def model_input(model: ReferenceModel, audio: torch.Tensor) -> torch.Tensor:
