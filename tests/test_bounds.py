@@ -287,3 +287,20 @@ def test_evaluate_refuses_an_audit_too_long_before_scoring(tmp_path):
     with pytest.raises(InvalidValue, match="audit_seconds must be at most 8388.61 s"):
         evaluate(ckpt, data=tmp_path / "missing", audit_seconds=1e9)
     assert time.perf_counter() - start < QUICK_S
+
+
+@pytest.mark.parametrize("kind", ["sinc", "resample"])
+def test_a_vanishing_transition_is_refused_not_overflowed(kind):
+    # Kaiser's length estimate is capped where it is made (kaiser_half_length), so
+    # every design that uses it refuses a 1e-320 transition in one line
+    with pytest.raises(InvalidValue, match="transition=1e-320"):
+        make_upsampler(kind, 1, 1, 2, transition=1e-320)
+
+
+def test_a_kaiser_window_of_any_beta_is_finite():
+    from upsamplers.ops.filters import kaiser_window, sinc_filter
+
+    assert np.array_equal(kaiser_window(31, 8.6), np.kaiser(31, 8.6))
+    wide = kaiser_window(31, 800.0)
+    assert np.isfinite(wide).all() and wide[15] == pytest.approx(1.0)
+    assert np.isfinite(sinc_filter(2, beta=800.0)).all()

@@ -57,9 +57,32 @@ def kaiser_half_length(factor: int, transition: float, attenuation_db: float) ->
     interpolating by ``factor`` needs for a transition band ``transition`` wide
     (a fraction of the input Nyquist frequency) and a stop band
     ``attenuation_db`` down: Kaiser's estimate ``2 H = (A - 7.95) / (2.285 dw)``
-    with ``dw = pi * transition / factor`` rad/sample at the high rate."""
+    with ``dw = pi * transition / factor`` rad/sample at the high rate.
+    ``H`` is capped at ``2**61`` (far above every size bound), so that a vanishing
+    ``transition`` gives a number to refuse, not an overflow."""
     a = max(float(attenuation_db), 21.0)
-    return max(1, math.ceil((a - 7.95) * factor / (2 * 2.285 * math.pi * transition)))
+    half = (a - 7.95) * factor / (2 * 2.285 * math.pi * transition)
+    return max(1, math.ceil(half)) if half < HALF_LENGTH_CEILING else HALF_LENGTH_CEILING
+
+
+#: the largest ``H`` :func:`kaiser_half_length` returns
+HALF_LENGTH_CEILING = 1 << 61
+
+
+def kaiser_window(taps: int, beta: float) -> np.ndarray:
+    """``np.kaiser(taps, beta)``, finite for any ``beta``: beyond ``beta = 700``
+    (where ``np.kaiser`` overflows to NaN: BigVGAN's filter from 1498 taps at
+    ratio 2) it is computed with the exponentially scaled Bessel function.
+
+    Shape: ``(taps,)``.
+    """
+    if beta < 700 or taps == 1:
+        return np.kaiser(taps, beta)
+    from scipy.special import i0e  # i0e(z) = exp(-|z|) i0(z)
+
+    half = (taps - 1) / 2
+    s = np.sqrt(np.clip(1 - ((np.arange(taps) - half) / half) ** 2, 0.0, None))
+    return i0e(beta * s) / i0e(beta) * np.exp(beta * (s - 1))
 
 
 def sinc_filter(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
@@ -98,7 +121,7 @@ def sinc_filter(factor: int, *, cutoff: float = 0.9, zeros: int = 6,
             else check_positive_int("half", half))
     n = np.arange(-half, half + 1)
     arg = cutoff * n / factor
-    taps = cutoff / factor * np.sinc(arg) * np.kaiser(2 * half + 1, beta)
+    taps = cutoff / factor * np.sinc(arg) * kaiser_window(2 * half + 1, beta)
     crossing = (n != 0) & (np.abs(arg - np.round(arg)) < 1e-12)
     taps[crossing] = 0.0  # exact zeros of the sinc (np.sinc leaves ~1e-17 there)
     return taps / _phase_sums(taps, factor)[n % factor]

@@ -13,25 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import InvalidValue, check_positive_int, check_real
-from .filters import kaiser_beta
+from .filters import kaiser_beta, kaiser_half_length, kaiser_window
 
 WINDOWS = ("kaiser", "hann", "hamming", "blackman")
-
-
-def kaiser_window(taps: int, beta: float) -> np.ndarray:
-    """``np.kaiser(taps, beta)``, computed with the exponentially scaled Bessel
-    function so that it stays finite for any ``beta`` (``np.kaiser`` overflows to
-    NaN beyond ``beta`` of about 710: BigVGAN's filter at 1498 taps and ratio 2).
-
-    Shape: ``(taps,)``.
-    """
-    from scipy.special import i0e  # i0e(z) = exp(-|z|) i0(z)
-
-    if taps == 1:
-        return np.ones(1)
-    half = (taps - 1) / 2
-    s = np.sqrt(np.clip(1 - ((np.arange(taps) - half) / half) ** 2, 0.0, None))
-    return i0e(beta * s) / i0e(beta) * np.exp(beta * (s - 1))
 
 
 def alias_free_kaiser_sinc(cutoff: float, half_width: float, taps: int) -> np.ndarray:
@@ -88,22 +72,12 @@ def window_sinc(taps: int, cutoff: float, *, window: str = "kaiser",
 #: while ``ratio=10**4`` (288 MiB) took over a minute to build before the tables
 #: were vectorised
 MAX_TABLE_BYTES = 1 << 27
-#: a bound on taps that no table within :data:`MAX_TABLE_BYTES` reaches, so that a
-#: filter length estimated from a vanishing ``transition`` stays an integer
-_TAPS_CEILING = 1 << 62
-
-
 def default_taps(ratio: int, transition: float, attenuation_db: float) -> int:
     """Odd filter length for a transition band ``transition`` wide (a fraction of
     the input Nyquist frequency) and a stop band ``attenuation_db`` down at the
-    high rate ``ratio`` times the input's (Kaiser's estimate, as
-    :func:`~upsamplers.ops.filters.kaiser_half_length`), arithmetic only; capped
-    at ``2**62 + 1`` (far above what :func:`check_table_size` admits)."""
-    a = max(float(attenuation_db), 21.0)
-    half = (a - 7.95) * ratio / (2 * 2.285 * math.pi * transition)
-    if not half < _TAPS_CEILING // 2:
-        return _TAPS_CEILING + 1
-    return 2 * max(1, math.ceil(half)) + 1
+    high rate ``ratio`` times the input's (Kaiser's estimate,
+    :func:`~upsamplers.ops.filters.kaiser_half_length`), arithmetic only."""
+    return 2 * kaiser_half_length(ratio, transition, attenuation_db) + 1
 
 
 def table_bytes(ratio: int, taps: int, up_delay: int, down_delay: int) -> int:
