@@ -548,10 +548,8 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     if model.channels is None or ratio is None:  # both known (audit's probe): no dry run
         model.settle()
     check_probe(length=length, warmup=warmup, channels=model.channels or 1)
-    if ratio is not None:
-        ratio = _check_ratio(ratio)
-        check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=ratio)
-    plan = _Plan(length, _rate_ratio(model) if ratio is None else ratio, warmup)
+    ratio = _rate_ratio(model) if ratio is None else _check_ratio(ratio)
+    plan = _Plan(length, ratio, warmup)
     check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=plan.ratio)
     _check_fundamentals(signals, plan)
     if output_rate is not None:

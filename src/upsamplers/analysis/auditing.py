@@ -78,7 +78,7 @@ from ._validate import (
 )
 from .aliasing import BAR_AMPLITUDE, AliasingReport, measure_aliasing, next_prime
 from .calibration import UNITS, calibrated_levels, floor_levels
-from .channels import candidate_in_channels, settle_in_channels
+from .channels import settle_in_channels
 from .kernels import PredictedTone, predicted_constant_tones
 from .linting import lint
 from .plots import plot_report
@@ -389,12 +389,6 @@ class _Runner:
         return check_audio("model output", y[0].detach().cpu().double().numpy())
 
 
-def _infer_in_channels(model: Any) -> int:
-    """The likeliest input channels of a module, without running it (the first of
-    :func:`~upsamplers.analysis.channels.candidate_in_channels`)."""
-    return candidate_in_channels(model)[0]
-
-
 def _probe_input(probe: str, channels: int, length: int, input_rate: float,
                  rng: np.random.Generator) -> np.ndarray:
     if probe == "ones":
@@ -620,9 +614,11 @@ def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
         report.zero_outputs.append(probe)
     if probe in ("ones", "silence", "noise"):
         tones = find_tones(y, fs, plan.factors, threshold_db=plan.threshold_db)
+        above_floor = floor_levels(y, tones, total)
+        levels = above_floor if probe == "noise" else calibrated_levels(probe, y, tones, total)
         report.probes[probe] = ProbeResult(
             probe, tones, float(np.sqrt(np.mean(y * y))), float(np.mean(y)), UNITS[probe],
-            calibrated_levels(probe, y, tones, total), floor_levels(y, tones, total))
+            levels, above_floor)
     if probe == "noise" and not silent:
         report.filtering = _filtering(x[:, plan.margin: x.shape[-1] - plan.margin], y, fs,
                                       plan.factors, stage_rates(fs, plan.factors))

@@ -35,8 +35,8 @@ import numpy as np
 from .lines import (
     FULL_SCALE_POWER,
     ROUNDING_DB,
-    _line_spectrum_levels,
-    _no_floor_note,
+    line_spectrum_levels,
+    no_floor_note,
     periodic_line_powers,
 )
 from .spectrum import db
@@ -72,9 +72,9 @@ def floor_levels(y: np.ndarray, tones: ToneAnalysis, total: int) -> list[float |
     :data:`~upsamplers.analysis.lines.ROUNDING_DB` re the mean power per bin."""
     if not tones.tones:
         return []
-    if total < 2 or _no_floor_note(y, total) is not None:
+    if total < 2 or no_floor_note(y, total) is not None:
         return [None] * len(tones.tones)
-    levels = _line_spectrum_levels(tones.spectrum, [t.frequency for t in tones.tones])
+    levels = line_spectrum_levels(tones.spectrum, [t.frequency for t in tones.tones])
     return [float(v) if math.isfinite(v) else None for v in levels]
 
 

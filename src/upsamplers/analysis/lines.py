@@ -217,7 +217,7 @@ def constant_line(output: np.ndarray, sample_rate: float, hop: int) -> LineLevel
     return LineLevel(float(db(power / float(np.mean(y * y)))), frequency)
 
 
-def _line_spectrum_levels(spec: Spectrum, frequencies: list[float]) -> np.ndarray:
+def line_spectrum_levels(spec: Spectrum, frequencies: list[float]) -> np.ndarray:
     """Level (dB) of every line over its local floor; NaN where the floor is not
     real (at most :data:`ROUNDING_DB` re the mean power per bin)."""
     bins = [int(round(f / spec.bin_width)) for f in frequencies]
@@ -237,7 +237,7 @@ def _line_spectrum_levels(spec: Spectrum, frequencies: list[float]) -> np.ndarra
     return levels
 
 
-def _no_floor_note(y: np.ndarray, hop: int) -> str | None:
+def no_floor_note(y: np.ndarray, hop: int) -> str | None:
     """Why ``y`` ``(C, T)`` has no real floor at all, else ``None``."""
     total = float(np.mean(y * y))
     if total == 0.0:
@@ -283,7 +283,7 @@ def lines_above_floor(output: np.ndarray, sample_rate: float, hop: int, *,
     sample_rate = check_rate("sample_rate", sample_rate)
     hop = check_int("hop", hop)
     frequencies = line_frequencies(sample_rate, hop)
-    note = _no_floor_note(y, hop) if hop >= 2 else "hop 1: no line below fs / 2"
+    note = no_floor_note(y, hop) if hop >= 2 else "hop 1: no line below fs / 2"
     needed = (min_segments + 1) * MIN_SPACING_BINS * hop // 2
     if note is None and y.shape[-1] < needed:
         note = (f"too short to resolve lines {sample_rate / hop:g} Hz apart: needs {needed} "
@@ -292,16 +292,16 @@ def lines_above_floor(output: np.ndarray, sample_rate: float, hop: int, *,
         return LineLevel.missing(note), LineLevel.missing(note)
     nperseg = choose_nperseg(y.shape[-1], multiple_of=hop, min_segments=min_segments,
                              max_nperseg=max(max_nperseg, MIN_SPACING_BINS * hop))
-    out_levels = _line_spectrum_levels(welch_spectrum(y, sample_rate, nperseg=nperseg),
+    out_levels = line_spectrum_levels(welch_spectrum(y, sample_rate, nperseg=nperseg),
                                        frequencies)
     above = _best(out_levels, frequencies, "output")
     if reference is None:
         return above, LineLevel.missing("no input to compare with")
     x = _zero_stuffed(check_audio("reference", reference)[:MAX_REFERENCE_CHANNELS], y.shape[-1])
-    input_note = _no_floor_note(x, hop)
+    input_note = no_floor_note(x, hop)
     if input_note is not None:
         return above, LineLevel.missing(f"input {input_note}")
-    in_levels = _line_spectrum_levels(welch_spectrum(x, sample_rate, nperseg=nperseg),
+    in_levels = line_spectrum_levels(welch_spectrum(x, sample_rate, nperseg=nperseg),
                                       frequencies)
     return above, _best(out_levels - in_levels, frequencies, "output or the input")
 

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from .._checks import InvalidValue, UserFileError, UserInputError
+from .channels import condense
 
 
 def load_target(target: str) -> Any:
@@ -166,10 +167,8 @@ class ArrayCallable:
         try:
             y = self.fn(x)
         except Exception as error:  # the user's code: report it in one line
-            text = (str(error).splitlines() or [""])[0]
-            text = text if len(text) <= 120 else text[:117] + "..."  # an array's repr
             raise self.refusal(f"failed on an array of shape {np.shape(x)}: "
-                               f"{type(error).__name__}: {text}") from None
+                               f"{condense(error)}") from None
         if not _numeric_array(y):
             raise self.refusal(f"returned a {type(y).__name__}, not an array of numbers")
         return y
