@@ -77,3 +77,13 @@ def test_tables_over_the_limit_are_refused_at_once(call, text):
 def test_parameters_and_options(call, error, text):
     with pytest.raises(error, match=text):
         call()
+
+
+def test_the_snakes_take_the_options_of_the_pytorch_ones():
+    # one table of options for both front ends: Keras' copy had lost ``adaa``
+    from upsamplers.keras.activations import SnakeBeta1D, Snake1D
+
+    assert make_activation("snake", adaa=True).adaa
+    layer = make_activation("snakebeta", adaa=True, alpha=0.5)
+    assert isinstance(layer, SnakeBeta1D) and layer.adaa
+    assert not isinstance(layer, Snake1D)

@@ -37,6 +37,16 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+def check_activation_options(name: str, options: dict[str, Any]) -> None:
+    """Refuse, in one line, an option activation ``name`` does not take (the
+    PyTorch and Keras factories alike)."""
+    unknown = sorted(set(options) - set(_OPTIONS[name]))
+    if unknown:
+        takes = ", ".join(_OPTIONS[name]) or "none"
+        raise InvalidType(f"{name} takes no option {', '.join(unknown)} (its options: {takes}); "
+                          f"received options={options!r}")
+
+
 def activation_names() -> tuple[str, ...]:
     """The names :func:`make_activation` accepts."""
     return tuple(_NAMES)
@@ -62,11 +72,7 @@ def make_activation(name: str, channels: int = 1, *, anti_aliased: str | None = 
     channels = check_positive_int("channels", channels)
     if anti_aliased is not None:
         check_choice("anti_aliased", anti_aliased, ANTI_ALIASING)
-    unknown = sorted(set(options) - set(_OPTIONS[name]))
-    if unknown:
-        takes = ", ".join(_OPTIONS[name]) or "none"
-        raise InvalidType(f"{name} takes no option {', '.join(unknown)} (its options: {takes}); "
-                          f"received options={options!r}")
+    check_activation_options(name, options)
     activation = _NAMES[name](channels, **options)
     if anti_aliased == "default":
         return AntiAliasedActivation1d(activation, ratio)

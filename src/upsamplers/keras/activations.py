@@ -41,6 +41,7 @@ from .._checks import (
     check_real,
 )
 from ..activations._input import check_parameter
+from ..activations.registry import check_activation_options
 from ..ops.resample import (
     block_matrices,
 )
@@ -204,10 +205,6 @@ _NAMES: dict[str, Callable[..., keras.layers.Layer]] = {
     "snakebeta": lambda **o: SnakeBeta1D(**o),
     "snakebeta_adaa": lambda **o: SnakeBeta1D(adaa=True, **o),
 }
-#: the options each name takes (those of the PyTorch activations)
-_OPTIONS = {"relu": (), "leaky_relu": ("negative_slope",), "tanh": (),
-            "snake": ("alpha", "trainable"), "snakebeta": ("alpha", "beta", "trainable"),
-            "snakebeta_adaa": ("alpha", "beta", "trainable")}
 
 
 def activation_names() -> tuple[str, ...]:
@@ -217,11 +214,7 @@ def activation_names() -> tuple[str, ...]:
 
 def _plain_activation(name: str, **options: Any) -> keras.layers.Layer:
     name = check_choice("activation", name, _NAMES)
-    unknown = sorted(set(options) - set(_OPTIONS[name]))
-    if unknown:
-        takes = ", ".join(_OPTIONS[name]) or "none"
-        raise InvalidType(f"{name} takes no option {', '.join(unknown)} (its options: {takes}); "
-                          f"received options={options!r}")
+    check_activation_options(name, options)  # the PyTorch activations' options
     return _NAMES[name](**options)
 
 
