@@ -245,10 +245,25 @@ class ArtifactReport:
     aliasing: AliasingReport | None = None
     #: the probes whose output was all zero (no DC share, no tones, no response)
     zero_outputs: list[str] = field(default_factory=list)
+    #: the model's output length over its input length (``prod(factors)`` unless the
+    #: model also lowers the rate, like a U-Net that returns its input rate: 1)
+    ratio: int | None = None
+    #: why a tonal "pass" cannot be given: lines of a found layer not searched
+    unsearched: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.ratio is None:
+            self.ratio = self.total
+
+    @property
+    def total(self) -> int:
+        """The product of ``factors`` (the finest comb's period, output samples)."""
+        return math.prod(self.factors)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "model": self.model, "sample_rate": self.sample_rate, "factors": list(self.factors),
+            "ratio": self.ratio, "unsearched": list(self.unsearched),
             "input_rate": self.input_rate, "in_channels": self.in_channels,
             "output_seconds": self.output_seconds, "elapsed_s": self.elapsed_s,
             "verdicts": {k: {"status": v.status, "message": v.message}
@@ -321,6 +336,7 @@ class _Runner:
             pass
         self.in_channels = in_channels  # a module's: settled by its first run
         self.out_channels = 1
+        self.shape_note: str | None = None  # how an output not (B, C, T) was read
         if self.torch_module:
             self._hook_stages()
         elif not callable(model):
@@ -336,6 +352,8 @@ class _Runner:
             if f.factor is not None and f.kind != "interpolate":
                 self.stage_modules.append((f.name, modules[f.name], f.factor))
         self.calls: list[int] = []
+        #: (input samples, output samples) of every hooked call, in call order
+        self.lengths: list[tuple[int, int]] = []
         self.capture: Callable[[int, Any], None] | None = None
 
     def first_run(self, length: int) -> np.ndarray:
@@ -363,11 +381,12 @@ class _Runner:
         device = first.device if first is not None else torch.device("cpu")
         dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
         handles = []
-        self.calls = []
+        self.calls, self.lengths = [], []
         for index, (_, module, _) in enumerate(self.stage_modules):
             def hook(mod: Any, inputs: Any, output: Any, index: int = index) -> None:
                 position = len(self.calls)  # the call order, not the registration order
                 self.calls.append(index)
+                self.lengths.append((_length(inputs[0] if inputs else None), _length(output)))
                 if self.capture is not None and isinstance(output, torch.Tensor):
                     self.capture(position, output.detach())
             handles.append(module.register_forward_hook(hook))
@@ -383,10 +402,21 @@ class _Runner:
         if not isinstance(y, torch.Tensor):
             raise InvalidType(f"the model must return a tensor (B, C, T); received "
                               f"{type(y).__name__}")
+        if y.dim() < 2:
+            raise InvalidValue(f"the model must return shape (B, C, T), (B, T) or (B, ..., T) "
+                               f"(sources, channels, ...); received shape {tuple(y.shape)}")
         if y.dim() != 3:
-            raise InvalidValue(f"the model must return shape (B, C, T); received shape "
-                               f"{tuple(y.shape)}")
+            self.shape_note = (f"the model returns shape {tuple(y.shape)}: read as "
+                               f"{math.prod(y.shape[1:-1])} output channel(s) of "
+                               f"{y.shape[-1]} samples")
+            y = y.reshape(y.shape[0], -1, y.shape[-1])  # (B, S, C, T) -> (B, S * C, T)
         return check_audio("model output", y[0].detach().cpu().double().numpy())
+
+
+def _length(value: Any) -> int:
+    """The last dimension of a tensor (a hooked layer's input or output), else 0."""
+    shape = getattr(value, "shape", None)
+    return int(shape[-1]) if shape else 0
 
 
 def _probe_input(probe: str, channels: int, length: int, input_rate: float,
@@ -452,33 +482,39 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
     user_factors = None if factors is None else check_factors(factors)
     runner = _Runner(model, in_channels)
     notes: list[str] = []
-    found, hooked = _find_factors(runner, user_factors, notes)
-    total = math.prod(found)
-    check_probe_seconds("seconds", seconds, input_rate=fs / total,
+    ratio, found, hooked = _find_factors(runner, user_factors, notes)
+    check_probe_seconds("seconds", seconds, input_rate=fs / ratio,
                         in_channels=runner.in_channels or 1, output_rate=fs,
                         out_channels=runner.out_channels)
-    n_in = math.ceil(seconds * fs / total)
+    n_in = math.ceil(seconds * fs / ratio)
     margin = (8 + math.ceil(0.02 * n_in)) if margin is None else _check_margin(
-        margin, n_in, total, runner.in_channels or 1, runner.out_channels)
+        margin, n_in, ratio, runner.in_channels or 1, runner.out_channels)
     plan = _Plan(fs, found, n_in + 2 * margin, margin, threshold_db,
-                 runner.torch_module and hooked == found)
+                 runner.torch_module and hooked == found, ratio)
     rng = np.random.default_rng(seed)
     report = ArtifactReport(
         model=runner.name, sample_rate=fs, factors=found, input_rate=plan.input_rate,
-        in_channels=runner.in_channels, output_seconds=n_in * total / fs, probes={},
+        in_channels=runner.in_channels, output_seconds=n_in * ratio / fs, probes={},
         filtering=None, replicas=None, offsets=[], predicted=None, verdicts={}, notes=notes,
-        elapsed_s=0.0, signals={})
+        elapsed_s=0.0, signals={}, ratio=ratio)
     for probe in inputs:
         if progress is not None:
             progress(probe)
         _run_probe(report, plan, runner, probe, rng)
         if probe == "ones":
             report.predicted = _compare_predicted(model, fs, report.probes["ones"].tones, notes)
+    if runner.shape_note is not None:
+        notes.append(runner.shape_note)
     for key, probe_result in report.probes.items():
         if probe_result.tones.unresolved_stages:
-            notes.append(f"{key}: stages {probe_result.tones.unresolved_stages} have combs finer "
+            unresolved = probe_result.tones.unresolved_stages
+            notes.append(f"{key}: stages {unresolved} have combs finer "
                          f"than the resolution ({probe_result.tones.bin_width:.3g} Hz per bin); "
                          "give more seconds to measure them")
+            report.unsearched.append(
+                f"the combs of stages {unresolved} (every "
+                f"{', '.join(f'{r:.6g}' for r in _stage_rates(plan, unresolved))} Hz) are finer "
+                f"than the resolution: give more --seconds")
             break
     report.verdicts = _verdicts(report)
     report.elapsed_s = time.perf_counter() - start
@@ -531,10 +567,15 @@ def _check_probes(inputs: Sequence[str] | str) -> tuple[str, ...]:
 
 
 def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: list[str]
-                  ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """A dry run on zeros: the upsampling factors, first stage first (the user's,
-    else those of the hooked layers if they explain the length ratio, else one
-    stage), and the factors of the hooked layers in the order they ran."""
+                  ) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """A dry run on zeros: the model's rate ratio ``R`` (output over input
+    samples), the factors whose input rates the tones are searched at, first
+    stage first, and the factors of the hooked layers in the order they ran.
+
+    The factors are the user's, else those of the hooked layers (in call order,
+    the last one taken to output at the model's output rate; this holds whatever
+    ``R`` is: the decoder of a U-Net that returns its input rate has factors
+    multiplying to 4096 for ``R = 1``), else ``(R,)``."""
     probe_len = DRY_RUN_LENGTH
     y = runner.first_run(probe_len)
     ratio = y.shape[-1] / probe_len
@@ -545,22 +586,29 @@ def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: 
                            "upsampler by R must return exactly T * R samples")
     ratio = int(ratio)
     hooked = tuple(runner.stage_modules[i][2] for i in runner.calls) if runner.torch_module else ()
+    if user_factors is not None and math.prod(user_factors) != ratio:
+        raise InvalidValue(f"factors={user_factors} multiply to {math.prod(user_factors)}, but "
+                           f"the model upsamples by {ratio} ({probe_len} samples in, "
+                           f"{y.shape[-1]} out)")
+    if hooked and math.prod(hooked) != ratio:
+        notes.append(
+            f"the model's output is {ratio} x its input rate, but its upsampling layers "
+            f"(factors {'x'.join(map(str, hooked))}) multiply to {math.prod(hooked)} (it also "
+            "lowers the rate): the tones are searched at those layers' own input rates, the "
+            "last layer outputting at the model's output rate")
+        return ratio, hooked, hooked
     if user_factors is not None:
-        if math.prod(user_factors) != ratio:
-            raise InvalidValue(f"factors={user_factors} multiply to {math.prod(user_factors)}, but "
-                               f"the model upsamples by {ratio} ({probe_len} samples in, "
-                               f"{y.shape[-1]} out)")
-        return user_factors, hooked
-    if hooked and math.prod(hooked) == ratio:
-        return hooked, hooked
+        return ratio, user_factors, hooked
+    if hooked:
+        return ratio, hooked, hooked
     if ratio < 2:
         raise InvalidValue(f"the model does not upsample ({probe_len} samples in, "
-                           f"{y.shape[-1]} out); pass a model that upsamples, or factors=")
+                           f"{y.shape[-1]} out) and no upsampling layer was found in it; pass "
+                           "a model that upsamples, or factors=")
     if runner.torch_module:
-        found = (f"the upsampling layers found (factors {'x'.join(map(str, hooked))}) do not "
-                 "explain" if hooked else "no upsampling layer was found to explain")
-        notes.append(f"{found} the length ratio {ratio}; analysed as one stage of {ratio}")
-    return (ratio,), hooked
+        notes.append(f"no upsampling layer was found to explain the length ratio {ratio}; "
+                     f"analysed as one stage of {ratio}")
+    return ratio, (ratio,), hooked
 
 
 @dataclass(frozen=True)
@@ -574,18 +622,26 @@ class _Plan:
     margin: int
     threshold_db: float
     hooked_stages: bool  # the hooked layers are the stages: measure after each
+    ratio: int  # output samples per input sample (prod(factors) unless the model downsamples)
 
     @property
     def total(self) -> int:
+        """The product of the factors: the period of the finest comb (output samples)."""
         return math.prod(self.factors)
 
     @property
     def input_rate(self) -> float:
-        return self.sample_rate / self.total
+        return self.sample_rate / self.ratio
 
     @property
     def cut(self) -> int:
-        return self.margin * self.total
+        return self.margin * self.ratio
+
+
+def _stage_rates(plan: _Plan, stages: Sequence[int]) -> list[float]:
+    """The input rates (Hz) of the 1-based ``stages``."""
+    rates = stage_rates(plan.sample_rate, plan.factors)
+    return [rates[i - 1] for i in stages]
 
 
 def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
@@ -594,7 +650,7 @@ def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
     if probe == "aliasing":
         report.aliasing = _aliasing_probe(plan, runner)
         return
-    fs, total, cut = plan.sample_rate, plan.total, plan.cut
+    fs, total, cut, ratio = plan.sample_rate, plan.total, plan.cut, plan.ratio
     x = _probe_input(probe, runner.in_channels or 1, plan.length, plan.input_rate, rng)
     stage_data: dict[int, list[Any]] = {}
     if plan.hooked_stages and probe in ("silence", "noise", "ones"):
@@ -603,10 +659,13 @@ def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
         y = runner(x)
     finally:
         runner.capture = None
-    if y.shape[-1] != plan.length * total:
+    if y.shape[-1] != plan.length * ratio:
         raise InvalidValue(f"the model changes the length unexpectedly: {plan.length} input "
                            f"samples gave {y.shape[-1]} output samples, expected {plan.length} "
-                           f"* {total}")
+                           f"* {ratio}")
+    if plan.hooked_stages:
+        report.unsearched += [m for m in _off_chain(runner, plan, y.shape[-1])
+                              if m not in report.unsearched]
     y = y[:, cut: y.shape[-1] - cut]
     report.signals[probe] = y[0, :MAX_PLOT_SAMPLES].astype(np.float32)
     silent = not np.any(y)
@@ -621,12 +680,33 @@ def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
             levels, above_floor)
     if probe == "noise" and not silent:
         report.filtering = _filtering(x[:, plan.margin: x.shape[-1] - plan.margin], y, fs,
-                                      plan.factors, stage_rates(fs, plan.factors))
-    if probe == "tones" and total >= 2 and not silent:
-        report.replicas = replica_energy(y, fs, total)
+                                      ratio, stage_rates(fs, plan.factors))
+    if probe == "tones" and ratio >= 2 and not silent:
+        report.replicas = replica_energy(y, fs, ratio)
     for index, (data, _) in sorted(stage_data.items()):
         name, _, r = runner.stage_modules[runner.calls[index]]
         report.offsets.append(_stage_offset(probe, index, name, r, data, plan))
+
+
+#: A hooked layer's measured rate may differ from its place in the call-order
+#: chain by padding (a U-Net pads to a multiple of its strides) by this ratio at
+#: most; a layer off the chain is off by a factor of 2 or more.
+CHAIN_TOLERANCE = 1.5
+
+
+def _off_chain(runner: _Runner, plan: _Plan, out_len: int) -> list[str]:
+    """The hooked layers whose input length, times the factors from them to the
+    output, is not the model's output length (within :data:`CHAIN_TOLERANCE`):
+    their lines are not at the searched combs (a parallel branch, a layer that
+    a later one downsamples), so the tonal verdict cannot pass."""
+    off = []
+    for position, (in_len, _) in enumerate(runner.lengths[:len(plan.factors)]):
+        hop = math.prod(plan.factors[position:])
+        name = runner.stage_modules[runner.calls[position]][0]
+        if in_len <= 0 or not 1 / CHAIN_TOLERANCE <= in_len * hop / out_len <= CHAIN_TOLERANCE:
+            off.append(f"layer `{name}` runs at {in_len} input samples for {out_len} output "
+                       f"samples, not at 1/{hop} of the output rate: its lines were not searched")
+    return off
 
 
 def _aliasing_probe(plan: _Plan, runner: _Runner) -> AliasingReport:
@@ -638,7 +718,7 @@ def _aliasing_probe(plan: _Plan, runner: _Runner) -> AliasingReport:
     length = next_prime(min(max(budget, low), high))
     return measure_aliasing(runner.model, sample_rate=plan.input_rate, f0s=AUDIT_F0S,
                             amplitudes=(BAR_AMPLITUDE,), waves=("sine",), length=length,
-                            warmup=1, channels=runner.in_channels, top=3, ratio=plan.total)
+                            warmup=1, channels=runner.in_channels, top=3, ratio=plan.ratio)
 
 
 def _stage_capture(stage_data: dict[int, list[Any]], plan: _Plan
@@ -679,7 +759,7 @@ def _stage_offset(probe: str, index: int, name: str, factor: int, data: np.ndarr
                        strongest_hz, strongest_db, significant)
 
 
-def _filtering(x: np.ndarray, y: np.ndarray, fs: float, factors: tuple[int, ...],
+def _filtering(x: np.ndarray, y: np.ndarray, fs: float, ratio: int,
                stages: list[float]) -> FilteringResult:
     """Noise response: the best linear response (H1, ``|P_xy|^2 / P_xx^2`` summed over
     at most :data:`MAX_FILTER_CHANNELS` input and output channels) from the
@@ -687,14 +767,13 @@ def _filtering(x: np.ndarray, y: np.ndarray, fs: float, factors: tuple[int, ...]
     ``y`` (``(C_out, T * R)``), over its mean in ``(0, 0.2]`` of the input Nyquist;
     read as the mean over ``+-2 %`` of the input Nyquist around each point, and at the
     exact bin of every stage's input rate."""
-    total = math.prod(factors)
-    fs_in = fs / total
-    nperseg = choose_nperseg(y.shape[-1], multiple_of=total, min_segments=16,
+    fs_in = fs / ratio
+    nperseg = choose_nperseg(y.shape[-1], multiple_of=ratio, min_segments=16,
                              max_nperseg=1 << 14)
     kw = dict(fs=fs, window=DEFAULT_WINDOW, nperseg=nperseg, detrend=False)
     power = None
     for c in range(min(x.shape[0], MAX_FILTER_CHANNELS)):
-        u = zero_stuff(x[c], total)
+        u = zero_stuff(x[c], ratio)
         f, pxx = sps.welch(u, **kw)
         for o in range(min(y.shape[0], MAX_FILTER_CHANNELS)):
             _, pxy = sps.csd(u, y[o], **kw)
@@ -764,10 +843,17 @@ def _verdicts(report: ArtifactReport) -> dict[str, Verdict]:
         out["tonal"] = Verdict("fail", _tone_count(bad, ""))
     elif weak:
         out["tonal"] = Verdict("warn", _tone_count(weak, "weak "))
+    elif report.unsearched:
+        out["tonal"] = Verdict("warn", "no tone found, but not every layer's lines were "
+                               "searched: " + "; ".join(report.unsearched))
+    elif report.total < 2:
+        out["tonal"] = Verdict("n/a", "no upsampling layer: no line to search for "
+                               f"(factors {'x'.join(map(str, report.factors))})")
     elif set(report.probes) <= set(report.zero_outputs):
         out["tonal"] = Verdict("pass", "no tone found: the output is all zero")
     else:
-        out["tonal"] = Verdict("pass", "no tone found at the stages' input-rate multiples")
+        out["tonal"] = Verdict("pass", "no tone found at the multiples of every upsampling "
+                               "layer's input rate")
     out.update(_response_verdicts(report))
     silence = report.probes.get("silence")
     stage_bad = [o for o in report.offsets if o.probe != "ones" and o.significant]
@@ -857,7 +943,9 @@ def _aliasing_verdict(aliasing: AliasingReport) -> Verdict:
 def _markdown(r: ArtifactReport) -> str:
     lines = [f"# Audit: {r.model}", "",
              f"Output {r.sample_rate:g} Hz, factors {'x'.join(map(str, r.factors))} "
-             f"(input rate {r.input_rate:.6g} Hz), {r.output_seconds:.2f} s per probe, "
+             f"(input rate {r.input_rate:.6g} Hz"
+             f"{'' if r.ratio == r.total else f', output {r.ratio} x input'}), "
+             f"{r.output_seconds:.2f} s per probe, "
              f"{r.elapsed_s:.1f} s.", "", "| artifact | verdict | detail |", "|---|---|---|"]
     for k, v in r.verdicts.items():
         lines.append(f"| {k} | **{v.status}** | {v.message} |")

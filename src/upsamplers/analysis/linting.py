@@ -70,6 +70,9 @@ class LintFinding:
             (``None`` when it could not be run on noise).
         activation_adds_offset: whether that mean is an offset (beyond the
             measurement's error); ``None`` when not measured.
+        activation_functional: the activation is a function that a ``forward()``
+            calls (``F.leaky_relu``, an inline Snake), read from the source,
+            not a registered module.
         phase_spread_db: unequal phase DC gains (see
             :func:`~upsamplers.analysis.phase_gain_spread_db`), ``None`` if not read.
         input_rate / output_rate: Hz, when the sample rate and the factors are known.
@@ -89,6 +92,7 @@ class LintFinding:
     activation_mean: float | None = None
     activation_adds_offset: bool | None = None
     phase_spread_db: float | None = None
+    activation_functional: bool = False
     input_rate: float | None = None
     output_rate: float | None = None
     tone_spacing: float | None = None
@@ -105,6 +109,17 @@ class LintReport:
     findings: list[LintFinding]
     total_factor: int | None
     notes: list[str] = field(default_factory=list)
+    #: the layers that lower the rate (strided convolutions, pooling), as
+    #: ``(qualified name, class name, factor)``, first first
+    downsampling: list[tuple[str, str, int]] = field(default_factory=list)
+
+    @property
+    def net_factor(self) -> float | None:
+        """The upsampling factors' product over the downsampling factors' (1.0 for
+        a U-Net that returns its input rate); ``None`` when a factor is unknown."""
+        if self.total_factor is None:
+            return None
+        return self.total_factor / math.prod(d[2] for d in self.downsampling)
 
     @property
     def factors(self) -> tuple[int, ...]:
@@ -113,7 +128,10 @@ class LintReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "sample_rate": self.sample_rate,
-                "total_factor": self.total_factor, "notes": list(self.notes),
+                "total_factor": self.total_factor, "net_factor": self.net_factor,
+                "downsampling": [{"name": n, "layer": c, "factor": r}
+                                 for n, c, r in self.downsampling],
+                "notes": list(self.notes),
                 "findings": [plain(asdict(f), infinities=True) for f in self.findings]}
 
     def to_json(self) -> str:
@@ -143,13 +161,43 @@ class LintReport:
             for i, f in enumerate(self.findings, 1):
                 for line in f.advice:
                     lines.append(f"- {i} `{f.name or '(model)'}`: {line}")
-        if self.total_factor is not None:
-            lines += ["", f"Total upsampling factor: {self.total_factor}."]
+        lines += ["", *_factor_lines(self)]
         lines += [f"- note: {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
 
     def __str__(self) -> str:
         return self.to_markdown()
+
+
+def _factor_lines(report: LintReport) -> list[str]:
+    """What the factors multiply to, downsampling included: "Total upsampling
+    factor: 4096" alone misread a U-Net that returns its input rate."""
+    up = report.total_factor
+    if not report.downsampling:
+        return [] if up is None else [f"Total upsampling factor: {up}."]
+    down = math.prod(d[2] for d in report.downsampling)
+    kinds = ", ".join(sorted({f"{c} stride {r}" for _, c, r in report.downsampling}))
+    text = (f"Upsampling layers multiply to {up if up is not None else 'an unknown factor'}; "
+            f"{len(report.downsampling)} downsampling layers ({kinds}) divide by {down}")
+    net = report.net_factor
+    if net is None:
+        return [text + "."]
+    if net == 1:
+        return [text + ": the output is at the input rate (net factor 1); each upsampling "
+                "layer still leaves lines at multiples of its own input rate."]
+    return [text + f": net factor {net:g}."]
+
+
+def _downsampling_factor(module: Any) -> int | None:
+    """The stride of a strided 1-D convolution or pooling, if above 1."""
+    from torch import nn
+
+    if isinstance(module, (nn.Conv1d, nn.AvgPool1d, nn.MaxPool1d, nn.LPPool1d)):
+        stride = module.stride
+        stride = stride[0] if isinstance(stride, tuple) else stride
+        if isinstance(stride, int) and stride > 1:
+            return stride
+    return None
 
 
 def _before(f: LintFinding) -> str:
@@ -259,8 +307,11 @@ def _advise(f: LintFinding) -> list[str]:
     if f.bias:
         advice.append(f"bias adds an offset; {becomes}; use bias=False")
     if f.activation_adds_offset:
+        where = ("; a function that forward() calls, not a module: measured with its "
+                 "default arguments and assumed to run before this layer"
+                 if f.activation_functional else "")
         advice.append(f"{f.activation_before} before it outputs a mean of "
-                      f"{f.activation_mean:.3g} on zero-mean unit noise (a DC offset); "
+                      f"{f.activation_mean:.3g} on zero-mean unit noise (a DC offset{where}); "
                       f"{becomes}")
     elif f.activation_mean is None and f.activation_before in OFFSET_ACTIVATIONS:
         advice.append(f"{f.activation_before} before it outputs a positive mean (a DC offset); "
@@ -330,10 +381,77 @@ def _enclosing(name: str, current: str, by_name: dict[str, Any]) -> list[tuple[s
             if n in by_name and not current.startswith(n + ".")]
 
 
-def _walk(modules: list[tuple[str, Any]]) -> tuple[list[LintFinding],
-                                                    list[tuple[str, list[str]]]]:
-    """The findings in registration order, and the activation instances registered
-    at several places before upsamplers (class name, their names)."""
+#: Functional activations a ``forward()`` may call (``F.leaky_relu(x, 0.1)``,
+#: ``torch.relu(x)``, ``x.relu()``): invisible to a walk over the modules.
+_FUNCTIONAL = re.compile(
+    r"(?:\b(?:F|functional|torch|nn\.functional)\.|\.)(relu6|relu|leaky_relu|gelu|elu|celu|"
+    r"selu|silu|mish|softplus|sigmoid|hardswish|hardsigmoid)\s*\(")
+#: ``x + sin(a x)^2 / a``, Snake written inline (``torch.sin(...) ** 2`` / ``.pow(2)``).
+_INLINE_SNAKE = re.compile(r"\bsin\s*\([^\n]*(?:\*\*\s*2|\.pow\s*\(\s*2)")
+
+
+def _forward_source(module: Any) -> str | None:
+    """The source of ``module``'s own ``forward`` (``None`` for torch's containers
+    and for a source that cannot be read)."""
+    forward = getattr(type(module), "forward", None)
+    if forward is None or getattr(forward, "__module__", "").startswith("torch."):
+        return None
+    try:
+        return inspect.getsource(forward)
+    except (OSError, TypeError):
+        return None
+
+
+def _functional_module(name: str) -> Any:
+    """The functional activation ``name`` called with its default arguments, as a
+    module that :func:`~.offsets.activation_offset` can run."""
+    import torch
+    from torch import nn
+
+    function = ((lambda x: x + torch.sin(x) ** 2) if name == "snake"
+                else getattr(torch.nn.functional, name))
+
+    class Functional(nn.Module):
+        def forward(self, x: Any) -> Any:
+            return function(x)
+
+    return Functional()
+
+
+def _functional_activation(finding: LintFinding, name: str, by_name: dict[str, Any],
+                           cache: dict[str, Offset | None]) -> None:
+    """For a layer with no activation module before it: the first offset-adding
+    functional activation that the ``forward()`` of the layer or of one of its
+    containers calls (innermost first), its mean measured with default
+    arguments; where in ``forward()`` it runs is not read (assumed before)."""
+    names = [name]
+    while names[-1]:
+        names.append(names[-1].rpartition(".")[0] if "." in names[-1] else "")
+    for owner in names:
+        module = by_name.get(owner)
+        source = None if module is None else _forward_source(module)
+        if not source:
+            continue
+        calls = [m.group(1) for m in _FUNCTIONAL.finditer(source)]
+        calls += ["snake"] if _INLINE_SNAKE.search(source) else []
+        for call in calls:
+            if call not in cache:
+                cache[call] = activation_offset(_functional_module(call), 1)
+            offset = cache[call]
+            if offset is not None and offset.significant:
+                where = f"{type(module).__name__}.forward"
+                finding.activation_before = f"{call} (called in {where})"
+                finding.activation_mean = offset.mean
+                finding.activation_adds_offset = True
+                finding.activation_functional = True
+                return
+
+
+def _walk(modules: list[tuple[str, Any]]
+          ) -> tuple[list[LintFinding], list[tuple[str, list[str]]], list[tuple[str, str, int]]]:
+    """The findings in registration order, the activation instances registered
+    at several places before upsamplers (class name, their names), and the
+    downsampling layers (name, class name, factor)."""
     from torch import nn
 
     from ..layers import Upsampler
@@ -343,14 +461,20 @@ def _walk(modules: list[tuple[str, Any]]) -> tuple[list[LintFinding],
     described: set[int] = set()  # a module registered twice is one stage
     units: set[int] = set()  # upsamplers read as one unit: their children are not visited
     means: dict[int, Offset | None] = {}
+    functional: dict[str, Offset | None] = {}
     uses: dict[int, tuple[Any, list[str]]] = {}
     previous: tuple[str, Any] | None = None
     by_name = dict(modules)
     previous_conv: Any = None
+    downsampling: list[tuple[str, str, int]] = []
     for name, module in modules:
         # the root module's name is "": its descendants are every other name
         if any(prefix == "" or name.startswith(prefix + ".") for prefix in skip):
             continue
+        down = _downsampling_factor(module)
+        if down is not None and id(module) not in described:
+            described.add(id(module))
+            downsampling.append((name, type(module).__name__, down))
         finding = None if id(module) in described else _describe(name, module, previous_conv)
         if finding is not None:
             described.add(id(module))
@@ -363,6 +487,8 @@ def _walk(modules: list[tuple[str, Any]]) -> tuple[list[LintFinding],
                     finding.activation_mean = offset.mean
                     finding.activation_adds_offset = offset.significant
                 uses.setdefault(id(leaf), (leaf, []))[1].append(where)
+            else:
+                _functional_activation(finding, name, by_name, functional)
             findings.append(finding)
             if isinstance(module, Upsampler) or finding.kind == "upsampler":
                 units.add(id(module))
@@ -377,7 +503,7 @@ def _walk(modules: list[tuple[str, Any]]) -> tuple[list[LintFinding],
                 previous_conv = module
     shared = [(type(leaf).__name__, sorted(set(names))) for leaf, names in uses.values()
               if len(set(names)) > 1]
-    return findings, shared
+    return findings, shared, downsampling
 
 
 def lint(model: Any, sample_rate: float | None = None) -> LintReport:
@@ -403,7 +529,7 @@ def lint(model: Any, sample_rate: float | None = None) -> LintReport:
         raise InvalidType(f"model must be a torch.nn.Module; received {type(model).__name__}")
     if sample_rate is not None:
         sample_rate = check_rate("sample_rate", sample_rate)
-    findings, shared = _walk(_named_modules(model))
+    findings, shared, downsampling = _walk(_named_modules(model))
     notes = [f"one {kind} instance is registered at {len(names)} places ({', '.join(names)}): "
              "it is the activation before each of their upsamplers" for kind, names in shared]
     known = [f.factor for f in findings]
@@ -423,4 +549,4 @@ def lint(model: Any, sample_rate: float | None = None) -> LintReport:
     for f in findings:
         f.advice = _advise(f)
     return LintReport(model=type(model).__name__, sample_rate=sample_rate, findings=findings,
-                      total_factor=total, notes=notes)
+                      total_factor=total, notes=notes, downsampling=downsampling)

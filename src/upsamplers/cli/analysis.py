@@ -201,7 +201,7 @@ def _audit(args: argparse.Namespace) -> int:
                                 seed=args.seed, progress=step)
     finally:
         close()
-    _warn_rate(args.sample_rate, math.prod(report.factors))
+    _warn_rate(args.sample_rate, report.ratio)
     print(report.to_markdown())
     if args.out is not None:
         written = report.save(args.out, plot=not args.no_plot)
@@ -262,7 +262,7 @@ def _lint(args: argparse.Namespace) -> int:
     if isinstance(model, ArrayCallable):
         raise model.refusal("is not a torch.nn.Module, whose layers lint reads")
     report = linting.lint(model, args.sample_rate)
-    _warn_rate(args.sample_rate, report.total_factor)
+    _warn_rate(args.sample_rate, report.net_factor)
     print(report.to_json() if args.json else report.to_markdown())
     return 0
 
