@@ -81,7 +81,7 @@ def test_parameters_and_options(call, error, text):
 
 def test_the_snakes_take_the_options_of_the_pytorch_ones():
     # one table of options for both front ends: Keras' copy had lost ``adaa``
-    from upsamplers.keras.activations import SnakeBeta1D, Snake1D
+    from upsamplers.keras.activations import Snake1D, SnakeBeta1D
 
     assert make_activation("snake", adaa=True).adaa
     layer = make_activation("snakebeta", adaa=True, alpha=0.5)
