@@ -78,13 +78,14 @@ from ._validate import (
 )
 from .aliasing import BAR_AMPLITUDE, AliasingReport, measure_aliasing, next_prime
 from .calibration import UNITS, calibrated_levels, floor_levels
-from .channels import settle_in_channels
+from .channels import condense, settle_in_channels
 from .kernels import PredictedTone, predicted_constant_tones
 from .linting import lint
 from .plots import plot_report
 from .replicas import ReplicaEnergy, replica_energy
 from .response import zero_stuff
 from .spectrum import DEFAULT_WINDOW, Spectrum, choose_nperseg, db
+from .stages import hidden_stages
 from .tones import DEFAULT_THRESHOLD_DB, ToneAnalysis, find_tones, stage_rates
 
 PROBES = ("ones", "silence", "noise", "tones", "aliasing")
@@ -337,6 +338,7 @@ class _Runner:
         self.in_channels = in_channels  # a module's: settled by its first run
         self.out_channels = 1
         self.shape_note: str | None = None  # how an output not (B, C, T) was read
+        self.length_step = 1  # the model runs on input lengths that are multiples of this
         if self.torch_module:
             self._hook_stages()
         elif not callable(model):
@@ -489,6 +491,7 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
     n_in = math.ceil(seconds * fs / ratio)
     margin = (8 + math.ceil(0.02 * n_in)) if margin is None else _check_margin(
         margin, n_in, ratio, runner.in_channels or 1, runner.out_channels)
+    n_in += -(n_in + 2 * margin) % runner.length_step  # a length the model runs on
     plan = _Plan(fs, found, n_in + 2 * margin, margin, threshold_db,
                  runner.torch_module and hooked == found, ratio)
     rng = np.random.default_rng(seed)
@@ -523,6 +526,12 @@ def audit(model: Any, sample_rate: float, *, factors: Sequence[int] | int | None
 
 #: Input samples of the dry run that finds the rate ratio (then one more).
 DRY_RUN_LENGTH = 64
+#: Longer dry runs tried in turn when the model fails on the first (an STFT
+#: branch needs more samples than its reflect padding).
+DRY_RUN_LENGTHS = (DRY_RUN_LENGTH, 1024, 16384)
+#: Largest length step tried after the dry run: a model that runs on multiples
+#: of ``2**k`` samples only (a U-Net without padding) gets probes of such lengths.
+MAX_LENGTH_STEP = 4096
 
 
 def _check_in_channels(in_channels: Any) -> int:
@@ -576,13 +585,16 @@ def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: 
     the last one taken to output at the model's output rate; this holds whatever
     ``R`` is: the decoder of a U-Net that returns its input rate has factors
     multiplying to 4096 for ``R = 1``), else ``(R,)``."""
-    probe_len = DRY_RUN_LENGTH
-    y = runner.first_run(probe_len)
+    probe_len, y = _first_run(runner)
     ratio = y.shape[-1] / probe_len
-    y2 = runner(np.zeros((runner.in_channels or 1, probe_len + 1), dtype=np.float32))
-    if ratio != int(ratio) or y2.shape[-1] != (probe_len + 1) * int(ratio):
+    step, y2 = _second_run(runner, probe_len)
+    if step > 1:
+        notes.append(f"the model fails on {probe_len + 1} input samples and runs on "
+                     f"{probe_len + step}: every probe's length is a multiple of {step}")
+    runner.length_step = step
+    if ratio != int(ratio) or y2.shape[-1] != (probe_len + step) * int(ratio):
         raise InvalidValue(f"the model changes the length unexpectedly: {probe_len} input samples "
-                           f"gave {y.shape[-1]} and {probe_len + 1} gave {y2.shape[-1]}; an "
+                           f"gave {y.shape[-1]} and {probe_len + step} gave {y2.shape[-1]}; an "
                            "upsampler by R must return exactly T * R samples")
     ratio = int(ratio)
     hooked = tuple(runner.stage_modules[i][2] for i in runner.calls) if runner.torch_module else ()
@@ -597,6 +609,15 @@ def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: 
             "lowers the rate): the tones are searched at those layers' own input rates, the "
             "last layer outputting at the model's output rate")
         return ratio, hooked, hooked
+    hidden = [] if hooked or not runner.torch_module else hidden_stages(
+        runner.model, lambda: runner(np.zeros((runner.in_channels or 1, probe_len),
+                                              dtype=np.float32)), probe_len)
+    if hidden and (user_factors is None or math.prod(s.factor for s in hidden) != ratio):
+        notes.append("upsampling found between layers, not in a module (a reshape shuffle, "
+                     "an F.interpolate, an iSTFT call): "
+                     + "; ".join(s.where() for s in hidden)
+                     + "; the tones are searched at those stages' input rates")
+        return ratio, tuple(s.factor for s in hidden), hooked
     if user_factors is not None:
         return ratio, user_factors, hooked
     if hooked:
@@ -609,6 +630,48 @@ def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: 
         notes.append(f"no upsampling layer was found to explain the length ratio {ratio}; "
                      f"analysed as one stage of {ratio}")
     return ratio, (ratio,), hooked
+
+
+def _first_run(runner: _Runner) -> tuple[int, np.ndarray]:
+    """The first dry run, at the first of :data:`DRY_RUN_LENGTHS` the model runs on
+    (its input channels settled there); the shortest length's error if none."""
+    first: InvalidValue | None = None
+    for length in DRY_RUN_LENGTHS:
+        try:
+            return length, runner.first_run(length)
+        except InvalidValue as error:
+            first = first or error
+            if not runner.torch_module:
+                raise
+    assert first is not None
+    lengths = ", ".join(map(str, DRY_RUN_LENGTHS[:-1])) + f" and {DRY_RUN_LENGTHS[-1]}"
+    raise InvalidValue(f"at {lengths} input samples alike, {first}") from None
+
+
+def _second_run(runner: _Runner, length: int) -> tuple[int, np.ndarray]:
+    """The dry run at ``length + step``, ``step`` the first power of two (up to
+    :data:`MAX_LENGTH_STEP`) the model runs on: a module that takes only
+    multiples of 8 samples runs on ``length + 8``. An error raised once the
+    model's forward returned (the output refused) is not retried."""
+    step, error = 1, None
+    finished: list[bool] = []
+    while step <= MAX_LENGTH_STEP:
+        finished.clear()
+        handle = (runner.model.register_forward_hook(lambda *_: finished.append(True))
+                  if runner.torch_module else None)
+        x = np.zeros((runner.in_channels or 1, length + step), dtype=np.float32)
+        try:
+            return step, runner(x)
+        except Exception as caught:  # the user's model: try a longer step
+            if finished or not runner.torch_module:
+                raise
+            error = error or caught
+        finally:
+            if handle is not None:
+                handle.remove()
+        step *= 2
+    raise InvalidValue(f"the model runs on {length} input samples but fails on {length} + 1, "
+                       f"2, 4, ..., {MAX_LENGTH_STEP}: {condense(error)}")
 
 
 @dataclass(frozen=True)
