@@ -272,6 +272,71 @@ class SubPixelAudioUNet(nn.Module):
         return x + y
 
 
+class DACSnake(nn.Module):
+    """Snake as DAC writes it: ``x + (alpha + 1e-9)^-1 sin(alpha x)^2``, through a
+    reshape to ``(B, C, -1)``."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.alpha = nn.Parameter(torch.ones(1, channels, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        x = x.reshape(shape[0], shape[1], -1)
+        x = x + (self.alpha + 1e-9).reciprocal() * torch.sin(self.alpha * x).pow(2)
+        return x.reshape(shape)
+
+
+class DACLikeDecoder(nn.Module):
+    """DAC-like codec decoder: a 1024-channel latent, Snake before every weight-normed
+    transposed convolution (factors 8, 8, 4, 2; kernel ``2r``, padding ``ceil(r/2)``)."""
+
+    def __init__(self, latent: int = 1024, width: int = 64,
+                 factors: tuple[int, ...] = (8, 8, 4, 2)) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [wn(nn.Conv1d(latent, width, 7, padding=3))]
+        c = width
+        for r in factors:
+            layers += [DACSnake(c), _transposed(c, r)]
+            c //= 2
+            layers += [DACSnake(c), wn(nn.Conv1d(c, c, 7, padding=3))]
+        layers += [DACSnake(c), wn(nn.Conv1d(c, 1, 7, padding=3)), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+class WaveGradLikeUBlock(nn.Module):
+    """WaveGrad-like upsampling block: ``F.interpolate`` by ``factor`` in
+    ``forward``, then dilated convolutions (the factor is visible only by running)."""
+
+    def __init__(self, c_in: int, c_out: int, factor: int) -> None:
+        super().__init__()
+        self.factor = float(factor)  # a float, as such blocks often store it
+        self.skip = nn.Conv1d(c_in, c_out, 1)
+        self.conv = nn.Conv1d(c_in, c_out, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=self.factor)
+        return self.skip(x) + self.conv(F.leaky_relu(x, 0.2))
+
+
+class WaveGradLike(nn.Module):
+    """WaveGrad-like: mel ``(B, 80, T)`` upsampled by 5, 5, 3, 2, 2 (hop 300) with
+    interpolation blocks."""
+
+    def __init__(self, mels: int = 80, width: int = 64) -> None:
+        super().__init__()
+        self.pre = nn.Conv1d(mels, width, 3, padding=1)
+        self.blocks = nn.Sequential(*[WaveGradLikeUBlock(width, width, r)
+                                      for r in (5, 5, 3, 2, 2)])
+        self.post = nn.Conv1d(width, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.post(self.blocks(self.pre(x)))
+
+
 GALLERY: dict[str, tuple[Callable[[], nn.Module], float, str]] = {
     "hifigan-like": (HiFiGANLike, 22050.0,
                      "HiFi-GAN-like: weight-normed transposed stack 8x8x2x2, F.leaky_relu "
@@ -282,6 +347,12 @@ GALLERY: dict[str, tuple[Callable[[], nn.Module], float, str]] = {
     "encodec-like": (SEANetDecoder, 24000.0,
                      "EnCodec-like codec decoder: 128-channel latent, ELU, padding-0 transposed "
                      "convolutions 8x5x4x2 trimmed by a wrapper, `.channels` = 1"),
+    "dac-like": (DACLikeDecoder, 44100.0,
+                 "DAC-like codec decoder: 1024-channel latent, Snake written as DAC writes it, "
+                 "weight-normed transposed stack 8x8x4x2"),
+    "wavegrad-like": (WaveGradLike, 24000.0,
+                      "WaveGrad-like: F.interpolate by 5, 5, 3, 2, 2 inside blocks' forward, "
+                      "convolutions after"),
     "unet-at-input-rate": (RateKeepingUNet, 44100.0,
                            "Demucs / Wave-U-Net-like separator: strided encoder, transposed "
                            "decoder 4x4x4x4, output (B, sources, channels, T) at the input rate"),
