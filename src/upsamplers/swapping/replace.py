@@ -1,20 +1,5 @@
-"""Swap every upsampling layer of a foreign model for another kind, keeping every length.
-
-:func:`swap` finds the upsampling layers of any ``nn.Module`` with
-:func:`~upsamplers.analysis.lint` (``nn.ConvTranspose1d`` with a stride, ``nn.Upsample``
-with an integer ``scale_factor``, :class:`~upsamplers.PeriodicShuffle1d`, this
-package's upsamplers), builds ``make_upsampler(kind, C_in, C_out, factor, **options)``
-for each, and wraps it in a :class:`LengthMatched` that gives, for every input length
-``T``, the output length the replaced layer gave: a transposed convolution gives
-``(T - 1) * stride - 2 * padding + dilation * (K - 1) + output_padding + 1``, not
-``T * stride``. A parent that trims afterwards (EnCodec's ``SConvTranspose1d`` trims
-``kernel_size - stride`` samples, read from its child) still trims the right count,
-and the model's output length is unchanged for every input length.
-
-The model is run before and after (on a few input lengths) to read the channels of
-layers that do not hold them (``nn.Upsample``, a shuffle) and to check that every
-output shape is unchanged; see :func:`swap`.
-"""
+"""How :func:`~upsamplers.swap` replaces the layers: find them (lint), read their
+length rule and channels, build the new ones, put them in and check the model."""
 
 from __future__ import annotations
 
@@ -24,199 +9,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ._checks import InvalidType, InvalidValue, check_bool, check_choice, check_positive_int
-from ._swap_runs import Call, CheckRuns, check_inputs, run_model, shapes_text
-from .conversion import ConversionError
-from .layers import Upsampler, make_upsampler, upsampler_kinds
-from .layers.registry import check_upsampler_options
-
-__all__ = ["LengthMatched", "SwapEntry", "SwapError", "SwapReport", "swap"]
-
-#: The ``nn.ConvTranspose1d`` hyperparameters a :class:`LengthMatched` keeps from the
-#: layer it replaces, for a parent module that reads them.
-KEPT_ATTRIBUTES = ("kernel_size", "stride", "padding", "output_padding", "dilation",
-                   "groups", "padding_mode")
+from .._checks import InvalidType, InvalidValue, check_bool, check_choice
+from ..conversion import ConversionError
+from ..layers import Upsampler, make_upsampler, upsampler_kinds
+from ..layers.registry import check_upsampler_options
+from .report import SwapEntry, SwapReport
+from .runs import Call, CheckRuns, check_inputs, run_model, shapes_text
+from .wrapper import LengthMatched
 
 
 class SwapError(ConversionError):
     """The swapped model failed, or gave another output shape, where the original ran."""
 
 
-def _half_toward_zero(value: float) -> int:
-    """``value`` rounded to the nearest integer, halves toward zero (``-0.5 -> 0``)."""
-    return int(math.copysign(math.ceil(abs(value) - 0.5), value))
+def _half_up(value: float) -> int:
+    """``value`` rounded to the nearest integer, halves up (``-0.5 -> 0``, ``2.5 -> 3``:
+    HiFi-GAN's odd strides stay unshifted, and the larger half of an odd extra goes
+    first, where EnCodec's trim takes its larger half)."""
+    return math.floor(value + 0.5)
 
-
-class LengthMatched(nn.Module):
-    """An upsampler whose output is padded or trimmed to the length of the layer it
-    replaced: ``T * factor + left + right`` samples for ``T`` input samples.
-
-    ::
-
-        x (B, C_in, T) --zeros: ceil(left / r) before, ceil(right / r) after--> x'
-                       --upsampler (B, C_out, T' * r)--> keep the T * r + left + right
-                         samples that start ``left`` samples before the one of x[0]
-
-    A positive ``left`` (``right``) adds that many samples before (after) the
-    upsampler's own ``T * r``: its response to the zeros padded to the input, as a
-    transposed convolution's tails are its response to its input's ends; a negative
-    one drops that many.
-
-    Args:
-        upsampler: any module mapping ``(B, C_in, T) -> (B, C_out, T * factor)``
-            with ``factor``, ``in_channels`` and ``out_channels`` attributes.
-        left, right: samples added (positive) or dropped (negative) at each end.
-        like: the replaced module (or a mapping of attributes): its
-            ``kernel_size``, ``stride``, ``padding``, ``output_padding``,
-            ``dilation``, ``groups`` and ``padding_mode``, those it has, are kept as
-            attributes of the same values, for a parent that reads them (e.g. to trim
-            ``self.up.kernel_size[0] - self.up.stride[0]`` samples); the new layer's
-            own are on ``self.upsampler``.
-
-    Shape:
-        ``(B, C_in, T) -> (B, C_out, T * factor + left + right)``
-    """
-
-    def __init__(self, upsampler: nn.Module, left: int = 0, right: int = 0, *,
-                 like: nn.Module | None = None) -> None:
-        super().__init__()
-        if not isinstance(upsampler, nn.Module):
-            raise InvalidType(f"upsampler must be an nn.Module; received "
-                              f"{type(upsampler).__name__}")
-        self.upsampler = upsampler
-        self.factor = check_positive_int("upsampler.factor", getattr(upsampler, "factor", None))
-        self.in_channels = getattr(upsampler, "in_channels", None)
-        self.out_channels = getattr(upsampler, "out_channels", None)
-        for name, value in (("left", left), ("right", right)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidType(f"{name} must be an integer; received {name}={value!r}")
-        self.left, self.right = left, right
-        self.kind = getattr(upsampler, "kind", type(upsampler).__name__)
-        if like is not None:
-            for name in KEPT_ATTRIBUTES:
-                if hasattr(like, name):
-                    setattr(self, name, copy.copy(getattr(like, name)))
-
-    @property
-    def extra(self) -> int:
-        """Output length minus ``T * factor``: ``left + right``."""
-        return self.left + self.right
-
-    def output_length(self, length: int) -> int:
-        """``length * factor + left + right``."""
-        return check_positive_int("length", length) * self.factor + self.extra
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C_in, T) -> (B, C_out, T * factor + left + right)``."""
-        r = self.factor
-        length = x.shape[-1] * r + self.extra
-        if length < 1:
-            raise InvalidValue(f"an input of {x.shape[-1]} samples gives no output "
-                               f"({x.shape[-1]} * {r} + {self.extra} = {length}); "
-                               f"received shape {tuple(x.shape)}")
-        before, after = -(-max(self.left, 0) // r), -(-max(self.right, 0) // r)
-        if before or after:
-            x = F.pad(x, (before, after))  # (B, C_in, T) -> (B, C_in, T + before + after)
-        start = before * r - self.left
-        return self.upsampler(x)[..., start:start + length]
-
-    def extra_repr(self) -> str:
-        return f"left={self.left}, right={self.right}"
-
-
-@dataclass
-class SwapEntry:
-    """One replaced layer.
-
-    Attributes:
-        name: its qualified name (the first place it is registered).
-        also: the other places the same module was registered (all replaced by the
-            one new module).
-        old: the replaced module's class name.
-        factor: its upsampling factor.
-        kernel_size: its kernel size, ``None`` when it has none (``nn.Upsample``).
-        extra: its output length minus ``T * factor`` (kept by the replacement).
-        left, right: samples the :class:`LengthMatched` adds (negative: drops) before
-            and after the new layer's ``T * factor``.
-        in_channels, out_channels: kept.
-        calls: times it was called in the check runs.
-        new: the new kind.
-    """
-
-    name: str
-    old: str
-    factor: int
-    kernel_size: int | None
-    extra: int
-    left: int
-    right: int
-    in_channels: int
-    out_channels: int
-    calls: int
-    new: str
-    also: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SwapReport:
-    """What :func:`swap` did.
-
-    Attributes:
-        model: the swapped model (a deep copy, or the input model itself when
-            ``inplace=True``).
-        kind, options: the new layers' kind and options.
-        replaced: one :class:`SwapEntry` per replaced layer, first registered first.
-        skipped: ``(name, reason)`` for every upsampling layer left as it was.
-        parameters_before, parameters_after: learnable parameters of the model.
-        lengths: input lengths at which both models ran.
-        output_shapes: the model's output shapes at those lengths (the same before and after).
-        notes: anything else to know.
-    """
-
-    model: nn.Module
-    kind: str
-    options: dict[str, Any]
-    replaced: list[SwapEntry] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    parameters_before: int = 0
-    parameters_after: int = 0
-    lengths: list[int] = field(default_factory=list)
-    output_shapes: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def to_markdown(self) -> str:
-        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
-        lines = [f"# Swap: {type(self.model).__name__} -> {self.kind}"
-                 f"{f' ({opts})' if opts else ''}", "",
-                 f"Replaced {len(self.replaced)} upsampling layer(s)."]
-        if self.replaced:
-            lines += ["", "| layer | was | factor | kernel | output length | channels | "
-                      "now | left, right |", "|---|---|---:|---:|---|---|---|---|"]
-            for e in self.replaced:
-                where = f"`{e.name}`" + "".join(f", `{a}`" for a in e.also)
-                length = f"{e.factor}T" + (f" {'+' if e.extra > 0 else '-'} {abs(e.extra)}"
-                                           if e.extra else "")
-                lines.append(f"| {where} | {e.old} | {e.factor} | {e.kernel_size or ''} | "
-                             f"{length} | {e.in_channels} -> {e.out_channels} | {e.new} | "
-                             f"{e.left:+d}, {e.right:+d} |")
-        if self.skipped:
-            lines += ["", f"Skipped {len(self.skipped)}:", ""]
-            lines += [f"- `{name or '(model)'}`: {why}" for name, why in self.skipped]
-        change = self.parameters_after - self.parameters_before
-        lines += ["", f"Parameters: {self.parameters_before:,} -> {self.parameters_after:,} "
-                  f"({change:+,})."]
-        if self.lengths:
-            lines.append(f"Checked: the model's output shape is unchanged for input lengths "
-                         f"{', '.join(map(str, self.lengths))} "
-                         f"({'; '.join(self.output_shapes)}).")
-        lines += [f"- note: {n}" for n in self.notes]
-        return "\n".join(lines) + "\n"
-
-    def __str__(self) -> str:
-        return self.to_markdown()
 
 
 @dataclass
@@ -240,7 +53,7 @@ def _length_rule(module: nn.Module, factor: int) -> tuple[int, int] | str | None
         d, p, op = module.dilation[0], module.padding[0], module.output_padding[0]  # type: ignore[index]
         extra = d * (k - 1) + op + 1 - s - 2 * p
         # kernel centred at t * s + d (K - 1) / 2 - p; a new layer's at t * s + (s - 1) / 2
-        return extra, _half_toward_zero(d * (k - 1) / 2 - p - (s - 1) / 2)
+        return extra, _half_up(d * (k - 1) / 2 - p - (s - 1) / 2)
     if isinstance(module, nn.Upsample):
         if module.size is not None:
             return (f"a fixed output size (size={module.size}): its length is not "
@@ -259,7 +72,7 @@ def _length_rule(module: nn.Module, factor: int) -> tuple[int, int] | str | None
                 "+ a constant")
     extra = extras.pop()
     left = getattr(module, "left", None)
-    return extra, left if isinstance(left, int) else _half_toward_zero(extra / 2)
+    return extra, left if isinstance(left, int) else _half_up(extra / 2)
 
 
 def _no_factor(module: nn.Module, kind: str) -> str:
@@ -275,7 +88,7 @@ def _no_factor(module: nn.Module, kind: str) -> str:
 
 def _plan(model: nn.Module) -> tuple[list[_Target], list[tuple[str, str]]]:
     """The layers lint finds, as targets or ``(name, reason)`` left alone."""
-    from .analysis.linting import lint  # the analysis is imported when a swap runs
+    from ..analysis.linting import lint  # the analysis is imported when a swap runs
 
     registered: dict[int, list[str]] = {}
     for name, module in model.named_modules(remove_duplicate=False):
@@ -317,7 +130,7 @@ def _settle(target: _Target) -> str | None:
                     f"the check runs gave (T in, T out) = {seen}, not two lengths on "
                     f"T * {r} + a constant")
         target.extra = extras.pop()
-        target.left = _half_toward_zero(target.extra / 2)
+        target.left = _half_up(target.extra / 2)
     wrong = [(t, n) for t, n in seen if n != t * r + target.extra]
     if wrong:
         return (f"called with input length {wrong[0][0]} it gave {wrong[0][1]} samples, "

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import InvalidType, InvalidValue
+from .._checks import InvalidType, InvalidValue
 
 #: Input lengths of the check runs beyond the example's ``T``: ``T + 1`` and ``T + 7``
 #: (an odd and a prime step: a length rule off by a multiple of the factor shows).
