@@ -375,3 +375,35 @@ def test_resample_on_a_random_codec_like_decoder_removes_tones_and_replicas():
     assert order[after.verdicts["tonal"].status] <= order[before.verdicts["tonal"].status]
     assert after.verdicts["tonal"].status == "pass"
     assert after.replicas.total_db < before.replicas.total_db - 20
+
+
+# ----------------------------------------------------------------------------- other layers
+
+class _ShuffleAndOwn(nn.Module):
+    """A subpixel pair (Conv1d to C * 3 channels + PeriodicShuffle1d) and one of this
+    package's upsamplers, in float64."""
+
+    def __init__(self):
+        super().__init__()
+        from upsamplers import PeriodicShuffle1d
+
+        self.conv = nn.Conv1d(5, 6 * 3, 3, padding=1)
+        self.shuffle = PeriodicShuffle1d(3)
+        self.own = make_upsampler("linear", 6, 4, 2)
+
+    def forward(self, x):
+        return self.own(self.shuffle(self.conv(x)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_shuffle_and_an_own_upsampler_are_swapped_in_their_dtype(kind):
+    model = _ShuffleAndOwn().double()
+    x = torch.randn(2, 5, 9, dtype=torch.double)
+    report = swap(model, kind, example_input=x)
+    assert [(e.name, e.old, e.factor, e.in_channels, e.out_channels, e.extra)
+            for e in report.replaced] == [("shuffle", "PeriodicShuffle1d", 3, 18, 6, 0),
+                                          ("own", "InterpUpsample1d", 2, 6, 4, 0)]
+    assert report.lengths == [9, 10, 16]
+    assert all(p.dtype == torch.double for p in report.model.parameters())
+    with torch.no_grad():
+        assert report.model(x).shape == model(x).shape == (2, 4, 54)
