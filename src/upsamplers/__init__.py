@@ -35,6 +35,7 @@ from .layers import (
     upsampler_kinds,
 )
 from .ops import PhaseKernels, periodic_shuffle, periodic_unshuffle, polyphase_forward
+from .swapping import SwapReport, swap
 
 __version__ = "0.1.0"
 
@@ -56,6 +57,7 @@ __all__ = [
     "ResampleUpsample1d",
     "SincUpsample1d",
     "SubPixel1d",
+    "SwapReport",
     "TransposedUpsample1d",
     "UnsupportedExportError",
     "Upsampler",
@@ -74,6 +76,7 @@ __all__ = [
     "periodic_shuffle",
     "periodic_unshuffle",
     "polyphase_forward",
+    "swap",
     "to_subpixel",
     "upsampler_kinds",
 ]
