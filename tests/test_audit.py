@@ -147,3 +147,19 @@ def test_predicted_vs_measured_for_every_kind(kind):
     if kind in ("nearest", "linear"):
         assert [c.frequency for c in report.predicted] == [0.0]
         assert report.probes["ones"].tones.found == []
+
+
+def test_replicas_of_an_output_too_short_for_its_factor_are_not_a_figure():
+    # 0.5 s of a factor 320: the whole band below the input Nyquist (25 Hz) fell in
+    # the DC bins, and the replicas read "+2964 dB re in-band"
+    from upsamplers.analysis import replica_energy
+
+    y = np.random.default_rng(0).standard_normal(8000)
+    with pytest.raises(ValueError, match=r"too short for replicas of a factor 320"):
+        replica_energy(y, 16000.0, 320)
+    # white noise: 7 kHz above the input Nyquist for 1 kHz in band (DC bins aside)
+    assert abs(replica_energy(y, 16000.0, 8).total_db - 10 * np.log10(7)) < 0.6
+    layer = torch.nn.ConvTranspose1d(1, 1, 640, 320, padding=160)
+    report = audit(layer, 16000.0, inputs=("tones",), seconds=0.5)
+    assert report.replicas is None and "replicas" not in report.verdicts
+    assert any(n.startswith("replicas not measured: signal is too short") for n in report.notes)

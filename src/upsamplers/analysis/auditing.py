@@ -745,7 +745,10 @@ def _run_probe(report: ArtifactReport, plan: _Plan, runner: _Runner, probe: str,
         report.filtering = _filtering(x[:, plan.margin: x.shape[-1] - plan.margin], y, fs,
                                       ratio, stage_rates(fs, plan.factors))
     if probe == "tones" and ratio >= 2 and not silent:
-        report.replicas = replica_energy(y, fs, ratio)
+        try:
+            report.replicas = replica_energy(y, fs, ratio)
+        except InvalidValue as error:  # too short for its factor: no in-band to compare with
+            report.notes.append(f"replicas not measured: {error}")
     for index, (data, _) in sorted(stage_data.items()):
         name, _, r = runner.stage_modules[runner.calls[index]]
         report.offsets.append(_stage_offset(probe, index, name, r, data, plan))

@@ -19,6 +19,10 @@ from .._checks import InvalidValue
 from ._validate import check_audio, check_int, check_rate
 from .spectrum import db, welch_spectrum
 
+#: In-band bins (DC's left out) below which there is no in-band energy to compare
+#: with: a short output of a large factor has its whole band within the DC bins.
+MIN_IN_BAND_BINS = 4
+
 
 @dataclass
 class ReplicaEnergy:
@@ -68,6 +72,11 @@ def replica_energy(signal: np.ndarray, sample_rate: float, factor: int, *,
 
     Shape: ``(C, T) -> ReplicaEnergy`` with ``ceil(factor / 2)`` bands (fewer
     when they reach the output Nyquist).
+
+    Raises:
+        ValueError: when fewer than :data:`MIN_IN_BAND_BINS` bins lie between the
+            skipped DC bins and ``fs_in / 2`` (the signal is too short for its
+            factor: a 0.5 s output of a factor 320 read "+2964 dB re in-band").
     """
     x = check_audio("signal", signal)
     fs = check_rate("sample_rate", sample_rate)
@@ -81,6 +90,12 @@ def replica_energy(signal: np.ndarray, sample_rate: float, factor: int, *,
     power = spec.power.copy()
     power[:skip_dc_bins] = 0.0
     f = spec.frequencies
+    bins = int(np.count_nonzero(f[skip_dc_bins:] < fs_in / 2))
+    if bins < MIN_IN_BAND_BINS:
+        raise InvalidValue(
+            f"signal is too short for replicas of a factor {r}: {bins} bin(s) of "
+            f"{spec.bin_width:.3g} Hz lie between DC and the input Nyquist {fs_in / 2:g} Hz "
+            f"(at least {MIN_IN_BAND_BINS} needed); give a longer signal")
     in_band = float(power[f < fs_in / 2].sum())
     bands = replica_bands(fs_in, fs)
     energies = []
