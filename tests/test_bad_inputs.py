@@ -235,8 +235,8 @@ CLI_ROWS = [
     ("train model unknown", TRAIN + ["--model", "nope"], 2,
      "argument --model: invalid choice: 'nope'"),
     ("train upsampler unknown", TRAIN + ["--upsampler", "nope"], 2,
-     "upsampler must be one of 'transposed', 'subpixel', 'nearest', 'linear', 'sinc', 'resample', 'istft'; "
-     "received upsampler='nope'"),
+     "upsampler must be one of 'transposed', 'subpixel', 'nearest', 'linear', 'sinc', "
+     "'resample', 'istft'; received upsampler='nope'"),
     ("train model option no =", TRAIN + ["--model-option", "widths"], 2,
      "options must be KEY=VALUE; received 'widths'"),
     ("train model option unknown", TRAIN + ["--model-option", "nope=1"], 2,
@@ -705,8 +705,8 @@ def _layer_rows() -> list[tuple[str, object, type[Exception], str]]:
         ]
     rows += [
         ("kind unknown", lambda: make_upsampler("nope", 1, 1, 2), InvalidValue,
-         "kind must be one of 'transposed', 'subpixel', 'nearest', 'linear', 'sinc', 'resample', 'istft'; "
-         "received kind='nope'"),
+         "kind must be one of 'transposed', 'subpixel', 'nearest', 'linear', 'sinc', "
+         "'resample', 'istft'; received kind='nope'"),
         ("nearest fixes mode", lambda: make_upsampler("nearest", 1, 1, 2, mode="linear"),
          InvalidType, "kind='nearest' fixes mode='nearest'; do not pass mode"),
         ("subpixel init unknown", lambda: make_upsampler("subpixel", 1, 1, 2, init="nope"),
