@@ -182,6 +182,9 @@ def test_a_window_and_hop_off_the_overlap_add_condition_leave_frame_rate_lines()
     # the sum alternates 1, 2: a line at fs / 2 of power 0.5**2 re 1.5**2 + 0.5**2
     assert uneven.frequency_hz == pytest.approx(fs / 2)
     assert uneven.db == pytest.approx(10 * np.log10(0.25 / 2.5), abs=0.05)
+    evened = tone_measures(_stationary_head(2, 3, "rectangular", True), fs, 2, seconds=0.25,
+                           in_channels=1).constant_db_re_rms
+    assert evened.db is None and "no line above float rounding" in evened.note
 
 
 def test_a_learned_spectrum_has_phases_of_its_own():
