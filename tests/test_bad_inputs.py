@@ -619,8 +619,8 @@ def _wrong_task_rows() -> list[tuple[str, list[str], int, str]]:
 
     return [(f"compare {variant} on task {task}", CMP + ["--task", task, "--variants", variant],
              2, f"variant {variant!r} belongs to the vocoder task (it sets the model options "
-             f"activation, anti_aliased); the {task} task (model={spec.model!r}) takes the "
-             "variants transposed, ")
+             f"{', '.join(VARIANTS[variant].model_overrides)}); the {task} task "
+             f"(model={spec.model!r}) takes the variants transposed, ")
             for task, spec in TASKS.items() for variant in VARIANTS
             if not variant_fits(variant, spec.model)]
 
