@@ -59,8 +59,8 @@ class ISTFTUpsample1d(Upsampler):
     (mod r)``, as ``torch.istft`` and Vocos do; the STFT (same window, hop) of any
     signal comes back as the signal, whatever the window and hop. Without it the
     overlap-add has gain ``env[i]``: where ``w**2`` does not add up to a constant at
-    hop ``r`` (the constant-overlap-add condition; Hann holds it from ``n_fft = 4 *
-    factor`` in steps of ``factor``, not at ``n_fft = 2 * factor``) a steady spectrum
+    hop ``r`` (the constant-overlap-add condition; the square of a Hann window holds it
+    at ``n_fft = k * factor`` for ``k >= 3``, not at ``k = 2``) a steady spectrum
     comes out modulated with period ``r``, lines at multiples of ``fs_out / r``.
     Either way a learned spectrum gives each phase its own kernel
     (:attr:`learned_phases`): a frame that is not itself the window times a constant
