@@ -117,3 +117,43 @@ def resample_loop(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, lowpass: n
     if b is not None:
         y += b[None, :, None]
     return y
+
+
+def istft_loop(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, factor: int,
+               window: np.ndarray, normalize: bool = True) -> np.ndarray:
+    """An iSTFT head by its definition, on ``x`` zero-extended past both ends: the
+    spectra ``z[o, t] = sum_{c, k} w[o, c, k] x[c, t + k - (K - 1) // 2]`` at every step
+    ``t`` (output channel ``c``'s ``N`` rows: real parts of bins ``0 .. N // 2``, then
+    imaginary parts of bins ``1 .. (N - 1) // 2``), each frame ``np.fft.irfft`` times
+    ``window``, frame ``t`` centred on output ``t * factor``, added and kept over outputs
+    ``0 .. T * factor - 1``; divided by the window-square overlap-add of frames at every
+    step (the steady state, ends included); plus ``b``."""
+    n = len(window)
+    batch, _, time = x.shape
+    rows, _, k_size = w.shape
+    left = (k_size - 1) // 2
+    channels = rows // n
+    bins = n // 2 + 1
+    y = np.zeros((batch, channels, time * factor))
+    envelope = np.zeros(time * factor)
+    for t in range(-n - k_size, time + n + k_size):
+        spectra = np.zeros((batch, rows))
+        for k in range(k_size):
+            if 0 <= t + k - left < time:
+                spectra += x[:, :, t + k - left] @ w[:, :, k].T
+        for q in range(n):
+            m = t * factor + q - n // 2
+            if not 0 <= m < time * factor:
+                continue
+            envelope[m] += window[q] ** 2
+            for bb in range(batch):
+                for c in range(channels):
+                    block = spectra[bb, c * n:(c + 1) * n]
+                    spec = block[:bins].astype(complex)
+                    spec[1:1 + n - bins] += 1j * block[bins:]
+                    y[bb, c, m] += window[q] * np.fft.irfft(spec, n)[q]
+    if normalize:
+        y /= envelope
+    if b is not None:
+        y += b[None, :, None]
+    return y

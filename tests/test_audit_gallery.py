@@ -28,7 +28,8 @@ EXPECTED = {
     # nearest interpolation has equal phases: no line, whatever the weights
     "wavegrad-like": ((5, 5, 3, 2, 2), 300, "pass"),
     "unet-at-input-rate": ((4, 4, 4, 4), 1, "fail"),
-    "hybrid-spectrogram": ((4,), 1, "fail"),
+    # the STFT / iSTFT pair (hop 64) keeps the rate: lines every fs / 64 and fs / 4
+    "hybrid-spectrogram": ((16, 4), 1, "fail"),
     "vocos-like": ((256,), 256, "fail"),
     "subpixel-audio-unet": ((2, 2, 2), 1, "fail"),
 }
@@ -73,6 +74,16 @@ def test_the_audit_measures_each_gallery_model_at_its_layers_rates(name):
     with torch.no_grad():
         y = model(x)[0].numpy()
     assert _welch_peak_db(y, fs, int(np.prod(factors))) < 6.0
+
+
+def test_an_stft_istft_pair_is_a_comb_and_a_downsampling_not_an_upsampler():
+    build, fs, _ = GALLERY["hybrid-spectrogram"]
+    linted = lint(build(), fs)
+    assert [f.kind for f in linted.findings] == ["transposed", "istft"]
+    assert linted.net_factor == 1.0 and "(its stft) stride 64" in linted.to_markdown()
+    report = audit(build(), fs, inputs=PROBES, seconds=1.0)
+    assert any("keeps the rate at the boundary" in n and "fs / 64, fs / 4" in n
+               for n in report.notes)
 
 
 def test_lint_reads_the_activations_of_the_transposed_vocoders():

@@ -235,8 +235,8 @@ CLI_ROWS = [
     ("train model unknown", TRAIN + ["--model", "nope"], 2,
      "argument --model: invalid choice: 'nope'"),
     ("train upsampler unknown", TRAIN + ["--upsampler", "nope"], 2,
-     "upsampler must be one of 'transposed', 'subpixel', 'nearest', 'linear', 'sinc', 'resample'; "
-     "received upsampler='nope'"),
+     "upsampler must be one of 'transposed', 'subpixel', 'nearest', 'linear', 'sinc', "
+     "'resample', 'istft'; received upsampler='nope'"),
     ("train model option no =", TRAIN + ["--model-option", "widths"], 2,
      "options must be KEY=VALUE; received 'widths'"),
     ("train model option unknown", TRAIN + ["--model-option", "nope=1"], 2,
@@ -423,7 +423,7 @@ CLI_ROWS = [
      "{t}/missing.py: no such file"),
     ("aliasing kind unknown", ["aliasing", "upsampler:cubic"], 2,
      "TARGET upsampler:KIND takes KIND among transposed, subpixel, nearest, linear, sinc, "
-     "resample; received 'upsampler:cubic'"),
+     "resample, istft; received 'upsampler:cubic'"),
     ("aliasing length not prime", ["aliasing", "{t}/x2.py:build", "--length", "4096"], 2,
      "length must be a prime number >= 31 (e.g. 4099); received length=4096"),
     ("aliasing f0 letters", ["aliasing", "{t}/x2.py:build", "--f0", "0.1,a"], 2,
@@ -619,8 +619,8 @@ def _wrong_task_rows() -> list[tuple[str, list[str], int, str]]:
 
     return [(f"compare {variant} on task {task}", CMP + ["--task", task, "--variants", variant],
              2, f"variant {variant!r} belongs to the vocoder task (it sets the model options "
-             f"activation, anti_aliased); the {task} task (model={spec.model!r}) takes the "
-             "variants transposed, ")
+             f"{', '.join(VARIANTS[variant].model_overrides)}); the {task} task "
+             f"(model={spec.model!r}) takes the variants transposed, ")
             for task, spec in TASKS.items() for variant in VARIANTS
             if not variant_fits(variant, spec.model)]
 
@@ -705,8 +705,8 @@ def _layer_rows() -> list[tuple[str, object, type[Exception], str]]:
         ]
     rows += [
         ("kind unknown", lambda: make_upsampler("nope", 1, 1, 2), InvalidValue,
-         "kind must be one of 'transposed', 'subpixel', 'nearest', 'linear', 'sinc', 'resample'; "
-         "received kind='nope'"),
+         "kind must be one of 'transposed', 'subpixel', 'nearest', 'linear', 'sinc', "
+         "'resample', 'istft'; received kind='nope'"),
         ("nearest fixes mode", lambda: make_upsampler("nearest", 1, 1, 2, mode="linear"),
          InvalidType, "kind='nearest' fixes mode='nearest'; do not pass mode"),
         ("subpixel init unknown", lambda: make_upsampler("subpixel", 1, 1, 2, init="nope"),

@@ -58,6 +58,7 @@ OPTIONS = {
     "linear": {"kernel_size": 4, "bias": True},
     "sinc": {"kernel_size": 4, "bias": True},
     "resample": {"kernel_size": 4, "bias": True},
+    "istft": {"kernel_size": 4, "bias": True},
 }
 # every form the engine may choose, forced (exported graphs run the layer's `form`)
 IMPLS = {kind: ("polyphase", "folded", "filtered", "projected", "naive")
@@ -75,7 +76,7 @@ def build(kind: str, impl: str | None) -> torch.nn.Module:
     options = dict(OPTIONS[kind], **({} if impl is None else {"impl": impl}))
     layer = make_upsampler(kind, C_IN, C_OUT, FACTOR, **options).eval()
     with torch.no_grad():  # a bias large enough to matter
-        layer.conv.bias.normal_()
+        (layer.conv.bias if layer.conv.bias is not None else layer.bias).normal_()
     return layer
 
 

@@ -53,7 +53,7 @@ def test_every_kind_is_an_upsampler_that_names_its_kind():
         assert layer.output_length(5) == 10
         assert layer.has_bias is False
         assert make_upsampler(kind, 3, 2, 2, bias=True).has_bias is True
-        assert layer.learned_phases == (kind in ("subpixel", "transposed"))
+        assert layer.learned_phases == (kind in ("subpixel", "transposed", "istft"))
         assert (layer.overlap is None) == (kind != "transposed")
 
 

@@ -314,3 +314,77 @@ def test_a_tiny_vocoder_compare_reports_the_ahr_of_every_trained_variant(tmp_pat
         cell = [c.strip() for c in line.strip("|").split("|")][column]
         assert cell == f"{again['ahr_db']:.2f}"
     assert "lower is better" in md and "bigvgan: BigVGAN's activations" in md
+
+
+# ---- the Vocos-like layout and the istft variant
+
+
+def test_the_istft_variant_is_a_vocos_like_head_at_the_frame_rate(tmp_path):
+    from upsamplers import ISTFTUpsample1d, Upsampler
+    from upsamplers.analysis import lint
+
+    root = audio_folder(tmp_path / "audio")
+    config = CompareConfig(task="vocoder", data=str(root), variants=("istft",)).validate()
+    model = Task(config.variant_training(VARIANTS["istft"], 1, root)).build_model()
+    assert model.config["layout"] == "vocos" and model.config["upsampler"] == "istft"
+    ups = [m for m in model.modules() if isinstance(m, Upsampler)]
+    # one upsampler, by the whole hop, to the waveform; everything before it at the
+    # frame rate (lint finds no other change of rate); Vocos' n_fft = 4 hop
+    assert len(ups) == 1 and isinstance(ups[0], ISTFTUpsample1d)
+    assert (ups[0].factor, ups[0].out_channels, ups[0].n_fft) == (model.hop, 1, 4 * model.hop)
+    assert model.generator[-1] is ups[0]  # linear output: no tanh after the head
+    assert [(f.kind, f.factor) for f in lint(model).findings] == [("istft", 64)]
+    mel = model.example_input(2)
+    assert model(mel).shape == (2, 1, model.length)
+    # the variant is the vocoder's: the other tasks' models take no layout
+    with pytest.raises(InvalidValue, match="variant 'istft' belongs to the vocoder task"):
+        CompareConfig(task="separate", variants=("istft",)).validate()
+
+
+def test_the_vocos_layout_is_chunked_exactly_and_rebuilt_from_its_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    model = MelGANLike("istft", layout="vocos", **SMALL).double().eval()
+    assert model.exact_chunking
+    x = torch.randn(1, 1500, dtype=torch.float64)
+    with torch.no_grad():
+        whole = model.process(x[None])[0]
+    chunked = model.process_long(x, chunk=2 * model.chunk_context + model.hop, batch=3)
+    torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-10)
+    model.float().save(tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.config["layout"] == "vocos"
+    mel = torch.randn(1, 4, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(mel), model(mel), rtol=0, atol=0)
+    with pytest.raises(InvalidValue, match="received layout='hifigan'"):
+        MelGANLike(layout="hifigan", **SMALL)
+
+
+def test_the_istft_variant_learns_on_the_embedded_data(tmp_path):
+    """30 steps of the vocoder task's model in the istft variant (hidden 32, one block
+    per stack, hop 64): the running loss and the loss of one fixed batch fall."""
+    from tiny_runs import tiny
+
+    from upsamplers.losses import ReconstructionLoss
+    from upsamplers.train import train
+
+    config = tiny("melgan", upsampler="istft", steps=30, crop=4096, batch_size=4,
+                  checkpoint_every=100, model_options={
+                      "hidden": 32, "residual_blocks": 1, "factors": [4, 4, 4],
+                      "n_fft": 256, "n_mels": 40, "layout": "vocos"})
+    task = Task(config)
+    criterion = ReconstructionLoss(config.stft_weight)
+    fixed = task.batch(list(range(8)))
+
+    def fixed_loss(module):
+        with torch.no_grad():
+            return float(task.loss(module.eval(), fixed, criterion)[0])
+
+    before = fixed_loss(task.build_model())
+    result = train(config, tmp_path, progress=False)
+    losses = [h["loss"] for h in result.history]
+    assert len(losses) == 30 and all(np.isfinite(losses))
+    assert np.mean(losses[-3:]) < 0.95 * losses[0], losses
+    rebuilt = load_model(tmp_path / "model.pt")
+    assert rebuilt.config["layout"] == "vocos"
+    assert fixed_loss(rebuilt) < 0.95 * before

@@ -427,8 +427,8 @@ def test_save_and_load_gives_identical_outputs(kind, tmp_path):
         (lambda: SubPixelConv1D(4, 2)(np.zeros((4, 4), dtype="float32")), ValueError,
          r"Received: input_shape=\(4, 4\)"),
         (lambda: make_upsampler("deconv", 4, 2), ValueError,
-         "kind must be one of 'subpixel', 'transposed', 'nearest', 'linear', 'resample'; "
-         "received kind='deconv'"),
+         "kind must be one of 'subpixel', 'transposed', 'nearest', 'linear', 'resample', "
+         "'istft'; received kind='deconv'"),
         (lambda: make_upsampler("nearest", 4, 0), ValueError, "received factor=0"),
         (lambda: InterpConv1D(4, 2, impl="fast"), ValueError, "received impl='fast'"),
         (lambda: TransposedConv1D(4, 4, strides=2, impl="fast"), ValueError,

@@ -339,6 +339,10 @@ class _Runner:
         self.out_channels = 1
         self.shape_note: str | None = None  # how an output not (B, C, T) was read
         self.length_step = 1  # the model runs on input lengths that are multiples of this
+        #: the stage index and (input samples, output samples) of every hooked call,
+        #: in call order (empty for a callable)
+        self.calls: list[int] = []
+        self.lengths: list[tuple[int, int]] = []
         if self.torch_module:
             self._hook_stages()
         elif not callable(model):
@@ -353,9 +357,6 @@ class _Runner:
         for f in report.findings:
             if f.factor is not None and f.kind != "interpolate":
                 self.stage_modules.append((f.name, modules[f.name], f.factor))
-        self.calls: list[int] = []
-        #: (input samples, output samples) of every hooked call, in call order
-        self.lengths: list[tuple[int, int]] = []
         self.capture: Callable[[int, Any], None] | None = None
 
     def first_run(self, length: int) -> np.ndarray:
@@ -598,6 +599,9 @@ def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: 
                            "upsampler by R must return exactly T * R samples")
     ratio = int(ratio)
     hooked = tuple(runner.stage_modules[i][2] for i in runner.calls) if runner.torch_module else ()
+    wrapped = _wrapping_calls(runner)
+    if wrapped:
+        return ratio, _wrapped_combs(runner, hooked, wrapped, notes), ()
     if user_factors is not None and math.prod(user_factors) != ratio:
         raise InvalidValue(f"factors={user_factors} multiply to {math.prod(user_factors)}, but "
                            f"the model upsamples by {ratio} ({probe_len} samples in, "
@@ -630,6 +634,51 @@ def _find_factors(runner: _Runner, user_factors: tuple[int, ...] | None, notes: 
         notes.append(f"no upsampling layer was found to explain the length ratio {ratio}; "
                      f"analysed as one stage of {ratio}")
     return ratio, (ratio,), hooked
+
+
+def _wrapping_calls(runner: _Runner) -> list[int]:
+    """The positions of the hooked calls whose output is not about ``factor`` times
+    their input (within :data:`CHAIN_TOLERANCE`): a module that holds an analysis
+    and a synthesis (a hybrid model calling ``torch.stft`` then ``torch.istft``,
+    found as an iSTFT head of hop ``factor``) keeps its rate at its boundary."""
+    out = []
+    names = [runner.stage_modules[i][0] for i in runner.calls]
+    for position, (in_len, out_len) in enumerate(runner.lengths):
+        factor = runner.stage_modules[runner.calls[position]][2]
+        name = names[position]
+        # a head whose forward runs other stages first (a model that is an iSTFT head)
+        inner = math.prod(runner.stage_modules[runner.calls[q]][2] for q, n in enumerate(names)
+                          if q != position and (name == "" or n.startswith(name + ".")))
+        if in_len > 0 and not 1 / CHAIN_TOLERANCE <= out_len / (in_len * factor * inner) <= \
+                CHAIN_TOLERANCE:
+            out.append(position)
+    return out
+
+
+def _wrapped_combs(runner: _Runner, hooked: tuple[int, ...], wrapped: list[int],
+                   notes: list[str]) -> tuple[int, ...]:
+    """The factors whose stage rates hold the lines of every hooked layer when some
+    keep their rate at their boundary (:func:`_wrapping_calls`): each of those
+    synthesises at the output rate, lines at multiples of ``fs / factor``; the
+    others chain to the output. The combs as a chain of factors when their hops
+    divide one another, else one stage of their least common multiple."""
+    chain = [f for p, f in enumerate(hooked) if p not in wrapped]
+    hops = {math.prod(chain[i:]) for i in range(len(chain))} | {hooked[p] for p in wrapped}
+    hops = sorted(hops)
+    names = ", ".join(f"`{runner.stage_modules[runner.calls[p]][0] or '(model)'}` "
+                      f"(hop {hooked[p]})" for p in wrapped)
+    if all(b % a == 0 for a, b in zip(hops, hops[1:], strict=False)):
+        # hops h_1 < ... < h_n: stages of input rates fs / h_n, ..., fs / h_1
+        factors = tuple(b // a for a, b in zip(hops, hops[1:], strict=False))[::-1] + (hops[0],)
+        how = f"searched at multiples of fs / {', fs / '.join(map(str, hops[::-1]))}"
+    else:
+        factors = (math.lcm(*hops),)
+        how = (f"hops {', '.join(map(str, hops))} do not divide one another: searched at "
+               f"multiples of fs / {factors[0]}, which hold them all")
+    notes.append(f"{names} keep{'s' if len(wrapped) == 1 else ''} the rate at the boundary "
+                 "(an analysis and a synthesis, e.g. an STFT then an iSTFT): lines at multiples "
+                 f"of the output rate over the hop; {how}")
+    return factors
 
 
 def _first_run(runner: _Runner) -> tuple[int, np.ndarray]:

@@ -11,7 +11,12 @@ order of execution) and recognises:
   ``scale_factor``), :class:`~upsamplers.PeriodicShuffle1d` (subpixel by a plain
   convolution before it);
 * modules whose ``forward`` source calls ``interpolate(`` (reported with an
-  unknown factor: their upsampling cannot be read without running them).
+  unknown factor: their upsampling cannot be read without running them);
+* foreign inverse-STFT heads (the ``ISTFT`` module of Vocos and WavTokenizer): a
+  module whose ``forward`` source calls ``istft(`` (``torch.istft(``, not a child
+  module's ``self.istft(``), kind ``"istft"``, factor its hop (an integer attribute
+  ``hop_length``, ``hop`` or ``hop_size``; unknown otherwise). Its call ends its
+  forward, so it is listed after the layers inside it.
 
 For each it reports the factor, the overlap regime (transposed convolutions),
 the bias, the activation registered just before it (an activation instance shared
@@ -59,7 +64,7 @@ class LintFinding:
         name: qualified module name (``""`` for the model itself).
         layer: class name.
         kind: ``"transposed"``, ``"subpixel"``, ``"nearest"``, ``"linear"``, ``"sinc"``,
-            ``"resample"``,
+            ``"resample"``, ``"istft"`` (this package's or a foreign iSTFT head),
             ``"interpolate"`` (factor unknown) or ``"upsampler"``.
         factor: upsampling factor, ``None`` when unknown.
         kernel_size / overlap: for transposed convolutions (overlap ``"none"``,
@@ -216,6 +221,53 @@ def _calls_interpolate(module: Any) -> bool:
     return re.search(r"\binterpolate\s*\(", source) is not None
 
 
+#: Attributes that hold an iSTFT head's hop (its upsampling factor).
+HOP_ATTRIBUTES = ("hop_length", "hop", "hop_size")
+
+
+def _calls_istft(module: Any) -> bool:
+    """Whether ``forward``'s source calls ``istft(`` other than as a child module
+    (``self.istft(...)`` with ``self.istft`` a module is that child's call, found there)."""
+    from torch import nn
+
+    try:
+        source = inspect.getsource(type(module).forward)
+    except (OSError, TypeError):
+        return False
+    child = isinstance(getattr(module, "istft", None), nn.Module)
+    return any(not (child and call.group(1) == "self.")
+               for call in re.finditer(r"(\bself\.)?\bistft\s*\(", source))
+
+
+def _calls_stft(module: Any) -> bool:
+    """Whether ``forward``'s source calls ``stft(`` (an analysis): with an ``istft(``
+    call, the module is an STFT / iSTFT pair that keeps its rate (a hybrid model's
+    spectrogram branch), lowering it by the hop before raising it again."""
+    source = _forward_source(module)
+    return source is not None and re.search(r"(?<!i)\bstft\s*\(", source) is not None
+
+
+def _istft_hop(module: Any) -> int | None:
+    """The hop of a foreign iSTFT head: its integer hop attribute, ``None`` if none."""
+    for key in HOP_ATTRIBUTES:
+        value = getattr(module, key, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+    return None
+
+
+def _after_inner(findings: list[LintFinding]) -> list[LintFinding]:
+    """``findings`` with each foreign iSTFT head moved after the findings inside it
+    (its ``istft`` call ends its forward, after its children ran)."""
+    out = list(findings)
+    for f in [f for f in findings if f.kind == "istft"]:  # this package's have none inside
+        inner = [g for g in out if g is not f and (f.name == "" or g.name.startswith(f.name + "."))]
+        if inner:
+            out.remove(f)
+            out.insert(out.index(inner[-1]) + 1, f)
+    return out
+
+
 def _int_factor(value: Any) -> int | None:
     if isinstance(value, tuple):
         value = value[0] if len(set(value)) == 1 else None
@@ -271,6 +323,8 @@ def _describe(name: str, module: Any, previous_conv: Any) -> LintFinding | None:
         conv = getattr(module, "conv", None)
         return LintFinding(name, layer, "upsampler", module.factor,
                            bias=getattr(conv, "bias", None) is not None)
+    if _calls_istft(module):
+        return LintFinding(name, layer, "istft", _istft_hop(module))
     if _calls_interpolate(module):
         return LintFinding(name, layer, "interpolate", None)
     return None
@@ -283,7 +337,11 @@ def _advise(f: LintFinding) -> list[str]:
         advice.append("calls F.interpolate in forward(): its factor and mode are not visible "
                       "without running it; use upsamplers.InterpUpsample1d, or audit the model")
         return advice
-    if f.factor is None:
+    if f.kind == "istft" and f.factor is None:
+        advice.append(f"calls istft() in forward() but no hop attribute "
+                      f"({', '.join(HOP_ATTRIBUTES)}) is readable: its factor is unknown; "
+                      "audit the model")
+    elif f.factor is None:
         advice.append("non-integer or unknown scale factor: tones and replicas cannot be "
                       "predicted; use an integer factor")
     if f.overlap == "partial":
@@ -292,7 +350,8 @@ def _advise(f: LintFinding) -> list[str]:
                       f"use kernel {better}")
     if f.phase_spread_db is not None and f.phase_spread_db >= EQUAL_PHASES_DB:
         fix = ("init='icnr' (upsamplers.icnr_)" if f.kind == "subpixel"
-               else "upsamplers.nearest_init_")
+               else "a window-shaped spectrum (no initialiser equalises an iSTFT head)"
+               if f.kind == "istft" else "upsamplers.nearest_init_")
         advice.append(f"its {f.factor} phases have unequal DC gains (spread "
                       f"{f.phase_spread_db:.1f} dB): any offset becomes tones{tones}; "
                       f"start from {fix} or use nearest/linear interpolation")
@@ -490,6 +549,8 @@ def _walk(modules: list[tuple[str, Any]]
             else:
                 _functional_activation(finding, name, by_name, functional)
             findings.append(finding)
+            if finding.kind == "istft" and finding.factor and _calls_stft(module):
+                downsampling.append((name, f"{type(module).__name__} (its stft)", finding.factor))
             if isinstance(module, Upsampler) or finding.kind == "upsampler":
                 units.add(id(module))
         if id(module) in units:
@@ -503,7 +564,7 @@ def _walk(modules: list[tuple[str, Any]]
                 previous_conv = module
     shared = [(type(leaf).__name__, sorted(set(names))) for leaf, names in uses.values()
               if len(set(names)) > 1]
-    return findings, shared, downsampling
+    return _after_inner(findings), shared, downsampling
 
 
 def lint(model: Any, sample_rate: float | None = None) -> LintReport:
@@ -544,7 +605,7 @@ def lint(model: Any, sample_rate: float | None = None) -> LintReport:
                 f.tone_spacing = f.input_rate
                 count = min(MAX_LISTED_TONES, int(f.output_rate / 2 / f.input_rate + 1e-9))
                 f.tone_frequencies = [k * f.input_rate for k in range(1, count + 1)]
-    elif sample_rate is not None:
+    elif sample_rate is not None and any(f.factor is None for f in findings):
         notes.append("some factors are unknown, so the tone frequencies are not computed")
     for f in findings:
         f.advice = _advise(f)

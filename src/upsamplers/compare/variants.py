@@ -73,6 +73,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "Gu et al.'s recipe: the resampling upsampler (images 90 dB down) and SnakeBeta "
             "with ADAA, 2x oversampled (this package's default anti-aliased activation); "
             "on request", _activations("snakebeta_adaa", "default")),
+    Variant("istft", "istft", (),
+            "Vocos-like: the convolutions at the frame rate, then an inverse-STFT head "
+            "(a convolution to n_fft = 4 hop real/imaginary STFT coefficients, overlap-add "
+            "with hop = the whole factor; ISTFTUpsample1d); on request",
+            (("layout", "vocos"),)),
 )}
 # the four of Pons et al. (2021), Table 1; the others (ICNR and nearest inits, sinc,
 # resample) on request: each variant costs one training run per seed

@@ -1,5 +1,5 @@
-"""Keras 3 front end: subpixel, transposed, interpolation and resampling upsamplers, the
-classic ``SubPixel1D`` layer, the article's raw-audio autoencoder, and the
+"""Keras 3 front end: subpixel, transposed, interpolation, resampling and inverse-STFT
+upsamplers, the classic ``SubPixel1D`` layer, the article's raw-audio autoencoder, and the
 anti-aliased activations (``Snake1D``, ``SnakeBeta1D``, ``AntiAliasedActivation1D``).
 
 Tensors are ``(B, T, C)``, as Keras expects. Everything is written with
@@ -30,6 +30,7 @@ from .layers import (
     ICNR,
     KINDS,
     InterpConv1D,
+    ISTFTConv1D,
     LinearUpSampling1D,
     ResampleConv1D,
     SubPixel1D,
@@ -44,6 +45,7 @@ __all__ = [
     "ICNR",
     "KINDS",
     "InterpConv1D",
+    "ISTFTConv1D",
     "LinearUpSampling1D",
     "ResampleConv1D",
     "SubPixel1D",

@@ -20,7 +20,9 @@ from keras import ops
 from .._checks import InvalidType, InvalidValue, check_choice, check_positive_int
 from ..layers.base import MAX_WEIGHTS, check_factor_limit
 from ..layers.interpolation import check_table_size
+from ..layers.istft import check_istft_options
 from ..layers.resample import check_resample_filter, check_resample_tables
+from ..ops.istft import ISTFT_WINDOWS, istft_tables
 from ..ops.lowpass import (
     RESAMPLE_IMPLS,
     cheaper_form,
@@ -28,10 +30,10 @@ from ..ops.lowpass import (
     design_resample_filter,
     form_macs,
 )
-from . import _resample
+from . import _istft, _resample
 from ._lowrate import interp_conv_lowrate, interp_fold, transpose_fold, transposed_as_subpixel
 
-KINDS = ("subpixel", "transposed", "nearest", "linear", "resample")
+KINDS = ("subpixel", "transposed", "nearest", "linear", "resample", "istft")
 INTERP_IMPLS = ("auto", "lowrate", "composition")
 TRANSPOSED_IMPLS = ("auto", "subpixel", "native")
 # Backends on which "auto" computes Conv1DTranspose in its subpixel form: those whose
@@ -608,6 +610,83 @@ class ResampleConv1D(_CheckedInputs, keras.layers.Layer):
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer)}
 
 
+@_serializable
+class ISTFTConv1D(_CheckedInputs, keras.layers.Layer):
+    """The inverse-STFT head, :class:`upsamplers.ISTFTUpsample1d` in Keras 3 (same
+    arguments, same function, same tables): a learnable ``kernel_size``-tap convolution
+    at the frame rate to ``n_fft`` real spectral coefficients per output channel, then
+    the windowed inverse real DFT overlap-added with hop ``factor``, divided by the
+    window-square envelope (``normalize``), on the input zero-extended past both ends;
+    frame ``t`` is centred on output step ``t * factor``. See the PyTorch layer for the
+    coefficient layout and the overlap-add condition.
+
+    Args:
+        filters: output channels ``C_out``.
+        factor: hop and upsampling factor ``r >= 1``.
+        kernel_size: taps of the convolution at the frame rate (default 3).
+        use_bias: learnable offset per output channel after the overlap-add.
+        n_fft, window, normalize: as for the PyTorch layer (``n_fft=None``: ``4 r``).
+
+    Shape:
+        ``(B, T, C_in) -> (B, T * factor, filters)``; ``B`` and ``T`` may be ``None``.
+
+    Weights:
+        ``kernel`` ``(kernel_size, C_in, filters * n_fft)`` (the PyTorch layer's
+        ``conv.weight`` transposed ``(2, 1, 0)``) and ``bias`` ``(filters,)``.
+    """
+
+    def __init__(self, filters: int, factor: int, kernel_size: int = 3, *,
+                 use_bias: bool = False, n_fft: int | None = None, window: str = "hann",
+                 normalize: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.n_fft = check_istft_options(factor, n_fft)
+        self.factor = int(factor)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.use_bias = bool(use_bias)
+        self.window = check_choice("window", window, ISTFT_WINDOWS)
+        if not isinstance(normalize, bool):
+            raise InvalidType(f"normalize must be True or False; received normalize={normalize!r}")
+        self.normalize = normalize
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.tables = istft_tables(self.n_fft, self.factor, self.window)
+        self._synthesis = _istft.synthesis_kernel(self.tables, self.normalize)
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) != 3 or input_shape[-1] is None:
+            raise _shape_error("ISTFTConv1D", input_shape)
+        c_in = int(input_shape[-1])
+        check_weights(self, self.kernel_size * c_in * self.filters * self.n_fft,
+                      f"{c_in} input channels, filters={self.filters}, n_fft={self.n_fft}, "
+                      f"kernel_size={self.kernel_size}")
+        self._input_channels = c_in
+        self.kernel = self.add_weight(name="kernel", initializer=self.kernel_initializer,
+                                      shape=(self.kernel_size, c_in, self.filters * self.n_fft))
+        self.bias = (self.add_weight(name="bias", shape=(self.filters,),
+                                     initializer=self.bias_initializer)
+                     if self.use_bias else None)
+
+    def call(self, inputs: Any) -> Any:
+        x = ops.cast(inputs, self.compute_dtype)
+        synthesis = ops.convert_to_tensor(self._synthesis, dtype=self.compute_dtype)
+        y = _istft.istft_head(x, ops.cast(self.kernel, self.compute_dtype), synthesis,
+                              self.tables)
+        return y if self.bias is None else y + ops.cast(self.bias, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, ...]:
+        batch, time, _ = input_shape
+        return (batch, None if time is None else time * self.factor, self.filters)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "filters": self.filters, "factor": self.factor,
+                "kernel_size": self.kernel_size, "use_bias": self.use_bias,
+                "n_fft": self.n_fft, "window": self.window, "normalize": self.normalize,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer)}
+
+
 def make_upsampler(
     kind: str,
     filters: int,
@@ -625,7 +704,10 @@ def make_upsampler(
       ``2 * factor`` by default;
     * ``"nearest"`` / ``"linear"``: :class:`InterpConv1D` (kernel ``2 * factor + 1``);
     * ``"resample"``: :class:`ResampleConv1D` (kernel 3 at the input rate, then the
-      fixed low-pass).
+      fixed low-pass);
+    * ``"istft"``: :class:`ISTFTConv1D` (kernel 3 at the frame rate to ``n_fft = 4 *
+      factor`` spectral coefficients per channel, then the inverse STFT with hop
+      ``factor``).
 
     Shape:
         every one maps ``(B, T, C_in) -> (B, T * factor, filters)``.
@@ -644,4 +726,6 @@ def make_upsampler(
                                 padding="same", use_bias=use_bias, **kwargs)
     if kind == "resample":
         return ResampleConv1D(filters, factor, kernel_size or 3, use_bias=use_bias, **kwargs)
+    if kind == "istft":
+        return ISTFTConv1D(filters, factor, kernel_size or 3, use_bias=use_bias, **kwargs)
     return InterpConv1D(filters, factor, kind, kernel_size, use_bias=use_bias, **kwargs)

@@ -40,7 +40,7 @@ def build_autoencoder(
         input_length: samples per clip; must be divisible by ``prod(factors)``.
         channels: audio channels (1 = mono).
         upsampler: one of ``"subpixel"``, ``"transposed"``, ``"nearest"``, ``"linear"``,
-            ``"resample"``.
+            ``"resample"``, ``"istft"``.
         factors: down/upsampling factor of each stage.
         filters: channels after each encoder stage (same length as ``factors``).
         kernel_size: taps of the encoder convolutions.

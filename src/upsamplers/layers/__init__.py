@@ -16,7 +16,10 @@ The families:
   folded at the low rate (siblings under :class:`FoldedUpsample1d`);
 * :class:`ResampleUpsample1d`: a learnable convolution at the low rate, then a
   fixed windowed-sinc low-pass with unit pass-band gain (the resampling
-  upsampler: images 90 dB down, cheaper than subpixel at equal channels).
+  upsampler: images 90 dB down, cheaper than subpixel at equal channels);
+* :class:`ISTFTUpsample1d`: a convolution to ``n_fft`` spectral coefficients per
+  channel at the frame rate, then an inverse STFT with hop ``factor`` (the head of
+  Vocos, iSTFTNet, WavTokenizer).
 
 All take ``(in_channels, out_channels, factor, kernel_size)`` positionally and
 everything else by keyword. :func:`make_upsampler` builds any of them by name.
@@ -27,6 +30,7 @@ from __future__ import annotations
 from ..ops.kernels import overlap_regime
 from .base import SUPPORTED_EXPORTS, ArtifactWarning, UnsupportedExportError, Upsampler
 from .interpolation import FoldedUpsample1d, InterpUpsample1d, SincUpsample1d
+from .istft import ISTFTUpsample1d
 from .registry import make_upsampler, upsampler_kinds
 from .resample import ResampleUpsample1d
 from .shuffle import PeriodicShuffle1d, PeriodicUnshuffle1d
@@ -36,6 +40,7 @@ from .transposed import TransposedUpsample1d
 __all__ = [
     "ArtifactWarning",
     "FoldedUpsample1d",
+    "ISTFTUpsample1d",
     "InterpUpsample1d",
     "PeriodicShuffle1d",
     "PeriodicUnshuffle1d",

@@ -101,13 +101,13 @@ class Upsampler(nn.Module):
     Attributes:
         kind: the family's name, as :func:`~upsamplers.layers.make_upsampler` takes
             it (``"subpixel"``, ``"transposed"``, ``"nearest"``, ``"linear"``,
-            ``"sinc"``, ``"resample"``).
+            ``"sinc"``, ``"resample"``, ``"istft"``).
         in_channels: ``C_in``.
         out_channels: ``C_out``.
         factor: upsampling factor ``r``.
         kernel_size: taps of the layer's learnable kernel.
         learned_phases: ``True`` when every phase has its own learnable kernel
-            (subpixel, transposed): the phases can drift apart in training, and a
+            (subpixel, transposed, istft): the phases can drift apart in training, and a
             default initialisation starts them unequal (tonal artifacts).
         overlap: the overlap regime of a transposed convolution (``"none"``,
             ``"full"``, ``"partial"``), ``None`` for other kinds.

@@ -9,6 +9,7 @@ from typing import Any
 from .._checks import InvalidType, check_choice
 from .base import Upsampler
 from .interpolation import InterpUpsample1d, SincUpsample1d
+from .istft import ISTFTUpsample1d
 from .resample import ResampleUpsample1d
 from .subpixel import SubPixel1d
 from .transposed import TransposedUpsample1d
@@ -21,6 +22,7 @@ _KINDS: dict[str, tuple[type[Upsampler], dict[str, Any]]] = {
     "linear": (InterpUpsample1d, {"mode": "linear"}),
     "sinc": (SincUpsample1d, {}),
     "resample": (ResampleUpsample1d, {}),
+    "istft": (ISTFTUpsample1d, {}),
 }
 
 
@@ -53,7 +55,7 @@ def make_upsampler(
 
     Args:
         kind: one of :func:`upsampler_kinds` (``"transposed"``, ``"subpixel"``,
-            ``"nearest"``, ``"linear"``, ``"sinc"``, ``"resample"``).
+            ``"nearest"``, ``"linear"``, ``"sinc"``, ``"resample"``, ``"istft"``).
         in_channels, out_channels, factor: as for every layer.
         **options: keyword arguments of the layer's class (``kernel_size``,
             ``bias``, ``init``, ``order``, ...).

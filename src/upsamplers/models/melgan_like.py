@@ -127,6 +127,36 @@ def _activation_factory(name: Any, options: Any, anti_aliased: Any) -> Activatio
     return build
 
 
+#: The generator layouts (:class:`MelGANLike`'s ``layout``).
+LAYOUTS = ("melgan", "vocos")
+
+
+def _melgan_layers(upsampler: str, factors: Sequence[int], hidden: int, blocks: int,
+                   n_mels: int, options: dict[str, Any], act: ActivationFactory
+                   ) -> list[nn.Module]:
+    """MelGAN's generator: an upsampler per factor, each halving the channels."""
+    layers: list[nn.Module] = [nn.ReflectionPad1d(3), nn.Conv1d(n_mels, hidden, 7)]
+    width = hidden
+    for factor in factors:
+        layers += [act(width), make_upsampler(upsampler, width, width // 2, factor, **options)]
+        width //= 2
+        if blocks:
+            layers.append(ResidualStack(width, blocks, act))
+    return [*layers, act(width), nn.ReflectionPad1d(3), nn.Conv1d(width, 1, 7), nn.Tanh()]
+
+
+def _vocos_layers(upsampler: str, factors: Sequence[int], hidden: int, blocks: int,
+                  n_mels: int, options: dict[str, Any], act: ActivationFactory
+                  ) -> list[nn.Module]:
+    """Vocos' layout: the convolutions at the frame rate (a residual stack per factor),
+    then one upsampler by the whole hop to the waveform, with a linear output."""
+    layers: list[nn.Module] = [nn.ReflectionPad1d(3), nn.Conv1d(n_mels, hidden, 7)]
+    if blocks:
+        layers += [ResidualStack(hidden, blocks, act) for _ in factors]
+    hop = int(np.prod(factors))
+    return [*layers, act(hidden), make_upsampler(upsampler, hidden, 1, hop, **options)]
+
+
 @register_model
 class MelGANLike(ReferenceModel):
     """Generator from log-mel spectrograms to waveforms, after MelGAN.
@@ -136,6 +166,18 @@ class MelGANLike(ReferenceModel):
         mel (B, n_mels, F) -> Conv1d(7) -> [act -> upsampler x r_i (channels / 2)
             -> residual stack] for r_i in factors -> act -> Conv1d(7) -> tanh
             -> (B, 1, F * prod(factors))
+
+    With ``layout="vocos"`` (Vocos, iSTFTNet, WavTokenizer: every convolution at the
+    frame rate, then one upsampler by the whole hop, no ``tanh``)::
+
+        mel (B, n_mels, F) -> Conv1d(7) -> [residual stack] x len(factors) (hidden)
+            -> act -> upsampler x hop (hidden -> 1) -> (B, 1, F * hop)
+
+    with ``upsampler="istft"`` the upsampler is the inverse-STFT head
+    (:class:`~upsamplers.ISTFTUpsample1d`: a convolution to ``n_fft = 4 * hop``
+    spectral coefficients per frame, then the inverse STFT with hop ``hop``; Vocos'
+    ``n_fft``/hop ratio), in real/imaginary parts rather than Vocos' log-magnitude
+    and phase.
 
     ``hop = prod(factors)`` (default 8 * 8 * 2 * 2 = 256). The upsamplers default
     to their layer defaults; for ``"transposed"`` that is MelGAN's kernel of twice
@@ -159,6 +201,9 @@ class MelGANLike(ReferenceModel):
         anti_aliased: ``None`` (the activation at the signal's rate), ``"default"``
             or ``"bigvgan"``: :func:`upsamplers.activations.make_activation`'s
             anti-aliased forms (2x oversampling).
+        layout: ``"melgan"`` (default: one upsampler per factor, the channels halved
+            by each) or ``"vocos"`` (the convolutions at the frame rate, then one
+            upsampler by ``hop`` to the waveform; see above).
 
     Shape:
         ``forward``: ``(B, n_mels, F) -> (B, 1, F * hop)``; ``mel``:
@@ -185,8 +230,10 @@ class MelGANLike(ReferenceModel):
         activation: str = "leaky_relu",
         activation_options: dict[str, Any] | None = None,
         anti_aliased: str | None = None,
+        layout: str = "melgan",
     ) -> None:
         super().__init__()
+        layout = check_choice("layout", layout, LAYOUTS)
         upsampler = check_upsampler_kind(upsampler)
         factors = check_int_sequence("factors", factors)
         hidden = check_positive_int("hidden", hidden)
@@ -211,20 +258,14 @@ class MelGANLike(ReferenceModel):
                        residual_blocks=residual_blocks, sample_rate=sample_rate, n_fft=n_fft,
                        n_mels=n_mels, upsampler_options=options, length=length,
                        activation=activation, activation_options=dict(activation_options or {}),
-                       anti_aliased=anti_aliased)
+                       anti_aliased=anti_aliased, layout=layout)
         self.n_mels, self.length, self.sample_rate = n_mels, length, sample_rate
         self.n_fft = n_fft
         self.audio_channels = 1
         self.mel = LogMel(sample_rate, n_fft, self.hop, n_mels)
-        layers: list[nn.Module] = [nn.ReflectionPad1d(3), nn.Conv1d(n_mels, hidden, 7)]
-        width = hidden
-        for factor in factors:
-            layers += [act(width), make_upsampler(upsampler, width, width // 2, factor, **options)]
-            width //= 2
-            if residual_blocks:
-                layers.append(ResidualStack(width, residual_blocks, act))
-        layers += [act(width), nn.ReflectionPad1d(3), nn.Conv1d(width, 1, 7), nn.Tanh()]
-        self.generator = nn.Sequential(*layers)
+        build = _vocos_layers if layout == "vocos" else _melgan_layers
+        self.generator = nn.Sequential(*build(upsampler, factors, hidden, residual_blocks,
+                                              n_mels, options, act))
         self._receptive_field: int | None = None  # computed when first asked
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
