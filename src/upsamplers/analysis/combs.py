@@ -58,6 +58,7 @@ Shape:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -90,6 +91,10 @@ FLOOR_BINS = 129
 LADDER_DB = (0.0, 6.0, 12.0, 24.0)
 #: log10 of the largest binomial tail that makes a hop a comb over the whole file.
 LOG10_P_FILE = -10.0
+#: ... of a hop's own lines, for it to be reported over a comb it holds.
+LOG10_P_STEP = -4.0
+#: ... of the chi-square test that a hop's own lines are present alike at every offset.
+LOG10_P_EVEN = -3.0
 #: ... and that makes a found comb present in one segment.
 LOG10_P_SEGMENT = -3.0
 #: Fewest present lines of a comb.
@@ -204,7 +209,7 @@ def _segment_spectra(x: np.ndarray, nperseg: int) -> tuple[np.ndarray, np.ndarra
 
     Shape:
         ``(C, T) -> ((S, nperseg // 2 + 1), (S,))``; power per bin, full-scale
-        sine = 1 (window normalised to unit sum, times 2).
+        sine = 1 (window normalised to unit sum; |A/2|^2 times 4).
     """
     step = nperseg // 2
     starts = np.arange(0, x.shape[-1] - nperseg + 1, step)
@@ -216,7 +221,7 @@ def _segment_spectra(x: np.ndarray, nperseg: int) -> tuple[np.ndarray, np.ndarra
         for start in group:
             frames = x[:, start:start + nperseg] * window  # (C, nperseg)
             total += (np.abs(np.fft.rfft(frames, axis=-1)) ** 2).mean(axis=0)
-        spectra[s] = 2.0 * total / len(group)  # a sine of amplitude 1 reads 1 on its bin
+        spectra[s] = 4.0 * total / len(group)  # a sine of amplitude 1 reads 1 on its bin
     return spectra, np.array([len(g) for g in groups])
 
 
@@ -294,30 +299,78 @@ def _chance(near: np.ndarray) -> np.ndarray:
 
 
 def _hop_scores(excess: np.ndarray, table: _Table, threshold: float,
-                first_bin: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per hop: the most significant log10 tail of its own lines over the ladder of
-    thresholds, and its lines (all ``k``) present at ``threshold``.
+                first_bin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per hop: the most significant log10 tail over the ladder of thresholds of
+    all its lines and of its own lines, and its lines present at ``threshold``.
 
     Shape:
-        ``(F,) -> ((H,), (H,))``.
+        ``(F,) -> ((H,), (H,), (H,))``.
     """
     n = len(table.hops)
-    best = np.zeros(n)
+    every, mine = np.zeros(n), np.zeros(n)
     present = np.zeros(n)
     own_bins, own_owner = table.bins[table.own], table.owner[table.own]
+    bonferroni = math.log10(len(LADDER_DB))
     for step in LADDER_DB:
         near = _near_peaks(excess, threshold + step, first_bin)
-        hits = np.bincount(own_owner, weights=near[own_bins], minlength=n)
-        expected = np.bincount(own_owner, weights=_chance(near)[own_bins], minlength=n)
-        best = np.minimum(best, _log10_tail(hits, expected) + math.log10(len(LADDER_DB)))
+        chance = _chance(near)
+        hits = np.bincount(table.owner, weights=near[table.bins], minlength=n)
+        expected = np.bincount(table.owner, weights=chance[table.bins], minlength=n)
+        every = np.minimum(every, _log10_tail(hits, expected) + bonferroni)
         if step == 0.0:
-            present = np.bincount(table.owner, weights=near[table.bins], minlength=n)
-    return best, present
+            present = hits
+        hits = np.bincount(own_owner, weights=near[own_bins], minlength=n)
+        expected = np.bincount(own_owner, weights=chance[own_bins], minlength=n)
+        mine = np.minimum(mine, _log10_tail(hits, expected) + bonferroni)
+    return every, mine, present
 
 
-def _merge(hops: list[int]) -> list[int]:
-    """The hops of ``hops`` that divide no other hop of ``hops``."""
-    return [h for h in hops if not any(o != h and o % h == 0 for o in hops)]
+def _merge(hops: list[int], is_step: Callable[[int, int], bool]) -> list[int]:
+    """The combs to report among the candidate ``hops`` (each significant on all
+    its lines), smallest first. A hop with kept divisors is kept only when it is
+    one prime step ``p`` above a kept hop ``d = hop / p`` and ``is_step(hop, d)``
+    (its own lines are lines, not the sidebands of the comb of ``d``). A hop that
+    divides a kept hop is left out."""
+    kept: list[int] = []
+    for h in sorted(hops):
+        if not any(h % d == 0 for d in kept):
+            kept.append(h)
+        elif any(h // p in kept and is_step(h, h // p) for p in _primes(h)):
+            kept.append(h)
+    return [h for h in kept if not any(o != h and o % h == 0 for o in kept)]
+
+
+def _even_step(hop: int, below: int, k: np.ndarray, own_log10_p: float) -> bool:
+    """Whether the own lines of ``hop`` (present: ``k``) are significant
+    (:data:`LOG10_P_STEP`) and present alike at every offset from the lines of the
+    comb ``below`` (a chi-square test over the classes ``k mod (hop / below)``, at
+    :data:`LOG10_P_EVEN`): a strong comb's sidebands repeat at a few offsets
+    around each of its lines; a finer comb's lines are at all of them."""
+    if own_log10_p > LOG10_P_STEP:
+        return False
+    m = hop // below
+    every = np.arange(1, hop // 2 + 1)
+    every = every[np.gcd(every, hop) == 1]
+    lines = np.bincount(every % m, minlength=m).astype(float)
+    hits = np.bincount(k[np.gcd(k, hop) == 1] % m, minlength=m).astype(float)
+    used = lines > 0
+    if used.sum() < 2 or hits.sum() == 0:
+        return True
+    expected = lines[used] * hits.sum() / lines[used].sum()
+    chi2 = float(np.sum((hits[used] - expected) ** 2 / expected))
+    return stats.chi2.logsf(chi2, int(used.sum()) - 1) / math.log(10) > LOG10_P_EVEN
+
+
+def _primes(n: int) -> list[int]:
+    """The distinct prime factors of ``n``."""
+    out, p = [], 2
+    while p * p <= n:
+        if n % p == 0:
+            out.append(p)
+            while n % p == 0:
+                n //= p
+        p += 1
+    return out + ([n] if n > 1 else [])
 
 
 def _plan(length: int, sample_rate: float, min_hop: int, max_hop: int) -> tuple[int, int, str]:
@@ -482,12 +535,17 @@ def find_combs(audio: Any, sample_rate: float, *, threshold_db: float = DEFAULT_
     excess, floor = _excess(power, clamp)
     first_bin = max(2, nperseg // (2 * searched))  # below half the finest spacing
     table = _table(nperseg, min_hop, searched)
-    scores, present = _hop_scores(excess, table, threshold_db, first_bin)
+    scores, own, present = _hop_scores(excess, table, threshold_db, first_bin)
     candidates = np.flatnonzero((scores <= LOG10_P_FILE) & (present >= MIN_LINES))
     found = [int(table.hops[i]) for i in candidates
              if _is_comb(int(table.hops[i]), excess, nperseg, threshold_db, first_bin)]
+    def is_step(h: int, d: int) -> bool:
+        k = _present_lines(excess, h, nperseg, threshold_db, first_bin)[0]
+        return _even_step(h, d, k, float(own[h - min_hop]))
+
+    merged = _merge(found, is_step)
     combs = [_comb(h, scores[h - min_hop], excess, spectra, sample_rate, nperseg,
-                   threshold_db, clamp, first_bin) for h in _merge(found)]
+                   threshold_db, clamp, first_bin) for h in merged]
     combs.sort(key=lambda c: (-c.fraction, -c.median_db))
     return CombReport(combs=combs, segments=len(spectra), note=note,
                       frequencies=np.fft.rfftfreq(nperseg, 1 / sample_rate),
