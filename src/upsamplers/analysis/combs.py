@@ -6,7 +6,7 @@ hop // 2``): a *comb*. :func:`find_combs` looks for such combs in any audio, so
 that a user who has only a model's output can see whether it carries one and
 which hop it implies ("lines every 86.13 Hz = 44100 / 512").
 
-How (the numbers are module constants):
+How (the numbers are constants of this module and of :mod:`.comb_search`):
 
 1. **Spectra.** Blackman-Harris windows of ``nperseg`` samples, half
    overlapping, ``nperseg`` the power of two that gives
@@ -58,16 +58,27 @@ Shape:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, stats
 
 from .._checks import InvalidValue
 from ._validate import check_audio, check_finite, check_int, check_rate
+from .comb_search import (
+    MIN_LINES,
+    above_floor,
+    even_step,
+    hop_scores,
+    is_comb,
+    line_table,
+    log10_tail,
+    merge,
+    near_peaks,
+    peak_chance,
+    present_lines,
+)
 
 #: A peak must stand this far above the local floor (dB) for a line to be present.
 DEFAULT_THRESHOLD_DB = 6.0
@@ -85,27 +96,13 @@ BINS_PER_SPACING = 16
 WINDOWS_PER_SEGMENT = 4
 #: Smallest window: shorter files are not analysed.
 MIN_NPERSEG = 512
-#: Bins of the running median that is the local floor.
-FLOOR_BINS = 129
-#: Extra thresholds (dB above ``threshold_db``) at which the lines are tested too.
-LADDER_DB = (0.0, 6.0, 12.0, 24.0)
 #: log10 of the largest binomial tail that makes a hop a comb over the whole file.
 LOG10_P_FILE = -10.0
-#: ... of a hop's own lines, for it to be reported over a comb it holds.
-LOG10_P_STEP = -4.0
-#: ... of the chi-square test that a hop's own lines are present alike at every offset.
-LOG10_P_EVEN = -3.0
 #: ... and that makes a found comb present in one segment.
 LOG10_P_SEGMENT = -3.0
-#: Fewest present lines of a comb.
-MIN_LINES = 3
 #: No floor is taken below this level re the file's strongest bin (dB): lines in a
 #: band of digital silence are not measured against rounding noise.
 FLOOR_CLAMP_DB = -120.0
-#: Largest median distance (bins) of a comb's peaks from its exact line positions.
-MAX_OFFSET_BINS = 0.25
-#: Share of a hop's present own lines on one coarser step that makes them a sub-comb.
-SUBCOMB_SHARE = 0.8
 #: Mains frequencies named in a comb's note.
 MAINS_HZ = (50.0, 60.0)
 
@@ -233,146 +230,6 @@ def _window(nperseg: int) -> np.ndarray:
     return w / w.sum()
 
 
-def _excess(power: np.ndarray, clamp: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(level above the local floor in dB, floor)`` per bin.
-
-    Shape:
-        ``(F,) -> ((F,), (F,))``.
-    """
-    logp = np.log(np.maximum(power, clamp))
-    floor = np.exp(ndimage.median_filter(logp, size=FLOOR_BINS, mode="reflect"))
-    floor = np.maximum(floor, clamp)
-    return 10.0 * np.log10(np.maximum(power, clamp) / floor), floor
-
-
-def _near_peaks(excess: np.ndarray, threshold: float, first_bin: int) -> np.ndarray:
-    """Bins within one bin of a local maximum at least ``threshold`` dB above the floor
-    (bins below ``first_bin``, near DC, are never peaks)."""
-    padded = np.concatenate(([-np.inf], excess, [-np.inf]))
-    peak = (excess >= threshold) & (excess >= padded[:-2]) & (excess >= padded[2:])
-    peak[:first_bin] = False
-    return ndimage.binary_dilation(peak, structure=np.ones(3, dtype=bool))
-
-
-@dataclass(frozen=True)
-class _Table:
-    """Every line ``k * fs / hop`` of every hop searched, as flat arrays."""
-
-    hops: np.ndarray  # (H,) the hops
-    owner: np.ndarray  # (L,) index into hops of each line
-    bins: np.ndarray  # (L,) nearest bin of each line
-    own: np.ndarray  # (L,) bool: k coprime to hop (the line of no coarser comb)
-
-
-@lru_cache(maxsize=4)
-def _table(nperseg: int, min_hop: int, max_hop: int) -> _Table:
-    hops = np.arange(min_hop, max_hop + 1, dtype=np.int32)
-    counts = hops // 2
-    owner = np.repeat(np.arange(len(hops), dtype=np.int32), counts)
-    starts = np.cumsum(counts) - counts
-    k = np.arange(owner.size, dtype=np.int32) - np.repeat(starts, counts).astype(np.int32) + 1
-    hop_of = hops[owner]
-    bins = np.rint(k * (nperseg / hop_of)).astype(np.int32)  # line k at k * fs / hop
-    return _Table(hops, owner, bins, np.gcd(k, hop_of) == 1)
-
-
-def _log10_tail(hits: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """log10 P(X >= hits) for a Poisson X of mean ``expected`` (the number of a
-    comb's line positions that fall near a peak by chance)."""
-    tail = stats.poisson.logsf(np.maximum(hits, 0) - 1, np.maximum(expected, 1e-12))
-    return np.where(hits > 0, tail / math.log(10), 0.0)
-
-
-def _chance(near: np.ndarray) -> np.ndarray:
-    """Per bin, the chance that a position there is near a peak: the share of
-    near-peak bins among the :data:`FLOOR_BINS` around it, its own peak left out
-    (peaks cluster: the sidebands of strong lines, a note's partials), and at
-    least the share of the whole band.
-
-    Shape:
-        ``(F,) -> (F,)``.
-    """
-    share = ndimage.uniform_filter1d(near.astype(float), FLOOR_BINS, mode="reflect")
-    own = 3.0 * near / FLOOR_BINS  # a peak makes three bins near it
-    local = (share - own) * FLOOR_BINS / (FLOOR_BINS - 3)
-    return np.clip(local, max(float(near.mean()), 1e-6), 1.0)
-
-
-def _hop_scores(excess: np.ndarray, table: _Table, threshold: float,
-                first_bin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per hop: the most significant log10 tail over the ladder of thresholds of
-    all its lines and of its own lines, and its lines present at ``threshold``.
-
-    Shape:
-        ``(F,) -> ((H,), (H,), (H,))``.
-    """
-    n = len(table.hops)
-    every, mine = np.zeros(n), np.zeros(n)
-    present = np.zeros(n)
-    own_bins, own_owner = table.bins[table.own], table.owner[table.own]
-    bonferroni = math.log10(len(LADDER_DB))
-    for step in LADDER_DB:
-        near = _near_peaks(excess, threshold + step, first_bin)
-        chance = _chance(near)
-        hits = np.bincount(table.owner, weights=near[table.bins], minlength=n)
-        expected = np.bincount(table.owner, weights=chance[table.bins], minlength=n)
-        every = np.minimum(every, _log10_tail(hits, expected) + bonferroni)
-        if step == 0.0:
-            present = hits
-        hits = np.bincount(own_owner, weights=near[own_bins], minlength=n)
-        expected = np.bincount(own_owner, weights=chance[own_bins], minlength=n)
-        mine = np.minimum(mine, _log10_tail(hits, expected) + bonferroni)
-    return every, mine, present
-
-
-def _merge(hops: list[int], is_step: Callable[[int, int], bool]) -> list[int]:
-    """The combs to report among the candidate ``hops`` (each significant on all
-    its lines), smallest first. A hop with kept divisors is kept only when it is
-    one prime step ``p`` above a kept hop ``d = hop / p`` and ``is_step(hop, d)``
-    (its own lines are lines, not the sidebands of the comb of ``d``). A hop that
-    divides a kept hop is left out."""
-    kept: list[int] = []
-    for h in sorted(hops):
-        if not any(h % d == 0 for d in kept):
-            kept.append(h)
-        elif any(h // p in kept and is_step(h, h // p) for p in _primes(h)):
-            kept.append(h)
-    return [h for h in kept if not any(o != h and o % h == 0 for o in kept)]
-
-
-def _even_step(hop: int, below: int, k: np.ndarray, own_log10_p: float) -> bool:
-    """Whether the own lines of ``hop`` (present: ``k``) are significant
-    (:data:`LOG10_P_STEP`) and present alike at every offset from the lines of the
-    comb ``below`` (a chi-square test over the classes ``k mod (hop / below)``, at
-    :data:`LOG10_P_EVEN`): a strong comb's sidebands repeat at a few offsets
-    around each of its lines; a finer comb's lines are at all of them."""
-    if own_log10_p > LOG10_P_STEP:
-        return False
-    m = hop // below
-    every = np.arange(1, hop // 2 + 1)
-    every = every[np.gcd(every, hop) == 1]
-    lines = np.bincount(every % m, minlength=m).astype(float)
-    hits = np.bincount(k[np.gcd(k, hop) == 1] % m, minlength=m).astype(float)
-    used = lines > 0
-    if used.sum() < 2 or hits.sum() == 0:
-        return True
-    expected = lines[used] * hits.sum() / lines[used].sum()
-    chi2 = float(np.sum((hits[used] - expected) ** 2 / expected))
-    return stats.chi2.logsf(chi2, int(used.sum()) - 1) / math.log(10) > LOG10_P_EVEN
-
-
-def _primes(n: int) -> list[int]:
-    """The distinct prime factors of ``n``."""
-    out, p = [], 2
-    while p * p <= n:
-        if n % p == 0:
-            out.append(p)
-            while n % p == 0:
-                n //= p
-        p += 1
-    return out + ([n] if n > 1 else [])
-
-
 def _plan(length: int, sample_rate: float, min_hop: int, max_hop: int) -> tuple[int, int, str]:
     """``(nperseg, max_hop, note)`` for a recording of ``length`` samples."""
     wanted = 1 << math.ceil(math.log2(BINS_PER_SPACING * max_hop))
@@ -406,70 +263,19 @@ def _segment_fraction(spectra: np.ndarray, hop: int, nperseg: int, threshold: fl
     bins = np.rint(k * (nperseg / hop)).astype(np.int64)
     passed = 0
     for power in spectra:
-        excess, _ = _excess(power, clamp)
-        near = _near_peaks(excess, threshold, first_bin)
+        excess, _ = above_floor(power, clamp)
+        near = near_peaks(excess, threshold, first_bin)
         hits = int(near[bins].sum())
-        tail = _log10_tail(np.array([hits]), np.array([_chance(near)[bins].sum()]))[0]
+        tail = log10_tail(np.array([hits]), np.array([peak_chance(near)[bins].sum()]))[0]
         passed += hits >= MIN_LINES and tail <= LOG10_P_SEGMENT
     return passed / len(spectra)
-
-
-def _present_lines(excess: np.ndarray, hop: int, nperseg: int, threshold: float,
-                   first_bin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The present lines of ``hop``: ``(k, level above floor in dB, offset in bins)``.
-
-    A line's peak is the highest bin within one bin of ``k * nperseg / hop``;
-    its offset is the peak's position (refined by a parabola through the dB
-    levels of the peak bin and its neighbours) minus that exact position.
-
-    Shape:
-        ``(F,) -> ((L,), (L,), (L,))`` for the ``L`` present lines.
-    """
-    k = np.arange(1, hop // 2 + 1)
-    exact = k * (nperseg / hop)
-    bins = np.rint(exact).astype(np.int64)
-    near = _near_peaks(excess, threshold, first_bin)[bins]
-    k, exact, bins = k[near], exact[near], bins[near]
-    last = len(excess) - 1
-    around = np.clip(bins[:, None] + np.arange(-1, 2), 0, last)  # (L, 3)
-    peak = around[np.arange(len(bins)), np.argmax(excess[around], axis=1)]
-    left, mid = excess[np.maximum(peak - 1, 0)], excess[peak]
-    right = excess[np.minimum(peak + 1, last)]
-    curve = left - 2 * mid + right
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(curve < 0, 0.5 * (left - right) / curve, 0.0)
-    return k, mid, peak + np.clip(delta, -0.5, 0.5) - exact
-
-
-def _is_comb(hop: int, excess: np.ndarray, nperseg: int, threshold: float,
-             first_bin: int) -> bool:
-    """Whether the present lines of ``hop`` that are its own (``k`` coprime to
-    ``hop``) sit on their exact positions (median offset at most
-    :data:`MAX_OFFSET_BINS`: not the drifting harmonics of a note, nor the skirts
-    of a finer comb's lines) and are not one sub-comb (:func:`_one_subcomb`)."""
-    k, _, offsets = _present_lines(excess, hop, nperseg, threshold, first_bin)
-    own = np.abs(offsets[np.gcd(k, hop) == 1])
-    return (own.size > 0 and float(np.median(own)) <= MAX_OFFSET_BINS
-            and _one_subcomb(hop, k) is None)
-
-
-def _one_subcomb(hop: int, k: np.ndarray) -> int | None:
-    """The step ``m >= 2`` when at least :data:`SUBCOMB_SHARE` of the present own
-    lines of ``hop`` are multiples of ``m`` (their spacing is ``m * fs / hop``,
-    ``fs`` over a non-integer: a note's harmonics, not a comb), else ``None``."""
-    own = k[np.gcd(k, hop) == 1]
-    if own.size == 0:
-        return None
-    steps = np.arange(2, int(own.max()) + 1)
-    share = (own[:, None] % steps[None, :] == 0).mean(axis=0)
-    return int(steps[np.argmax(share)]) if share.size and share.max() >= SUBCOMB_SHARE else None
 
 
 def _comb(hop: int, log10_p: float, excess: np.ndarray, spectra: np.ndarray,
           sample_rate: float, nperseg: int, threshold: float, clamp: float,
           first_bin: int) -> Comb:
     """The :class:`Comb` of ``hop``: its present lines' levels and its fraction."""
-    k, levels, offsets = _present_lines(excess, hop, nperseg, threshold, first_bin)
+    k, levels, offsets = present_lines(excess, hop, nperseg, threshold, first_bin)
     where = (k * (nperseg / hop) + offsets) * (sample_rate / nperseg)  # refined, Hz
     spacing = float(np.sum(k * where) / np.sum(k * k))  # least squares through 0
     return Comb(hop=hop, spacing=spacing, lines_present=len(k),
@@ -532,18 +338,18 @@ def find_combs(audio: Any, sample_rate: float, *, threshold_db: float = DEFAULT_
         return CombReport(combs=[], segments=len(spectra), note="silent: nothing to measure",
                           **base)
     clamp = float(power.max()) * 10 ** (FLOOR_CLAMP_DB / 10)
-    excess, floor = _excess(power, clamp)
+    excess, floor = above_floor(power, clamp)
     first_bin = max(2, nperseg // (2 * searched))  # below half the finest spacing
-    table = _table(nperseg, min_hop, searched)
-    scores, own, present = _hop_scores(excess, table, threshold_db, first_bin)
+    table = line_table(nperseg, min_hop, searched)
+    scores, own, present = hop_scores(excess, table, threshold_db, first_bin)
     candidates = np.flatnonzero((scores <= LOG10_P_FILE) & (present >= MIN_LINES))
     found = [int(table.hops[i]) for i in candidates
-             if _is_comb(int(table.hops[i]), excess, nperseg, threshold_db, first_bin)]
+             if is_comb(int(table.hops[i]), excess, nperseg, threshold_db, first_bin)]
     def is_step(h: int, d: int) -> bool:
-        k = _present_lines(excess, h, nperseg, threshold_db, first_bin)[0]
-        return _even_step(h, d, k, float(own[h - min_hop]))
+        k = present_lines(excess, h, nperseg, threshold_db, first_bin)[0]
+        return even_step(h, d, k, float(own[h - min_hop]))
 
-    merged = _merge(found, is_step)
+    merged = merge(found, is_step)
     combs = [_comb(h, scores[h - min_hop], excess, spectra, sample_rate, nperseg,
                    threshold_db, clamp, first_bin) for h in merged]
     combs.sort(key=lambda c: (-c.fraction, -c.median_db))
