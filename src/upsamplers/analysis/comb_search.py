@@ -222,3 +222,37 @@ def one_subcomb(hop: int, k: np.ndarray) -> int | None:
     steps = np.arange(2, int(own.max()) + 1)
     share = (own[:, None] % steps[None, :] == 0).mean(axis=0)
     return int(steps[np.argmax(share)]) if share.size and share.max() >= SUBCOMB_SHARE else None
+
+
+def drop_ambiguous(hops: list[int], present: Callable[[int], np.ndarray],
+                   nperseg: int) -> list[int]:
+    """``hops`` without the pairs that explain the same peaks: two exact combs share
+    only the lines of the comb of their greatest common divisor, so when two
+    candidates (neither dividing the other) share half of their other present
+    lines (``present(hop)``: their ``k``), those peaks are on neither comb
+    exactly (a note's partials, a dense stretch of music) and both are dropped."""
+    own: dict[int, np.ndarray] = {}
+    bad: set[int] = set()
+    for i, a in enumerate(hops):
+        for b in hops[i + 1:]:
+            if a % b == 0 or b % a == 0:
+                continue
+            g = math.gcd(a, b)
+            pa, pb = (_off_gcd(h, g, own, present, nperseg) for h in (a, b))
+            if min(len(pa), len(pb)) < MIN_LINES:
+                continue
+            at = np.clip(np.searchsorted(pb, pa), 1, len(pb) - 1)
+            near = np.minimum(np.abs(pb[at] - pa), np.abs(pb[at - 1] - pa)) <= 1.5
+            if near.sum() >= max(MIN_LINES, 0.5 * min(len(pa), len(pb))):
+                bad |= {a, b}
+    return [h for h in hops if h not in bad]
+
+
+def _off_gcd(hop: int, g: int, cache: dict[int, np.ndarray],
+             present: Callable[[int], np.ndarray], nperseg: int) -> np.ndarray:
+    """Sorted exact bins of the present lines of ``hop`` that are not lines of hop ``g``."""
+    if hop not in cache:
+        cache[hop] = present(hop)
+    k = cache[hop]
+    k = k[(k * g) % hop != 0]
+    return np.sort(k * (nperseg / hop))

@@ -33,9 +33,14 @@ How (the numbers are constants of this module and of :mod:`.comb_search`):
    ``k * nperseg / hop`` at most :data:`MAX_OFFSET_BINS`; and they must not be
    one sub-comb (:data:`SUBCOMB_SHARE` of them on the multiples of one ``m``:
    lines every ``m * fs / hop``, a spacing that is ``fs`` over no integer).
-5. **Merge.** The lines of hop ``h`` are lines of every multiple of ``h``; a
-   comb whose hop divides another comb's hop is left out, so each comb is
-   reported at the largest hop whose own lines are present.
+5. **Merge.** Two candidates (neither dividing the other) that share half of
+   their present lines beyond those of their greatest common divisor are both
+   dropped: exact combs share no others. The lines of hop ``h`` are lines of
+   every multiple of ``h``: a hop above a found comb is kept only one prime step
+   above a kept hop, with its own lines significant and present alike at every
+   offset from that comb's lines (a strong comb's modulation sidebands repeat at
+   a few offsets around each line); a comb whose hop divides another's is left
+   out, so each comb is reported at the largest hop whose own lines are present.
 6. **Spacing and extent.** The spacing is fitted to the present lines' refined
    frequencies. Each segment is tested for the comb's lines (one test,
    ``10 ** LOG10_P_SEGMENT``); the share of segments that pass is "how much of
@@ -69,6 +74,7 @@ from ._validate import check_audio, check_finite, check_int, check_rate
 from .comb_search import (
     MIN_LINES,
     above_floor,
+    drop_ambiguous,
     even_step,
     hop_scores,
     is_comb,
@@ -345,6 +351,9 @@ def find_combs(audio: Any, sample_rate: float, *, threshold_db: float = DEFAULT_
     candidates = np.flatnonzero((scores <= LOG10_P_FILE) & (present >= MIN_LINES))
     found = [int(table.hops[i]) for i in candidates
              if is_comb(int(table.hops[i]), excess, nperseg, threshold_db, first_bin)]
+    found = drop_ambiguous(
+        found, lambda h: present_lines(excess, h, nperseg, threshold_db, first_bin)[0], nperseg)
+
     def is_step(h: int, d: int) -> bool:
         k = present_lines(excess, h, nperseg, threshold_db, first_bin)[0]
         return even_step(h, d, k, float(own[h - min_hop]))
