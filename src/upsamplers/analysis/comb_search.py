@@ -64,7 +64,7 @@ class Table:
     own: np.ndarray  # (L,) bool: k coprime to hop (the line of no coarser comb)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def line_table(nperseg: int, min_hop: int, max_hop: int) -> Table:
     hops = np.arange(min_hop, max_hop + 1, dtype=np.int32)
     counts = hops // 2

@@ -96,6 +96,9 @@ DEFAULT_MIN_HOP = 2
 #: are above it (12.5 Hz: 24000 / 1920; 10.8 Hz: 44100 / 4096).
 DEFAULT_MAX_HOP = 4096
 MIN_SPACING_HZ = 10.0
+#: The largest ``max_hop`` taken: the table of every hop's lines holds about
+#: ``max_hop ** 2 / 4`` entries (17 million, some 150 MB, at 8192).
+MAX_HOP_LIMIT = 8192
 #: Bins per line spacing of the largest hop (the window's main lobe spans 8).
 BINS_PER_SPACING = 16
 #: Windows averaged per segment (the unit of "how much of the file").
@@ -298,8 +301,8 @@ def _check_hops(min_hop: int, max_hop: Any) -> tuple[int, int]:
     if max_hop < min_hop:
         raise InvalidValue(f"max_hop must be at least min_hop={min_hop}; "
                            f"received max_hop={max_hop}")
-    if max_hop > 2**15:
-        raise InvalidValue(f"max_hop must be at most {2**15}; received max_hop={max_hop}")
+    if max_hop > MAX_HOP_LIMIT:
+        raise InvalidValue(f"max_hop must be at most {MAX_HOP_LIMIT}; received max_hop={max_hop}")
     return min_hop, max_hop
 
 
@@ -311,7 +314,7 @@ def find_combs(audio: Any, sample_rate: float, *, threshold_db: float = DEFAULT_
         audio: ``(T,)`` or ``(C, T)`` samples, full scale 1 (channels averaged in power).
         sample_rate: Hz.
         threshold_db: how far above its local floor a peak must stand (dB, > 0).
-        min_hop, max_hop: the integer hops searched (2 .. 32768); ``max_hop``
+        min_hop, max_hop: the integer hops searched (2 .. 8192); ``max_hop``
             defaults to ``min(4096, sample_rate / 10)`` (:data:`MIN_SPACING_HZ`)
             and is lowered for a file too short to resolve its lines (the
             report's note says so).

@@ -60,8 +60,9 @@ def _check_options(args: argparse.Namespace) -> None:
                            f"--threshold-db {args.threshold_db}")
     if args.min_hop < 2:
         raise InvalidValue(f"--min-hop must be an integer >= 2; received --min-hop {args.min_hop}")
-    if args.max_hop is not None and not args.min_hop <= args.max_hop <= 2**15:
-        raise InvalidValue(f"--max-hop must be from --min-hop ({args.min_hop}) to {2**15}; "
+    if args.max_hop is not None and not args.min_hop <= args.max_hop <= combs.MAX_HOP_LIMIT:
+        raise InvalidValue(f"--max-hop must be from --min-hop ({args.min_hop}) to "
+                           f"{combs.MAX_HOP_LIMIT}; "
                            f"received --max-hop {args.max_hop}")
 
 
