@@ -361,3 +361,13 @@ def test_command_never_overwrites_unasked(recordings, capsys):
     assert (out / "combs.json").read_text() == "mine" and not (out / "take.png").exists()
     assert main(["lines", str(recordings / "take.wav"), "--out", str(out), "--force"]) == 0
     assert json.loads((out / "combs.json").read_text())[0]["combs"][0]["hop"] == 512
+
+
+def test_a_comb_too_weak_for_any_segment_says_so():
+    from upsamplers.analysis import Comb
+
+    whole = Comb(512, 86.13, 10, 256, 20.0, 10.0, fraction=0.0, log10_p=-20.0, frequencies=())
+    assert "whole file's average only" in whole.describe(44100)
+    most = Comb(512, 86.13, 10, 256, 20.0, 10.0, fraction=0.97, log10_p=-20.0, frequencies=())
+    assert most.describe(44100).startswith("lines every 86.13 Hz = 44100 / 512, up to 20.0 dB "
+                                           "above the local floor (median 10.0 dB), in 97 % of")

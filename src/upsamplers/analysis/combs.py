@@ -18,16 +18,16 @@ How (the numbers are constants of this module and of :mod:`.comb_search`):
    the median of the :data:`FLOOR_BINS` bins around it. A *peak* is a local
    maximum at least ``threshold_db`` above the floor. A line ``k * fs / hop`` is
    *present* when a peak lies within one bin of it.
-3. **Significance.** For every integer hop in ``[min_hop, max_hop]``, its *own*
-   lines (``k`` coprime to ``hop``; with ``d = gcd(k, hop) > 1`` the line is one
-   of hop ``hop / d``) are counted and the count is tested against chance: a
-   Poisson tail whose mean is the sum, over the own lines, of the share of bins
-   near a peak around each (peaks cluster, on a note's partials and the
-   skirts of strong lines). The test runs at the threshold and at
-   :data:`LADDER_DB` above it (a few strong lines count as well as many weak
-   ones). A hop is a candidate when the tail is below ``10 ** LOG10_P_FILE``
-   (about 1e-6 after the thousands of hops tried) and :data:`MIN_LINES` of its
-   lines are present.
+3. **Significance.** Every integer hop in ``[min_hop, max_hop]`` is tested
+   for more present lines than chance: a Poisson tail whose mean is the sum,
+   over its lines, of the share of bins near a peak around each (peaks cluster,
+   on a note's partials and on the skirts of strong lines), at the threshold
+   and at :data:`LADDER_DB` above it (a few strong lines count as well as many
+   weak ones). A hop is a candidate when the tail is below
+   ``10 ** LOG10_P_FILE`` (about 1e-6 after the thousands of hops tried) and
+   :data:`MIN_LINES` of its lines are present. Its *own* lines (``k`` coprime
+   to ``hop``; with ``d = gcd(k, hop) > 1`` the line is one of hop ``hop / d``)
+   are tested the same way, for step 5.
 4. **On the comb.** A candidate's own present lines must sit on their exact
    positions: the median distance of their peaks (refined by a parabola) from
    ``k * nperseg / hop`` at most :data:`MAX_OFFSET_BINS`; and they must not be
@@ -129,7 +129,7 @@ class Comb:
         peak_db: the strongest present line, dB above its local floor.
         median_db: the median present line, dB above its local floor.
         fraction: the fraction of the file's segments in which the comb is found.
-        log10_p: log10 of the chance of as many of its own lines by accident.
+        log10_p: log10 of the chance of as many of its lines by accident.
         frequencies: ``(lines_present,)`` the present lines, ``k * sample_rate / hop`` Hz.
         note: ``""``, or what else the spacing is (mains hum).
     """
@@ -150,9 +150,14 @@ class Comb:
         floor (median 12.1 dB), in 97 % of the file``."""
         text = (f"lines every {self.spacing:.2f} Hz = {sample_rate:g} / {self.hop}, up to "
                 f"{self.peak_db:.1f} dB above the local floor (median {self.median_db:.1f} dB), "
-                f"in {100 * self.fraction:.0f} % of the file "
+                f"{self._extent()} "
                 f"({self.lines_present} of {self.lines_possible} lines)")
         return f"{text}; {self.note}" if self.note else text
+
+    def _extent(self) -> str:
+        if self.fraction == 0:
+            return "in the whole file's average only (too weak for any one segment)"
+        return f"in {100 * self.fraction:.0f} % of the file"
 
     def to_dict(self) -> dict[str, Any]:
         return {"hop": self.hop, "spacing_hz": self.spacing, "lines_present": self.lines_present,
@@ -290,7 +295,8 @@ def _comb(hop: int, log10_p: float, excess: np.ndarray, spectra: np.ndarray,
     return Comb(hop=hop, spacing=spacing, lines_present=len(k),
                 lines_possible=hop // 2, peak_db=float(levels.max()),
                 median_db=float(np.median(levels)),
-                fraction=_segment_fraction(spectra, hop, nperseg, threshold, clamp, first_bin),
+                fraction=float(_segment_fraction(spectra, hop, nperseg, threshold, clamp,
+                                                 first_bin)),
                 log10_p=float(log10_p),
                 frequencies=tuple(float(f) for f in k * (sample_rate / hop)),
                 note=_mains_note(sample_rate / hop))
