@@ -16,6 +16,7 @@ import torch (and matplotlib for plots) when they run.
 * :func:`measure_aliasing`: the aliased-to-harmonic ratio (AHR, dB) of any
   module (activation, upsampler, block, model) on prime-period test signals.
 * :func:`audit`, :func:`lint`: a whole model, by probing it or by reading it.
+* :func:`find_combs`: combs of lines at ``k * fs / hop`` in any recording, without the model.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .aliasing import (
     next_prime,
 )
 from .auditing import PROBES, ArtifactReport, audit
+from .combs import Comb, CombReport, find_combs
 from .kernels import (
     PredictedTone,
     as_kernel_arrays,
@@ -70,6 +72,9 @@ __all__ = [
     "AliasingSummary",
     "Component",
     "ArtifactReport",
+    "Comb",
+    "CombReport",
+    "find_combs",
     "FilteringSummary",
     "LintFinding",
     "LintReport",

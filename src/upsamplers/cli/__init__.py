@@ -19,10 +19,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from .._checks import UserInputError
-from . import analysis, bench, compare, evaluate, inference, train
+from . import analysis, bench, compare, evaluate, inference, lines, train
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = (bench, train, evaluate, inference, analysis, compare)
+COMMANDS = (bench, train, evaluate, inference, analysis, lines, compare)
 
 
 def get_parser() -> argparse.ArgumentParser:
