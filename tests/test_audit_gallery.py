@@ -200,3 +200,25 @@ def test_odd_lengths_a_model_refuses_are_one_line():
 
     with pytest.raises(ValueError, match=r"fails on 64 \+ 1, 2, 4, \.\.\., 4096: RuntimeError"):
         audit(EvenOnlyUpTo(), 8000.0, inputs=PROBES, seconds=0.5)
+
+
+@pytest.mark.parametrize("name", ["hifigan-like", "bigvgan-like", "encodec-like", "dac-like",
+                                  "vocos-like", "wavegrad-like"])
+def test_lines_finds_the_hop_in_what_the_gallery_decoders_output(name):
+    """``find_combs`` on the output alone (what a user who cannot run the model has):
+    the hop of every transposed or iSTFT decoder, none for interpolation."""
+    from upsamplers.analysis import find_combs
+
+    build, fs, _ = GALLERY[name]
+    factors, ratio, tonal = EXPECTED[name]
+    torch.manual_seed(0)
+    model = build().eval()
+    channels = next(m for m in model.modules() if isinstance(m, nn.Conv1d)).in_channels
+    steps = torch.randn(1, channels, int(6 * fs / ratio), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():  # smooth frames, like a mel or a latent sequence
+        y = model(torch.cumsum(0.1 * steps, dim=-1))[0, 0].numpy()
+    combs = find_combs(y, fs).combs
+    if tonal == "pass":
+        assert combs == []
+    else:
+        assert [c.hop for c in combs] == [ratio], combs
