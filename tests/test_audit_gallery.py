@@ -214,7 +214,8 @@ def test_lines_finds_the_hop_in_what_the_gallery_decoders_output(name):
     torch.manual_seed(0)
     model = build().eval()
     channels = next(m for m in model.modules() if isinstance(m, nn.Conv1d)).in_channels
-    steps = torch.randn(1, channels, int(6 * fs / ratio), generator=torch.Generator().manual_seed(1))
+    generator = torch.Generator().manual_seed(1)
+    steps = torch.randn(1, channels, int(6 * fs / ratio), generator=generator)
     with torch.no_grad():  # smooth frames, like a mel or a latent sequence
         y = model(torch.cumsum(0.1 * steps, dim=-1))[0, 0].numpy()
     combs = find_combs(y, fs).combs
