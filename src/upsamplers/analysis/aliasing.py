@@ -68,7 +68,7 @@ import numpy as np
 
 from .._checks import InvalidType, InvalidValue, check_choice
 from .._io import atomic_write_text, plain
-from ._validate import MAX_PROBE_SAMPLES, check_audio, check_int, check_rate
+from ._validate import MAX_PROBE_SAMPLES, check_int, check_rate
 from .aliasing_run import (
     DRY_RUN_LENGTH,
     MAX_DECIMATION,
@@ -96,6 +96,9 @@ MIN_LENGTH = 31
 #: ``max(STEADY_LIMIT_DB, AHR - STEADY_MARGIN_DB)`` dB re the window's power.
 STEADY_LIMIT_DB = -100.0
 STEADY_MARGIN_DB = 20.0
+#: A shorter layout is taken when the change one window later is this far below the
+#: harmonic and the aliased power (:func:`_settled`).
+SETTLE_MARGIN_DB = 40.0
 #: An AHR within this many dB of the rounding floor measures rounding.
 FLOOR_MARGIN_DB = 20.0
 #: The largest harmonic number searched for when naming a component.
@@ -645,7 +648,7 @@ def _run_all(model: _Model, plans: list[_Plan], signals: list[tuple[str, float, 
             group = pending.pop(level)
             for i, result in zip(group, _run(model, plans[level], group, signals, periods,
                                              sample_rate, top, how), strict=True):
-                if _settled(result[0]) or level == len(plans) - 1:
+                if _settled(*result) or level == len(plans) - 1:
                     done[i] = result
                     if progress is not None:
                         progress(_said(result[0]))
@@ -660,12 +663,16 @@ def _run_all(model: _Model, plans: list[_Plan], signals: list[tuple[str, float, 
     return list(measures), list(spectra)
 
 
-def _settled(m: AliasingMeasure) -> bool:
-    """The change one window later is :data:`STEADY_MARGIN_DB` below the aliased
-    power, or below the rounding floor: stricter than :attr:`AliasingMeasure.steady`
-    (at most -100 dB), so that a shorter layout moves the AHR by at most
-    ``20 log10(1.1) = 0.8`` dB, and keeps it at the floor where it is."""
-    return bool(m.steady_db <= max(m.ahr_db - STEADY_MARGIN_DB, m.floor_db))
+def _settled(m: AliasingMeasure, power: np.ndarray) -> bool:
+    """The change one window later is :data:`SETTLE_MARGIN_DB` below the smaller of
+    the harmonic and the aliased power, or below the rounding floor (``power``: the
+    window's spectrum, summing to its mean square): the AHR of a shorter layout is
+    then within ``20 log10(1.01) = 0.09`` dB of the steady state's, and at the floor
+    where that is. Stricter than :attr:`AliasingMeasure.steady`."""
+    total = float(np.sum(power))
+    smaller = min(m.harmonic_power, m.inharmonic_power)
+    limit = _db(_ratio(smaller, total)) - SETTLE_MARGIN_DB if total > 0 else math.nan
+    return bool(m.steady_db <= max(limit, m.floor_db))
 
 
 def _said(m: AliasingMeasure) -> str:
