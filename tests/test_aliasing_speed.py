@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,13 +205,16 @@ def _factory(tmp_path):
     """A factory file whose decoder (x4) appends every input length to a log file."""
     log = tmp_path / "calls.txt"
     path = tmp_path / "dec.py"
+    here = Path(__file__).parent
     path.write_text(
-        "import sys\nsys.path.insert(0, %r)\nfrom lookalikes import hifigan_decoder\n\n"
-        "def build():\n    model = hifigan_decoder(in_channels=8, channels=16, "
-        "factors=(2, 2), kernels=(3,))\n"
-        "    model.register_forward_pre_hook(lambda m, x: open(%r, 'a').write("
-        "f'{x[0].shape[-1]}\\n') and None)\n    return model\n"
-        % (str(__import__("pathlib").Path(__file__).parent), str(log)))
+        f"import sys\nsys.path.insert(0, {str(here)!r})\n"
+        "from lookalikes import hifigan_decoder\n\n"
+        "def build():\n"
+        "    model = hifigan_decoder(in_channels=8, channels=16, factors=(2, 2), "
+        "kernels=(3,))\n"
+        f"    model.register_forward_pre_hook(lambda m, x: open({str(log)!r}, 'a').write("
+        "f'{x[0].shape[-1]}\\n') and None)\n"
+        "    return model\n")
     return path, log
 
 

@@ -428,18 +428,13 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
         dtype: ``"float32"`` or ``"float64"``; default: a module's parameters'
             (the default dtype without any), float64 for a callable.
         top: strongest inharmonic components kept per measure.
-        ratio: output samples per input sample (``p / q``, an ``int`` or a
-            ``Fraction``), when known (no rate dry run: checked on the channel dry
-            run, or, with ``channels`` given, on the first measurement); default:
-            found by short dry runs on zeros.
-        layout: ``"auto"``: contexts of ``4 q``, ``8 q``, ... input samples around
-            the window, each signal measured at the first that is steady (the
-            first signal settles where the others start; :mod:`.aliasing_run`),
-            whole warm-up periods when none is; ``"periods"``: whole warm-up
-            periods only (the exhaustive layout, every signal ``2 warmup + 2``
-            periods long).
-        progress: called with a message once when the dry run is done, then once
-            per signal measured (``len(signal_list(...))`` times).
+        ratio: output samples per input sample (``p / q``, ``int`` or ``Fraction``):
+            no rate dry run (checked on the channels' dry run, else on the first
+            measurement); default: found by short dry runs on zeros.
+        layout: ``"auto"``: each signal at the first steady context of ``4 q``,
+            ``8 q``, ... input samples (:mod:`.aliasing_run`), else whole warm-up
+            periods; ``"periods"``: whole periods only (the exhaustive layout).
+        progress: called once after the dry run, then once per signal measured.
 
     Returns:
         an :class:`AliasingReport`.
@@ -454,8 +449,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     start = time.perf_counter()
     sample_rate, output_rate = _check_rates(sample_rate, output_rate)
     warmup = check_int("warmup", warmup, minimum=0)
-    if channels is not None:
-        channels = check_int("channels", channels)
+    channels = None if channels is None else check_int("channels", channels)
     given_length = None if length is None else _check_length(length, warmup, channels or 1)
     check_probe(length=given_length or DEFAULT_LENGTH, warmup=warmup, channels=channels or 1)
     top = check_int("top", top, minimum=0)
@@ -465,31 +459,40 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     ratio = None if ratio is None else _check_ratio(ratio)
     model = _Model(module, channels, dtype)
     check_amplitudes_fit(tuple(a for _, _, a in signals), model.dtype)
-    if model.channels is None or ratio is None:  # both known (audit's probe): no dry run
-        settle_channels(model, ratio)
-    length = given_length or DEFAULT_LENGTH
-    check_probe(length=length, warmup=warmup, channels=model.channels or 1)
-    given_ratio = ratio is not None
-    ratio = rate_ratio(model) if ratio is None else ratio
-    length = given_length or default_length(ratio)
-    plan = _Plan(length, ratio, warmup)
-    check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=plan.ratio)
+    how = "found by the dry run" if ratio is None else "given"
+    plan = _plan(model, ratio, given_length, warmup)
     _check_fundamentals(signals, plan)
     if output_rate is not None:
         sample_rate = output_rate / float(plan.ratio)
-    plans = schedule(length, ratio, warmup) if layout == "auto" else [plan]
+    plans = schedule(plan.length, plan.ratio, warmup) if layout == "auto" else [plan]
     if progress is not None:
-        progress(f"{len(signals)} signals, period {length}, rate ratio {ratio}")
-    measures, spectra = _run_all(model, plans, signals, sample_rate, top,
-                                 "given" if given_ratio else "found by the dry run", progress)
+        progress(f"{len(signals)} signals, period {plan.length}, rate ratio {plan.ratio}")
+    measures, spectra = _run_all(model, plans, signals, sample_rate, top, how, progress)
+    return _report(model, plan, measures, spectra, sample_rate, time.perf_counter() - start)
+
+
+def _report(model: _Model, plan: _Plan, measures: list[AliasingMeasure],
+            spectra: list[np.ndarray], sample_rate: float | None, elapsed: float
+            ) -> AliasingReport:
     report = AliasingReport(
         module=model.name, sample_rate=sample_rate,
-        ratio=(plan.ratio.numerator, plan.ratio.denominator), length=length, warmup=warmup,
-        channels=model.channels, dtype=model.dtype, measures=measures,
-        summaries=_summaries(measures), notes=_notes(measures, plan), elapsed_s=0.0)
+        ratio=(plan.ratio.numerator, plan.ratio.denominator), length=plan.length,
+        warmup=plan.warmup, channels=model.channels, dtype=model.dtype, measures=measures,
+        summaries=_summaries(measures), notes=_notes(measures, plan), elapsed_s=elapsed)
     report.spectrum = _worst_spectrum(measures, spectra, plan.window)
-    report.elapsed_s = time.perf_counter() - start
     return report
+
+
+def _plan(model: _Model, ratio: Fraction | None, length: int | None, warmup: int) -> _Plan:
+    """The whole-period layout, after the dry run where one is needed (the module's
+    channels, unless given; its rate ratio, unless given), the probe bounded."""
+    if model.channels is None or ratio is None:  # both known (audit's probe): no dry run
+        settle_channels(model, ratio)
+    check_probe(length=length or DEFAULT_LENGTH, warmup=warmup, channels=model.channels or 1)
+    ratio = rate_ratio(model) if ratio is None else ratio
+    length = length or default_length(ratio)
+    check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=ratio)
+    return _Plan(length, ratio, warmup)
 
 
 def _check_rates(sample_rate: float | None, output_rate: float | None
