@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from torch import nn
 
 from upsamplers.activations import AntiAliasedActivation1d, Snake1d
 from upsamplers.analysis import aliasing_run, measure_aliasing
-from upsamplers.analysis.aliasing import DEFAULT_F0S, default_length, is_prime, signal_list
+from upsamplers.analysis.aliasing import signal_list
 from upsamplers.layers import make_upsampler
 
 N = 257
@@ -161,23 +160,28 @@ def test_a_wrong_given_ratio_is_named():
         measure_aliasing(_decoder(), ratio=3, channels=8, length=N)
 
 
-@pytest.mark.parametrize(("ratio", "length"), [
-    (1, 4099), (4, 4099), (Fraction(1, 2), 4099), (Fraction(3, 2), 4099), (5, 3271),
-    (8, 2039), (64, 251), (256, 61), (300, 61), (10_000, 61)])
-def test_the_default_period_keeps_the_window_of_a_big_upsampler_short(ratio, length):
-    assert default_length(ratio) == length and is_prime(length)
-    p = Fraction(ratio).numerator
-    if length > 61:  # the largest prime with p N <= 4 x 4099
-        assert p * length <= 4 * 4099 and not any(
-            is_prime(n) for n in range(length + 1, 4 * 4099 // p + 1)) or length == 4099
-    assert len({round(f * length) for f in DEFAULT_F0S}) == len(DEFAULT_F0S)  # distinct
+def test_a_period_too_short_for_the_rate_ratio_is_noted():
+    """A decoder by 64: with k0 < 32 its images m N +- k0 for m = k0 land on harmonic
+    bins; the note says so, and an image-only upsampler shows why it matters."""
+    decoder = _decoder(factors=(8, 8))
+    short = measure_aliasing(decoder, f0s=[0.1], amplitudes=[0.5], waves=["sine"],
+                             length=N)  # k0 = 26
+    assert short.ratio == (64, 1) and short.measures[0].k0 == 26
+    assert any("fewer than half the rate ratio 64" in n and "k0 = 26" in n
+               for n in short.notes)
+    fine = measure_aliasing(decoder, f0s=[0.3], amplitudes=[0.5], waves=["sine"], length=N)
+    assert fine.measures[0].k0 == 77 and not any("rate ratio 64" in n for n in fine.notes)
+    def stuff(x):  # zero stuffing by 64: 63 images below the Nyquist, as loud as x
+        y = np.zeros(64 * len(x))
+        y[::64] = 64 * x
+        return y
 
-
-def test_a_decoder_by_64_gets_its_short_period_by_default():
-    report = measure_aliasing(_decoder(factors=(8, 8)), f0s=[0.1], amplitudes=[0.5],
-                              waves=["sine"])
-    assert report.ratio == (64, 1) and report.length == 251
-    assert report.measures[0].k0 == 25 and "period N = 251" in report.to_markdown()
+    low = measure_aliasing(stuff, f0s=[0.1], amplitudes=[0.5], waves=["sine"], length=N)
+    high = measure_aliasing(stuff, f0s=[0.1], amplitudes=[0.5], waves=["sine"], length=4099)
+    assert high.measures[0].k0 > 32 and not any("rate ratio" in n for n in high.notes)
+    assert high.measures[0].ahr_db == pytest.approx(10 * math.log10(63), abs=1e-6)
+    # images 26 N +- 26 = 26 (N +- 1) sit on harmonic bins: 61 aliased, 3 harmonic
+    assert low.measures[0].ahr_db == pytest.approx(10 * math.log10(61 / 3), abs=1e-6)
 
 
 def test_progress_is_called_once_then_once_per_signal():

@@ -15,14 +15,18 @@ Sawtooth and triangle waves are *band-limited* (their harmonics below the input
 Nyquist only, amplitudes ``(-1)**(h+1) / h`` and ``(-1)**((h-1)/2) / h**2`` for odd
 ``h``) and scaled to the requested peak: a naive sawtooth is itself aliased.
 
-Steady state. The module may have memory: one period is tiled ``2 * warmup + 2``
-times (more for a decimator), and the period after ``warmup`` periods is
-analysed. If the module changes the rate by ``r = p / q`` (output samples per
-input sample), the analysed window is ``q`` input periods, ``M = p * N`` output
-samples, and the fundamental is bin ``K = q * k0``. The next window is compared
-with it: if they differ by more than ``max(-100 dB, AHR - 20 dB)`` re the
-window's power the measure is flagged *not steady* (the module's memory is
-longer than the warm-up, or it is not time-invariant) and its AHR is unreliable.
+Steady state. The module may have memory. With whole periods (``layout="periods"``)
+one period is tiled ``2 * warmup + 2`` times (more for a decimator), and the
+period after ``warmup`` periods is analysed. If the module changes the rate by
+``r = p / q`` (output samples per input sample), the analysed window is ``q``
+input periods, ``M = p * N`` output samples, and the fundamental is bin
+``K = q * k0``. The next window is compared with it: if they differ by more than
+``max(-100 dB, AHR - 20 dB)`` re the window's power the measure is flagged *not
+steady* (the module's memory is longer than the warm-up, or it is not
+time-invariant) and its AHR is unreliable. By default (``layout="auto"``) each
+signal is fed only the context it needs, ``4 q``, ``8 q``, ... input samples
+around the window, the window's start compared with one window later
+(:mod:`.aliasing_run`), whole periods when no shorter context settles.
 
 Definition. With ``P[b]`` the power of bin ``b`` of the one-sided spectrum of
 the window (``rfft``, summed over output channels; the test signal is fed
@@ -106,13 +110,6 @@ MAX_HARMONIC = 1000
 #: The largest test amplitude and module output: the analysis sums squares of up to
 #: 2**27 samples in float64 (1e100 x 2**27, squared, is 1.8e216 < 1.8e308).
 MAX_AMPLITUDE = 1e100
-#: The default period, when a module raises the rate by ``p`` at most 4; above, the
-#: largest prime with a window ``p N`` of at most :data:`MAX_AUTO_WINDOW` output
-#: samples, and at least :data:`MIN_AUTO_LENGTH` (:func:`default_length`).
-MAX_AUTO_WINDOW = 4 * DEFAULT_LENGTH
-#: The shortest default period: above 40 input samples, so the default sine f0s
-#: (0.025 apart) stay distinct, with a margin.
-MIN_AUTO_LENGTH = 61
 OUTPUT_NAMES = ("aliasing.md", "aliasing.json")
 PLOT_NAME = "aliasing.png"
 
@@ -132,21 +129,6 @@ def next_prime(n: int) -> int:
     while not is_prime(n):
         n += 1
     return n
-
-
-def default_length(ratio: int | Fraction = 1) -> int:
-    """The default period ``N`` for a module giving ``p / q`` output samples per
-    input sample: :data:`DEFAULT_LENGTH` when ``p * DEFAULT_LENGTH`` is at most
-    :data:`MAX_AUTO_WINDOW`, else the largest prime ``N`` with ``p N <=
-    MAX_AUTO_WINDOW``, and at least :data:`MIN_AUTO_LENGTH` (a decoder by 256:
-    61 frames, a window of 15,616 output samples)."""
-    p = Fraction(ratio).numerator
-    if p * DEFAULT_LENGTH <= MAX_AUTO_WINDOW:
-        return DEFAULT_LENGTH
-    n = MAX_AUTO_WINDOW // p
-    while n > MIN_AUTO_LENGTH and not is_prime(n):
-        n -= 1
-    return max(n, MIN_AUTO_LENGTH)
 
 
 def fundamental_bin(f0: float, length: int) -> int:
@@ -395,7 +377,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
                      amplitudes: Sequence[float] = DEFAULT_AMPLITUDES,
                      waves: Sequence[str] = WAVES,
                      wave_f0s: Sequence[float] = DEFAULT_WAVE_F0S,
-                     length: int | None = None, warmup: int = DEFAULT_WARMUP,
+                     length: int = DEFAULT_LENGTH, warmup: int = DEFAULT_WARMUP,
                      channels: int | None = None, dtype: str | None = None,
                      top: int = DEFAULT_TOP, ratio: int | Fraction | None = None,
                      layout: str = "auto",
@@ -417,8 +399,8 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
         waves: among :data:`WAVES`.
         wave_f0s: fundamentals of the sawtooth and triangle waves.
         length: the period ``N`` in input samples, a prime (see :func:`next_prime`);
-            default: :func:`default_length` of the rate ratio (4099 unless the
-            module raises the rate by more than 4).
+            for a module raising the rate by ``p``, keep ``k0 = round(f0 N)`` above
+            ``p / 2`` (a note says when it is not).
         warmup: periods fed before (and after) the two analysed windows, at most
             (``layout="auto"`` feeds less when less is steady).
         channels: input channels; default: guessed from a module's layers, its
@@ -450,8 +432,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     sample_rate, output_rate = _check_rates(sample_rate, output_rate)
     warmup = check_int("warmup", warmup, minimum=0)
     channels = None if channels is None else check_int("channels", channels)
-    given_length = None if length is None else _check_length(length, warmup, channels or 1)
-    check_probe(length=given_length or DEFAULT_LENGTH, warmup=warmup, channels=channels or 1)
+    length = _check_length(length, warmup, channels or 1)
     top = check_int("top", top, minimum=0)
     signals = _signal_list(waves, f0s, wave_f0s, _check_amplitudes(amplitudes))
     dtype = None if dtype is None else check_choice("dtype", dtype, ("float32", "float64"))
@@ -460,7 +441,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     model = _Model(module, channels, dtype)
     check_amplitudes_fit(tuple(a for _, _, a in signals), model.dtype)
     how = "found by the dry run" if ratio is None else "given"
-    plan = _plan(model, ratio, given_length, warmup)
+    plan = _plan(model, ratio, length, warmup)
     _check_fundamentals(signals, plan)
     if output_rate is not None:
         sample_rate = output_rate / float(plan.ratio)
@@ -483,14 +464,13 @@ def _report(model: _Model, plan: _Plan, measures: list[AliasingMeasure],
     return report
 
 
-def _plan(model: _Model, ratio: Fraction | None, length: int | None, warmup: int) -> _Plan:
+def _plan(model: _Model, ratio: Fraction | None, length: int, warmup: int) -> _Plan:
     """The whole-period layout, after the dry run where one is needed (the module's
     channels, unless given; its rate ratio, unless given), the probe bounded."""
     if model.channels is None or ratio is None:  # both known (audit's probe): no dry run
         settle_channels(model, ratio)
-    check_probe(length=length or DEFAULT_LENGTH, warmup=warmup, channels=model.channels or 1)
+    check_probe(length=length, warmup=warmup, channels=model.channels or 1)
     ratio = rate_ratio(model) if ratio is None else ratio
-    length = length or default_length(ratio)
     check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=ratio)
     return _Plan(length, ratio, warmup)
 
@@ -889,6 +869,15 @@ def _notes(measures: list[AliasingMeasure], plan: _Plan) -> list[str]:
             f"({worst.wave}, f0={worst.f0:g}); the module's memory is longer than the warm-up "
             f"of {plan.warmup} periods of {plan.length} samples, or it is not time-invariant: "
             "their AHR is unreliable (give more warmup periods)")
+    p, q = plan.ratio.numerator, plan.ratio.denominator
+    dense = sorted({m.k0 for m in measures if q == 1 and 2 * m.k0 < p})
+    if dense:
+        notes.append(
+            f"the period of {plan.length} input samples puts k0 = {dense[0]} cycles in it "
+            f"(f0 = {dense[0] / plan.length:.4g}), fewer than half the rate ratio {p}: "
+            f"images m N +- k0 with m a multiple of k0 fall on harmonic bins and count "
+            f"as harmonic, lowering the AHR; give a length above {p / 2:g} / f0 "
+            f"(e.g. {next_prime(math.ceil(p / 2 * plan.length / dense[0]) + 1)})")
     silent = [m for m in measures if not m.harmonic_power > 0]
     if silent:
         notes.append(f"{len(silent)} measures have no output power at the harmonics: "

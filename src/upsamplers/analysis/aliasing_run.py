@@ -39,10 +39,12 @@ from .channels import settle_in_channels
 
 #: Input samples (times channels) per call of a module.
 MAX_BATCH_SAMPLES = 1 << 22
-#: Output samples (per output channel) per call of a module. On the 2-core test
-#: machine a 20 M-parameter decoder ran no faster in larger batches (see
-#: docs/aliasing.md, "Speed"); the bound keeps its activations within memory.
-MAX_BATCH_OUTPUT = 1 << 21
+#: Output samples (per output channel) per call of a module. The 20 M-parameter
+#: decoder look-alike (tests/lookalikes.py) on the 2-core test machine, 32 signals
+#: of 85 frames (21,760 output samples each), CPU seconds user + system: 51.7 + 23.7
+#: in batches of 32, 63.8 + 4.4 in batches of 8, 76.8 + 1.1 in batches of 4 (large
+#: batches page-fault their large activations in): about 8 to 12 such signals.
+MAX_BATCH_OUTPUT = 1 << 18
 #: Length of the fallback dry run that finds the rate ratio (divisible by 1 .. 8).
 DRY_RUN_LENGTH = 840
 #: Length of the first, short dry run (divisible by 1 .. 6 and 8, and above 64:

@@ -161,11 +161,8 @@ def _add_aliasing(subparsers: Any) -> None:
     p.add_argument("--amplitudes", default=None, help="peak amplitudes (default "
                    f"{','.join(map(str, aliasing.DEFAULT_AMPLITUDES))})")
     p.add_argument("--waves", default=",".join(aliasing.WAVES), help="default: all")
-    p.add_argument("--length", type=int, default=None,
-                   help=f"the period in input samples, a prime (default "
-                   f"{aliasing.DEFAULT_LENGTH}; shorter for a model that raises the rate "
-                   f"by more than 4: a window of at most {aliasing.MAX_AUTO_WINDOW} output "
-                   f"samples, at least {aliasing.MIN_AUTO_LENGTH} input samples)")
+    p.add_argument("--length", type=int, default=aliasing.DEFAULT_LENGTH,
+                   help="the period in input samples, a prime")
     p.add_argument("--warmup", type=int, default=aliasing.DEFAULT_WARMUP,
                    help="periods fed before the analysed ones, at most (more for long "
                    "memories; less is fed where less is steady, see --whole-periods)")
@@ -226,8 +223,7 @@ def _aliasing(args: argparse.Namespace) -> int:
         wave_f0s=_floats("--wave-f0", args.wave_f0, aliasing.DEFAULT_WAVE_F0S),
         amplitudes=_floats("--amplitudes", args.amplitudes, aliasing.DEFAULT_AMPLITUDES),
         waves=_names(args.waves),
-        length=None if args.length is None else check_int("length", args.length,
-                                                          minimum=aliasing.MIN_LENGTH),
+        length=check_int("length", args.length, minimum=aliasing.MIN_LENGTH),
         warmup=check_int("warmup", args.warmup, minimum=0),
         ratio=_rate_ratio(args.ratio),
         layout="periods" if args.whole_periods else "auto",
@@ -238,8 +234,7 @@ def _aliasing(args: argparse.Namespace) -> int:
     # target's factor is known now; any other's rate ratio when it is measured
     factor = _factor_of(args.target, args.factor)
     scale = builtin_scale(args.target, factor) or 1
-    known = options["ratio"] or Fraction(scale)
-    aliasing.check_probe(length=options["length"] or aliasing.default_length(known),
+    aliasing.check_probe(length=options["length"],
                          warmup=options["warmup"], channels=options["channels"] or 1,
                          ratio=options["ratio"] or 1, factor=scale)
     count = len(aliasing.signal_list(options["waves"], options["f0s"], options["wave_f0s"],
