@@ -15,14 +15,18 @@ Sawtooth and triangle waves are *band-limited* (their harmonics below the input
 Nyquist only, amplitudes ``(-1)**(h+1) / h`` and ``(-1)**((h-1)/2) / h**2`` for odd
 ``h``) and scaled to the requested peak: a naive sawtooth is itself aliased.
 
-Steady state. The module may have memory: one period is tiled ``2 * warmup + 2``
-times (more for a decimator), and the period after ``warmup`` periods is
-analysed. If the module changes the rate by ``r = p / q`` (output samples per
-input sample), the analysed window is ``q`` input periods, ``M = p * N`` output
-samples, and the fundamental is bin ``K = q * k0``. The next window is compared
-with it: if they differ by more than ``max(-100 dB, AHR - 20 dB)`` re the
-window's power the measure is flagged *not steady* (the module's memory is
-longer than the warm-up, or it is not time-invariant) and its AHR is unreliable.
+Steady state. The module may have memory. With whole periods (``layout="periods"``)
+one period is tiled ``2 * warmup + 2`` times (more for a decimator), and the
+period after ``warmup`` periods is analysed. If the module changes the rate by
+``r = p / q`` (output samples per input sample), the analysed window is ``q``
+input periods, ``M = p * N`` output samples, and the fundamental is bin
+``K = q * k0``. The next window is compared with it: if they differ by more than
+``max(-100 dB, AHR - 20 dB)`` re the window's power the measure is flagged *not
+steady* (the module's memory is longer than the warm-up, or it is not
+time-invariant) and its AHR is unreliable. By default (``layout="auto"``) each
+signal is fed only the context it needs, ``4 q``, ``8 q``, ... input samples
+around the window, the window's start compared with one window later
+(:mod:`.aliasing_run`), whole periods when no shorter context settles.
 
 Definition. With ``P[b]`` the power of bin ``b`` of the one-sided spectrum of
 the window (``rfft``, summed over output channels; the test signal is fed
@@ -68,8 +72,17 @@ import numpy as np
 
 from .._checks import InvalidType, InvalidValue, check_choice
 from .._io import atomic_write_text, plain
-from ._validate import MAX_PROBE_SAMPLES, check_audio, check_int, check_rate
-from .channels import settle_in_channels
+from ._validate import MAX_PROBE_SAMPLES, check_int, check_rate
+from .aliasing_run import (
+    DRY_RUN_LENGTH,
+    MAX_DECIMATION,
+    _Model,
+    _Plan,
+    batches,
+    rate_ratio,
+    schedule,
+    settle_channels,
+)
 
 WAVES = ("sine", "sawtooth", "triangle")
 #: Sine fundamentals, fractions of the input rate (0.05 to 0.40 by 0.025).
@@ -87,6 +100,9 @@ MIN_LENGTH = 31
 #: ``max(STEADY_LIMIT_DB, AHR - STEADY_MARGIN_DB)`` dB re the window's power.
 STEADY_LIMIT_DB = -100.0
 STEADY_MARGIN_DB = 20.0
+#: A shorter layout is taken when the change one window later is this far below the
+#: harmonic and the aliased power (:func:`_settled`).
+SETTLE_MARGIN_DB = 40.0
 #: An AHR within this many dB of the rounding floor measures rounding.
 FLOOR_MARGIN_DB = 20.0
 #: The largest harmonic number searched for when naming a component.
@@ -94,12 +110,6 @@ MAX_HARMONIC = 1000
 #: The largest test amplitude and module output: the analysis sums squares of up to
 #: 2**27 samples in float64 (1e100 x 2**27, squared, is 1.8e216 < 1.8e308).
 MAX_AMPLITUDE = 1e100
-#: Input samples (times channels) per call of a module.
-MAX_BATCH_SAMPLES = 1 << 22
-#: Length of the dry run that finds the rate ratio (divisible by 1 .. 8).
-DRY_RUN_LENGTH = 840
-#: The largest decimation ``q`` of a rate ratio ``p / q``.
-MAX_DECIMATION = 8
 OUTPUT_NAMES = ("aliasing.md", "aliasing.json")
 PLOT_NAME = "aliasing.png"
 
@@ -211,6 +221,8 @@ class AliasingMeasure:
     steady_db: float
     image_db: float | None
     components: list[Component] = field(default_factory=list)
+    #: Input samples fed before the window (and after the span compared with it).
+    context: int | None = None
 
     @property
     def at_floor(self) -> bool:
@@ -219,7 +231,8 @@ class AliasingMeasure:
 
     @property
     def steady(self) -> bool:
-        """Two consecutive output windows agree (see the module docstring)."""
+        """The window agrees with the output one window later (see the module
+        docstring)."""
         limit = max(STEADY_LIMIT_DB, self.ahr_db - STEADY_MARGIN_DB)
         return bool(self.steady_db <= limit)
 
@@ -355,133 +368,6 @@ def _db(ratio: float) -> float:
 # ----------------------------------------------------------------------------- running
 
 
-class _Model:
-    """Calls the module on ``(B, C, T)`` float64 numpy input (already rounded to
-    :attr:`dtype`), returns ``(B, C_out, T_out)`` float64."""
-
-    def __init__(self, module: Any, channels: int | None, dtype: str | None) -> None:
-        self.module = module
-        self.torch = _is_torch_module(module)
-        if not self.torch and not callable(module):
-            raise InvalidType("module must be a torch.nn.Module or a callable mapping a numpy "
-                              f"array to a numpy array; received {type(module).__name__}")
-        self.channels: int | None = channels  # a module's: settled by settle()
-        self.dry_lengths: dict[int, int] = {}  # input length -> output length, on zeros
-        if self.torch:
-            self.dtype = dtype or _module_dtype(module)
-            self.name = type(module).__name__
-        else:
-            self.dtype = dtype or "float64"
-            self.name = getattr(module, "__name__", type(module).__name__)
-
-    def settle(self) -> None:
-        """A module's input channels, from a dry run on zeros of :data:`DRY_RUN_LENGTH`
-        samples (:func:`~upsamplers.analysis.channels.settle_in_channels`: the
-        user's count as given, else the guesses from its layers in turn); the
-        output length is kept for :func:`_rate_ratio`."""
-        if not self.torch:
-            return
-        self.channels, y = settle_in_channels(
-            self.module, self.channels, lambda c: self(np.zeros((1, c, DRY_RUN_LENGTH))),
-            name="channels")
-        self.dry_lengths[DRY_RUN_LENGTH] = y.shape[-1]
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.torch:
-            return self._torch(x)
-        out = []
-        for signal in x:
-            arg = signal[0] if self.channels is None else signal
-            with np.errstate(over="ignore", invalid="ignore"):  # non-finite output: refused
-                y = np.asarray(self.module(arg))
-            out.append(check_audio("module output", y))
-        return np.stack(out)
-
-    def _torch(self, x: np.ndarray) -> np.ndarray:
-        import torch
-
-        first = next(iter([*self.module.parameters(), *self.module.buffers()]), None)
-        device = first.device if first is not None else torch.device("cpu")
-        training = self.module.training
-        self.module.eval()
-        try:
-            with torch.no_grad():
-                y = self.module(torch.as_tensor(x, dtype=getattr(torch, self.dtype),
-                                                device=device))
-        finally:
-            self.module.train(training)
-        if not isinstance(y, torch.Tensor) or y.dim() != 3 or y.shape[0] != x.shape[0]:
-            shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise InvalidValue(f"the module must return a tensor (B, C, T) with B={x.shape[0]}; "
-                               f"received {shape}")
-        y = y.detach().cpu().double().numpy()
-        if not np.all(np.isfinite(y)):
-            raise InvalidValue("module output must be finite; received NaN or infinite samples")
-        return y
-
-
-def _is_torch_module(module: Any) -> bool:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return False
-    return isinstance(module, torch.nn.Module)
-
-
-def _module_dtype(module: Any) -> str:
-    import torch
-
-    for t in list(module.parameters()) + list(module.buffers()):
-        if t.is_floating_point():
-            return str(t.dtype).removeprefix("torch.")
-    return str(torch.get_default_dtype()).removeprefix("torch.")
-
-
-def _rate_ratio(model: _Model) -> Fraction:
-    """Output samples per input sample, from a dry run on zeros."""
-    lengths = (DRY_RUN_LENGTH, 2 * DRY_RUN_LENGTH)
-    out = [model.dry_lengths.get(n) or model(np.zeros((1, model.channels or 1, n))).shape[-1]
-           for n in lengths]
-    ratio = Fraction(out[0], lengths[0])
-    if out[0] == 0 or out[1] != 2 * out[0] or ratio.denominator > MAX_DECIMATION:
-        raise InvalidValue(f"the module changes the length unexpectedly: {lengths[0]} and "
-                           f"{lengths[1]} input samples gave {out[0]} and {out[1]}; it must "
-                           f"give T * p / q samples for T input samples (p, q integers, q <= "
-                           f"{MAX_DECIMATION})")
-    return ratio
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """``periods`` input periods of ``length`` samples; the analysed window starts
-    at output sample ``start``, holds ``window`` output samples (``q`` periods)."""
-
-    length: int
-    ratio: Fraction
-    warmup: int
-
-    @property
-    def pre(self) -> int:
-        q = self.ratio.denominator
-        return q * math.ceil(self.warmup / q)
-
-    @property
-    def periods(self) -> int:
-        return 2 * self.pre + 2 * self.ratio.denominator
-
-    @property
-    def window(self) -> int:
-        return self.ratio.numerator * self.length
-
-    @property
-    def start(self) -> int:
-        return self.pre // self.ratio.denominator * self.window
-
-    @property
-    def output_length(self) -> int:
-        return self.periods * self.length * self.ratio.numerator // self.ratio.denominator
-
-
 # ----------------------------------------------------------------------------- measuring
 
 
@@ -494,6 +380,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
                      length: int = DEFAULT_LENGTH, warmup: int = DEFAULT_WARMUP,
                      channels: int | None = None, dtype: str | None = None,
                      top: int = DEFAULT_TOP, ratio: int | Fraction | None = None,
+                     layout: str = "auto",
                      progress: Callable[[str], None] | None = None) -> AliasingReport:
     """Measure the aliasing of ``module`` (see the module docstring for the definition).
 
@@ -511,8 +398,11 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
         amplitudes: peak amplitudes of every wave.
         waves: among :data:`WAVES`.
         wave_f0s: fundamentals of the sawtooth and triangle waves.
-        length: the period ``N`` in input samples, a prime (see :func:`next_prime`).
-        warmup: periods fed before (and after) the two analysed windows.
+        length: the period ``N`` in input samples, a prime (see :func:`next_prime`);
+            for a module raising the rate by ``p``, keep ``k0 = round(f0 N)`` above
+            ``p / 2`` (a note says when it is not).
+        warmup: periods fed before (and after) the two analysed windows, at most
+            (``layout="auto"`` feeds less when less is steady).
         channels: input channels; default: guessed from a module's layers, its
             first ``Conv1d`` first, and settled by a dry run
             (:func:`~upsamplers.analysis.channels.settle_in_channels`; 1 for an
@@ -520,9 +410,13 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
         dtype: ``"float32"`` or ``"float64"``; default: a module's parameters'
             (the default dtype without any), float64 for a callable.
         top: strongest inharmonic components kept per measure.
-        ratio: output samples per input sample (``p / q``, an ``int`` or a
-            ``Fraction``), when known; default: found by a dry run on zeros.
-        progress: called with a message before each call of the module.
+        ratio: output samples per input sample (``p / q``, ``int`` or ``Fraction``):
+            no rate dry run (checked on the channels' dry run, else on the first
+            measurement); default: found by short dry runs on zeros.
+        layout: ``"auto"``: each signal at the first steady context of ``4 q``,
+            ``8 q``, ... input samples (:mod:`.aliasing_run`), else whole warm-up
+            periods; ``"periods"``: whole periods only (the exhaustive layout).
+        progress: called once after the dry run, then once per signal measured.
 
     Returns:
         an :class:`AliasingReport`.
@@ -537,32 +431,48 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     start = time.perf_counter()
     sample_rate, output_rate = _check_rates(sample_rate, output_rate)
     warmup = check_int("warmup", warmup, minimum=0)
-    if channels is not None:
-        channels = check_int("channels", channels)
+    channels = None if channels is None else check_int("channels", channels)
     length = _check_length(length, warmup, channels or 1)
     top = check_int("top", top, minimum=0)
     signals = _signal_list(waves, f0s, wave_f0s, _check_amplitudes(amplitudes))
     dtype = None if dtype is None else check_choice("dtype", dtype, ("float32", "float64"))
+    layout = check_choice("layout", layout, ("auto", "periods"))
+    ratio = None if ratio is None else _check_ratio(ratio)
     model = _Model(module, channels, dtype)
     check_amplitudes_fit(tuple(a for _, _, a in signals), model.dtype)
-    if model.channels is None or ratio is None:  # both known (audit's probe): no dry run
-        model.settle()
-    check_probe(length=length, warmup=warmup, channels=model.channels or 1)
-    ratio = _rate_ratio(model) if ratio is None else _check_ratio(ratio)
-    plan = _Plan(length, ratio, warmup)
-    check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=plan.ratio)
+    how = "found by the dry run" if ratio is None else "given"
+    plan = _plan(model, ratio, length, warmup)
     _check_fundamentals(signals, plan)
     if output_rate is not None:
         sample_rate = output_rate / float(plan.ratio)
-    measures, spectra = _run_all(model, plan, signals, sample_rate, top, progress)
+    plans = schedule(plan.length, plan.ratio, warmup) if layout == "auto" else [plan]
+    if progress is not None:
+        progress(f"{len(signals)} signals, period {plan.length}, rate ratio {plan.ratio}")
+    measures, spectra = _run_all(model, plans, signals, sample_rate, top, how, progress)
+    return _report(model, plan, measures, spectra, sample_rate, time.perf_counter() - start)
+
+
+def _report(model: _Model, plan: _Plan, measures: list[AliasingMeasure],
+            spectra: list[np.ndarray], sample_rate: float | None, elapsed: float
+            ) -> AliasingReport:
     report = AliasingReport(
         module=model.name, sample_rate=sample_rate,
-        ratio=(plan.ratio.numerator, plan.ratio.denominator), length=length, warmup=warmup,
-        channels=model.channels, dtype=model.dtype, measures=measures,
-        summaries=_summaries(measures), notes=_notes(measures, plan), elapsed_s=0.0)
+        ratio=(plan.ratio.numerator, plan.ratio.denominator), length=plan.length,
+        warmup=plan.warmup, channels=model.channels, dtype=model.dtype, measures=measures,
+        summaries=_summaries(measures), notes=_notes(measures, plan), elapsed_s=elapsed)
     report.spectrum = _worst_spectrum(measures, spectra, plan.window)
-    report.elapsed_s = time.perf_counter() - start
     return report
+
+
+def _plan(model: _Model, ratio: Fraction | None, length: int, warmup: int) -> _Plan:
+    """The whole-period layout, after the dry run where one is needed (the module's
+    channels, unless given; its rate ratio, unless given), the probe bounded."""
+    if model.channels is None or ratio is None:  # both known (audit's probe): no dry run
+        settle_channels(model, ratio)
+    check_probe(length=length, warmup=warmup, channels=model.channels or 1)
+    ratio = rate_ratio(model) if ratio is None else ratio
+    check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=ratio)
+    return _Plan(length, ratio, warmup)
 
 
 def _check_rates(sample_rate: float | None, output_rate: float | None
@@ -685,6 +595,13 @@ def _signal_list(waves: Any, f0s: Any, wave_f0s: Any, amplitudes: tuple[float, .
     return out
 
 
+def signal_list(waves: Any = WAVES, f0s: Any = DEFAULT_F0S, wave_f0s: Any = DEFAULT_WAVE_F0S,
+                amplitudes: Any = DEFAULT_AMPLITUDES) -> list[tuple[str, float, float]]:
+    """``(wave, f0, amplitude)`` of every measure :func:`measure_aliasing` makes with
+    these options, in report order (checked as it checks them)."""
+    return _signal_list(waves, f0s, wave_f0s, _check_amplitudes(amplitudes))
+
+
 def _check_fundamentals(signals: list[tuple[str, float, float]], plan: _Plan) -> None:
     """Every fundamental must be below the output Nyquist (a decimator's limit)."""
     q = plan.ratio.denominator
@@ -695,44 +612,92 @@ def _check_fundamentals(signals: list[tuple[str, float, float]], plan: _Plan) ->
                                f"sample (its output Nyquist); received f0={f0!r}")
 
 
-def _run_all(model: _Model, plan: _Plan, signals: list[tuple[str, float, float]],
-             sample_rate: float | None, top: int, progress: Callable[[str], None] | None
+def _run_all(model: _Model, plans: list[_Plan], signals: list[tuple[str, float, float]],
+             sample_rate: float | None, top: int, how: str,
+             progress: Callable[[str], None] | None
              ) -> tuple[list[AliasingMeasure], list[np.ndarray]]:
-    """Run every signal (in batches of at most :data:`MAX_BATCH_SAMPLES` input
-    samples) and measure it; also return each measure's window power spectrum."""
+    """Measure every signal at the first layout of ``plans`` where it is steady (the
+    last layout when none is). The first signal of the largest amplitude settles
+    first, alone; the others start at its layout. Also returns each measure's
+    window power spectrum. ``how`` says where the rate ratio came from."""
+    length = plans[0].length
+    periods = [_rounded(aliasing_signal(w, f, a, length)[0], model.dtype) for w, f, a in signals]
+    done: dict[int, tuple[AliasingMeasure, np.ndarray]] = {}
+
+    def settle(indices: list[int], level: int) -> int:
+        pending = {level: indices}
+        while pending:
+            level = min(pending)
+            group = pending.pop(level)
+            for i, result in zip(group, _run(model, plans[level], group, signals, periods,
+                                             sample_rate, top, how), strict=True):
+                if _settled(*result) or level == len(plans) - 1:
+                    done[i] = result
+                    if progress is not None:
+                        progress(_said(result[0]))
+                else:
+                    pending.setdefault(level + 1, []).append(i)
+        return level
+
+    first = max(range(len(signals)), key=lambda i: (signals[i][2], -i))
+    level = settle([first], 0)
+    settle([i for i in range(len(signals)) if i != first], level)
+    measures, spectra = zip(*(done[i] for i in range(len(signals))), strict=True)
+    return list(measures), list(spectra)
+
+
+def _settled(m: AliasingMeasure, power: np.ndarray) -> bool:
+    """The change one window later is :data:`SETTLE_MARGIN_DB` below the smaller of
+    the harmonic and the aliased power, or below the rounding floor (``power``: the
+    window's spectrum, summing to its mean square): the AHR of a shorter layout is
+    then within ``20 log10(1.01) = 0.09`` dB of the steady state's, and at the floor
+    where that is. Stricter than :attr:`AliasingMeasure.steady`."""
+    total = float(np.sum(power))
+    smaller = min(m.harmonic_power, m.inharmonic_power)
+    limit = _db(_ratio(smaller, total)) - SETTLE_MARGIN_DB if total > 0 else math.nan
+    return bool(m.steady_db <= max(limit, m.floor_db))
+
+
+def _said(m: AliasingMeasure) -> str:
+    return f"{m.wave} f0={m.f0:g} amplitude {m.amplitude:g}: AHR {m.ahr_db:.1f} dB"
+
+
+def _run(model: _Model, plan: _Plan, group: list[int], signals: list[tuple[str, float, float]],
+         periods: list[np.ndarray], sample_rate: float | None, top: int, how: str
+         ) -> list[tuple[AliasingMeasure, np.ndarray]]:
+    """The measures of ``signals[group]`` laid out as ``plan``, in batches."""
     c = model.channels or 1
-    per_batch = max(1, MAX_BATCH_SAMPLES // (c * plan.periods * plan.length))
-    measures: list[AliasingMeasure] = []
-    spectra: list[np.ndarray] = []
-    for first in range(0, len(signals), per_batch):
-        chunk = signals[first: first + per_batch]
-        if progress is not None:
-            progress(f"signals {first + 1}-{first + len(chunk)} of {len(signals)}")
-        periods = [_rounded(aliasing_signal(w, f, a, plan.length)[0], model.dtype)
-                   for w, f, a in chunk]
-        x = np.stack([np.tile(p, plan.periods) for p in periods])[:, None, :]
-        try:
-            y = model(np.repeat(x, c, axis=1))
-        except InvalidValue as error:
-            if "must be finite" not in str(error):
-                raise
-            raise InvalidValue(f"{error}, on the test signals of amplitude {_amps(chunk)} (a "
-                               "smaller amplitude may keep the output finite)") from None
-        if y.size and np.max(np.abs(y)) > MAX_AMPLITUDE:
-            raise InvalidValue(f"module output must be at most {MAX_AMPLITUDE:g} in magnitude "
-                               "(the analysis squares it in float64); received a peak of "
-                               f"{np.max(np.abs(y)):.3g} on the test signals of amplitude "
-                               f"{_amps(chunk)}")
-        if y.shape[-1] != plan.output_length:
-            raise InvalidValue(
-                f"the module changes the length unexpectedly: {DRY_RUN_LENGTH} input samples "
-                f"gave {plan.ratio * DRY_RUN_LENGTH} but {plan.periods * plan.length} gave "
-                f"{y.shape[-1]} (expected {plan.output_length})")
-        for (wave, f0, amp), period, out in zip(chunk, periods, y, strict=True):
-            m, power = _measure(out, period, wave, f0, amp, plan, sample_rate, top)
-            measures.append(m)
-            spectra.append(power)
-    return measures, spectra
+    out = []
+    for batch in batches(len(group), plan, c):
+        chunk = [group[j] for j in batch]
+        x = np.stack([plan.tile(periods[i]) for i in chunk])[:, None, :]
+        y = _call(model, np.repeat(x, c, axis=1), [signals[i] for i in chunk], plan, how)
+        out += [_measure(y_i, periods[i], *signals[i], plan, sample_rate, top)
+                for i, y_i in zip(chunk, y, strict=True)]
+    return out
+
+
+def _call(model: _Model, x: np.ndarray, chunk: list[tuple[str, float, float]], plan: _Plan,
+          how: str) -> np.ndarray:
+    """``model(x)``, its output checked: finite, bounded, of the planned length."""
+    try:
+        y = model(x)
+    except InvalidValue as error:
+        if "must be finite" not in str(error):
+            raise
+        raise InvalidValue(f"{error}, on the test signals of amplitude {_amps(chunk)} (a "
+                           "smaller amplitude may keep the output finite)") from None
+    if y.size and np.max(np.abs(y)) > MAX_AMPLITUDE:
+        raise InvalidValue(f"module output must be at most {MAX_AMPLITUDE:g} in magnitude "
+                           "(the analysis squares it in float64); received a peak of "
+                           f"{np.max(np.abs(y)):.3g} on the test signals of amplitude "
+                           f"{_amps(chunk)}")
+    if y.shape[-1] != plan.output_length:
+        raise InvalidValue(
+            f"the module changes the length unexpectedly: {plan.input_length} input samples "
+            f"gave {y.shape[-1]}, not {plan.output_length} as the rate ratio {plan.ratio} "
+            f"({how}) implies")
+    return y
 
 
 def _amps(chunk: list[tuple[str, float, float]]) -> str:
@@ -794,11 +759,15 @@ def _measure(y: np.ndarray, period: np.ndarray, wave: str, f0: float, amplitude:
     q = plan.ratio.denominator
     fundamental, m = q * k0, plan.window
     first = y[:, plan.start: plan.start + m]
-    second = y[:, plan.start + m: plan.start + 2 * m]
+    # the window's first check_out samples against one window later (all of the
+    # next window with whole periods)
+    span = plan.check_out
+    here = y[:, plan.start: plan.start + span]
+    later = y[:, plan.start + m: plan.start + m + span]
     power = window_power(first)
     harm, inh, mask = split_power(power, fundamental, m)
     total = float(np.sum(first**2))
-    steady_db = _db(_ratio(float(np.sum((first - second) ** 2)), total))
+    steady_db = _db(_ratio(float(np.sum((here - later) ** 2)), total))
     in_power = window_power(period[None])
     floor_harm, floor_inh, _ = split_power(in_power, k0, plan.length)
     image_db = None
@@ -809,7 +778,7 @@ def _measure(y: np.ndarray, period: np.ndarray, wave: str, f0: float, amplitude:
         wave=wave, f0=f0, k0=k0, f0_actual=k0 / plan.length, amplitude=amplitude,
         ahr_db=_db(_ratio(inh, harm)), harmonic_power=harm, inharmonic_power=inh,
         floor_db=_db(_ratio(floor_inh, floor_harm)), steady_db=steady_db, image_db=image_db,
-        components=[])
+        components=[], context=plan.lead)
     # components within the margin of the rounding floor are rounding, not aliasing
     keep = harm * 10 ** ((measure.floor_db + FLOOR_MARGIN_DB) / 10)
     measure.components = _components(power, mask & (power > keep), harm, k0, plan,
@@ -900,6 +869,15 @@ def _notes(measures: list[AliasingMeasure], plan: _Plan) -> list[str]:
             f"({worst.wave}, f0={worst.f0:g}); the module's memory is longer than the warm-up "
             f"of {plan.warmup} periods of {plan.length} samples, or it is not time-invariant: "
             "their AHR is unreliable (give more warmup periods)")
+    p, q = plan.ratio.numerator, plan.ratio.denominator
+    dense = sorted({m.k0 for m in measures if q == 1 and 2 * m.k0 < p})
+    if dense:
+        notes.append(
+            f"the period of {plan.length} input samples puts k0 = {dense[0]} cycles in it "
+            f"(f0 = {dense[0] / plan.length:.4g}), fewer than half the rate ratio {p}: "
+            f"images m N +- k0 with m a multiple of k0 fall on harmonic bins and count "
+            f"as harmonic, lowering the AHR; give a length above {p / 2:g} / f0 "
+            f"(e.g. {next_prime(math.ceil(p / 2 * plan.length / dense[0]) + 1)})")
     silent = [m for m in measures if not m.harmonic_power > 0]
     if silent:
         notes.append(f"{len(silent)} measures have no output power at the harmonics: "

@@ -33,7 +33,8 @@ def markdown(report: Any, *, level: int = 1) -> str:
         f", input rate {report.sample_rate:g} Hz (output {report.sample_rate * p / q:g} Hz)")
     lines = [f"{h} Aliasing: {report.module}", "",
              f"Rate ratio {p}/{q}{rate}; period N = {report.length} input samples (prime), "
-             f"{report.warmup} warm-up periods, {report.channels or 1} input channel(s), "
+             f"{report.warmup} warm-up periods at most{_context(report)}, "
+             f"{report.channels or 1} input channel(s), "
              f"{report.dtype}; {report.elapsed_s:.1f} s.", "",
              "AHR = 10 log10(P_inharmonic / P_harmonic), dB, lower is better (DC excluded; "
              "'at floor': within 20 dB of the rounding floor of the input).", "",
@@ -51,6 +52,15 @@ def markdown(report: Any, *, level: int = 1) -> str:
     if report.notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in report.notes]
     return "\n".join(lines) + "\n"
+
+
+def _context(report: Any) -> str:
+    """`` (context: 16 to 32 input samples)``: what was fed before each window."""
+    found = sorted({m.context for m in report.measures if m.context is not None})
+    if not found:
+        return ""
+    span = f"{found[0]}" if len(found) == 1 else f"{found[0]} to {found[-1]}"
+    return f" (fed: {span} input samples before the window)"
 
 
 def _measure_table(report: Any, h: str) -> list[str]:

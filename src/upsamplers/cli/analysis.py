@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,14 @@ def _add_aliasing(subparsers: Any) -> None:
     p.add_argument("--length", type=int, default=aliasing.DEFAULT_LENGTH,
                    help="the period in input samples, a prime")
     p.add_argument("--warmup", type=int, default=aliasing.DEFAULT_WARMUP,
-                   help="periods fed before the analysed ones (more for long memories)")
+                   help="periods fed before the analysed ones, at most (more for long "
+                   "memories; less is fed where less is steady, see --whole-periods)")
+    p.add_argument("--ratio", default=None, metavar="P[/Q]",
+                   help="the model's rate ratio, output samples per input sample (e.g. "
+                   "256 for a decoder by 256, 1/2 for a decimator by 2): no rate dry run")
+    p.add_argument("--whole-periods", action="store_true",
+                   help="feed whole warm-up periods to every signal (the exhaustive "
+                   "layout) instead of the shortest steady context")
     p.add_argument("--factor", type=int, default=None,
                    help="upsampler:KIND's factor and aa:NAME's oversampling ratio (default 2)")
     p.add_argument("--in-channels", "--channels", dest="channels", type=int, default=None,
@@ -216,20 +224,25 @@ def _aliasing(args: argparse.Namespace) -> int:
         waves=_names(args.waves),
         length=check_int("length", args.length, minimum=aliasing.MIN_LENGTH),
         warmup=check_int("warmup", args.warmup, minimum=0),
+        ratio=_rate_ratio(args.ratio),
+        layout="periods" if args.whole_periods else "auto",
         channels=None if args.channels is None else check_int("channels", args.channels),
         output_rate=None if args.sample_rate is None else check_rate("sample_rate",
                                                                       args.sample_rate))
     # the probe's size before the target is built or anything allocated: a built-in
     # target's factor is known now; any other's rate ratio when it is measured
     factor = _factor_of(args.target, args.factor)
-    aliasing.check_probe(length=options["length"], warmup=options["warmup"],
-                         channels=options["channels"] or 1,
-                         factor=builtin_scale(args.target, factor) or 1)
+    scale = builtin_scale(args.target, factor) or 1
+    aliasing.check_probe(length=options["length"],
+                         warmup=options["warmup"], channels=options["channels"] or 1,
+                         ratio=options["ratio"] or 1, factor=scale)
+    count = len(aliasing.signal_list(options["waves"], options["f0s"], options["wave_f0s"],
+                                     options["amplitudes"]))
     if args.out is not None:
         names = aliasing.OUTPUT_NAMES + (() if args.no_plot else (aliasing.PLOT_NAME,))
         check_outputs([args.out / n for n in names], force=args.force)
     module, label = load_aliasing_target(args.target, factor=factor)
-    step, close = _progress(None, "aliasing")
+    step, close = _progress(count, "aliasing")
     try:
         report = aliasing.measure_aliasing(module, progress=step, **options)
     finally:
@@ -242,6 +255,23 @@ def _aliasing(args: argparse.Namespace) -> int:
         print(f"wrote {len(written)} files to {args.out}", file=sys.stderr if args.json
               else sys.stdout)
     return 0
+
+
+def _rate_ratio(text: str | None) -> Fraction | None:
+    """``--ratio``: ``P`` or ``P/Q``, positive, ``Q <= MAX_DECIMATION``; ``InvalidValue``
+    naming the option otherwise (one line)."""
+    if text is None:
+        return None
+    try:
+        ratio = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        ratio = None
+    if ratio is None or ratio <= 0 or ratio.denominator > aliasing.MAX_DECIMATION:
+        raise InvalidValue(f"--ratio must be the model's output samples per input sample, "
+                           f"P or P/Q with P, Q positive integers and Q <= "
+                           f"{aliasing.MAX_DECIMATION} (e.g. 256 or 1/2); received --ratio "
+                           f"{text!r}")
+    return ratio
 
 
 def _factor_of(target: str, factor: int | None) -> int:
