@@ -84,7 +84,46 @@ def section(name: str, seconds: float) -> list[str]:
         out.append(f"| {key} | {verdict.status} | {verdict.message} |")
     if report.notes:
         out += ["", "Notes:", ""] + [f"- {n}" for n in report.notes]
+    out += ["", *_lines_of_output(model, fs, report), "", *_swapped(model, fs, seconds)]
     return out + [""]
+
+
+def _lines_of_output(model: Any, fs: float, report: Any) -> list[str]:
+    """What ``upsamplers lines`` finds in 6 s of the model's output on smooth frames
+    (a random walk: a stand-in for a mel or latent sequence) or, at the input
+    rate, on noise: what a user who has only the audio would see."""
+    import torch
+
+    from upsamplers.analysis import find_combs
+
+    generator = torch.Generator().manual_seed(1)
+    x = 0.1 * torch.randn(1, report.in_channels or 1, int(6 * fs / report.ratio),
+                          generator=generator)
+    if report.ratio > 1:
+        x = torch.cumsum(x, dim=-1)
+    x = x[..., : x.shape[-1] - x.shape[-1] % 256]  # a length every gallery model takes
+    with torch.no_grad():
+        y = model(x)
+    combs = find_combs(y.reshape(-1, y.shape[-1])[0].numpy(), fs)
+    return [f"**lines** in its output alone: {combs.summary()}"]
+
+
+def _swapped(model: Any, fs: float, seconds: float) -> list[str]:
+    """The tonal verdict after ``swap(model, "resample")``, where there is a layer to swap."""
+    import torch
+
+    from upsamplers import swap
+    from upsamplers.analysis import audit
+
+    try:
+        swapped = swap(model, "resample")
+    except ValueError as error:
+        return [f"**swap** to `resample`: not possible here ({error})"]
+    torch.manual_seed(0)
+    after = audit(swapped.model, fs, seconds=seconds, inputs=("ones", "silence", "noise"))
+    tonal = after.verdicts["tonal"]
+    return [f"**swap** to `resample` ({len(swapped.replaced)} layer(s) replaced, output lengths "
+            f"kept): tonal **{tonal.status}**, {tonal.message}"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +168,7 @@ def test_a_period_too_short_for_the_rate_ratio_is_noted():
     short = measure_aliasing(decoder, f0s=[0.1], amplitudes=[0.5], waves=["sine"],
                              length=N)  # k0 = 26
     assert short.ratio == (64, 1) and short.measures[0].k0 == 26
-    assert any("fewer than half the rate ratio 64" in n and "k0 = 26" in n
+    assert any("at most half the rate ratio 64" in n and "k0 = 26" in n
                for n in short.notes)
     fine = measure_aliasing(decoder, f0s=[0.3], amplitudes=[0.5], waves=["sine"], length=N)
     assert fine.measures[0].k0 == 77 and not any("rate ratio 64" in n for n in fine.notes)
@@ -182,6 +183,11 @@ def test_a_period_too_short_for_the_rate_ratio_is_noted():
     assert high.measures[0].ahr_db == pytest.approx(10 * math.log10(63), abs=1e-6)
     # images 26 N +- 26 = 26 (N +- 1) sit on harmonic bins: 61 aliased, 3 harmonic
     assert low.measures[0].ahr_db == pytest.approx(10 * math.log10(61 / 3), abs=1e-6)
+    # k0 = 32 = p / 2 exactly is still too few: the image 32 (N - 1) is below the
+    # output Nyquist 32 N, on a harmonic bin (62 aliased, 2 harmonic)
+    edge = measure_aliasing(stuff, f0s=[32 / N], amplitudes=[0.5], waves=["sine"], length=N)
+    assert edge.measures[0].k0 == 32 and any("k0 = 32" in n for n in edge.notes)
+    assert edge.measures[0].ahr_db == pytest.approx(10 * math.log10(62 / 2), abs=1e-6)
 
 
 def test_progress_is_called_once_then_once_per_signal():
@@ -261,3 +267,62 @@ def test_cli_a_wrong_ratio_is_one_line(tmp_path, capsys, user_errors_only):
     assert main(["aliasing", f"{path}:build", "--ratio", "3", "--length", str(N)]) == 2
     err = capsys.readouterr().err
     assert "ratio must be the module's rate ratio" in err and err.count("\n") == 1
+
+
+class SlowDecoder(nn.Module):
+    """A decoder by 64 (nearest, then a tanh) that seems to cost ``cost`` seconds per
+    output sample: it sleeps that long on the dry runs' short inputs (what the
+    estimate reads), not on the measures (so that the test stays fast)."""
+
+    def __init__(self, cost: float) -> None:
+        super().__init__()
+        self.cost = cost
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] <= 2 * 840:
+            time.sleep(self.cost * x.shape[0] * x.shape[-1] * 64)
+        return torch.tanh(2 * x.repeat_interleave(64, dim=-1))
+
+
+def test_the_default_sweep_of_a_slow_decoder_is_the_quick_one():
+    from upsamplers.analysis.aliasing_sweep import QUICK_F0S, SWEEP_BUDGET_S
+
+    report = measure_aliasing(SlowDecoder(2e-6))
+    # the default sweep: 63 signals x 2 x 4099 x 64 samples x 2 us = 66 s > budget
+    assert SWEEP_BUDGET_S < 66
+    assert [(m.wave, round(m.f0, 1), m.amplitude) for m in report.measures] == [
+        ("sine", f, 0.8) for f in QUICK_F0S]
+    assert report.length == 163 and all(m.k0 > 32 for m in report.measures)
+    assert any(n.startswith("quick sweep: the default sweep (63 signals, period 4099)")
+               for n in report.notes)
+    assert not any("at most half the rate ratio" in n for n in report.notes)
+
+
+@pytest.mark.parametrize("options", [dict(sweep="full", waves=["sine"], amplitudes=[0.8]),
+                                     dict(f0s=[0.1, 0.2]), dict(length=211)])
+def test_signals_the_caller_chose_are_never_replaced(options):
+    report = measure_aliasing(SlowDecoder(2e-6), **options)
+    assert not any("quick sweep" in n for n in report.notes)
+    assert len(report.measures) > 3 or report.length == 211
+
+
+def test_a_fast_module_gets_the_full_default_sweep():
+    report = measure_aliasing(nn.Tanh())
+    assert len(report.measures) == 63 and report.length == 4099
+    assert not any("quick sweep" in n for n in report.notes)
+
+
+def test_a_bad_sweep_is_one_line():
+    with pytest.raises(ValueError, match=r"sweep must be one of 'auto', 'full'; received"):
+        measure_aliasing(nn.Tanh(), sweep="fast")
+
+
+def test_the_probe_bound_counts_a_decoders_output_channels_not_its_latent_ones():
+    # 128 latent channels to 1 output channel by 256: 2**27 samples allow the default
+    # period on the output side; the old bound multiplied 128 by the output length
+    from upsamplers.analysis.aliasing import check_probe
+
+    assert check_probe(length=4099, warmup=2, channels=128, ratio=256, out_channels=1) == \
+        6 * 4099 * 256
+    with pytest.raises(ValueError, match="at its input .* and at its output"):
+        check_probe(length=4099, warmup=2, channels=128, ratio=256)

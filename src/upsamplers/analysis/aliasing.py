@@ -83,6 +83,7 @@ from .aliasing_run import (
     schedule,
     settle_channels,
 )
+from .aliasing_sweep import QUICK_F0S, SWEEP_BUDGET_S, SWEEPS, quick_length, sweep_seconds
 
 WAVES = ("sine", "sawtooth", "triangle")
 #: Sine fundamentals, fractions of the input rate (0.05 to 0.40 by 0.025).
@@ -380,7 +381,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
                      length: int = DEFAULT_LENGTH, warmup: int = DEFAULT_WARMUP,
                      channels: int | None = None, dtype: str | None = None,
                      top: int = DEFAULT_TOP, ratio: int | Fraction | None = None,
-                     layout: str = "auto",
+                     layout: str = "auto", sweep: str = "auto",
                      progress: Callable[[str], None] | None = None) -> AliasingReport:
     """Measure the aliasing of ``module`` (see the module docstring for the definition).
 
@@ -416,7 +417,13 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
         layout: ``"auto"``: each signal at the first steady context of ``4 q``,
             ``8 q``, ... input samples (:mod:`.aliasing_run`), else whole warm-up
             periods; ``"periods"``: whole periods only (the exhaustive layout).
-        progress: called once after the dry run, then once per signal measured.
+        sweep: ``"auto"``: with every signal argument (``f0s``, ``amplitudes``,
+            ``waves``, ``wave_f0s``, ``length``) at its default, the quick sweep of
+            :mod:`.aliasing_sweep` when the default one is estimated, from the dry
+            runs' time, above :data:`~.aliasing_sweep.SWEEP_BUDGET_S` (a large
+            decoder); ``"full"``: the signals as given, always.
+        progress: called once after the dry run (``"N signals, ..."``), then once
+            per signal measured.
 
     Returns:
         an :class:`AliasingReport`.
@@ -429,6 +436,8 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
             dtype cannot hold (:func:`check_amplitudes_fit`).
     """
     start = time.perf_counter()
+    defaults = _all_default(f0s, amplitudes, waves, wave_f0s, length)
+    sweep = check_choice("sweep", sweep, SWEEPS)
     sample_rate, output_rate = _check_rates(sample_rate, output_rate)
     warmup = check_int("warmup", warmup, minimum=0)
     channels = None if channels is None else check_int("channels", channels)
@@ -442,6 +451,9 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     check_amplitudes_fit(tuple(a for _, _, a in signals), model.dtype)
     how = "found by the dry run" if ratio is None else "given"
     plan = _plan(model, ratio, length, warmup)
+    notes: list[str] = []
+    if sweep == "auto" and defaults:
+        signals, plan = _quick_sweep(model, signals, plan, notes)
     _check_fundamentals(signals, plan)
     if output_rate is not None:
         sample_rate = output_rate / float(plan.ratio)
@@ -449,17 +461,52 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
     if progress is not None:
         progress(f"{len(signals)} signals, period {plan.length}, rate ratio {plan.ratio}")
     measures, spectra = _run_all(model, plans, signals, sample_rate, top, how, progress)
-    return _report(model, plan, measures, spectra, sample_rate, time.perf_counter() - start)
+    return _report(model, plan, measures, spectra, sample_rate, time.perf_counter() - start,
+                   notes)
+
+
+def _all_default(f0s: Any, amplitudes: Any, waves: Any, wave_f0s: Any, length: Any) -> bool:
+    """Whether the caller left every signal argument at its default (the quick sweep
+    never replaces signals the caller chose)."""
+    try:
+        given = (tuple(f0s), tuple(amplitudes), (waves,) if isinstance(waves, str)
+                 else tuple(waves), tuple(wave_f0s), length)
+    except TypeError:  # not a sequence: refused by the checks
+        return False
+    return given == (DEFAULT_F0S, DEFAULT_AMPLITUDES, WAVES, DEFAULT_WAVE_F0S, DEFAULT_LENGTH)
+
+
+def _quick_sweep(model: _Model, signals: list[tuple[str, float, float]], plan: _Plan,
+                 notes: list[str]) -> tuple[list[tuple[str, float, float]], _Plan]:
+    """The quick sweep of :mod:`.aliasing_sweep` (with a note) when the default one
+    is estimated above its budget from the dry runs' time; else the default."""
+    per_sample = model.seconds_per_sample
+    if per_sample is None or plan.ratio <= 1:
+        return signals, plan
+    estimate = sweep_seconds(len(signals), plan.length, plan.ratio, per_sample)
+    if estimate <= SWEEP_BUDGET_S:
+        return signals, plan
+    length = next_prime(quick_length(plan.ratio, QUICK_F0S, MIN_LENGTH))
+    quick = [("sine", f0, BAR_AMPLITUDE) for f0 in QUICK_F0S]
+    notes.append(
+        f"quick sweep: the default sweep ({len(signals)} signals, period {plan.length}) was "
+        f"estimated at {estimate:,.0f} s from the dry runs ({per_sample * 1e6:.3g} us per "
+        f"output sample, rate ratio {plan.ratio}); measured sines at "
+        f"{', '.join(map(str, QUICK_F0S))} of the input rate, amplitude {BAR_AMPLITUDE}, "
+        f"period {length} (k0 above half the rate ratio); sweep='full' (--sweep full) or any "
+        "signal argument measures more")
+    return quick, _Plan(length, plan.ratio, plan.warmup)
 
 
 def _report(model: _Model, plan: _Plan, measures: list[AliasingMeasure],
-            spectra: list[np.ndarray], sample_rate: float | None, elapsed: float
-            ) -> AliasingReport:
+            spectra: list[np.ndarray], sample_rate: float | None, elapsed: float,
+            notes: list[str]) -> AliasingReport:
     report = AliasingReport(
         module=model.name, sample_rate=sample_rate,
         ratio=(plan.ratio.numerator, plan.ratio.denominator), length=plan.length,
         warmup=plan.warmup, channels=model.channels, dtype=model.dtype, measures=measures,
-        summaries=_summaries(measures), notes=_notes(measures, plan), elapsed_s=elapsed)
+        summaries=_summaries(measures), notes=notes + _notes(measures, plan),
+        elapsed_s=elapsed)
     report.spectrum = _worst_spectrum(measures, spectra, plan.window)
     return report
 
@@ -471,7 +518,8 @@ def _plan(model: _Model, ratio: Fraction | None, length: int, warmup: int) -> _P
         settle_channels(model, ratio)
     check_probe(length=length, warmup=warmup, channels=model.channels or 1)
     ratio = rate_ratio(model) if ratio is None else ratio
-    check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=ratio)
+    check_probe(length=length, warmup=warmup, channels=model.channels or 1, ratio=ratio,
+                out_channels=model.out_channels)
     return _Plan(length, ratio, warmup)
 
 
@@ -487,11 +535,14 @@ def _check_rates(sample_rate: float | None, output_rate: float | None
 
 
 def check_probe(*, length: int, warmup: int, channels: int = 1,
-                ratio: int | Fraction = 1, factor: int = 1) -> int:
-    """The samples of the largest array a measure makes: ``channels`` x the input
-    periods (``2 * warmup + 2``, more for a decimator; at least the dry run's
-    :data:`DRY_RUN_LENGTH` x 2) x ``length`` x the rate ``ratio`` (or the internal
-    ``factor`` of a built-in target, known before it is built), when above 1.
+                ratio: int | Fraction = 1, factor: int = 1,
+                out_channels: int | None = None) -> int:
+    """The samples of the largest array a measure makes: its input, ``channels`` x
+    the input periods (``2 * warmup + 2``, more for a decimator; at least the dry
+    run's :data:`DRY_RUN_LENGTH` x 2) x ``length``, or its output, ``out_channels``
+    (``channels`` while unknown) x as many periods x ``length`` x the rate ``ratio``
+    (or the internal ``factor`` of a built-in target, known before it is built),
+    whichever is larger (a decoder of 128 latent channels to 1: the output's).
 
     Raises:
         InvalidValue: above :data:`~upsamplers.analysis._validate.MAX_PROBE_SAMPLES`,
@@ -501,16 +552,19 @@ def check_probe(*, length: int, warmup: int, channels: int = 1,
     q = ratio.denominator
     periods = 2 * q * -(-warmup // q) + 2 * q
     scale = max(ratio, Fraction(1)) * max(factor, 1)
-    inputs = channels * max(periods * length, 2 * DRY_RUN_LENGTH)
-    samples = math.ceil(inputs * scale)
+    frames = max(periods * length, 2 * DRY_RUN_LENGTH)
+    samples = max(channels * frames,
+                  math.ceil((channels if out_channels is None else out_channels)
+                            * frames * scale))
     if samples <= MAX_PROBE_SAMPLES:
         return samples
     scaled = (" x factor" if factor > 1 else "") + (" x rate ratio" if ratio > 1 else "")
     given = (f", factor={factor}" if factor > 1 else "") + (
         f", rate ratio {ratio}" if ratio != 1 else "")
     raise InvalidValue(
-        f"the aliasing probe must hold at most {MAX_PROBE_SAMPLES:,} samples (channels x "
-        f"(2 x warmup + 2) periods x length{scaled}; "
+        f"the aliasing probe must hold at most {MAX_PROBE_SAMPLES:,} samples at its input "
+        f"(channels x (2 x warmup + 2) periods x length) and at its output (the same with the "
+        f"output channels{scaled}; "
         f"upsamplers.analysis._validate.MAX_PROBE_SAMPLES); received channels={channels}, "
         f"warmup={warmup}, length={length}{given}: {samples:,} samples")
 
@@ -870,14 +924,16 @@ def _notes(measures: list[AliasingMeasure], plan: _Plan) -> list[str]:
             f"of {plan.warmup} periods of {plan.length} samples, or it is not time-invariant: "
             "their AHR is unreliable (give more warmup periods)")
     p, q = plan.ratio.numerator, plan.ratio.denominator
-    dense = sorted({m.k0 for m in measures if q == 1 and 2 * m.k0 < p})
+    # the image at k0 x the input rate, bin k0 (N - 1), is a harmonic bin below the
+    # output Nyquist unless k0 > p / 2
+    dense = sorted({m.k0 for m in measures if q == 1 and m.k0 <= p // 2})
     if dense:
         notes.append(
             f"the period of {plan.length} input samples puts k0 = {dense[0]} cycles in it "
-            f"(f0 = {dense[0] / plan.length:.4g}), fewer than half the rate ratio {p}: "
+            f"(f0 = {dense[0] / plan.length:.4g}), at most half the rate ratio {p}: "
             f"images m N +- k0 with m a multiple of k0 fall on harmonic bins and count "
-            f"as harmonic, lowering the AHR; give a length above {p / 2:g} / f0 "
-            f"(e.g. {next_prime(math.ceil(p / 2 * plan.length / dense[0]) + 1)})")
+            f"as harmonic, lowering the AHR; give a length above {p // 2 + 0.5:g} / f0 "
+            f"(e.g. {next_prime(math.ceil((p // 2 + 0.5) * plan.length / dense[0]))})")
     silent = [m for m in measures if not m.harmonic_power > 0]
     if silent:
         notes.append(f"{len(silent)} measures have no output power at the harmonics: "

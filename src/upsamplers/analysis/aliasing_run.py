@@ -27,6 +27,7 @@ module that never settles is measured exactly as with whole periods.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -70,6 +71,9 @@ class _Model:
         self.channels: int | None = channels  # a module's: settled by settle()
         self.dry_lengths: dict[int, int] = {}  # input length -> output length, on zeros
         self.calls = 0
+        self.seconds = 0.0  # time spent in the module, and the output samples it gave
+        self.output_samples = 0
+        self.out_channels: int | None = None
         if self.torch:
             self.dtype = dtype or _module_dtype(module)
             self.name = type(module).__name__
@@ -91,8 +95,20 @@ class _Model:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         self.calls += 1
-        if self.torch:
-            return self._torch(x)
+        start = time.perf_counter()
+        y = self._torch(x) if self.torch else self._callable(x)
+        self.seconds += time.perf_counter() - start
+        self.output_samples += y.shape[0] * y.shape[-1]
+        self.out_channels = y.shape[1]
+        return y
+
+    @property
+    def seconds_per_sample(self) -> float | None:
+        """Measured time per output sample (a batch's samples counted once per
+        channel group, i.e. per ``(B, T)``), ``None`` before any call."""
+        return self.seconds / self.output_samples if self.output_samples else None
+
+    def _callable(self, x: np.ndarray) -> np.ndarray:
         out = []
         for signal in x:
             arg = signal[0] if self.channels is None else signal
@@ -114,10 +130,11 @@ class _Model:
                                                 device=device))
         finally:
             self.module.train(training)
-        if not isinstance(y, torch.Tensor) or y.dim() != 3 or y.shape[0] != x.shape[0]:
+        if not isinstance(y, torch.Tensor) or y.dim() < 2 or y.shape[0] != x.shape[0]:
             shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise InvalidValue(f"the module must return a tensor (B, C, T) with B={x.shape[0]}; "
-                               f"received {shape}")
+            raise InvalidValue(f"the module must return a tensor (B, C, T) (or (B, T), or "
+                               f"(B, sources, C, T)) with B={x.shape[0]}; received {shape}")
+        y = y.reshape(y.shape[0], -1, y.shape[-1])  # (B, ..., T) -> (B, C, T)
         y = y.detach().cpu().double().numpy()
         if not np.all(np.isfinite(y)):
             raise InvalidValue("module output must be finite; received NaN or infinite samples")

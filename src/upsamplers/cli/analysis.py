@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from fractions import Fraction
@@ -74,7 +75,10 @@ def _progress(total: int | None, label: str) -> tuple[Callable[[str], None], Cal
         if bars:
             bars[0].update(1)
         else:
-            bars.append(tqdm(total=total, desc=label, unit="step", file=sys.stderr, leave=False))
+            # a job whose first message counts its steps ("3 signals, ...") knows best
+            counted = re.match(r"(\d+) signals\b", message)
+            bars.append(tqdm(total=int(counted.group(1)) if counted else total, desc=label,
+                             unit="step", file=sys.stderr, leave=False))
         bars[0].set_postfix_str(message)
 
     def close() -> None:
@@ -168,6 +172,10 @@ def _add_aliasing(subparsers: Any) -> None:
     p.add_argument("--ratio", default=None, metavar="P[/Q]",
                    help="the model's rate ratio, output samples per input sample (e.g. "
                    "256 for a decoder by 256, 1/2 for a decimator by 2): no rate dry run")
+    p.add_argument("--sweep", choices=aliasing.SWEEPS, default="auto",
+                   help="auto (default): with no signal option given, a quick sweep (sines at "
+                   "0.2, 0.3, 0.4, amplitude 0.8) where the default one would take over a "
+                   "minute (a large decoder; the report says so); full: the default sweep")
     p.add_argument("--whole-periods", action="store_true",
                    help="feed whole warm-up periods to every signal (the exhaustive "
                    "layout) instead of the shortest steady context")
@@ -225,7 +233,7 @@ def _aliasing(args: argparse.Namespace) -> int:
         length=check_int("length", args.length, minimum=aliasing.MIN_LENGTH),
         warmup=check_int("warmup", args.warmup, minimum=0),
         ratio=_rate_ratio(args.ratio),
-        layout="periods" if args.whole_periods else "auto",
+        layout="periods" if args.whole_periods else "auto", sweep=args.sweep,
         channels=None if args.channels is None else check_int("channels", args.channels),
         output_rate=None if args.sample_rate is None else check_rate("sample_rate",
                                                                       args.sample_rate))
