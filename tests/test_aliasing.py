@@ -295,7 +295,7 @@ def test_bad_modules_raise_clear_errors():
     with pytest.raises(InvalidValue, match="must be finite"):
         measure_aliasing(lambda x: np.full_like(x, np.nan))
     with pytest.raises(InvalidValue, match=r"must return a tensor \(B, C, T\)"):
-        measure_aliasing(nn.Flatten())
+        measure_aliasing(nn.Flatten(0))  # (B, C, T) -> (B * C * T,)
 
 
 def test_audit_reports_aliasing_with_a_verdict():
@@ -461,7 +461,8 @@ def test_a_probe_too_large_is_refused_before_any_work(kwargs, text):
         measure_aliasing(lambda x: calls.append(x) or x, **kwargs)
     assert time.perf_counter() - start < 1.0 and calls == []
     assert str(info.value).startswith("the aliasing probe must hold at most 134,217,728 "
-                                      "samples (channels x (2 x warmup + 2) periods x length")
+                                      "samples at its input (channels x (2 x warmup + 2) "
+                                      "periods x length) and at its output")
     assert text in str(info.value)
 
 

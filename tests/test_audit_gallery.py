@@ -223,3 +223,20 @@ def test_lines_finds_the_hop_in_what_the_gallery_decoders_output(name):
         assert combs == []
     else:
         assert [c.hop for c in combs] == [ratio], combs
+
+
+def test_the_audits_aliasing_probe_bounds_a_latent_decoders_output_by_its_own_channels():
+    # 1024 latent channels, one output channel, by 512: the probe was refused
+    # (1024 x ... x 512 samples counted on the output side)
+    build, fs, _ = GALLERY["dac-like"]
+    torch.manual_seed(0)
+    report = audit(build(), fs, inputs=("aliasing",), seconds=0.25)
+    assert report.aliasing is not None and report.aliasing.ratio == (512, 1)
+
+
+def test_a_model_of_length_multiples_gets_a_note_instead_of_the_aliasing_probe():
+    torch.manual_seed(0)
+    report = audit(NeedsMultipleOf16(), 8000.0, inputs=("noise", "aliasing"), seconds=0.25)
+    assert report.aliasing is None
+    assert any(n.startswith("aliasing probe not run: the model runs only on multiples of 16")
+               for n in report.notes)

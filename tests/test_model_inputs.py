@@ -319,8 +319,8 @@ def test_an_output_refused_after_the_forward_is_not_taken_for_a_channel_error():
     with pytest.raises(TypeError, match=r"^the model must return a tensor \(B, C, T\); "
                        r"received tuple$"):
         audit(Pair(), 16000.0, inputs=("silence",), seconds=0.25)
-    with pytest.raises(ValueError, match=r"^the module must return a tensor \(B, C, T\) with "
-                       r"B=1; received tuple$"):
+    with pytest.raises(ValueError, match=r"^the module must return a tensor \(B, C, T\) \(or "
+                       r"\(B, T\), or \(B, sources, C, T\)\) with B=1; received tuple$"):
         measure_aliasing(Pair(), length=101)
 
 

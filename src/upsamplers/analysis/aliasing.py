@@ -382,6 +382,7 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
                      channels: int | None = None, dtype: str | None = None,
                      top: int = DEFAULT_TOP, ratio: int | Fraction | None = None,
                      layout: str = "auto", sweep: str = "auto",
+                     out_channels: int | None = None,
                      progress: Callable[[str], None] | None = None) -> AliasingReport:
     """Measure the aliasing of ``module`` (see the module docstring for the definition).
 
@@ -422,6 +423,8 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
             :mod:`.aliasing_sweep` when the default one is estimated, from the dry
             runs' time, above :data:`~.aliasing_sweep.SWEEP_BUDGET_S` (a large
             decoder); ``"full"``: the signals as given, always.
+        out_channels: the module's output channels, when known (the audit's): they
+            bound the probe's output side where no dry run tells them.
         progress: called once after the dry run (``"N signals, ..."``), then once
             per signal measured.
 
@@ -436,33 +439,53 @@ def measure_aliasing(module: Any, *, sample_rate: float | None = None,
             dtype cannot hold (:func:`check_amplitudes_fit`).
     """
     start = time.perf_counter()
-    defaults = _all_default(f0s, amplitudes, waves, wave_f0s, length)
-    sweep = check_choice("sweep", sweep, SWEEPS)
+    quick = (check_choice("sweep", sweep, SWEEPS) == "auto"
+             and _all_default(f0s, amplitudes, waves, wave_f0s, length))
     sample_rate, output_rate = _check_rates(sample_rate, output_rate)
     warmup = check_int("warmup", warmup, minimum=0)
     channels = None if channels is None else check_int("channels", channels)
     length = _check_length(length, warmup, channels or 1)
-    top = check_int("top", top, minimum=0)
     signals = _signal_list(waves, f0s, wave_f0s, _check_amplitudes(amplitudes))
-    dtype = None if dtype is None else check_choice("dtype", dtype, ("float32", "float64"))
     layout = check_choice("layout", layout, ("auto", "periods"))
     ratio = None if ratio is None else _check_ratio(ratio)
-    model = _Model(module, channels, dtype)
-    check_amplitudes_fit(tuple(a for _, _, a in signals), model.dtype)
+    top = check_int("top", top, minimum=0)
+    return _sweep_and_report(_model(module, channels, dtype, out_channels, signals), ratio,
+                             length, warmup, signals, quick, (sample_rate, output_rate),
+                             layout, top, progress, start)
+
+
+def _sweep_and_report(model: _Model, ratio: Fraction | None, length: int, warmup: int,
+                      signals: list[tuple[str, float, float]], quick: bool,
+                      rates: tuple[float | None, float | None], layout: str, top: int,
+                      progress: Callable[[str], None] | None, start: float
+                      ) -> AliasingReport:
+    """:func:`measure_aliasing` once its arguments are checked: the dry runs, the
+    quick sweep where ``quick`` allows it, the measures, the report."""
     how = "found by the dry run" if ratio is None else "given"
     plan = _plan(model, ratio, length, warmup)
     notes: list[str] = []
-    if sweep == "auto" and defaults:
+    if quick:
         signals, plan = _quick_sweep(model, signals, plan, notes)
     _check_fundamentals(signals, plan)
-    if output_rate is not None:
-        sample_rate = output_rate / float(plan.ratio)
+    sample_rate, output_rate = rates
+    sample_rate = sample_rate if output_rate is None else output_rate / float(plan.ratio)
     plans = schedule(plan.length, plan.ratio, warmup) if layout == "auto" else [plan]
     if progress is not None:
         progress(f"{len(signals)} signals, period {plan.length}, rate ratio {plan.ratio}")
     measures, spectra = _run_all(model, plans, signals, sample_rate, top, how, progress)
     return _report(model, plan, measures, spectra, sample_rate, time.perf_counter() - start,
                    notes)
+
+
+def _model(module: Any, channels: int | None, dtype: str | None, out_channels: Any,
+           signals: list[tuple[str, float, float]]) -> _Model:
+    """The module to measure, in its dtype, which must hold every amplitude."""
+    dtype = None if dtype is None else check_choice("dtype", dtype, ("float32", "float64"))
+    model = _Model(module, channels, dtype)
+    if out_channels is not None:
+        model.out_channels = check_int("out_channels", out_channels)
+    check_amplitudes_fit(tuple(a for _, _, a in signals), model.dtype)
+    return model
 
 
 def _all_default(f0s: Any, amplitudes: Any, waves: Any, wave_f0s: Any, length: Any) -> bool:
