@@ -41,6 +41,43 @@ shape, not how loud a trained model of the family is.
 """
 
 
+#: What each section means, read from its numbers (the levels are a random-weight
+#: model's: where lines come from, not how loud a trained model is).
+READINGS = {
+    "hifigan-like": "Every transposed layer has unequal phases and follows an offset "
+    "(`F.leaky_relu` in `forward()`, which lint now reads from the source): lines at every "
+    "stage's input rate, up to the output's Nyquist; `lines` finds the hop from the audio "
+    "alone. Swapping to `resample` removes the lines at every length.",
+    "bigvgan-like": "The same stack with Snake modules: Snake's mean (0.43 on unit noise) is an "
+    "offset like ReLU's, so Snake does not spare a transposed stack its lines.",
+    "encodec-like": "A latent decoder whose `.channels` means its audio channels: the audit "
+    "settles 128 input channels by running it. Its trimming wrapper keeps the factors "
+    "readable, and `swap` keeps its output lengths through the wrapper.",
+    "dac-like": "A 1024-channel latent: the probes are bounded by what they really hold on "
+    "each side (the input's 1024 channels, the output's one), so the default audit runs.",
+    "wavegrad-like": "Upsampling by `F.interpolate` inside `forward()`: lint sees calls of "
+    "unknown factor, the audit finds the factors from the lengths the convolutions see. "
+    "Nearest interpolation has equal phases: no line, a pass that a plain Welch estimate "
+    "confirms (`tests/test_audit_gallery.py`); its artifacts are filtering, not tones.",
+    "unet-at-input-rate": "Output at the input rate, four transposed layers inside: the "
+    "tones are searched at the decoder's own rates (this read 'does not upsample', and "
+    "'tonal: pass' with `--factors 1`). The finest comb (fs / 256) needs long probes; "
+    "below that resolution the verdict cannot be a pass.",
+    "hybrid-spectrogram": "An STFT / iSTFT pair keeps the rate at the model's boundary: a comb "
+    "at fs / hop, searched beside the time branch's fs / 4. The model takes lengths that are "
+    "multiples of 4 only: the dry run finds that, and the aliasing probe (prime periods) is "
+    "not run, with a note. `swap` replaces the time branch's layer; the lines every fs / 64 "
+    "that remain are the STFT pair's, which no upsampler kind replaces.",
+    "vocos-like": "The iSTFT head is a stage of factor 256 (lint reads the hop from "
+    "`hop_length`): a learned spectrum that changes little from frame to frame repeats every "
+    "hop, lines every fs / 256 even though the window satisfies the overlap-add condition.",
+    "subpixel-audio-unet": "A subpixel shuffle written with `reshape`/`permute` is no module: "
+    "lint sees none, the audit finds three x2 stages between the convolutions and their lines "
+    "at fs / 2, fs / 4 and fs / 8. `lines` on the audio alone cannot name a hop of 8 (three "
+    "lines are too few to tell from chance), and `swap` has no module to replace.",
+}
+
+
 def _lint_rows(report: Any) -> list[str]:
     if not report.findings:
         return ["`lint` finds no upsampling module."]
@@ -72,8 +109,9 @@ def section(name: str, seconds: float) -> list[str]:
     start = time.perf_counter()
     linted = lint(model, fs)
     report = audit(model, fs, seconds=seconds)
-    took = time.perf_counter() - start
-    out = [f"## {name}", "", f"{what}. {params / 1e6:.2f} M parameters, output {fs:g} Hz.", ""]
+    took = time.perf_counter() - start  # lint and audit
+    out = [f"## {name}", "", f"{what}. {params / 1e6:.2f} M parameters, output {fs:g} Hz.", "",
+           READINGS[name], ""]
     out += ["**lint**", "", *_lint_rows(linted), ""]
     out += [line for line in linted.to_markdown().splitlines()
             if line.startswith(("Total", "Upsampling layers", "- note"))]
@@ -117,8 +155,15 @@ def _swapped(model: Any, fs: float, seconds: float) -> list[str]:
 
     try:
         swapped = swap(model, "resample")
-    except ValueError as error:
-        return [f"**swap** to `resample`: not possible here ({error})"]
+    except ValueError:  # e.g. too short a check input for an STFT: a longer one
+        channels = next(m for m in model.modules() if isinstance(m, torch.nn.Conv1d)).in_channels
+        try:
+            swapped = swap(model, "resample", example_input=(1, channels, 4096))
+        except ValueError as error:
+            return [f"**swap** to `resample`: not possible here ({error})"]
+    if not swapped.replaced:
+        reasons = "; ".join(f"`{n}`: {why}" for n, why in swapped.skipped)
+        return [f"**swap** to `resample`: nothing replaced ({reasons})"]
     torch.manual_seed(0)
     after = audit(swapped.model, fs, seconds=seconds, inputs=("ones", "silence", "noise"))
     tonal = after.verdicts["tonal"]
