@@ -12,11 +12,13 @@ pass now needs every found layer's lines searched.
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from gallery_models import RateKeepingUNet
 from scipy import signal as sps
 from torch import nn
 
@@ -25,40 +27,6 @@ from upsamplers.cli import main
 
 FS = 16000.0
 PROBES = ("ones", "silence", "noise")
-
-
-class RateKeepingUNet(nn.Module):
-    """Encoder of strided convolutions, decoder of transposed ones with skips, the
-    input padded to a multiple of ``stride ** depth`` and the output trimmed back:
-    ``(B, C, T) -> (B, sources, C, T)``."""
-
-    def __init__(self, depth: int, stride: int, channels: int = 2, width: int = 8,
-                 sources: int = 2) -> None:
-        super().__init__()
-        self.depth, self.stride, self.sources = depth, stride, sources
-        self.encoder, self.decoder = nn.ModuleList(), nn.ModuleList()
-        c = channels
-        for i in range(depth):
-            self.encoder.append(nn.Sequential(
-                nn.Conv1d(c, width * 2**i, 2 * stride, stride, padding=stride // 2), nn.ReLU()))
-            c = width * 2**i
-        for i in reversed(range(depth)):
-            out = sources * channels if i == 0 else width * 2 ** (i - 1)
-            self.decoder.append(nn.Sequential(
-                nn.ConvTranspose1d(width * 2**i, out, 2 * stride, stride, padding=stride // 2),
-                nn.ReLU() if i else nn.Identity()))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        length = x.shape[-1]
-        x = F.pad(x, (0, (-length) % self.stride**self.depth))
-        skips = []
-        for block in self.encoder:
-            x = block(x)
-            skips.append(x)
-        for block in self.decoder:
-            x = block(x + skips.pop())
-        x = x[..., :length]  # (B, S * C, T) -> (B, S, C, T)
-        return x.reshape(x.shape[0], self.sources, -1, length)
 
 
 class BranchUpsampler(nn.Module):
@@ -244,3 +212,20 @@ def test_cli_lint_prints_the_net_factor(tmp_path, capsys):
     assert main(["lint", f"{factory}:build", "--sample-rate", "16000"]) == 0
     out = capsys.readouterr()
     assert "net factor 1" in out.out and "warning" not in out.err
+
+
+@pytest.mark.parametrize("name", ["autoencoder", "demucs", "unet", "melgan"])
+def test_this_packages_reference_models_are_read_layer_by_layer(name):
+    """A reference model has an integer ``factor`` (its stages'): it was linted as
+    one "upsampler" unit of that factor, hiding its layers; the audit then
+    crashed (autoencoder: a length its encoder refuses; demucs: a 4-D output)."""
+    from upsamplers.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(name)
+    report = lint(model, 44100.0)
+    assert report.findings and all(f.name for f in report.findings)  # none is the model
+    audited = audit(model, 44100.0, inputs=PROBES, seconds=0.5)
+    hooked = tuple(f.factor for f in report.findings)
+    assert audited.factors == hooked and math.prod(hooked) >= audited.ratio >= 1
+    assert audited.verdicts["tonal"].status in ("fail", "warn")

@@ -10,13 +10,21 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from tiny_runs import SUBPROCESS_ENV, TINY, assert_same_weights, cli_args, tiny, weights
+from tiny_runs import (
+    SUBPROCESS_ENV,
+    TINY,
+    assert_same_weights,
+    cli_args,
+    fixed_batch_learning,
+    tiny,
+    weights,
+)
 
 from upsamplers._checks import UserFileError
 from upsamplers.cli import main
 from upsamplers.inference import overlap_add
 from upsamplers.models import Autoencoder, DemucsLike, load_model
-from upsamplers.train import ReconstructionLoss, Task, train
+from upsamplers.train import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -38,23 +46,12 @@ def test_each_model_learns_on_the_embedded_data(tmp_path, model, kind):
     forms alike (a single spike decides it); at 30 every model fell on every seed
     tried (fixed-batch ratio 0.54-0.85)."""
     config = tiny(model, upsampler=kind, steps=30, crop=4096, batch_size=4, checkpoint_every=100)
-    task = Task(config)
-    criterion = ReconstructionLoss(config.stft_weight)
-    fixed = task.batch(list(range(8)))
-
-    def fixed_loss(module):
-        with torch.no_grad():
-            return float(task.loss(module.eval(), fixed, criterion)[0])
-
-    before = fixed_loss(task.build_model())
-    result = train(config, tmp_path, progress=False)
-    losses = [h["loss"] for h in result.history]
+    losses, before, after, rebuilt = fixed_batch_learning(config, tmp_path)
     assert len(losses) == 30 and all(np.isfinite(losses))
     assert np.mean(losses[-3:]) < 0.95 * losses[0], losses
     assert (tmp_path / "model.pt").is_file() and (tmp_path / "checkpoint.pt").is_file()
-    rebuilt = load_model(tmp_path / "model.pt")
     assert rebuilt.config["upsampler"] == kind
-    assert fixed_loss(rebuilt) < 0.95 * before
+    assert after < 0.95 * before
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert log[0]["event"] == "start" and log[-1]["event"] == "end"
     assert [r["step"] for r in log if "loss" in r] == list(range(1, 31))

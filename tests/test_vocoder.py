@@ -363,28 +363,13 @@ def test_the_vocos_layout_is_chunked_exactly_and_rebuilt_from_its_checkpoint(tmp
 def test_the_istft_variant_learns_on_the_embedded_data(tmp_path):
     """30 steps of the vocoder task's model in the istft variant (hidden 32, one block
     per stack, hop 64): the running loss and the loss of one fixed batch fall."""
-    from tiny_runs import tiny
-
-    from upsamplers.losses import ReconstructionLoss
-    from upsamplers.train import train
+    from tiny_runs import fixed_batch_learning, tiny
 
     config = tiny("melgan", upsampler="istft", steps=30, crop=4096, batch_size=4,
                   checkpoint_every=100, model_options={
                       "hidden": 32, "residual_blocks": 1, "factors": [4, 4, 4],
                       "n_fft": 256, "n_mels": 40, "layout": "vocos"})
-    task = Task(config)
-    criterion = ReconstructionLoss(config.stft_weight)
-    fixed = task.batch(list(range(8)))
-
-    def fixed_loss(module):
-        with torch.no_grad():
-            return float(task.loss(module.eval(), fixed, criterion)[0])
-
-    before = fixed_loss(task.build_model())
-    result = train(config, tmp_path, progress=False)
-    losses = [h["loss"] for h in result.history]
+    losses, before, after, rebuilt = fixed_batch_learning(config, tmp_path)
     assert len(losses) == 30 and all(np.isfinite(losses))
     assert np.mean(losses[-3:]) < 0.95 * losses[0], losses
-    rebuilt = load_model(tmp_path / "model.pt")
-    assert rebuilt.config["layout"] == "vocos"
-    assert fixed_loss(rebuilt) < 0.95 * before
+    assert after < 0.95 * before and rebuilt.config["layout"] == "vocos"

@@ -28,6 +28,27 @@ def tiny(model="autoencoder", **overrides):
     return TrainConfig(**values)
 
 
+def fixed_batch_learning(config, out):
+    """Train ``config`` into ``out`` and measure the loss of one fixed batch (the same
+    8 crops) before and after: ``(running losses, fixed loss before, fixed loss of
+    the saved model, the saved model)``."""
+    from upsamplers.models import load_model
+    from upsamplers.train import ReconstructionLoss, Task, train
+
+    task = Task(config)
+    criterion = ReconstructionLoss(config.stft_weight)
+    fixed = task.batch(list(range(8)))
+
+    def fixed_loss(module):
+        with torch.no_grad():
+            return float(task.loss(module.eval(), fixed, criterion)[0])
+
+    before = fixed_loss(task.build_model())
+    result = train(config, out, progress=False)
+    rebuilt = load_model(Path(out) / "model.pt")
+    return [h["loss"] for h in result.history], before, fixed_loss(rebuilt), rebuilt
+
+
 def cli_args(config, out):
     """The ``upsamplers train`` arguments of ``config`` (evaluation flags when it
     evaluates), writing into ``out``."""

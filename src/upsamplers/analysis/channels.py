@@ -16,6 +16,7 @@ while its first convolution takes 128 latent channels.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -45,7 +46,9 @@ def candidate_in_channels(module: Any) -> tuple[int, ...]:
             convs.append(int(m.in_channels))
             continue
         for name, bucket in (("in_channels", others), ("channels", attrs)):
-            value = getattr(m, name, None)
+            with warnings.catch_warnings():  # a deprecated alias is still a count
+                warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
+                value = getattr(m, name, None)
             if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
                 bucket.append(value)
     return tuple(dict.fromkeys([*convs, *others, *attrs, 1]))

@@ -319,7 +319,7 @@ def _describe(name: str, module: Any, previous_conv: Any) -> LintFinding | None:
                            None if previous_conv is None else previous_conv.kernel_size[0],
                            bias=bias, phase_spread_db=spread)
     if type(module).__module__.startswith("upsamplers.") and isinstance(
-            getattr(module, "factor", None), int):
+            getattr(module, "factor", None), int) and not _holds_upsamplers(module):
         conv = getattr(module, "conv", None)
         return LintFinding(name, layer, "upsampler", module.factor,
                            bias=getattr(conv, "bias", None) is not None)
@@ -328,6 +328,17 @@ def _describe(name: str, module: Any, previous_conv: Any) -> LintFinding | None:
     if _calls_interpolate(module):
         return LintFinding(name, layer, "interpolate", None)
     return None
+
+
+def _holds_upsamplers(module: Any) -> bool:
+    """Whether a module of this package holds upsampling layers of its own (a
+    reference model's ``factor`` is its stages': read them, not one unit)."""
+    from torch import nn
+
+    from ..layers import PeriodicShuffle1d, Upsampler
+
+    kinds = (Upsampler, nn.ConvTranspose1d, nn.Upsample, PeriodicShuffle1d)
+    return any(isinstance(m, kinds) for m in module.modules() if m is not module)
 
 
 def _advise(f: LintFinding) -> list[str]:
