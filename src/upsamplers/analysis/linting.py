@@ -331,14 +331,25 @@ def _describe(name: str, module: Any, previous_conv: Any) -> LintFinding | None:
 
 
 def _holds_upsamplers(module: Any) -> bool:
-    """Whether a module of this package holds upsampling layers of its own (a
-    reference model's ``factor`` is its stages': read them, not one unit)."""
+    """Whether a module of this package holds upsampling layers that are not just
+    its own factor: a reference model (``factor`` 4, four stages of 4 inside) is
+    read layer by layer; a wrapper around one upsampler of its factor
+    (``LengthMatched``) stays one unit."""
     from torch import nn
 
     from ..layers import PeriodicShuffle1d, Upsampler
 
-    kinds = (Upsampler, nn.ConvTranspose1d, nn.Upsample, PeriodicShuffle1d)
-    return any(isinstance(m, kinds) for m in module.modules() if m is not module)
+    total, found = 1, []
+    for name, m in module.named_modules():
+        if m is module or any(name.startswith(p + ".") for p in found):
+            continue
+        factor = (m.factor if isinstance(m, (Upsampler, PeriodicShuffle1d)) else
+                  m.stride[0] if isinstance(m, nn.ConvTranspose1d) else
+                  _int_factor(m.scale_factor) if isinstance(m, nn.Upsample) else None)
+        if factor:
+            total *= factor
+            found.append(name)
+    return total not in (1, module.factor)
 
 
 def _advise(f: LintFinding) -> list[str]:
