@@ -213,12 +213,17 @@ def _before(f: LintFinding) -> str:
     return f.activation_before
 
 
-def _calls_interpolate(module: Any) -> bool:
+def _forward_source(module: Any) -> str:
+    """The source of ``type(module).forward``, ``""`` when it cannot be read: what
+    lint reads of a module's calls (interpolate, istft, stft, activations)."""
     try:
-        source = inspect.getsource(type(module).forward)
+        return inspect.getsource(type(module).forward)
     except (OSError, TypeError):
-        return False
-    return re.search(r"\binterpolate\s*\(", source) is not None
+        return ""
+
+
+def _calls_interpolate(module: Any) -> bool:
+    return re.search(r"\binterpolate\s*\(", _forward_source(module)) is not None
 
 
 #: Attributes that hold an iSTFT head's hop (its upsampling factor).
@@ -230,21 +235,16 @@ def _calls_istft(module: Any) -> bool:
     (``self.istft(...)`` with ``self.istft`` a module is that child's call, found there)."""
     from torch import nn
 
-    try:
-        source = inspect.getsource(type(module).forward)
-    except (OSError, TypeError):
-        return False
     child = isinstance(getattr(module, "istft", None), nn.Module)
     return any(not (child and call.group(1) == "self.")
-               for call in re.finditer(r"(\bself\.)?\bistft\s*\(", source))
+               for call in re.finditer(r"(\bself\.)?\bistft\s*\(", _forward_source(module)))
 
 
 def _calls_stft(module: Any) -> bool:
     """Whether ``forward``'s source calls ``stft(`` (an analysis): with an ``istft(``
     call, the module is an STFT / iSTFT pair that keeps its rate (a hybrid model's
     spectrogram branch), lowering it by the hop before raising it again."""
-    source = _forward_source(module)
-    return source is not None and re.search(r"(?<!i)\bstft\s*\(", source) is not None
+    return re.search(r"(?<!i)\bstft\s*\(", _forward_source(module)) is not None
 
 
 def _istft_hop(module: Any) -> int | None:
@@ -471,18 +471,6 @@ _FUNCTIONAL = re.compile(
 _INLINE_SNAKE = re.compile(r"\bsin\s*\([^\n]*(?:\*\*\s*2|\.pow\s*\(\s*2)")
 
 
-def _forward_source(module: Any) -> str | None:
-    """The source of ``module``'s own ``forward`` (``None`` for torch's containers
-    and for a source that cannot be read)."""
-    forward = getattr(type(module), "forward", None)
-    if forward is None or getattr(forward, "__module__", "").startswith("torch."):
-        return None
-    try:
-        return inspect.getsource(forward)
-    except (OSError, TypeError):
-        return None
-
-
 def _functional_module(name: str) -> Any:
     """The functional activation ``name`` called with its default arguments, as a
     module that :func:`~.offsets.activation_offset` can run."""
@@ -510,9 +498,10 @@ def _functional_activation(finding: LintFinding, name: str, by_name: dict[str, A
         names.append(names[-1].rpartition(".")[0] if "." in names[-1] else "")
     for owner in names:
         module = by_name.get(owner)
-        source = None if module is None else _forward_source(module)
-        if not source:
-            continue
+        forward = getattr(type(module), "forward", None)
+        if module is None or getattr(forward, "__module__", "").startswith("torch."):
+            continue  # torch's own containers call no activation of the user's
+        source = _forward_source(module)
         calls = [m.group(1) for m in _FUNCTIONAL.finditer(source)]
         calls += ["snake"] if _INLINE_SNAKE.search(source) else []
         for call in calls:
